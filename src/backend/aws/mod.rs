@@ -1,0 +1,1 @@
+//! The AWS SDK backend (its own issue).

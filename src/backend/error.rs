@@ -1,0 +1,62 @@
+//! Errors from a backend call, typed by what the caller may do about them.
+
+use std::fmt;
+
+/// A failed backend operation: what was attempted, on what, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} on {resource}: {kind}")]
+pub struct BackendError {
+    /// The API operation, e.g. `ReceiveMessage`.
+    pub operation: &'static str,
+    /// The queue or table name the operation targeted.
+    pub resource: String,
+    pub kind: BackendErrorKind,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendErrorKind {
+    /// ReceiptHandleIsInvalid, or on FIFO queues a receipt whose visibility window passed.
+    ReceiptHandleInvalid,
+    /// PurgeQueueInProgress: a second purge within 60 s.
+    PurgeInProgress,
+    /// The request broke an API limit (batch size, ranges, missing FIFO group id, ...).
+    InvalidParameter(String),
+    /// The endpoint does not implement this operation (e.g. moto and StartMessageMoveTask).
+    Unsupported(String),
+    /// Throttling that outlived the SDK's retries.
+    Throttled,
+    /// The queue or table does not exist (or was deleted under us).
+    NotFound,
+    /// Credentials, network, or anything else from the service.
+    Service(String),
+}
+
+impl fmt::Display for BackendErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendErrorKind::ReceiptHandleInvalid => f.write_str("the receipt handle is invalid or expired"),
+            BackendErrorKind::PurgeInProgress => f.write_str("a purge is already in progress (one per 60 s)"),
+            BackendErrorKind::InvalidParameter(what) => write!(f, "invalid parameter: {what}"),
+            BackendErrorKind::Unsupported(what) => write!(f, "not implemented by this endpoint: {what}"),
+            BackendErrorKind::Throttled => f.write_str("throttled after retries"),
+            BackendErrorKind::NotFound => f.write_str("does not exist"),
+            BackendErrorKind::Service(what) => f.write_str(what),
+        }
+    }
+}
+
+impl BackendError {
+    pub fn new(operation: &'static str, resource: impl Into<String>, kind: BackendErrorKind) -> Self {
+        BackendError { operation, resource: resource.into(), kind, source: None }
+    }
+
+    pub fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+}

@@ -1,0 +1,121 @@
+//! The backend boundary: the subset of the SQS and DynamoDB APIs that qsim's producer and consumer
+//! use, as one trait that the embedded simulator ([`sim`]) and the AWS SDK backend ([`aws`])
+//! implement.
+//!
+//! Invariants every implementation keeps:
+//! - operations mirror their SQS / DynamoDB namesakes, including their limits (batches of at most
+//!   10, 0 to 20 s of long polling) and their per-entry results;
+//! - all time is read from `tokio::time`, so the simulator runs on tokio's paused (virtual) clock
+//!   and the AWS backend on the wall clock, with the same engine code;
+//! - nothing here prints: errors are returned as [`BackendError`] with their cause chain.
+
+pub mod aws;
+mod error;
+pub mod sim;
+mod table;
+mod types;
+
+pub use error::{BackendError, BackendErrorKind};
+pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
+pub use types::{
+    Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
+    QueueRole, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
+    SimKnobs,
+};
+
+use std::time::Duration;
+
+/// One queue-and-table service: what the engine provisions, drives and inspects.
+///
+/// Methods are `async fn` without a `Send` bound: the engine runs every actor on one
+/// single-threaded runtime, which is what makes simulator runs deterministic.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    /// A short name for reports: `sim` or `aws`.
+    fn name(&self) -> &'static str;
+
+    /// What this backend can show faithfully; scenarios needing more are reported as skipped.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Creates (or, for pre-provisioned resources, looks up) the queue for `spec`.
+    /// A DLQ is created before the queue that redrives to it.
+    async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueId, BackendError>;
+
+    /// Creates the status and side-effects tables, empty.
+    async fn create_tables(&self) -> Result<(), BackendError>;
+
+    /// SendMessageBatch (a batch of one is SendMessage). One outcome per entry, in order.
+    async fn send(
+        &self,
+        queue: QueueId,
+        batch: &[OutgoingMessage],
+    ) -> Result<Vec<Result<SendOutcome, BackendError>>, BackendError>;
+
+    /// ReceiveMessage: up to `max` messages, long-polling up to `wait` when none is visible.
+    async fn receive(
+        &self,
+        queue: QueueId,
+        request: ReceiveRequest,
+    ) -> Result<Vec<ReceivedMessage>, BackendError>;
+
+    /// DeleteMessageBatch. One result per receipt, in order.
+    async fn delete(
+        &self,
+        queue: QueueId,
+        receipts: &[Receipt],
+    ) -> Result<Vec<Result<(), BackendError>>, BackendError>;
+
+    /// ChangeMessageVisibility: the message becomes visible `timeout` from now.
+    async fn change_visibility(
+        &self,
+        queue: QueueId,
+        receipt: &Receipt,
+        timeout: Duration,
+    ) -> Result<(), BackendError>;
+
+    /// PurgeQueue.
+    async fn purge(&self, queue: QueueId) -> Result<(), BackendError>;
+
+    /// ApproximateNumberOfMessages{,NotVisible,Delayed}.
+    async fn depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError>;
+
+    /// StartMessageMoveTask from `source` (a DLQ) back to the queues its messages came from.
+    async fn start_move_task(
+        &self,
+        source: QueueId,
+        max_per_second: Option<u32>,
+    ) -> Result<MoveTask, BackendError>;
+
+    /// ListMessageMoveTasks, the most recent task for `source`.
+    async fn move_task_status(&self, source: QueueId) -> Result<Option<MoveTask>, BackendError>;
+
+    /// Every message still stored in `queue` after the run, visible or not, in no particular
+    /// order. Used once, after all actors stopped, to decide each message's fate.
+    async fn remaining(&self, queue: QueueId) -> Result<Vec<ReceivedMessage>, BackendError>;
+
+    /// PutItem with `attribute_not_exists(pk)`; returns the existing item when the condition fails.
+    async fn put_if_absent(
+        &self,
+        table: Table,
+        key: &str,
+        item: &Item,
+    ) -> Result<PutOutcome, BackendError>;
+
+    /// UpdateItem (creating the item when missing, as DynamoDB does) under `update.condition`.
+    async fn update(
+        &self,
+        table: Table,
+        key: &str,
+        update: &Update,
+    ) -> Result<UpdateOutcome, BackendError>;
+
+    /// GetItem with ConsistentRead.
+    async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError>;
+
+    /// Scan of the whole table, sorted by key so reports are stable.
+    async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError>;
+
+    /// Removes what this run created (a no-op for the simulator and for pre-provisioned
+    /// resources, which are never deleted).
+    async fn teardown(&self) -> Result<(), BackendError>;
+}

@@ -1,0 +1,1 @@
+//! The embedded simulator: SQS and DynamoDB semantics in-process on tokio's paused clock.

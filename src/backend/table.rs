@@ -1,0 +1,96 @@
+//! The DynamoDB subset behind qsim's idempotency patterns, as typed items instead of attribute
+//! maps: the engine only ever stores these fields, and typed updates keep the simulator's hot path
+//! free of attribute-map allocations.
+
+use std::sync::Arc;
+
+/// The two tables of the two-table pattern; both have the string hash key `pk`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// Processing status per idempotency key: STARTED / COMPLETED, attempts, lease.
+    Status,
+    /// The "external system": one item per key that had its side effect, with a count of how
+    /// often it happened, and per entity the version applied last.
+    SideEffects,
+}
+
+impl Table {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::Status => "status",
+            Table::SideEffects => "side-effects",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Started,
+    Completed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Started => "STARTED",
+            Status::Completed => "COMPLETED",
+        }
+    }
+}
+
+/// One item. Absent attributes are `None` / 0.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Item {
+    pub status: Option<Status>,
+    /// Processing attempts (status table).
+    pub attempts: u32,
+    /// Until when (milliseconds since the run started) a STARTED record blocks other consumers.
+    pub lease_until_ms: Option<u64>,
+    /// How often the side effect happened (side-effects table).
+    pub count: u32,
+    /// The version applied last (side-effects table, per entity).
+    pub version: Option<u64>,
+    /// The qsim message id that wrote the item last.
+    pub message: Option<Arc<str>>,
+}
+
+/// PutItem with `attribute_not_exists(pk)`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PutOutcome {
+    Created,
+    /// ConditionalCheckFailed, with ReturnValuesOnConditionCheckFailure=ALL_OLD.
+    Exists(Item),
+}
+
+/// A conditional UpdateItem. Fields left `None` / 0 are not touched.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Update {
+    pub set_status: Option<Status>,
+    /// `ADD attempts :n`
+    pub add_attempts: u32,
+    pub set_lease_until_ms: Option<u64>,
+    /// `ADD count :n`
+    pub add_count: u32,
+    pub set_version: Option<u64>,
+    pub set_message: Option<Arc<str>>,
+    pub condition: Condition,
+}
+
+/// The ConditionExpressions qsim needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Condition {
+    #[default]
+    Always,
+    /// `attribute_not_exists(version) OR version < :v`: last-write-wins by version.
+    VersionBelow(u64),
+    /// `status = STARTED AND lease_until <= :now`: take over an abandoned claim.
+    LeaseExpired { now_ms: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum UpdateOutcome {
+    /// The item after the update (ReturnValues=ALL_NEW).
+    Updated(Item),
+    /// ConditionalCheckFailed; the item as it is (None when missing).
+    ConditionFailed(Option<Item>),
+}

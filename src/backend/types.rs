@@ -1,0 +1,201 @@
+//! Plain data crossing the backend boundary.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A queue the backend created for this run, by position in creation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueId(pub usize);
+
+/// Which of the scenario's queues a spec describes; names and reports use it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QueueRole {
+    Main,
+    DeadLetter,
+}
+
+impl QueueRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueRole::Main => "main",
+            QueueRole::DeadLetter => "dlq",
+        }
+    }
+}
+
+/// Everything needed to create one queue. Durations are already validated against SQS's ranges.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueSpec {
+    pub role: QueueRole,
+    pub fifo: bool,
+    pub visibility_timeout: Duration,
+    pub receive_wait: Duration,
+    pub delay: Duration,
+    pub retention: Duration,
+    pub content_based_dedup: bool,
+    pub redrive: Option<Redrive>,
+    pub sim: SimKnobs,
+}
+
+/// RedrivePolicy: after `max_receive_count` deliveries the next receive moves the message to `dlq`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Redrive {
+    pub dlq: QueueId,
+    pub max_receive_count: u32,
+}
+
+/// Fault injection only the simulator can do: real SQS does these rarely and unpredictably.
+/// All zero means "behave like an idealised SQS".
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SimKnobs {
+    /// Probability that a receive leaves a second copy of a returned message in the queue
+    /// (at-least-once delivery), delivered again later even if the first copy was deleted.
+    pub duplicate_rate: f64,
+    /// Probability that each message slot of a standard-queue receive is filled from a random
+    /// position among the first `reorder_window` visible messages instead of the head.
+    pub reorder_rate: f64,
+    pub reorder_window: u32,
+    /// Upper bound of the seeded duration of an asynchronous purge (SQS: up to 60 s).
+    pub purge_window: Duration,
+}
+
+/// One entry of SendMessageBatch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutgoingMessage {
+    /// Batch entry id, unique within the batch (`[A-Za-z0-9_-]{1,80}`).
+    pub entry_id: String,
+    pub body: Arc<str>,
+    pub group_id: Option<Arc<str>>,
+    pub dedup_id: Option<Arc<str>>,
+    /// Per-message DelaySeconds (standard queues only).
+    pub delay: Option<Duration>,
+}
+
+/// What SQS answered for one accepted entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SendOutcome {
+    pub message_id: Arc<str>,
+}
+
+/// ReceiveMessage parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReceiveRequest {
+    /// MaxNumberOfMessages, 1 to 10.
+    pub max: u32,
+    /// WaitTimeSeconds, 0 to 20 s.
+    pub wait: Duration,
+    /// VisibilityTimeout override for this receive.
+    pub visibility: Option<Duration>,
+}
+
+/// One delivered message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceivedMessage {
+    pub message_id: Arc<str>,
+    pub body: Arc<str>,
+    pub receipt: Receipt,
+    /// ApproximateReceiveCount, including this delivery.
+    pub receive_count: u32,
+    pub group_id: Option<Arc<str>>,
+}
+
+/// A receipt handle. The simulator uses a compact token; AWS an opaque string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Receipt {
+    Token { slot: u64, generation: u32 },
+    Handle(Arc<str>),
+}
+
+/// ApproximateNumberOfMessages, ...NotVisible, ...Delayed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
+
+impl QueueDepth {
+    pub fn total(&self) -> u64 {
+        self.visible + self.in_flight + self.delayed
+    }
+}
+
+/// A message move task as ListMessageMoveTasks reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveTask {
+    pub handle: Arc<str>,
+    pub state: MoveTaskState,
+    pub moved: u64,
+    pub to_move: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoveTaskState {
+    Running,
+    Completed,
+    Cancelling,
+    Cancelled,
+    Failed,
+}
+
+/// Behaviours a scenario may depend on that not every backend reproduces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Capability {
+    /// StartMessageMoveTask and ListMessageMoveTasks.
+    MessageMoveTask,
+    /// PurgeQueue taking up to 60 s, deleting messages sent while it runs.
+    AsyncPurge,
+    /// Seeded duplicate delivery and reordering on standard queues.
+    InjectedFaults,
+    /// FIFO deduplication that remembers ids for 5 minutes after delete.
+    FifoDedupWindow,
+    /// FIFO group order kept when several in-flight messages of a group time out.
+    FifoRedeliveryOrder,
+    /// Deterministic for a seed (virtual time, one RNG): timelines are exact.
+    Deterministic,
+}
+
+impl Capability {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Capability::MessageMoveTask => {
+                "StartMessageMoveTask / ListMessageMoveTasks (DLQ redrive)"
+            }
+            Capability::AsyncPurge => "PurgeQueue's asynchronous 60 s window",
+            Capability::InjectedFaults => "seeded duplicate delivery and reordering (sim knobs)",
+            Capability::FifoDedupWindow => {
+                "FIFO deduplication remembered for 5 minutes after delete"
+            }
+            Capability::FifoRedeliveryOrder => {
+                "FIFO group order when several in-flight messages of a group time out"
+            }
+            Capability::Deterministic => "deterministic timing for a seed",
+        }
+    }
+}
+
+/// A set of [`Capability`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities(pub std::collections::BTreeSet<Capability>);
+
+impl Capabilities {
+    pub fn all() -> Self {
+        use Capability::*;
+        Capabilities(
+            [
+                MessageMoveTask,
+                AsyncPurge,
+                InjectedFaults,
+                FifoDedupWindow,
+                FifoRedeliveryOrder,
+                Deterministic,
+            ]
+            .into_iter()
+            .collect(),
+        )
+    }
+
+    pub fn has(&self, capability: Capability) -> bool {
+        self.0.contains(&capability)
+    }
+}

@@ -1,0 +1,26 @@
+//! Exit codes, documented in the README. Every way qsim ends maps to exactly one of these.
+
+/// What `qsim` exits with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum QsimExitCode {
+    /// Every scenario passed (skipped ones included, with a note).
+    Passed = 0,
+    /// An invariant or snapshot failed, or a run timed out.
+    CheckFailed = 1,
+    /// Bad input: a scenario file, a flag, a missing file.
+    BadInput = 2,
+    /// The backend failed: credentials, network, an API error outside the scenario's control.
+    BackendError = 3,
+}
+
+impl QsimExitCode {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<QsimExitCode> for std::process::ExitCode {
+    fn from(code: QsimExitCode) -> Self {
+        std::process::ExitCode::from(code.code())
+    }
+}

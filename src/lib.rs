@@ -1,0 +1,25 @@
+//! qsim: declarative, seeded scenarios of how queue-based systems fail, run on an embedded SQS +
+//! DynamoDB simulator or against AWS, and checked against their invariants and snapshots.
+//!
+//! The map of the code, in the order data flows through it:
+//! - [`scenario`]: the TOML file format: raw serde types, validation with spans, the resolved
+//!   [`scenario::Scenario`] and its JSON Schema.
+//! - [`engine`]: interprets a scenario: provisions, runs producers, consumers, the timeline and
+//!   the autoscaler on one single-threaded runtime, and records the [`engine::EventLog`].
+//! - [`backend`]: the SQS / DynamoDB boundary; [`backend::sim`] (virtual clock, deterministic)
+//!   and [`backend::aws`] (aws-sdk, real AWS or an AWS-compatible endpoint) behind it.
+//! - [`check`]: metrics and message fates derived from the event log and final state, checked
+//!   against the scenario's `[expect]` invariants.
+//! - [`report`]: what a person or CI reads: summary lines, failure details, snapshots, JSON lines.
+//! - [`cli`]: the command line, the only code that prints or exits.
+//! - [`rng`]: one root seed, one independent stream per actor.
+//! - [`exit`]: the documented exit codes.
+
+pub mod backend;
+pub mod check;
+pub mod cli;
+pub mod engine;
+pub mod exit;
+pub mod report;
+pub mod rng;
+pub mod scenario;

@@ -1,0 +1,459 @@
+//! The resolved scenario: every default applied, every reference checked, nothing optional left
+//! that the engine would have to guess. Built only by [`super::load`] / [`super::parse`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backend::SimKnobs;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Where the file was read from (for reports and the reproduce command).
+    pub path: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub seed: u64,
+    /// Fail (not hang) when the run has not finished by then.
+    pub timeout: Duration,
+    pub queue: QueueConfig,
+    pub producers: Vec<Producer>,
+    pub consumers: Vec<ConsumerGroup>,
+    pub timeline: Vec<TimelineEntry>,
+    pub autoscaler: Option<Autoscaler>,
+    pub expect: Expectations,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueConfig {
+    pub fifo: bool,
+    pub visibility_timeout: Duration,
+    pub receive_wait: Duration,
+    pub delay: Duration,
+    pub retention: Duration,
+    pub content_based_dedup: bool,
+    /// RedrivePolicy maxReceiveCount; `None` = no DLQ.
+    pub max_receive_count: Option<u32>,
+    pub sim: SimKnobs,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Producer {
+    pub name: String,
+    pub start: Duration,
+    pub amount: Amount,
+    pub rate: Rate,
+    /// 1 to 10.
+    pub batch_size: u32,
+    pub payload: Payload,
+    /// FIFO: messages are spread round-robin over this many groups `g1..gN` (>= 1).
+    pub groups: u32,
+    /// FIFO: where MessageDeduplicationId comes from.
+    pub dedup: DedupSource,
+    /// Standard queues: per-message DelaySeconds.
+    pub delay: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Amount {
+    /// Exactly this many messages (for `versioned` and `literal` it is derived from the payload).
+    Count(u64),
+    /// Until a `stop` action names this producer (or the run ends).
+    Continuous,
+    /// One message at each offset from the producer's start, in order.
+    Schedule(Vec<Duration>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rate {
+    Unlimited,
+    PerSecond(f64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DedupSource {
+    /// Standard queues, or FIFO with content-based deduplication and no explicit id.
+    None,
+    /// The qsim message id (unique per message).
+    MessageId,
+    /// From the payload (literal messages' `dedup_id`).
+    Payload,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    /// Plain work items, optionally with poison among them.
+    Work { poison: Option<PoisonPattern> },
+    /// `orders` distinct business keys in `field`, plus `duplicates` more messages that reuse
+    /// existing keys with new message ids (seeded choice of which keys).
+    BusinessDuplicates { field: String, orders: u64, duplicates: u64 },
+    /// Versions 1..=versions of each of `entities` entities, shuffled (seeded) when `shuffle`.
+    Versioned { entities: u64, versions: u64, shuffle: bool },
+    /// Literal messages, sent in order.
+    Literal(Vec<LiteralMessage>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PoisonPattern {
+    /// These 1-based positions in the producer's sequence.
+    Positions(Vec<u64>),
+    /// Every n-th message (n, 2n, ...).
+    Every(u64),
+    /// Each message independently with this probability (seeded).
+    Probability(f64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiteralMessage {
+    /// Extra payload fields (string or integer values), e.g. `order_id`.
+    pub fields: BTreeMap<String, FieldValue>,
+    pub group: Option<String>,
+    pub dedup_id: Option<String>,
+    pub poison: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FieldValue {
+    Int(i64),
+    Str(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumerGroup {
+    pub name: String,
+    /// Instances started at `start` (0 = only started by the timeline or the autoscaler).
+    pub count: u32,
+    pub start: Duration,
+    /// Instance k (0-based) starts at `start + k * stagger`.
+    pub stagger: Duration,
+    /// MaxNumberOfMessages, 1 to 10.
+    pub max_messages: u32,
+    /// WaitTimeSeconds of each receive, 0 to 20 s (defaults to the queue's receive wait).
+    pub wait: Duration,
+    /// Exit cleanly after this long without receiving anything.
+    pub idle_timeout: Duration,
+    /// Exit cleanly after processing this many messages (per instance).
+    pub message_limit: Option<u64>,
+    /// The behaviour a `deploy` action can replace while the run goes on.
+    pub behavior: ConsumerBehavior,
+}
+
+/// How a consumer handles one message. Replaced as a whole by `deploy` (unset keys of the deploy
+/// keep their current values).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumerBehavior {
+    /// Time spent on a message before its side effect.
+    pub processing: Duration,
+    /// Duration of the side effect itself (the external call).
+    pub side_effect_delay: Duration,
+    pub idempotency: Idempotency,
+    /// What identifies "the same work": the message id, or a business field of the payload.
+    pub idempotency_key: IdempotencyKey,
+    /// Apply messages as versioned events of an entity (last-write-wins), instead of counting
+    /// side effects.
+    pub versioning: Option<Versioning>,
+    /// Record this payload field in the order log when the side effect happens.
+    pub log_field: Option<String>,
+    /// Poison messages fail processing (not deleted, so SQS redelivers them).
+    pub reject_poison: bool,
+    /// ChangeMessageVisibility while processing.
+    pub heartbeat: Option<Heartbeat>,
+    /// Messages older than this when processed are recorded as stale and deleted, not applied.
+    pub stale_after: Option<Duration>,
+    pub chaos: Chaos,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Idempotency {
+    /// Every delivery performs the side effect.
+    None,
+    /// Per-instance LRU of keys already handled (lost when the consumer crashes).
+    Memory { capacity: usize },
+    /// Status table claim (STARTED with a lease, COMPLETED at the end); the side effect itself is
+    /// a plain, non-idempotent call. An expired lease is taken over.
+    Lock { lease: Duration },
+    /// The two-table pattern: the claim of `Lock`, then check-before-doing in the side-effects
+    /// table and a conditional write of the side effect.
+    Tables { lease: Duration },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyKey {
+    MessageId,
+    Field(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioning {
+    pub entity_field: String,
+    pub version_field: String,
+    /// Conditional write (`version < :v`); false = naive, apply in arrival order.
+    pub check: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Heartbeat {
+    pub interval: Duration,
+    /// New visibility timeout set by each heartbeat.
+    pub extend: Duration,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Chaos {
+    pub crash_after_receive: CrashPolicy,
+    pub crash_after_side_effect: CrashPolicy,
+    /// Probability per message of crashing mid-processing (before the side effect).
+    pub crash_rate: f64,
+    /// Probability per message of taking `slow_delay` extra.
+    pub slow_rate: f64,
+    pub slow_delay: Duration,
+    /// A crashed instance is restarted after this long (a supervisor); `None` = stays down.
+    pub restart_after: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum CrashPolicy {
+    #[default]
+    Never,
+    /// The first message the group handles at that point crashes its instance; later ones not.
+    Once,
+    /// Every message.
+    Always,
+    /// Each message with this probability (seeded).
+    Probability(f64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEntry {
+    pub trigger: Trigger,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trigger {
+    At(Duration),
+    /// Polled every `poll`; fires once, the first time it holds.
+    When { condition: Condition, poll: Duration },
+}
+
+/// `METRIC OP VALUE` over live run metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub metric: LiveMetric,
+    pub op: CompareOp,
+    pub value: f64,
+}
+
+/// Metrics known while the run goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveMetric {
+    Sent,
+    Received,
+    Processed,
+    SideEffects,
+    /// Visible messages in the main queue (ApproximateNumberOfMessages).
+    Depth,
+    InFlight,
+    /// Messages in the DLQ.
+    Dlq,
+    /// Consumers currently running.
+    Consumers,
+    Crashes,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CompareOp {
+    pub fn holds(self, actual: f64, expected: f64) -> bool {
+        match self {
+            CompareOp::Eq => actual == expected,
+            CompareOp::Ne => actual != expected,
+            CompareOp::Lt => actual < expected,
+            CompareOp::Le => actual <= expected,
+            CompareOp::Gt => actual > expected,
+            CompareOp::Ge => actual >= expected,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// SIGTERM: finish in-flight work, then exit cleanly. `None` target = every consumer.
+    Terminate(Target),
+    /// SIGKILL: stop at once, in-flight messages return after their visibility timeout.
+    Kill(Target),
+    /// Start `count` more instances of a group.
+    Start { group: String, count: u32 },
+    /// Stop a producer (continuous producers end this way).
+    StopProducer(String),
+    Purge(QueueTarget),
+    /// Replace a group's behaviour for every instance, running or future.
+    Deploy { group: String, behavior: Box<ConsumerBehavior> },
+    /// Start a message move task from the DLQ back to the main queue.
+    Redrive { max_per_second: Option<u32> },
+    /// Stop every producer and terminate every consumer.
+    StopAll,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    All,
+    Group(String),
+    /// One instance, `group-N` (1-based).
+    Instance { group: String, index: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueTarget {
+    Main,
+    DeadLetter,
+}
+
+/// Scale a group out while the main queue's visible depth stays high.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Autoscaler {
+    pub group: String,
+    pub interval: Duration,
+    /// Add one instance when depth >= this.
+    pub scale_out_depth: u64,
+    /// Terminate one instance when depth <= this (and more than `min` run); `None` = never.
+    pub scale_in_depth: Option<u64>,
+    pub min: u32,
+    pub max: u32,
+}
+
+/// `[expect]`: invariants checked after the run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expectations {
+    pub checks: Vec<Expectation>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    /// `None` = the whole run; `Some(p)` = only messages of producer `p` (`[expect.producer.p]`).
+    pub scope: Option<String>,
+    pub metric: Metric,
+    pub expected: Expected,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expected {
+    Compare { op: CompareOp, value: f64 },
+    Bool(bool),
+    /// `status = { COMPLETED = 3 }`: items per status in the status table.
+    Counts(BTreeMap<String, u64>),
+}
+
+/// Every metric an `[expect]` key may name. A name not in [`Metric::ALL`] is an error in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    Sent,
+    Received,
+    Processed,
+    SideEffects,
+    DuplicatedEffects,
+    Lost,
+    Unexpected,
+    Redelivered,
+    Dlq,
+    PoisonInDlq,
+    GoodInDlq,
+    DlqReceivesMin,
+    DlqReceivesMax,
+    Remaining,
+    QueueEmpty,
+    Purged,
+    Stale,
+    Deduplicated,
+    MinAttempts,
+    MaxAttempts,
+    EffectsPerKeyMax,
+    PeakConsumers,
+    Crashed,
+    ExitedClean,
+    Ordered,
+    OrderViolations,
+    VersionsIncreasing,
+    StaleOverwrites,
+    FinalVersionsNewest,
+    Redriven,
+    OldestAgeSeconds,
+    Status,
+}
+
+impl Metric {
+    pub const ALL: &[(Metric, &str, &str)] = &[
+        (Metric::Sent, "sent", "messages the producers sent and SQS accepted"),
+        (Metric::Received, "received", "receives of messages in total (every delivery counts)"),
+        (Metric::Processed, "processed", "messages handled and deleted (fate processed)"),
+        (Metric::SideEffects, "side_effects", "side effects performed in total"),
+        (Metric::DuplicatedEffects, "duplicated_effects", "side effects beyond the first per key"),
+        (Metric::Lost, "lost", "sent, never processed, not in any queue at the end, not purged"),
+        (Metric::Unexpected, "unexpected", "received but never sent"),
+        (Metric::Redelivered, "redelivered", "messages delivered more than once"),
+        (Metric::Dlq, "dlq", "messages in the DLQ at the end"),
+        (Metric::PoisonInDlq, "poison_in_dlq", "poison messages in the DLQ at the end"),
+        (Metric::GoodInDlq, "good_in_dlq", "non-poison messages in the DLQ at the end"),
+        (Metric::DlqReceivesMin, "dlq_receives_min", "fewest receives of a message that ended in the DLQ"),
+        (Metric::DlqReceivesMax, "dlq_receives_max", "most receives of a message that ended in the DLQ"),
+        (Metric::Remaining, "remaining", "messages left in the main queue at the end"),
+        (Metric::QueueEmpty, "queue_empty", "main queue and DLQ both empty at the end"),
+        (Metric::Purged, "purged", "messages removed by a purge"),
+        (Metric::Stale, "stale", "messages deleted as too old (stale_after), not applied"),
+        (Metric::Deduplicated, "deduplicated", "FIFO sends dropped by the queue's deduplication"),
+        (Metric::MinAttempts, "min_attempts", "fewest receives of a processed message"),
+        (Metric::MaxAttempts, "max_attempts", "most receives of a processed message"),
+        (Metric::EffectsPerKeyMax, "effects_per_key_max", "most side effects for one key"),
+        (Metric::PeakConsumers, "peak_consumers", "most consumers running at once"),
+        (Metric::Crashed, "crashed", "consumer instances that crashed or were killed"),
+        (Metric::ExitedClean, "exited_clean", "consumer instances that exited cleanly"),
+        (Metric::Ordered, "ordered", "the order log is in send order within each group"),
+        (Metric::OrderViolations, "order_violations", "entries of the order log out of send order"),
+        (Metric::VersionsIncreasing, "versions_increasing", "versions applied strictly increase per entity"),
+        (Metric::StaleOverwrites, "stale_overwrites", "applied versions older than one applied before"),
+        (Metric::FinalVersionsNewest, "final_versions_newest", "every entity ends at its newest version"),
+        (Metric::Redriven, "redriven", "messages moved from the DLQ back by a move task"),
+        (Metric::OldestAgeSeconds, "oldest_age_seconds", "age of the oldest message when first received"),
+        (Metric::Status, "status", "items per status in the status table, e.g. { COMPLETED = 5 }"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Metric::ALL.iter().find(|(m, _, _)| *m == self).map(|(_, n, _)| *n).unwrap_or("?")
+    }
+
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.iter().find(|(_, n, _)| *n == name).map(|(m, _, _)| *m)
+    }
+
+    /// Metrics whose value is true/false rather than a number.
+    pub fn is_bool(self) -> bool {
+        matches!(
+            self,
+            Metric::QueueEmpty | Metric::Ordered | Metric::VersionsIncreasing | Metric::FinalVersionsNewest
+        )
+    }
+}
+
+/// Names are shared by scenario and engine; keep them cheap to clone into events.
+pub type Name = Arc<str>;
