@@ -1,0 +1,1 @@
+//! Every file in tests/fixtures/invalid/ is rejected with a diagnostic snapshot.

@@ -1,0 +1,3 @@
+//! The one integration-test binary (one link of the AWS SDK instead of one per file).
+
+mod diagnostics;
