@@ -36,10 +36,16 @@ pub enum BackendErrorKind {
 impl fmt::Display for BackendErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BackendErrorKind::ReceiptHandleInvalid => f.write_str("the receipt handle is invalid or expired"),
-            BackendErrorKind::PurgeInProgress => f.write_str("a purge is already in progress (one per 60 s)"),
+            BackendErrorKind::ReceiptHandleInvalid => {
+                f.write_str("the receipt handle is invalid or expired")
+            }
+            BackendErrorKind::PurgeInProgress => {
+                f.write_str("a purge is already in progress (one per 60 s)")
+            }
             BackendErrorKind::InvalidParameter(what) => write!(f, "invalid parameter: {what}"),
-            BackendErrorKind::Unsupported(what) => write!(f, "not implemented by this endpoint: {what}"),
+            BackendErrorKind::Unsupported(what) => {
+                write!(f, "not implemented by this endpoint: {what}")
+            }
             BackendErrorKind::Throttled => f.write_str("throttled after retries"),
             BackendErrorKind::NotFound => f.write_str("does not exist"),
             BackendErrorKind::Service(what) => f.write_str(what),
@@ -48,14 +54,20 @@ impl fmt::Display for BackendErrorKind {
 }
 
 impl BackendError {
-    pub fn new(operation: &'static str, resource: impl Into<String>, kind: BackendErrorKind) -> Self {
-        BackendError { operation, resource: resource.into(), kind, source: None }
+    pub fn new(
+        operation: &'static str,
+        resource: impl Into<String>,
+        kind: BackendErrorKind,
+    ) -> Self {
+        BackendError {
+            operation,
+            resource: resource.into(),
+            kind,
+            source: None,
+        }
     }
 
-    pub fn with_source(
-        mut self,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
     }

@@ -19,8 +19,7 @@ pub use error::{BackendError, BackendErrorKind};
 pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
 pub use types::{
     Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
-    QueueRole, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
-    SimKnobs,
+    QueueRole, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, SimKnobs,
 };
 
 use std::time::Duration;

@@ -16,7 +16,8 @@ pub struct ScenarioError(pub String);
 
 /// Reads and resolves one scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError(format!("{}: {e}", path.display())))?;
     parse(path, &text)
 }
 

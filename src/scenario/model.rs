@@ -88,9 +88,17 @@ pub enum Payload {
     Work { poison: Option<PoisonPattern> },
     /// `orders` distinct business keys in `field`, plus `duplicates` more messages that reuse
     /// existing keys with new message ids (seeded choice of which keys).
-    BusinessDuplicates { field: String, orders: u64, duplicates: u64 },
+    BusinessDuplicates {
+        field: String,
+        orders: u64,
+        duplicates: u64,
+    },
     /// Versions 1..=versions of each of `entities` entities, shuffled (seeded) when `shuffle`.
-    Versioned { entities: u64, versions: u64, shuffle: bool },
+    Versioned {
+        entities: u64,
+        versions: u64,
+        shuffle: bool,
+    },
     /// Literal messages, sent in order.
     Literal(Vec<LiteralMessage>),
 }
@@ -235,7 +243,10 @@ pub struct TimelineEntry {
 pub enum Trigger {
     At(Duration),
     /// Polled every `poll`; fires once, the first time it holds.
-    When { condition: Condition, poll: Duration },
+    When {
+        condition: Condition,
+        poll: Duration,
+    },
 }
 
 /// `METRIC OP VALUE` over live run metrics.
@@ -304,14 +315,22 @@ pub enum Action {
     /// SIGKILL: stop at once, in-flight messages return after their visibility timeout.
     Kill(Target),
     /// Start `count` more instances of a group.
-    Start { group: String, count: u32 },
+    Start {
+        group: String,
+        count: u32,
+    },
     /// Stop a producer (continuous producers end this way).
     StopProducer(String),
     Purge(QueueTarget),
     /// Replace a group's behaviour for every instance, running or future.
-    Deploy { group: String, behavior: Box<ConsumerBehavior> },
+    Deploy {
+        group: String,
+        behavior: Box<ConsumerBehavior>,
+    },
     /// Start a message move task from the DLQ back to the main queue.
-    Redrive { max_per_second: Option<u32> },
+    Redrive {
+        max_per_second: Option<u32>,
+    },
     /// Stop every producer and terminate every consumer.
     StopAll,
 }
@@ -321,7 +340,10 @@ pub enum Target {
     All,
     Group(String),
     /// One instance, `group-N` (1-based).
-    Instance { group: String, index: u32 },
+    Instance {
+        group: String,
+        index: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,7 +381,10 @@ pub struct Expectation {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expected {
-    Compare { op: CompareOp, value: f64 },
+    Compare {
+        op: CompareOp,
+        value: f64,
+    },
     Bool(bool),
     /// `status = { COMPLETED = 3 }`: items per status in the status table.
     Counts(BTreeMap<String, u64>),
@@ -404,53 +429,179 @@ pub enum Metric {
 
 impl Metric {
     pub const ALL: &[(Metric, &str, &str)] = &[
-        (Metric::Sent, "sent", "messages the producers sent and SQS accepted"),
-        (Metric::Received, "received", "receives of messages in total (every delivery counts)"),
-        (Metric::Processed, "processed", "messages handled and deleted (fate processed)"),
-        (Metric::SideEffects, "side_effects", "side effects performed in total"),
-        (Metric::DuplicatedEffects, "duplicated_effects", "side effects beyond the first per key"),
-        (Metric::Lost, "lost", "sent, never processed, not in any queue at the end, not purged"),
+        (
+            Metric::Sent,
+            "sent",
+            "messages the producers sent and SQS accepted",
+        ),
+        (
+            Metric::Received,
+            "received",
+            "receives of messages in total (every delivery counts)",
+        ),
+        (
+            Metric::Processed,
+            "processed",
+            "messages handled and deleted (fate processed)",
+        ),
+        (
+            Metric::SideEffects,
+            "side_effects",
+            "side effects performed in total",
+        ),
+        (
+            Metric::DuplicatedEffects,
+            "duplicated_effects",
+            "side effects beyond the first per key",
+        ),
+        (
+            Metric::Lost,
+            "lost",
+            "sent, never processed, not in any queue at the end, not purged",
+        ),
         (Metric::Unexpected, "unexpected", "received but never sent"),
-        (Metric::Redelivered, "redelivered", "messages delivered more than once"),
+        (
+            Metric::Redelivered,
+            "redelivered",
+            "messages delivered more than once",
+        ),
         (Metric::Dlq, "dlq", "messages in the DLQ at the end"),
-        (Metric::PoisonInDlq, "poison_in_dlq", "poison messages in the DLQ at the end"),
-        (Metric::GoodInDlq, "good_in_dlq", "non-poison messages in the DLQ at the end"),
-        (Metric::DlqReceivesMin, "dlq_receives_min", "fewest receives of a message that ended in the DLQ"),
-        (Metric::DlqReceivesMax, "dlq_receives_max", "most receives of a message that ended in the DLQ"),
-        (Metric::Remaining, "remaining", "messages left in the main queue at the end"),
-        (Metric::QueueEmpty, "queue_empty", "main queue and DLQ both empty at the end"),
+        (
+            Metric::PoisonInDlq,
+            "poison_in_dlq",
+            "poison messages in the DLQ at the end",
+        ),
+        (
+            Metric::GoodInDlq,
+            "good_in_dlq",
+            "non-poison messages in the DLQ at the end",
+        ),
+        (
+            Metric::DlqReceivesMin,
+            "dlq_receives_min",
+            "fewest receives of a message that ended in the DLQ",
+        ),
+        (
+            Metric::DlqReceivesMax,
+            "dlq_receives_max",
+            "most receives of a message that ended in the DLQ",
+        ),
+        (
+            Metric::Remaining,
+            "remaining",
+            "messages left in the main queue at the end",
+        ),
+        (
+            Metric::QueueEmpty,
+            "queue_empty",
+            "main queue and DLQ both empty at the end",
+        ),
         (Metric::Purged, "purged", "messages removed by a purge"),
-        (Metric::Stale, "stale", "messages deleted as too old (stale_after), not applied"),
-        (Metric::Deduplicated, "deduplicated", "FIFO sends dropped by the queue's deduplication"),
-        (Metric::MinAttempts, "min_attempts", "fewest receives of a processed message"),
-        (Metric::MaxAttempts, "max_attempts", "most receives of a processed message"),
-        (Metric::EffectsPerKeyMax, "effects_per_key_max", "most side effects for one key"),
-        (Metric::PeakConsumers, "peak_consumers", "most consumers running at once"),
-        (Metric::Crashed, "crashed", "consumer instances that crashed or were killed"),
-        (Metric::ExitedClean, "exited_clean", "consumer instances that exited cleanly"),
-        (Metric::Ordered, "ordered", "the order log is in send order within each group"),
-        (Metric::OrderViolations, "order_violations", "entries of the order log out of send order"),
-        (Metric::VersionsIncreasing, "versions_increasing", "versions applied strictly increase per entity"),
-        (Metric::StaleOverwrites, "stale_overwrites", "applied versions older than one applied before"),
-        (Metric::FinalVersionsNewest, "final_versions_newest", "every entity ends at its newest version"),
-        (Metric::Redriven, "redriven", "messages moved from the DLQ back by a move task"),
-        (Metric::OldestAgeSeconds, "oldest_age_seconds", "age of the oldest message when first received"),
-        (Metric::Status, "status", "items per status in the status table, e.g. { COMPLETED = 5 }"),
+        (
+            Metric::Stale,
+            "stale",
+            "messages deleted as too old (stale_after), not applied",
+        ),
+        (
+            Metric::Deduplicated,
+            "deduplicated",
+            "FIFO sends dropped by the queue's deduplication",
+        ),
+        (
+            Metric::MinAttempts,
+            "min_attempts",
+            "fewest receives of a processed message",
+        ),
+        (
+            Metric::MaxAttempts,
+            "max_attempts",
+            "most receives of a processed message",
+        ),
+        (
+            Metric::EffectsPerKeyMax,
+            "effects_per_key_max",
+            "most side effects for one key",
+        ),
+        (
+            Metric::PeakConsumers,
+            "peak_consumers",
+            "most consumers running at once",
+        ),
+        (
+            Metric::Crashed,
+            "crashed",
+            "consumer instances that crashed or were killed",
+        ),
+        (
+            Metric::ExitedClean,
+            "exited_clean",
+            "consumer instances that exited cleanly",
+        ),
+        (
+            Metric::Ordered,
+            "ordered",
+            "the order log is in send order within each group",
+        ),
+        (
+            Metric::OrderViolations,
+            "order_violations",
+            "entries of the order log out of send order",
+        ),
+        (
+            Metric::VersionsIncreasing,
+            "versions_increasing",
+            "versions applied strictly increase per entity",
+        ),
+        (
+            Metric::StaleOverwrites,
+            "stale_overwrites",
+            "applied versions older than one applied before",
+        ),
+        (
+            Metric::FinalVersionsNewest,
+            "final_versions_newest",
+            "every entity ends at its newest version",
+        ),
+        (
+            Metric::Redriven,
+            "redriven",
+            "messages moved from the DLQ back by a move task",
+        ),
+        (
+            Metric::OldestAgeSeconds,
+            "oldest_age_seconds",
+            "age of the oldest message when first received",
+        ),
+        (
+            Metric::Status,
+            "status",
+            "items per status in the status table, e.g. { COMPLETED = 5 }",
+        ),
     ];
 
     pub fn name(self) -> &'static str {
-        Metric::ALL.iter().find(|(m, _, _)| *m == self).map(|(_, n, _)| *n).unwrap_or("?")
+        Metric::ALL
+            .iter()
+            .find(|(m, _, _)| *m == self)
+            .map(|(_, n, _)| *n)
+            .unwrap_or("?")
     }
 
     pub fn from_name(name: &str) -> Option<Metric> {
-        Metric::ALL.iter().find(|(_, n, _)| *n == name).map(|(m, _, _)| *m)
+        Metric::ALL
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(m, _, _)| *m)
     }
 
     /// Metrics whose value is true/false rather than a number.
     pub fn is_bool(self) -> bool {
         matches!(
             self,
-            Metric::QueueEmpty | Metric::Ordered | Metric::VersionsIncreasing | Metric::FinalVersionsNewest
+            Metric::QueueEmpty
+                | Metric::Ordered
+                | Metric::VersionsIncreasing
+                | Metric::FinalVersionsNewest
         )
     }
 }
