@@ -1,1 +1,233 @@
-//! engine
+//! The engine: interprets a [`Scenario`] on a [`Backend`] and records what happened.
+//!
+//! One run: provision the queue, its DLQ and the two tables; start producers, consumer groups,
+//! the timeline and the autoscaler as tasks on one single-threaded runtime; end when producers are
+//! done, no consumer is alive and no timed action is still due (or at the scenario's timeout);
+//! then read the final state (messages left in each queue, both tables) and tear down.
+
+mod autoscaler;
+mod consumer;
+mod context;
+mod event;
+mod fleet;
+mod payload;
+mod producer;
+mod requirements;
+mod timeline;
+
+pub use event::{
+    ActorId, CrashPoint, Event, EventKind, EventLog, ExitReason, MessageIx, MessageMeta, SkipReason,
+};
+pub use fleet::InstanceState;
+pub use payload::Body;
+pub use requirements::missing_capabilities;
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::time::{sleep, sleep_until};
+
+use crate::backend::{
+    Backend, BackendError, Item, MoveTask, QueueRole, QueueSpec, ReceivedMessage, Redrive,
+};
+use crate::scenario::Scenario;
+use context::RunContext;
+use fleet::Fleet;
+
+/// Everything a run leaves behind for the checks and reports.
+#[derive(Debug)]
+pub struct Outcome {
+    pub seed: u64,
+    pub log: EventLog,
+    pub final_state: FinalState,
+    pub ending: Ending,
+    /// Run time on the backend's clock (virtual on the simulator).
+    pub elapsed: Duration,
+    /// Every consumer instance by name: its group index and how it ended.
+    pub instances: BTreeMap<String, (usize, InstanceState)>,
+    pub peak_consumers: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Producers done, no consumer alive, no timed action due.
+    Completed,
+    /// The scenario's timeout passed first.
+    TimedOut,
+}
+
+/// The backend's state after the run.
+#[derive(Debug, Default)]
+pub struct FinalState {
+    pub main: Vec<ReceivedMessage>,
+    pub dlq: Vec<ReceivedMessage>,
+    pub status: Vec<(String, Item)>,
+    pub side_effects: Vec<(String, Item)>,
+    pub move_task: Option<MoveTask>,
+}
+
+/// How often the main loop re-checks whether the run is over, besides being woken.
+const SETTLE_CHECK: Duration = Duration::from_millis(50);
+
+/// Runs `scenario` on `backend` with `seed`. Must be called inside a `tokio::task::LocalSet`.
+/// Tears the backend's resources down whatever happens.
+pub async fn run<B: Backend + 'static>(
+    scenario: Rc<Scenario>,
+    backend: Rc<B>,
+    seed: u64,
+) -> Result<Outcome, BackendError> {
+    let result = run_provisioned(scenario, backend.clone(), seed).await;
+    let teardown = backend.teardown().await;
+    let outcome = result?;
+    teardown?;
+    Ok(outcome)
+}
+
+async fn run_provisioned<B: Backend + 'static>(
+    scenario: Rc<Scenario>,
+    backend: Rc<B>,
+    seed: u64,
+) -> Result<Outcome, BackendError> {
+    let (main, dlq) = provision(&scenario, &*backend).await?;
+    let ctx = Rc::new(RunContext::new(
+        scenario.clone(),
+        backend.clone(),
+        seed,
+        main,
+        dlq,
+    ));
+    let fleet = Fleet::new(ctx.clone());
+
+    let mut tasks = Vec::new();
+    for index in 0..scenario.producers.len() {
+        tasks.push(tokio::task::spawn_local(producer::run(ctx.clone(), index)));
+    }
+    for (group, config) in scenario.consumers.iter().enumerate() {
+        fleet.start(group, config.count, config.start, config.stagger);
+    }
+    let pending_timed = Rc::new(Cell::new(0));
+    tasks.extend(timeline::spawn(&ctx, &fleet, &pending_timed));
+    if let Some(config) = scenario.autoscaler.clone() {
+        tasks.push(tokio::task::spawn_local(autoscaler::run(
+            ctx.clone(),
+            fleet.clone(),
+            config,
+        )));
+    }
+
+    let deadline = ctx.origin() + scenario.timeout;
+    let ending = loop {
+        if ctx.has_failed() {
+            break None;
+        }
+        if ctx.producers_running.get() == 0 && !fleet.any_alive() && pending_timed.get() == 0 {
+            break Some(Ending::Completed);
+        }
+        tokio::select! {
+            biased;
+            _ = ctx.changed.notified() => {}
+            _ = sleep_until(deadline) => {
+                ctx.record(ctx.actor("engine"), None, EventKind::TimedOut);
+                break Some(Ending::TimedOut);
+            }
+            _ = sleep(SETTLE_CHECK) => {}
+        }
+    };
+    let elapsed = ctx.origin().elapsed();
+    for task in &tasks {
+        task.abort();
+    }
+    let instances = fleet.abandon_all();
+    if let Some(error) = ctx.fatal.borrow_mut().take() {
+        return Err(error);
+    }
+    let ending = ending.expect("only a fatal error leaves the loop without an ending");
+
+    let final_state = FinalState {
+        main: backend.remaining(main).await?,
+        dlq: match dlq {
+            Some(dlq) => backend.remaining(dlq).await?,
+            None => Vec::new(),
+        },
+        status: backend.scan(crate::backend::Table::Status).await?,
+        side_effects: backend.scan(crate::backend::Table::SideEffects).await?,
+        move_task: match dlq {
+            Some(dlq) if redrives(&scenario) => backend.move_task_status(dlq).await?,
+            _ => None,
+        },
+    };
+    let peak_consumers = ctx.live.get().peak_consumers;
+    drop(fleet);
+    let log = std::mem::take(&mut *ctx.log.borrow_mut());
+    Ok(Outcome {
+        seed,
+        log,
+        final_state,
+        ending,
+        elapsed,
+        instances,
+        peak_consumers,
+    })
+}
+
+fn redrives(scenario: &Scenario) -> bool {
+    scenario
+        .timeline
+        .iter()
+        .any(|e| matches!(e.action, crate::scenario::Action::Redrive { .. }))
+}
+
+/// Creates the DLQ (when the scenario has a redrive policy), the main queue and the tables.
+async fn provision<B: Backend>(
+    scenario: &Scenario,
+    backend: &B,
+) -> Result<(crate::backend::QueueId, Option<crate::backend::QueueId>), BackendError> {
+    let queue = &scenario.queue;
+    let spec = |role, redrive| QueueSpec {
+        role,
+        fifo: queue.fifo,
+        visibility_timeout: queue.visibility_timeout,
+        receive_wait: queue.receive_wait,
+        delay: queue.delay,
+        retention: queue.retention,
+        content_based_dedup: queue.content_based_dedup,
+        redrive,
+        sim: queue.sim,
+    };
+    let dlq = match queue.max_receive_count {
+        Some(_) => Some(
+            backend
+                .create_queue(&spec(QueueRole::DeadLetter, None))
+                .await?,
+        ),
+        None => None,
+    };
+    let redrive = dlq
+        .zip(queue.max_receive_count)
+        .map(|(dlq, max_receive_count)| Redrive {
+            dlq,
+            max_receive_count,
+        });
+    let main = backend
+        .create_queue(&spec(QueueRole::Main, redrive))
+        .await?;
+    backend.create_tables().await?;
+    Ok((main, dlq))
+}
+
+/// A current-thread runtime on tokio's paused clock: the simulator's virtual time.
+pub fn simulated_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+}
+
+/// A current-thread runtime on the wall clock, with I/O, for real backends.
+pub fn realtime_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}

@@ -1,0 +1,583 @@
+//! A consumer instance: the receive → process → side effect → delete loop, with the idempotency
+//! patterns, version reconciliation, heartbeats and the chaos a scenario asks for.
+//!
+//! The same code runs on every backend. It never decides a message's fate itself: it records what
+//! it did, and `check` decides afterwards from the log and the final state.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::Notify;
+use tokio::time::sleep;
+
+use super::context::RunContext;
+use super::event::{ActorId, CrashPoint, EventKind, ExitReason, MessageIx, SkipReason};
+use super::payload::Body;
+use crate::backend::{
+    Backend, BackendError, BackendErrorKind, Condition, Item, PutOutcome, Receipt, ReceiveRequest,
+    ReceivedMessage, Status, Table, Update, UpdateOutcome,
+};
+use crate::scenario::{
+    ConsumerBehavior, CrashPolicy, FieldValue, Heartbeat, Idempotency, IdempotencyKey,
+};
+
+/// How a consumer instance ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerEnd {
+    Exited(ExitReason),
+    Crashed(CrashPoint),
+    /// A backend error ended the whole run.
+    Failed,
+}
+
+/// The signal side of an instance: SIGTERM is a flag the loop checks between messages.
+#[derive(Default)]
+pub struct Control {
+    terminate: Cell<bool>,
+    pub(super) woken: Notify,
+}
+
+impl Control {
+    pub fn terminate(&self) {
+        self.terminate.set(true);
+        self.woken.notify_one();
+    }
+
+    pub fn is_terminating(&self) -> bool {
+        self.terminate.get()
+    }
+}
+
+/// What a group's instances share: the behaviour `deploy` replaces and the `once` crash budget.
+pub struct GroupShared {
+    pub behavior: RefCell<Rc<ConsumerBehavior>>,
+    pub crashed_after_receive: Cell<bool>,
+    pub crashed_after_side_effect: Cell<bool>,
+}
+
+/// Pause after an empty short-poll receive, so an idle consumer does not spin.
+const SHORT_POLL_PAUSE: Duration = Duration::from_millis(100);
+
+pub struct Consumer<B> {
+    pub ctx: Rc<RunContext<B>>,
+    pub group: usize,
+    pub actor: ActorId,
+    pub control: Rc<Control>,
+    pub shared: Rc<GroupShared>,
+    pub rng: ChaCha8Rng,
+    seen: Lru,
+}
+
+/// What to do with a message after handling it.
+enum Disposition {
+    Delete,
+    Leave,
+    Crash(CrashPoint),
+}
+
+impl<B: Backend> Consumer<B> {
+    pub fn new(
+        ctx: Rc<RunContext<B>>,
+        group: usize,
+        actor: ActorId,
+        control: Rc<Control>,
+        shared: Rc<GroupShared>,
+        rng: ChaCha8Rng,
+    ) -> Self {
+        Consumer {
+            ctx,
+            group,
+            actor,
+            control,
+            shared,
+            rng,
+            seen: Lru::default(),
+        }
+    }
+
+    pub async fn run(mut self) -> ConsumerEnd {
+        match self.run_loop().await {
+            Ok(end) => end,
+            Err(error) => {
+                self.ctx.fail(error);
+                ConsumerEnd::Failed
+            }
+        }
+    }
+
+    async fn run_loop(&mut self) -> Result<ConsumerEnd, BackendError> {
+        let ctx = self.ctx.clone();
+        let group = &ctx.scenario.consumers[self.group];
+        let request = ReceiveRequest {
+            max: group.max_messages,
+            wait: group.wait,
+            visibility: None,
+        };
+        let mut last_message = ctx.now_us();
+        let mut handled = 0u64;
+        loop {
+            if self.control.is_terminating() {
+                return Ok(ConsumerEnd::Exited(ExitReason::Terminated));
+            }
+            if ctx.has_failed() {
+                return Ok(ConsumerEnd::Failed);
+            }
+            let batch = ctx.backend.receive(ctx.main, request).await?;
+            if batch.is_empty() {
+                let idle = Duration::from_micros(ctx.now_us() - last_message);
+                if idle >= group.idle_timeout {
+                    return Ok(ConsumerEnd::Exited(ExitReason::Idle));
+                }
+                if request.wait.is_zero() {
+                    tokio::select! {
+                        biased;
+                        _ = self.control.woken.notified() => {}
+                        _ = sleep(SHORT_POLL_PAUSE) => {}
+                    }
+                }
+                continue;
+            }
+            last_message = ctx.now_us();
+
+            let mut deletes: Vec<(Receipt, Option<MessageIx>)> = Vec::new();
+            let mut rest = batch.into_iter();
+            for message in rest.by_ref() {
+                let (ix, disposition) = self.handle(&message).await?;
+                handled += 1;
+                match disposition {
+                    Disposition::Delete => deletes.push((message.receipt, ix)),
+                    Disposition::Leave => {}
+                    Disposition::Crash(point) => {
+                        self.record(ix, EventKind::Crashed(point));
+                        return Ok(ConsumerEnd::Crashed(point));
+                    }
+                }
+                if self.control.is_terminating() {
+                    break;
+                }
+            }
+            // SIGTERM mid-batch: hand back what was not started instead of waiting for timeouts.
+            for message in rest {
+                let ix = ctx.log.borrow().lookup(&message_id(&message.body));
+                ctx.backend
+                    .change_visibility(ctx.main, &message.receipt, Duration::ZERO)
+                    .await?;
+                self.record(ix, EventKind::Released);
+            }
+            self.delete(deletes).await?;
+            if group.message_limit.is_some_and(|limit| handled >= limit) {
+                return Ok(ConsumerEnd::Exited(ExitReason::MessageLimit));
+            }
+        }
+    }
+
+    async fn delete(
+        &mut self,
+        deletes: Vec<(Receipt, Option<MessageIx>)>,
+    ) -> Result<(), BackendError> {
+        if deletes.is_empty() {
+            return Ok(());
+        }
+        let ctx = self.ctx.clone();
+        let receipts: Vec<Receipt> = deletes.iter().map(|(r, _)| r.clone()).collect();
+        let results = ctx.backend.delete(ctx.main, &receipts).await?;
+        let mut processed = 0;
+        for ((_, ix), result) in deletes.into_iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    processed += 1;
+                    self.record(ix, EventKind::Deleted);
+                }
+                Err(_) => self.record(ix, EventKind::DeleteFailed),
+            }
+        }
+        ctx.count(|live| live.processed += processed);
+        Ok(())
+    }
+
+    fn record(&self, ix: Option<MessageIx>, kind: EventKind) {
+        self.ctx.record(self.actor, ix, kind);
+    }
+
+    fn behavior(&self) -> Rc<ConsumerBehavior> {
+        self.shared.behavior.borrow().clone()
+    }
+
+    /// Handles one delivery. Returns the engine's index of the message (None for a body no
+    /// producer of this run sent) and what to do with it.
+    async fn handle(
+        &mut self,
+        message: &ReceivedMessage,
+    ) -> Result<(Option<MessageIx>, Disposition), BackendError> {
+        let ctx = self.ctx.clone();
+        ctx.count(|live| live.received += 1);
+        let Ok(body) = serde_json::from_str::<Body>(&message.body) else {
+            self.record(None, EventKind::Unexpected);
+            return Ok((None, Disposition::Leave));
+        };
+        let Some(ix) = ctx.log.borrow().lookup(&body.id) else {
+            self.record(None, EventKind::Unexpected);
+            return Ok((None, Disposition::Leave));
+        };
+        let ix_some = Some(ix);
+        self.record(
+            ix_some,
+            EventKind::Received {
+                receive_count: message.receive_count,
+            },
+        );
+        let behavior = self.behavior();
+
+        if self.crashes(behavior.chaos.crash_after_receive, CrashPoint::AfterReceive) {
+            return Ok((ix_some, Disposition::Crash(CrashPoint::AfterReceive)));
+        }
+        if let Some(limit) = behavior.stale_after {
+            let age_ms = ctx.now_ms().saturating_sub(body.sent_at_ms);
+            if Duration::from_millis(age_ms) > limit {
+                self.record(ix_some, EventKind::StaleMessage { age_ms });
+                return Ok((ix_some, Disposition::Delete));
+            }
+        }
+        if body.poison && behavior.reject_poison {
+            self.record(ix_some, EventKind::Rejected);
+            return Ok((ix_some, Disposition::Leave));
+        }
+
+        let actor = self.actor;
+        let work = self.process(ix, &body, &behavior);
+        let disposition =
+            heartbeating(&ctx, actor, ix, behavior.heartbeat, &message.receipt, work).await?;
+        Ok((ix_some, disposition))
+    }
+
+    /// Processing, the idempotency protocol and the side effect.
+    async fn process(
+        &mut self,
+        ix: MessageIx,
+        body: &Body<'_>,
+        behavior: &ConsumerBehavior,
+    ) -> Result<Disposition, BackendError> {
+        let ctx = self.ctx.clone();
+        let chaos = behavior.chaos;
+        let mut delay = behavior.processing;
+        if chaos.slow_rate > 0.0 && self.rng.random_bool(chaos.slow_rate) {
+            delay += chaos.slow_delay;
+        }
+        if !delay.is_zero() {
+            sleep(delay).await;
+        }
+        if chaos.crash_rate > 0.0 && self.rng.random_bool(chaos.crash_rate) {
+            return Ok(Disposition::Crash(CrashPoint::MidProcessing));
+        }
+
+        let key: Arc<str> = match &behavior.idempotency_key {
+            IdempotencyKey::MessageId => Arc::from(&*body.id),
+            IdempotencyKey::Field(field) => body
+                .fields
+                .get(field)
+                .map_or_else(|| Arc::from(&*body.id), |v| v.as_key()),
+        };
+        let uses_status_table = matches!(
+            behavior.idempotency,
+            Idempotency::Lock { .. } | Idempotency::Tables { .. }
+        );
+        match &behavior.idempotency {
+            Idempotency::None => {}
+            Idempotency::Memory { capacity } => {
+                if self.seen.contains(&key) {
+                    self.record(Some(ix), EventKind::Skipped(SkipReason::SeenInMemory));
+                    return Ok(Disposition::Delete);
+                }
+                self.seen.capacity = *capacity;
+            }
+            Idempotency::Lock { lease } | Idempotency::Tables { lease } => {
+                match self.claim(ix, &key, *lease).await? {
+                    Claim::Claimed => {}
+                    Claim::Completed => {
+                        self.record(Some(ix), EventKind::Skipped(SkipReason::AlreadyCompleted));
+                        return Ok(Disposition::Delete);
+                    }
+                    Claim::Busy => {
+                        self.record(
+                            Some(ix),
+                            EventKind::Skipped(SkipReason::InProgressElsewhere),
+                        );
+                        return Ok(Disposition::Leave);
+                    }
+                }
+            }
+        }
+        let check_before_doing = matches!(behavior.idempotency, Idempotency::Tables { .. });
+        if check_before_doing && ctx.backend.get(Table::SideEffects, &key).await?.is_some() {
+            self.record(Some(ix), EventKind::Skipped(SkipReason::AlreadyPerformed));
+            self.complete(ix, &key).await?;
+            return Ok(Disposition::Delete);
+        }
+
+        if !behavior.side_effect_delay.is_zero() {
+            sleep(behavior.side_effect_delay).await;
+        }
+        let performed = self
+            .side_effect(ix, &key, body, behavior, check_before_doing)
+            .await?;
+        if performed {
+            if let Some(field) = &behavior.log_field {
+                if let Some(value) = log_value(body, field) {
+                    let value = ctx.log.borrow_mut().intern_value(value);
+                    self.record(Some(ix), EventKind::Logged { value });
+                }
+            }
+        }
+        if let Idempotency::Memory { .. } = behavior.idempotency {
+            self.seen.insert(key.clone());
+        }
+        if self.crashes(chaos.crash_after_side_effect, CrashPoint::AfterSideEffect) {
+            return Ok(Disposition::Crash(CrashPoint::AfterSideEffect));
+        }
+        if uses_status_table {
+            self.complete(ix, &key).await?;
+        }
+        Ok(Disposition::Delete)
+    }
+
+    /// Performs the side effect (or the versioned apply). Returns whether it happened.
+    async fn side_effect(
+        &mut self,
+        ix: MessageIx,
+        key: &Arc<str>,
+        body: &Body<'_>,
+        behavior: &ConsumerBehavior,
+        conditional: bool,
+    ) -> Result<bool, BackendError> {
+        let ctx = self.ctx.clone();
+        if let Some(versioning) = &behavior.versioning {
+            let entity = body
+                .fields
+                .get(&versioning.entity_field)
+                .map(|f| f.as_key());
+            let version = body
+                .fields
+                .get(&versioning.version_field)
+                .and_then(|f| f.as_u64());
+            if let (Some(entity), Some(version)) = (entity, version) {
+                let update = Update {
+                    set_version: Some(version),
+                    add_count: 1,
+                    set_message: Some(Arc::from(&*body.id)),
+                    condition: if versioning.check {
+                        Condition::VersionBelow(version)
+                    } else {
+                        Condition::Always
+                    },
+                    ..Update::default()
+                };
+                let item_key = format!("entity:{entity}");
+                return match ctx
+                    .backend
+                    .update(Table::SideEffects, &item_key, &update)
+                    .await?
+                {
+                    UpdateOutcome::Updated(_) => {
+                        self.record(Some(ix), EventKind::Applied { version });
+                        ctx.count(|live| live.side_effects += 1);
+                        Ok(true)
+                    }
+                    UpdateOutcome::ConditionFailed(current) => {
+                        let current = current.and_then(|i| i.version).unwrap_or(0);
+                        self.record(Some(ix), EventKind::StaleVersion { version, current });
+                        Ok(false)
+                    }
+                };
+            }
+        }
+        let performed = if conditional {
+            let item = Item {
+                count: 1,
+                message: Some(Arc::from(&*body.id)),
+                ..Item::default()
+            };
+            matches!(
+                ctx.backend
+                    .put_if_absent(Table::SideEffects, key, &item)
+                    .await?,
+                PutOutcome::Created
+            )
+        } else {
+            let update = Update {
+                add_count: 1,
+                set_message: Some(Arc::from(&*body.id)),
+                ..Update::default()
+            };
+            ctx.backend.update(Table::SideEffects, key, &update).await?;
+            true
+        };
+        if performed {
+            self.record(Some(ix), EventKind::SideEffect);
+            ctx.count(|live| live.side_effects += 1);
+        } else {
+            self.record(Some(ix), EventKind::Skipped(SkipReason::ConditionFailed));
+        }
+        Ok(performed)
+    }
+
+    /// Claims `key` in the status table: STARTED with a lease, taking over an expired claim.
+    async fn claim(
+        &mut self,
+        ix: MessageIx,
+        key: &str,
+        lease: Duration,
+    ) -> Result<Claim, BackendError> {
+        let ctx = self.ctx.clone();
+        let now_ms = ctx.now_ms();
+        let lease_until_ms = now_ms + lease.as_millis() as u64;
+        let item = Item {
+            status: Some(Status::Started),
+            attempts: 1,
+            lease_until_ms: Some(lease_until_ms),
+            message: Some(ctx.log.borrow().meta(ix).id.clone()),
+            ..Item::default()
+        };
+        let existing = match ctx.backend.put_if_absent(Table::Status, key, &item).await? {
+            PutOutcome::Created => {
+                self.record(Some(ix), EventKind::StatusWritten(Status::Started));
+                return Ok(Claim::Claimed);
+            }
+            PutOutcome::Exists(existing) => existing,
+        };
+        if existing.status == Some(Status::Completed) {
+            return Ok(Claim::Completed);
+        }
+        if existing.lease_until_ms.is_some_and(|until| until > now_ms) {
+            return Ok(Claim::Busy);
+        }
+        let takeover = Update {
+            set_status: Some(Status::Started),
+            add_attempts: 1,
+            set_lease_until_ms: Some(lease_until_ms),
+            condition: Condition::LeaseExpired { now_ms },
+            ..Update::default()
+        };
+        Ok(
+            match ctx.backend.update(Table::Status, key, &takeover).await? {
+                UpdateOutcome::Updated(_) => {
+                    self.record(Some(ix), EventKind::StatusWritten(Status::Started));
+                    Claim::Claimed
+                }
+                UpdateOutcome::ConditionFailed(Some(item))
+                    if item.status == Some(Status::Completed) =>
+                {
+                    Claim::Completed
+                }
+                UpdateOutcome::ConditionFailed(_) => Claim::Busy,
+            },
+        )
+    }
+
+    async fn complete(&mut self, ix: MessageIx, key: &str) -> Result<(), BackendError> {
+        let update = Update {
+            set_status: Some(Status::Completed),
+            ..Update::default()
+        };
+        self.ctx.backend.update(Table::Status, key, &update).await?;
+        self.record(Some(ix), EventKind::StatusWritten(Status::Completed));
+        Ok(())
+    }
+
+    /// Draws the crash decision for one message at one point.
+    fn crashes(&mut self, policy: CrashPolicy, point: CrashPoint) -> bool {
+        let once_used = match point {
+            CrashPoint::AfterReceive => &self.shared.crashed_after_receive,
+            CrashPoint::AfterSideEffect => &self.shared.crashed_after_side_effect,
+            CrashPoint::MidProcessing => return false,
+        };
+        match policy {
+            CrashPolicy::Never => false,
+            CrashPolicy::Always => true,
+            CrashPolicy::Once => !once_used.replace(true),
+            CrashPolicy::Probability(p) => self.rng.random_bool(p),
+        }
+    }
+}
+
+enum Claim {
+    Claimed,
+    Completed,
+    /// Another consumer holds an unexpired claim.
+    Busy,
+}
+
+/// Runs `work`, extending the message's visibility every heartbeat interval while it runs.
+async fn heartbeating<B: Backend, T>(
+    ctx: &RunContext<B>,
+    actor: ActorId,
+    ix: MessageIx,
+    heartbeat: Option<Heartbeat>,
+    receipt: &Receipt,
+    work: impl Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    let Some(heartbeat) = heartbeat else {
+        return work.await;
+    };
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            done = &mut work => return done,
+            _ = sleep(heartbeat.interval) => {
+                match ctx.backend.change_visibility(ctx.main, receipt, heartbeat.extend).await {
+                    Ok(()) => ctx.record(actor, Some(ix), EventKind::Heartbeat),
+                    // The receipt went stale (the message was redelivered): nothing to extend.
+                    Err(e) if e.kind == BackendErrorKind::ReceiptHandleInvalid => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+fn log_value(body: &Body, field: &str) -> Option<FieldValue> {
+    match field {
+        "seq" => Some(FieldValue::Int(body.seq as i64)),
+        "id" => Some(FieldValue::Str(body.id.to_string())),
+        _ => body.fields.get(field).map(FieldValue::from),
+    }
+}
+
+/// The qsim id of a body, for messages released without being parsed by `handle`.
+fn message_id(body: &str) -> String {
+    serde_json::from_str::<Body>(body)
+        .map(|b| b.id.into_owned())
+        .unwrap_or_default()
+}
+
+/// A bounded set of recently handled keys, oldest evicted first.
+#[derive(Default)]
+struct Lru {
+    capacity: usize,
+    order: VecDeque<Arc<str>>,
+    keys: HashSet<Arc<str>>,
+}
+
+impl Lru {
+    fn contains(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+
+    fn insert(&mut self, key: Arc<str>) {
+        if self.capacity == 0 || !self.keys.insert(key.clone()) {
+            return;
+        }
+        self.order.push_back(key);
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.keys.remove(&old);
+            }
+        }
+    }
+}

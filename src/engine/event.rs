@@ -1,0 +1,312 @@
+//! The event log: everything that happened in a run, in the order it happened, with the time
+//! since the run started, the actor and the message.
+//!
+//! Events are small and fixed-size (no strings): names live once in [`EventLog::actors`] and
+//! [`EventLog::messages`], and order-log values in [`EventLog::values`]. That keeps a run of a
+//! million messages within a few hundred megabytes.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::backend::{QueueRole, Status};
+use crate::scenario::FieldValue;
+
+/// Index of a message in [`EventLog::messages`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageIx(pub u32);
+
+/// Index of an actor in [`EventLog::actors`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActorId(pub u32);
+
+/// What the engine knows about a message it generated (the producer's side of the history).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageMeta {
+    /// The qsim id (`orders-0001`), carried in the body; never the backend's message id.
+    pub id: Arc<str>,
+    /// Index of the producer in the scenario.
+    pub producer: usize,
+    pub poison: bool,
+    /// FIFO group (or the single group `-` on standard queues), used for order checks.
+    pub group: Arc<str>,
+    pub dedup_id: Option<Arc<str>>,
+    /// Entity and version when the payload is versioned.
+    pub entity: Option<Arc<str>>,
+    pub version: Option<u64>,
+    /// When the producer handed it to the queue, microseconds since the start.
+    pub sent_at_us: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub at_us: u64,
+    pub actor: ActorId,
+    pub message: Option<MessageIx>,
+    pub kind: EventKind,
+}
+
+/// Why a consumer did not perform a side effect for a message it handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// The in-memory LRU had the key.
+    SeenInMemory,
+    /// The status table said COMPLETED.
+    AlreadyCompleted,
+    /// Another consumer holds an unexpired STARTED claim: leave the message for later.
+    InProgressElsewhere,
+    /// Check-before-doing found the side effect already recorded.
+    AlreadyPerformed,
+    /// The conditional side-effect write lost a race.
+    ConditionFailed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashPoint {
+    AfterReceive,
+    MidProcessing,
+    AfterSideEffect,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExitReason {
+    Idle,
+    MessageLimit,
+    Terminated,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Sent,
+    SendFailed,
+    ProducerDone,
+    ConsumerStarted,
+    Received {
+        receive_count: u32,
+    },
+    /// A body whose id no producer of this run generated.
+    Unexpected,
+    /// Poison rejected: not deleted, so SQS redelivers it (and eventually moves it to the DLQ).
+    Rejected,
+    /// Visibility reset to 0 so another consumer can take it at once (shutdown).
+    Released,
+    Skipped(SkipReason),
+    SideEffect,
+    Applied {
+        version: u64,
+    },
+    StaleVersion {
+        version: u64,
+        current: u64,
+    },
+    /// Older than `stale_after` when processed: deleted, not applied.
+    StaleMessage {
+        age_ms: u64,
+    },
+    Logged {
+        value: u32,
+    },
+    StatusWritten(Status),
+    Deleted,
+    DeleteFailed,
+    Heartbeat,
+    Crashed(CrashPoint),
+    Killed,
+    Exited(ExitReason),
+    ShutdownRequested,
+    PurgeRequested(QueueRole),
+    PurgeFailed(QueueRole),
+    RedriveStarted,
+    RedriveFailed,
+    Deployed,
+    ScaledOut,
+    ScaledIn,
+    TimedOut,
+}
+
+/// Everything recorded in one run.
+#[derive(Debug, Default)]
+pub struct EventLog {
+    pub events: Vec<Event>,
+    pub actors: Vec<Arc<str>>,
+    pub messages: Vec<MessageMeta>,
+    pub values: Vec<FieldValue>,
+    by_id: HashMap<Arc<str>, MessageIx>,
+}
+
+impl EventLog {
+    pub fn actor(&mut self, name: &str) -> ActorId {
+        if let Some(i) = self.actors.iter().position(|a| &**a == name) {
+            return ActorId(i as u32);
+        }
+        self.actors.push(name.into());
+        ActorId(self.actors.len() as u32 - 1)
+    }
+
+    pub fn register(&mut self, meta: MessageMeta) -> MessageIx {
+        let ix = MessageIx(self.messages.len() as u32);
+        self.by_id.insert(meta.id.clone(), ix);
+        self.messages.push(meta);
+        ix
+    }
+
+    pub fn lookup(&self, id: &str) -> Option<MessageIx> {
+        self.by_id.get(id).copied()
+    }
+
+    pub fn meta(&self, ix: MessageIx) -> &MessageMeta {
+        &self.messages[ix.0 as usize]
+    }
+
+    pub fn meta_mut(&mut self, ix: MessageIx) -> &mut MessageMeta {
+        &mut self.messages[ix.0 as usize]
+    }
+
+    pub fn push(
+        &mut self,
+        at_us: u64,
+        actor: ActorId,
+        message: Option<MessageIx>,
+        kind: EventKind,
+    ) {
+        self.events.push(Event {
+            at_us,
+            actor,
+            message,
+            kind,
+        });
+    }
+
+    pub fn intern_value(&mut self, value: FieldValue) -> u32 {
+        self.values.push(value);
+        self.values.len() as u32 - 1
+    }
+
+    /// Writes one JSON object per line: `{"t_ms":..,"actor":..,"event":..,"message":..,...}`.
+    pub fn write_jsonl(&self, out: &mut impl Write) -> io::Result<()> {
+        for event in &self.events {
+            let line = JsonEvent::new(self, event);
+            serde_json::to_writer(&mut *out, &line)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct JsonEvent<'a> {
+    t_ms: f64,
+    actor: &'a str,
+    event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(flatten)]
+    detail: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'a> JsonEvent<'a> {
+    fn new(log: &'a EventLog, event: &Event) -> Self {
+        use serde_json::json;
+        let mut detail = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            detail.insert(k.to_owned(), v);
+        };
+        let name = match event.kind {
+            EventKind::Sent => "sent",
+            EventKind::SendFailed => "send-failed",
+            EventKind::ProducerDone => "producer-done",
+            EventKind::ConsumerStarted => "consumer-started",
+            EventKind::Received { receive_count } => {
+                put("receive_count", json!(receive_count));
+                "received"
+            }
+            EventKind::Unexpected => "unexpected",
+            EventKind::Rejected => "rejected",
+            EventKind::Released => "released",
+            EventKind::Skipped(reason) => {
+                put("reason", json!(reason));
+                "skipped"
+            }
+            EventKind::SideEffect => "side-effect",
+            EventKind::Applied { version } => {
+                put("version", json!(version));
+                "applied"
+            }
+            EventKind::StaleVersion { version, current } => {
+                put("version", json!(version));
+                put("current", json!(current));
+                "stale-version"
+            }
+            EventKind::StaleMessage { age_ms } => {
+                put("age_ms", json!(age_ms));
+                "stale-message"
+            }
+            EventKind::Logged { value } => {
+                let value = match &log.values[value as usize] {
+                    FieldValue::Int(i) => json!(i),
+                    FieldValue::Str(s) => json!(s),
+                };
+                put("value", value);
+                "logged"
+            }
+            EventKind::StatusWritten(status) => {
+                put("status", json!(status.as_str()));
+                "status-written"
+            }
+            EventKind::Deleted => "deleted",
+            EventKind::DeleteFailed => "delete-failed",
+            EventKind::Heartbeat => "heartbeat",
+            EventKind::Crashed(point) => {
+                put("point", json!(point));
+                "crashed"
+            }
+            EventKind::Killed => "killed",
+            EventKind::Exited(reason) => {
+                put("reason", json!(reason));
+                "exited"
+            }
+            EventKind::ShutdownRequested => "shutdown-requested",
+            EventKind::PurgeRequested(queue) => {
+                put("queue", json!(queue.as_str()));
+                "purge"
+            }
+            EventKind::PurgeFailed(queue) => {
+                put("queue", json!(queue.as_str()));
+                "purge-failed"
+            }
+            EventKind::RedriveStarted => "redrive-started",
+            EventKind::RedriveFailed => "redrive-failed",
+            EventKind::Deployed => "deployed",
+            EventKind::ScaledOut => "scaled-out",
+            EventKind::ScaledIn => "scaled-in",
+            EventKind::TimedOut => "timed-out",
+        };
+        JsonEvent {
+            t_ms: event.at_us as f64 / 1000.0,
+            actor: &log.actors[event.actor.0 as usize],
+            event: name,
+            message: event.message.map(|m| &*log.messages[m.0 as usize].id),
+            detail,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_small() {
+        // A million-message run records several million events: keep them compact.
+        assert!(
+            std::mem::size_of::<Event>() <= 40,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
+    }
+}

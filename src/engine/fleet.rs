@@ -1,0 +1,273 @@
+//! The consumer fleet: starts, terminates, kills and restarts consumer instances, and knows which
+//! are alive. The timeline and the autoscaler act on consumers only through it.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::sleep;
+
+use super::consumer::{Consumer, ConsumerEnd, Control, GroupShared};
+use super::context::RunContext;
+use super::event::{ActorId, EventKind};
+use crate::backend::Backend;
+use crate::rng;
+use crate::scenario::{ConsumerBehavior, Target};
+
+/// Final state of an instance, for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum InstanceState {
+    Pending,
+    Running,
+    ExitedClean,
+    Crashed,
+    Killed,
+    /// Still running when the run ended (timeout or a backend failure).
+    Abandoned,
+}
+
+struct Instance {
+    group: usize,
+    actor: ActorId,
+    control: Rc<Control>,
+    task: Option<JoinHandle<()>>,
+    state: InstanceState,
+    /// Restarts so far: each incarnation draws from its own random stream.
+    incarnation: u32,
+}
+
+pub struct Fleet<B> {
+    ctx: Rc<RunContext<B>>,
+    groups: Vec<Rc<GroupShared>>,
+    /// By instance name (`worker-1`); BTreeMap so "terminate all" acts in a stable order.
+    instances: RefCell<BTreeMap<String, Instance>>,
+    next_index: RefCell<Vec<u32>>,
+}
+
+impl<B: Backend + 'static> Fleet<B> {
+    pub fn new(ctx: Rc<RunContext<B>>) -> Rc<Self> {
+        let groups = ctx
+            .scenario
+            .consumers
+            .iter()
+            .map(|g| {
+                Rc::new(GroupShared {
+                    behavior: RefCell::new(Rc::new(g.behavior.clone())),
+                    crashed_after_receive: Default::default(),
+                    crashed_after_side_effect: Default::default(),
+                })
+            })
+            .collect();
+        let next_index = RefCell::new(vec![0; ctx.scenario.consumers.len()]);
+        Rc::new(Fleet {
+            ctx,
+            groups,
+            instances: RefCell::new(BTreeMap::new()),
+            next_index,
+        })
+    }
+
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.ctx
+            .scenario
+            .consumers
+            .iter()
+            .position(|g| g.name == name)
+    }
+
+    /// Starts `count` new instances of `group` after `delay` (the k-th after `k * stagger` more).
+    pub fn start(self: &Rc<Self>, group: usize, count: u32, delay: Duration, stagger: Duration) {
+        for k in 0..count {
+            let index = {
+                let mut next = self.next_index.borrow_mut();
+                next[group] += 1;
+                next[group]
+            };
+            let name = format!("{}-{index}", self.ctx.scenario.consumers[group].name);
+            let actor = self.ctx.actor(&name);
+            let control = Rc::new(Control::default());
+            self.instances.borrow_mut().insert(
+                name.clone(),
+                Instance {
+                    group,
+                    actor,
+                    control,
+                    task: None,
+                    state: InstanceState::Pending,
+                    incarnation: 0,
+                },
+            );
+            self.spawn(name, delay + stagger * k);
+        }
+    }
+
+    fn spawn(self: &Rc<Self>, name: String, delay: Duration) {
+        let fleet = self.clone();
+        let task_name = name.clone();
+        let task = tokio::task::spawn_local(async move {
+            if !delay.is_zero() {
+                sleep(delay).await;
+            }
+            fleet.run_instance(task_name).await;
+        });
+        if let Some(instance) = self.instances.borrow_mut().get_mut(&name) {
+            instance.task = Some(task);
+        }
+    }
+
+    async fn run_instance(self: Rc<Self>, name: String) {
+        let (group, actor, control, incarnation) = {
+            let mut instances = self.instances.borrow_mut();
+            let Some(instance) = instances.get_mut(&name) else {
+                return;
+            };
+            if instance.control.is_terminating() {
+                // Terminated before it started: it never runs.
+                instance.state = InstanceState::ExitedClean;
+                drop(instances);
+                self.ctx.changed.notify_one();
+                return;
+            }
+            instance.state = InstanceState::Running;
+            (
+                instance.group,
+                instance.actor,
+                instance.control.clone(),
+                instance.incarnation,
+            )
+        };
+        let ctx = self.ctx.clone();
+        ctx.record(actor, None, EventKind::ConsumerStarted);
+        ctx.count(|live| live.consumers += 1);
+        let stream = rng::stream(ctx.seed, &format!("consumer:{name}#{incarnation}"));
+        let consumer = Consumer::new(
+            ctx.clone(),
+            group,
+            actor,
+            control,
+            self.groups[group].clone(),
+            stream,
+        );
+        let end = consumer.run().await;
+        ctx.count(|live| live.consumers -= 1);
+
+        let restart_after = self.groups[group].behavior.borrow().chaos.restart_after;
+        let state = match end {
+            ConsumerEnd::Exited(reason) => {
+                ctx.record(actor, None, EventKind::Exited(reason));
+                InstanceState::ExitedClean
+            }
+            ConsumerEnd::Crashed(_) => {
+                ctx.count(|live| live.crashes += 1);
+                InstanceState::Crashed
+            }
+            ConsumerEnd::Failed => InstanceState::Abandoned,
+        };
+        let restart = state == InstanceState::Crashed && restart_after.is_some();
+        if let Some(instance) = self.instances.borrow_mut().get_mut(&name) {
+            instance.state = if restart {
+                InstanceState::Pending
+            } else {
+                state
+            };
+            instance.incarnation += u32::from(restart);
+        }
+        if let (true, Some(after)) = (restart, restart_after) {
+            self.spawn(name, after);
+        }
+        ctx.changed.notify_one();
+    }
+
+    fn matching(&self, target: &Target) -> Vec<String> {
+        let instances = self.instances.borrow();
+        instances
+            .iter()
+            .filter(|(name, instance)| {
+                let group = &self.ctx.scenario.consumers[instance.group].name;
+                match target {
+                    Target::All => true,
+                    Target::Group(g) => g == group,
+                    Target::Instance { group: g, index } => **name == format!("{g}-{index}"),
+                }
+            })
+            .filter(|(_, i)| matches!(i.state, InstanceState::Pending | InstanceState::Running))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// SIGTERM: each matching instance finishes the message in hand, then exits cleanly.
+    pub fn terminate(&self, target: &Target) {
+        for name in self.matching(target) {
+            let instances = self.instances.borrow();
+            let instance = &instances[&name];
+            self.ctx
+                .record(instance.actor, None, EventKind::ShutdownRequested);
+            instance.control.terminate();
+        }
+    }
+
+    /// SIGKILL: matching instances stop at once; what they held returns after its timeout.
+    pub fn kill(&self, target: &Target) {
+        for name in self.matching(target) {
+            let mut instances = self.instances.borrow_mut();
+            let instance = instances.get_mut(&name).expect("matched above");
+            if let Some(task) = instance.task.take() {
+                task.abort();
+            }
+            if instance.state == InstanceState::Running {
+                self.ctx.count(|live| {
+                    live.consumers -= 1;
+                    live.crashes += 1;
+                });
+            }
+            instance.state = InstanceState::Killed;
+            self.ctx.record(instance.actor, None, EventKind::Killed);
+        }
+        self.ctx.changed.notify_one();
+    }
+
+    /// Replaces a group's behaviour for its running and future instances.
+    pub fn deploy(&self, group: usize, behavior: ConsumerBehavior) {
+        *self.groups[group].behavior.borrow_mut() = Rc::new(behavior);
+    }
+
+    /// Instances pending or running in `group`.
+    pub fn alive_in(&self, group: usize) -> Vec<String> {
+        self.instances
+            .borrow()
+            .iter()
+            .filter(|(_, i)| i.group == group)
+            .filter(|(_, i)| matches!(i.state, InstanceState::Pending | InstanceState::Running))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    pub fn any_alive(&self) -> bool {
+        self.instances
+            .borrow()
+            .values()
+            .any(|i| matches!(i.state, InstanceState::Pending | InstanceState::Running))
+    }
+
+    /// Stops every task (run over): instances still alive are recorded as abandoned.
+    pub fn abandon_all(&self) -> BTreeMap<String, (usize, InstanceState)> {
+        let mut instances = self.instances.borrow_mut();
+        for instance in instances.values_mut() {
+            if let Some(task) = instance.task.take() {
+                task.abort();
+            }
+            if matches!(
+                instance.state,
+                InstanceState::Pending | InstanceState::Running
+            ) {
+                instance.state = InstanceState::Abandoned;
+            }
+        }
+        instances
+            .iter()
+            .map(|(n, i)| (n.clone(), (i.group, i.state)))
+            .collect()
+    }
+}

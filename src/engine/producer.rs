@@ -1,0 +1,161 @@
+//! A producer: turns its payload plan into messages and sends them at its rate, on its schedule,
+//! in batches, until its count is reached or a `stop` action ends it.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::sleep_until;
+
+use super::context::RunContext;
+use super::event::{EventKind, MessageMeta};
+use super::payload::{self, Body, Draft, ENTITY_FIELD, VERSION_FIELD};
+use crate::backend::{Backend, OutgoingMessage};
+use crate::rng;
+use crate::scenario::{Amount, DedupSource, Rate};
+
+pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
+    let scenario = ctx.scenario.clone();
+    let producer = &scenario.producers[index];
+    let actor = ctx.actor(&producer.name);
+    let mut rng = rng::stream(ctx.seed, &format!("producer:{}", producer.name));
+    let plan = payload::plan(&producer.payload, &mut rng);
+    let start = ctx.origin() + producer.start;
+    sleep_until(start).await;
+
+    let limit = match &producer.amount {
+        Amount::Count(n) => Some(*n),
+        Amount::Continuous => None,
+        Amount::Schedule(times) => Some(times.len() as u64),
+    };
+    let limit = match (limit, plan.len()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let per_message = match producer.rate {
+        Rate::Unlimited => None,
+        Rate::PerSecond(rate) => Some(Duration::from_secs_f64(1.0 / rate)),
+    };
+    let mut next_send = start;
+    let mut sent = 0u64;
+    let mut group_seq: BTreeMap<Arc<str>, u64> = BTreeMap::new();
+
+    while limit.is_none_or(|l| sent < l) && !ctx.producer_stopped[index].get() {
+        let batch_len = match &producer.amount {
+            Amount::Schedule(times) => {
+                sleep_until(start + times[sent as usize]).await;
+                1
+            }
+            _ => {
+                if per_message.is_some() {
+                    sleep_until(next_send).await;
+                }
+                let left = limit.map_or(u64::MAX, |l| l - sent);
+                u64::from(producer.batch_size).min(left)
+            }
+        };
+        if ctx.producer_stopped[index].get() {
+            break;
+        }
+        if let Some(per_message) = per_message {
+            next_send += per_message * batch_len as u32;
+        }
+
+        let mut batch = Vec::with_capacity(batch_len as usize);
+        let mut ixs = Vec::with_capacity(batch_len as usize);
+        for k in 0..batch_len {
+            let n = sent + k + 1;
+            let Some(draft) = plan.draft(n, &mut rng) else {
+                break;
+            };
+            let (outgoing, meta) = compose(&ctx, index, n, draft, &mut group_seq);
+            batch.push(outgoing);
+            ixs.push(ctx.log.borrow_mut().register(meta));
+        }
+        if batch.is_empty() {
+            break;
+        }
+        sent += batch.len() as u64;
+        let now_us = ctx.now_us();
+        for ix in &ixs {
+            ctx.log.borrow_mut().meta_mut(*ix).sent_at_us = Some(now_us);
+        }
+        match ctx.backend.send(ctx.main, &batch).await {
+            Ok(results) => {
+                let mut ok = 0;
+                for (ix, result) in ixs.iter().zip(results) {
+                    let kind = if result.is_ok() {
+                        EventKind::Sent
+                    } else {
+                        EventKind::SendFailed
+                    };
+                    ok += u64::from(result.is_ok());
+                    ctx.record(actor, Some(*ix), kind);
+                }
+                ctx.count(|live| live.sent += ok);
+            }
+            Err(error) => {
+                ctx.fail(error);
+                break;
+            }
+        }
+    }
+    ctx.record(actor, None, EventKind::ProducerDone);
+    ctx.producers_running.set(ctx.producers_running.get() - 1);
+    ctx.changed.notify_one();
+}
+
+/// Builds the body and the engine's record of message `n` of producer `index`.
+fn compose<B: Backend>(
+    ctx: &RunContext<B>,
+    index: usize,
+    n: u64,
+    draft: Draft,
+    group_seq: &mut BTreeMap<Arc<str>, u64>,
+) -> (OutgoingMessage, MessageMeta) {
+    let producer = &ctx.scenario.producers[index];
+    let fifo = ctx.scenario.queue.fifo;
+    let id: Arc<str> = format!("{}-{n:04}", producer.name).into();
+    let group: Option<Arc<str>> = match (&draft.group, fifo) {
+        (Some(g), _) => Some(g.as_str().into()),
+        (None, true) => Some(format!("g{}", (n - 1) % u64::from(producer.groups) + 1).into()),
+        (None, false) => None,
+    };
+    let order_group = group.clone().unwrap_or_else(|| Arc::from("-"));
+    let seq = group_seq.entry(order_group.clone()).or_insert(0);
+    *seq += 1;
+    let dedup_id: Option<Arc<str>> = match producer.dedup {
+        DedupSource::None => None,
+        DedupSource::MessageId => Some(id.clone()),
+        DedupSource::Payload => Some(draft.dedup_id.as_deref().map_or(id.clone(), Arc::from)),
+    };
+    let body = Body {
+        id: std::borrow::Cow::Borrowed(&id),
+        seq: *seq,
+        sent_at_ms: ctx.now_ms(),
+        poison: draft.poison,
+        fields: draft.fields,
+    };
+    let text: Arc<str> = serde_json::to_string(&body)
+        .expect("a body always serializes")
+        .into();
+    let meta = MessageMeta {
+        id: id.clone(),
+        producer: index,
+        poison: draft.poison,
+        group: order_group,
+        dedup_id: dedup_id.clone(),
+        entity: body.fields.get(ENTITY_FIELD).map(|f| f.as_key()),
+        version: body.fields.get(VERSION_FIELD).and_then(|f| f.as_u64()),
+        sent_at_us: None,
+    };
+    let outgoing = OutgoingMessage {
+        entry_id: format!("m{n}"),
+        body: text,
+        group_id: group,
+        dedup_id,
+        delay: producer.delay,
+    };
+    (outgoing, meta)
+}
