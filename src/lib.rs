@@ -11,15 +11,20 @@
 //! - [`check`]: metrics and message fates derived from the event log and final state, checked
 //!   against the scenario's `[expect]` invariants.
 //! - [`report`]: what a person or CI reads: summary lines, failure details, snapshots, JSON lines.
+//! - [`runner`]: one scenario end to end (capabilities, engine, checks, snapshot), shared by the
+//!   CLI, the tests and the benchmark.
 //! - [`cli`]: the command line, the only code that prints or exits.
 //! - [`rng`]: one root seed, one independent stream per actor.
+//! - [`bench`]: the simulator benchmark behind `qsim bench` and `cargo bench`.
 //! - [`exit`]: the documented exit codes.
 
 pub mod backend;
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod exit;
 pub mod report;
 pub mod rng;
+pub mod runner;
 pub mod scenario;

@@ -1,1 +1,92 @@
-//! check
+//! Invariants: the scenario's `[expect]` checked against metrics derived from what actually
+//! happened (the event log and the backend's final state), never from what was configured.
+
+mod facts;
+mod metrics;
+
+pub use facts::{Facts, Fate, MessageFacts};
+pub use metrics::{Value, per_message};
+
+use crate::engine::{Ending, Outcome};
+use crate::scenario::{Expectation, Expected, Scenario};
+
+/// One expectation, checked.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    pub expectation: Expectation,
+    pub actual: Value,
+    pub passed: bool,
+    /// Message ids or keys that make up the actual value (for failure reports).
+    pub involved: Vec<String>,
+}
+
+/// Every expectation of a run, checked.
+#[derive(Debug)]
+pub struct Verdict {
+    pub results: Vec<CheckResult>,
+    pub timed_out: bool,
+    pub facts: Facts,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        !self.timed_out && self.results.iter().all(|r| r.passed)
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
+        self.results.iter().filter(|r| !r.passed)
+    }
+}
+
+/// Checks `scenario`'s expectations against `outcome`.
+pub fn check(scenario: &Scenario, outcome: &Outcome) -> Verdict {
+    let facts = Facts::gather(scenario, outcome);
+    let results = scenario
+        .expect
+        .checks
+        .iter()
+        .map(|expectation| {
+            let scope = expectation
+                .scope
+                .as_ref()
+                .and_then(|p| scenario.producers.iter().position(|q| &q.name == p));
+            let evaluated = metrics::evaluate(expectation.metric, scope, outcome, &facts);
+            let passed = holds(&expectation.expected, &evaluated.value);
+            CheckResult { expectation: expectation.clone(), actual: evaluated.value, passed, involved: evaluated.involved }
+        })
+        .collect();
+    Verdict { results, timed_out: outcome.ending == Ending::TimedOut, facts }
+}
+
+/// The whole-run value of one metric (for summaries and progress lines).
+pub fn metric_value(metric: crate::scenario::Metric, outcome: &Outcome, facts: &Facts) -> Value {
+    metrics::evaluate(metric, None, outcome, facts).value
+}
+
+fn holds(expected: &Expected, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Expected::Compare { op, value }, Value::Number(n)) => op.holds(*n, *value),
+        (Expected::Bool(b), Value::Bool(a)) => a == b,
+        (Expected::Counts(want), Value::Counts(got)) => {
+            let keys = want.keys().chain(got.keys());
+            keys.into_iter().all(|k| want.get(k).copied().unwrap_or(0) == got.get(k).copied().unwrap_or(0))
+        }
+        // The file was validated against the metric's kind, so a mismatch is a bug; fail loudly.
+        _ => false,
+    }
+}
+
+/// How an expected value reads in a report.
+pub fn describe_expected(expected: &Expected) -> String {
+    match expected {
+        Expected::Compare { op, value } => {
+            let value = Value::Number(*value);
+            match op {
+                crate::scenario::CompareOp::Eq => value.to_string(),
+                op => format!("{} {value}", op.as_str()),
+            }
+        }
+        Expected::Bool(b) => b.to_string(),
+        Expected::Counts(counts) => Value::Counts(counts.clone()).to_string(),
+    }
+}

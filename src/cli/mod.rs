@@ -1,4 +1,36 @@
-//! cli
+//! The command line: parses arguments, calls the library, prints, and maps results to the exit
+//! codes in [`crate::exit`]. The only module that prints or exits.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod commands;
+mod output;
+
+pub use args::Cli;
+
+use clap::Parser;
+
+use crate::exit::QsimExitCode;
+
+/// `qsim`'s entry point.
 pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    init_tracing();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => QsimExitCode::Passed,
+                _ => QsimExitCode::BadInput,
+            }
+            .into();
+        }
+    };
+    commands::dispatch(cli).into()
+}
+
+/// Diagnostics for qsim's own developers go to stderr, filtered by RUST_LOG (off by default).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

@@ -3,7 +3,10 @@
 //! `resolve` (defaults, ranges, references; all errors collected with spans and help) →
 //! [`Scenario`] (the resolved model the engine runs, nothing optional left to guess).
 
+mod catalog;
 mod model;
+
+pub use catalog::discover;
 
 pub use model::*;
 

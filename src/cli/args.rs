@@ -1,0 +1,87 @@
+//! The command line, as clap types. Parsing only; `commands` acts on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "qsim", version, about = "Declarative, seeded scenarios of how SQS-based systems fail")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenario files and check their invariants and snapshots.
+    Run {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Run every scenario in a folder (optionally only those with a tag).
+    RunAll {
+        #[arg(long, default_value = "scenarios.d")]
+        dir: PathBuf,
+        /// Only scenarios with this tag (repeat: any of them).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// List the scenarios in a folder with their tags and descriptions.
+    List {
+        #[arg(long, default_value = "scenarios.d")]
+        dir: PathBuf,
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+    },
+    /// Check scenario files without running them (exit 2 on any error).
+    Validate {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario format (for `#:schema` lines in editors).
+    Schema,
+    /// Measure the simulator end to end: messages per second and peak memory.
+    Bench {
+        /// The benchmark scenario.
+        #[arg(long, default_value = "benches/million.toml")]
+        scenario: PathBuf,
+        /// Fail (exit 1) when below this many messages per second.
+        #[arg(long)]
+        min_rate: Option<f64>,
+        /// Fail (exit 1) when peak memory exceeds this many MiB.
+        #[arg(long)]
+        max_memory_mib: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Override the file's seed (invariants are checked, the snapshot comparison is skipped).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where to run.
+    #[arg(long, value_enum, default_value_t = BackendKind::Sim)]
+    pub backend: BackendKind,
+    /// Write the event log as JSON lines (a file for one scenario, a folder for several).
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<PathBuf>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Snapshot folder (default: snapshots/ beside the scenario folder).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Rewrite snapshots instead of comparing (same as INSTA_UPDATE=always).
+    #[arg(long)]
+    pub update_snapshots: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The embedded simulator: virtual time, deterministic for a seed.
+    Sim,
+}

@@ -1,0 +1,176 @@
+//! One function per subcommand.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use super::args::{BackendKind, Cli, Command, RunArgs};
+use super::output::{err, out, out_raw};
+use crate::exit::QsimExitCode;
+use crate::report::snapshot::UpdateMode;
+use crate::report::{junit, summary};
+use crate::runner::{self, BackendChoice, RunOptions, RunResult, ScenarioRun};
+use crate::scenario::{self, Scenario};
+
+pub fn dispatch(cli: Cli) -> QsimExitCode {
+    match cli.command {
+        Command::Run { files, run } => match load_all(&files) {
+            Ok(scenarios) => run_scenarios(scenarios, &run),
+            Err(code) => code,
+        },
+        Command::RunAll { dir, tags, run } => match load_dir(&dir, &tags) {
+            Ok(scenarios) if scenarios.is_empty() => {
+                err(&format!("error: no scenario in {} matches tags {tags:?}", dir.display()));
+                QsimExitCode::BadInput
+            }
+            Ok(scenarios) => run_scenarios(scenarios, &run),
+            Err(code) => code,
+        },
+        Command::List { dir, tags } => match load_dir(&dir, &tags) {
+            Ok(scenarios) => {
+                for s in &scenarios {
+                    let first_line = s.description.lines().next().unwrap_or("");
+                    if !out(&format!("{:<24} {:<28} {first_line}", s.name, s.tags.join(","))) {
+                        break;
+                    }
+                }
+                QsimExitCode::Passed
+            }
+            Err(code) => code,
+        },
+        Command::Validate { files } => match load_all(&files) {
+            Ok(scenarios) => {
+                for s in &scenarios {
+                    out(&format!("ok {}", s.path.display()));
+                }
+                QsimExitCode::Passed
+            }
+            Err(code) => code,
+        },
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&scenario::json_schema()).expect("a JSON value always serializes");
+            out(&schema);
+            QsimExitCode::Passed
+        }
+        Command::Bench { scenario, min_rate, max_memory_mib } => bench(&scenario, min_rate, max_memory_mib),
+    }
+}
+
+/// Loads every file; prints every error (not just the first) and returns exit 2 if any failed.
+fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, QsimExitCode> {
+    let color = std::io::stderr().is_terminal();
+    let mut scenarios = Vec::new();
+    let mut failed = false;
+    for file in files {
+        match scenario::load(file) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => {
+                err(&e.render(color));
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(QsimExitCode::BadInput);
+    }
+    let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        err(&format!("error: two scenario files are named `{}` (names must be unique: they name snapshots)", w[0]));
+        return Err(QsimExitCode::BadInput);
+    }
+    Ok(scenarios)
+}
+
+fn load_dir(dir: &Path, tags: &[String]) -> Result<Vec<Scenario>, QsimExitCode> {
+    let files = match scenario::discover(dir) {
+        Ok(files) => files,
+        Err(e) => {
+            err(&format!("error: cannot read {}: {e}", dir.display()));
+            return Err(QsimExitCode::BadInput);
+        }
+    };
+    let scenarios = load_all(&files)?;
+    Ok(scenarios.into_iter().filter(|s| tags.is_empty() || s.tags.iter().any(|t| tags.contains(t))).collect())
+}
+
+fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
+    let options = RunOptions {
+        backend: match args.backend {
+            BackendKind::Sim => BackendChoice::Sim,
+        },
+        seed: args.seed,
+        snapshots: args.snapshots.clone(),
+        update: UpdateMode::from_env(args.update_snapshots),
+    };
+    let several = scenarios.len() > 1;
+    let mut runs: Vec<ScenarioRun> = Vec::new();
+    for scenario in scenarios {
+        let run = runner::run_scenario(scenario, &options);
+        if !out(&summary::line(&run)) {
+            return QsimExitCode::Passed;
+        }
+        out_raw(&summary::details(&run));
+        if let (Some(path), RunResult::Finished { outcome, .. }) = (&args.events, &run.result) {
+            if let Err(e) = write_events(path, several, &run.scenario.name, outcome) {
+                err(&format!("error: writing events to {}: {e}", path.display()));
+                return QsimExitCode::BadInput;
+            }
+        }
+        runs.push(run);
+    }
+    out(&summary::totals(&runs));
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, junit::render(&runs)) {
+            err(&format!("error: writing {}: {e}", path.display()));
+            return QsimExitCode::BadInput;
+        }
+    }
+    if runs.iter().any(|r| matches!(r.result, RunResult::BackendFailed(_))) {
+        QsimExitCode::BackendError
+    } else if runs.iter().all(ScenarioRun::passed) {
+        QsimExitCode::Passed
+    } else {
+        QsimExitCode::CheckFailed
+    }
+}
+
+fn write_events(path: &Path, several: bool, name: &str, outcome: &crate::engine::Outcome) -> std::io::Result<()> {
+    let file = if several {
+        std::fs::create_dir_all(path)?;
+        path.join(format!("{name}.jsonl"))
+    } else {
+        path.to_owned()
+    };
+    let mut writer = std::io::BufWriter::new(std::fs::File::create(file)?);
+    outcome.log.write_jsonl(&mut writer)?;
+    std::io::Write::flush(&mut writer)
+}
+
+fn bench(path: &Path, min_rate: Option<f64>, max_memory_mib: Option<u64>) -> QsimExitCode {
+    let scenarios = match load_all(&[path.to_owned()]) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let scenario = scenarios.into_iter().next().expect("one file loaded");
+    match crate::bench::measure(scenario) {
+        Ok(result) => {
+            out(&result.to_string());
+            let slow = min_rate.is_some_and(|min| result.rate() < min);
+            let big = max_memory_mib.is_some_and(|max| result.peak_rss_mib().is_some_and(|m| m > max));
+            if slow || big {
+                err(&format!(
+                    "bench: below target (min {} msg/s, max {} MiB)",
+                    min_rate.map_or("-".into(), |r| r.to_string()),
+                    max_memory_mib.map_or("-".into(), |m| m.to_string())
+                ));
+                QsimExitCode::CheckFailed
+            } else {
+                QsimExitCode::Passed
+            }
+        }
+        Err(e) => {
+            err(&format!("error: {}", summary::error_chain(&e)));
+            QsimExitCode::BackendError
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Human-readable results: one concise line per scenario, then details for failures.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::check::describe_expected;
+use crate::report::snapshot::SnapshotStatus;
+use crate::runner::{RunResult, ScenarioRun};
+use crate::scenario::Metric;
+
+/// `PASS happy  sent=5 processed=5 dlq=0 effects=5  sim 12.0s  wall 3ms`
+pub fn line(run: &ScenarioRun) -> String {
+    let name = &run.scenario.name;
+    match &run.result {
+        RunResult::Finished { outcome, verdict, snapshot } => {
+            let status = if run.passed() { "PASS" } else { "FAIL" };
+            let metric = |m: Metric| crate::check::metric_value(m, outcome, &verdict.facts);
+            let mut line = format!(
+                "{status} {name:<24} sent={} processed={} dlq={} effects={}",
+                metric(Metric::Sent),
+                metric(Metric::Processed),
+                metric(Metric::Dlq),
+                metric(Metric::SideEffects),
+            );
+            if verdict.timed_out {
+                line.push_str(" TIMED-OUT");
+            }
+            if let SnapshotStatus::Pending { .. } = snapshot {
+                line.push_str(" (new snapshot pending review)");
+            }
+            let _ = write!(line, "  {} {}  wall {}", run.backend, clock(outcome.elapsed), clock(run.wall));
+            line
+        }
+        RunResult::Skipped { missing } => {
+            let what: Vec<&str> = missing.iter().map(|c| c.describe()).collect();
+            format!("SKIP {name:<24} {} lacks: {}", run.backend, what.join("; "))
+        }
+        RunResult::BackendFailed(error) => format!("ERROR {name:<23} {}", error_chain(error)),
+        RunResult::SnapshotIo(error) => format!("ERROR {name:<23} snapshot: {error}"),
+    }
+}
+
+/// Everything a person needs to understand a failure and reproduce it; empty when it passed.
+pub fn details(run: &ScenarioRun) -> String {
+    let mut out = String::new();
+    if let RunResult::Finished { verdict, snapshot, .. } = &run.result {
+        if verdict.timed_out {
+            let _ = writeln!(out, "  ✗ timed out after {}", humantime::format_duration(run.scenario.timeout));
+        }
+        for failure in verdict.failures() {
+            let e = &failure.expectation;
+            let scope = e.scope.as_ref().map(|p| format!(" [producer {p}]")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  ✗ {}{scope}: expected {}, got {}",
+                e.metric.name(),
+                describe_expected(&e.expected),
+                failure.actual
+            );
+            if !failure.involved.is_empty() {
+                let _ = writeln!(out, "    involved: {}", failure.involved.join(", "));
+            }
+        }
+        match snapshot {
+            SnapshotStatus::Mismatch { diff, pending } => {
+                let _ = writeln!(out, "  ✗ snapshot differs:");
+                for line in diff.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+                if let Some(p) = pending {
+                    let _ = writeln!(out, "    pending: {} (accept with `cargo insta review` or INSTA_UPDATE=always)", p.display());
+                }
+            }
+            SnapshotStatus::MissingInCi { path } => {
+                let _ = writeln!(out, "  ✗ snapshot missing: {} (CI is set; run locally and accept it)", path.display());
+            }
+            SnapshotStatus::Pending { path } => {
+                let _ = writeln!(out, "  note: no snapshot yet; wrote {} for review (`cargo insta review`)", path.display());
+            }
+            SnapshotStatus::SkippedForSeed { file_seed } => {
+                let _ = writeln!(out, "  note: seed {} is not the file's seed {file_seed}: invariants checked, snapshot skipped", run.seed);
+            }
+            SnapshotStatus::Matched | SnapshotStatus::Updated { .. } => {}
+        }
+    }
+    if !run.passed() {
+        let _ = writeln!(out, "  seed {} · reproduce: {}", run.seed, reproduce_command(run));
+    }
+    out
+}
+
+pub fn reproduce_command(run: &ScenarioRun) -> String {
+    let backend = if run.backend == "sim" { String::new() } else { format!(" --backend {}", run.backend) };
+    format!("qsim run {} --seed {}{backend}", run.scenario.path.display(), run.seed)
+}
+
+/// `12.0s`, `3ms`, `4m 10s`: short and stable.
+pub fn clock(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d < Duration::from_secs(60) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}m {}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
+/// An error with its causes, `outer: inner: root`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(text, ": {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// `N passed, N failed, N skipped` (the closing line CI tools read).
+pub fn totals(runs: &[ScenarioRun]) -> String {
+    let skipped = runs.iter().filter(|r| matches!(r.result, RunResult::Skipped { .. })).count();
+    let failed = runs.iter().filter(|r| !r.passed()).count();
+    let passed = runs.len() - skipped - failed;
+    format!("qsim: {passed} passed, {failed} failed, {skipped} skipped")
+}
