@@ -4,5 +4,6 @@
 
 pub mod junit;
 pub mod projection;
+pub mod readme;
 pub mod snapshot;
 pub mod summary;

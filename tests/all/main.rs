@@ -1,3 +1,6 @@
 //! The one integration-test binary (one link of the AWS SDK instead of one per file).
 
+mod cli;
 mod diagnostics;
+mod readme;
+mod scenarios;

@@ -1,0 +1,66 @@
+//! The README's generated blocks (the scenario catalog table and the metric list), so they cannot
+//! drift from `scenarios.d/` and the code: a test regenerates them and fails on any difference.
+
+use crate::scenario::{Metric, Scenario};
+
+/// `| name | tags | what it shows |` for every scenario, in file order.
+pub fn scenarios_table(scenarios: &[Scenario]) -> String {
+    let mut out = String::from("| scenario | tags | what it shows |\n|---|---|---|\n");
+    for s in scenarios {
+        let summary = first_sentence(&s.description);
+        out.push_str(&format!("| [`{}`](scenarios.d/{}) | {} | {} |\n", s.name, file_name(s), s.tags.join(", "), summary));
+    }
+    out
+}
+
+/// `| metric | meaning |` for every metric `[expect]` accepts.
+pub fn metrics_table() -> String {
+    let mut out = String::from("| metric | meaning |\n|---|---|\n");
+    for (metric, name, meaning) in Metric::ALL {
+        let kind = if metric.is_bool() { " (true/false)" } else { "" };
+        out.push_str(&format!("| `{name}` | {meaning}{kind} |\n"));
+    }
+    out
+}
+
+/// `readme` with the blocks between `<!-- KEY:begin -->` and `<!-- KEY:end -->` regenerated.
+pub fn refresh(readme: &str, scenarios: &[Scenario]) -> String {
+    let readme = replace_block(readme, "scenarios", &scenarios_table(scenarios));
+    replace_block(&readme, "metrics", &metrics_table())
+}
+
+fn replace_block(text: &str, key: &str, content: &str) -> String {
+    let begin = format!("<!-- {key}:begin -->\n");
+    let end = format!("<!-- {key}:end -->");
+    match (text.find(&begin), text.find(&end)) {
+        (Some(b), Some(e)) if b < e => format!("{}{begin}{content}{}", &text[..b], &text[e..]),
+        _ => text.to_owned(),
+    }
+}
+
+fn first_sentence(description: &str) -> String {
+    let flat = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    let end = flat.find(". ").map_or(flat.len(), |i| i + 1);
+    flat[..end].replace('|', "\\|")
+}
+
+fn file_name(s: &Scenario) -> String {
+    s.path.file_name().map_or_else(|| format!("{}.toml", s.name), |f| f.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_only_between_markers() {
+        let text = "a\n<!-- metrics:begin -->\nold\n<!-- metrics:end -->\nb\n";
+        let new = replace_block(text, "metrics", "new\n");
+        assert_eq!(new, "a\n<!-- metrics:begin -->\nnew\n<!-- metrics:end -->\nb\n");
+    }
+
+    #[test]
+    fn first_sentence_stops_at_the_first_period() {
+        assert_eq!(first_sentence("One line.\nTwo. Three."), "One line.");
+    }
+}

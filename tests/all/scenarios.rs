@@ -1,0 +1,69 @@
+//! Every shipped scenario, on the simulator: its invariants hold, its snapshot matches, it is
+//! deterministic, and its invariants hold for other seeds too.
+
+use std::path::Path;
+use std::rc::Rc;
+
+use qsim::check;
+use qsim::report::{projection, summary};
+use qsim::runner::{self, RunOptions};
+use qsim::scenario::{self, Scenario};
+
+fn load(path: &Path) -> Scenario {
+    scenario::load(path).unwrap_or_else(|e| panic!("{}", e.render(false)))
+}
+
+/// Runs on the simulator and fails with the same report `qsim run` prints.
+fn run_checked(scenario: Scenario, seed: u64) -> (Scenario, qsim::engine::Outcome, check::Verdict) {
+    let shared = Rc::new(scenario);
+    let outcome = runner::simulate(shared.clone(), seed).expect("the simulator does not fail");
+    let verdict = check::check(&shared, &outcome);
+    let scenario = Rc::try_unwrap(shared).expect("the run released the scenario");
+    if !verdict.passed() {
+        let run = runner::run_scenario(scenario.clone(), &RunOptions { seed: Some(seed), ..RunOptions::default() });
+        panic!("{}\n{}", summary::line(&run), summary::details(&run));
+    }
+    (scenario, outcome, verdict)
+}
+
+#[test]
+fn catalog_matches_snapshots() {
+    insta::glob!("../../scenarios.d/*.toml", |path| {
+        let scenario = load(path);
+        let seed = scenario.seed;
+        let (scenario, outcome, verdict) = run_checked(scenario, seed);
+        let text = projection::project(&scenario, &outcome, &verdict.facts);
+        let mut settings = insta::Settings::clone_current();
+        settings.remove_snapshot_suffix();
+        settings.set_snapshot_path("../../snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_snapshot!(scenario.name.clone(), text));
+    });
+}
+
+#[test]
+fn catalog_is_deterministic() {
+    for path in scenario::discover(Path::new("scenarios.d")).unwrap() {
+        let scenario = Rc::new(load(&path));
+        let jsonl = |_| {
+            let outcome = runner::simulate(scenario.clone(), scenario.seed).unwrap();
+            let mut bytes = Vec::new();
+            outcome.log.write_jsonl(&mut bytes).unwrap();
+            bytes
+        };
+        let (first, second) = (jsonl(1), jsonl(2));
+        assert!(!first.is_empty());
+        assert!(first == second, "{}: two runs with seed {} differ", path.display(), scenario.seed);
+    }
+}
+
+#[test]
+fn catalog_invariants_hold_for_other_seeds() {
+    for path in scenario::discover(Path::new("scenarios.d")).unwrap() {
+        let scenario = load(&path);
+        for offset in 1..=4 {
+            run_checked(scenario.clone(), scenario.seed.wrapping_add(offset * 7919));
+        }
+    }
+}
