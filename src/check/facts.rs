@@ -79,7 +79,7 @@ pub struct Facts {
     /// The order log per group: (message, value) in the order the side effects happened.
     pub order_log: BTreeMap<Arc<str>, Vec<(MessageIx, FieldValue)>>,
     /// Versions applied per entity, in order.
-    pub applied: BTreeMap<Arc<str>, Vec<(MessageIx, u64)>>,
+    pub applied: BTreeMap<Arc<str>, Vec<(MessageIx, u32)>>,
     pub crashes: u64,
     pub clean_exits: u64,
     /// Instances per group name and final state.

@@ -240,7 +240,7 @@ impl<B: Backend> Consumer<B> {
         if let Some(limit) = behavior.stale_after {
             let age_ms = ctx.now_ms().saturating_sub(body.sent_at_ms);
             if Duration::from_millis(age_ms) > limit {
-                self.record(ix_some, EventKind::StaleMessage { age_ms });
+                self.record(ix_some, EventKind::StaleMessage { age_ms: saturate(age_ms) });
                 return Ok((ix_some, Disposition::Delete));
             }
         }
@@ -384,12 +384,13 @@ impl<B: Backend> Consumer<B> {
                     .await?
                 {
                     UpdateOutcome::Updated(_) => {
-                        self.record(Some(ix), EventKind::Applied { version });
+                        self.record(Some(ix), EventKind::Applied { version: saturate(version) });
                         ctx.count(|live| live.side_effects += 1);
                         Ok(true)
                     }
                     UpdateOutcome::ConditionFailed(current) => {
                         let current = current.and_then(|i| i.version).unwrap_or(0);
+                        let (version, current) = (saturate(version), saturate(current));
                         self.record(Some(ix), EventKind::StaleVersion { version, current });
                         Ok(false)
                     }
@@ -539,6 +540,11 @@ async fn heartbeating<B: Backend, T>(
             }
         }
     }
+}
+
+/// Event fields are 32-bit to keep events small; larger values are clamped, not wrapped.
+fn saturate(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 fn log_value(body: &Body, field: &str) -> Option<FieldValue> {
