@@ -43,12 +43,16 @@ pub enum ScenarioErrorKind {
     /// The file could not be read.
     Io(std::io::Error),
     /// TOML syntax, an unknown key, or a value of the wrong type: toml's own error, located.
-    Syntax {
-        diagnostic: Diagnostic,
-        error: toml::de::Error,
-    },
+    Syntax(Box<SyntaxError>),
     /// Well-formed TOML that breaks the format's rules: every problem found, in file order.
     Invalid(Vec<Diagnostic>),
+}
+
+/// toml's own error and the diagnostic made from it.
+#[derive(Debug)]
+pub struct SyntaxError {
+    pub diagnostic: Diagnostic,
+    pub error: toml::de::Error,
 }
 
 impl ScenarioError {
@@ -60,7 +64,7 @@ impl ScenarioError {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match &self.kind {
             ScenarioErrorKind::Io(_) => &[],
-            ScenarioErrorKind::Syntax { diagnostic, .. } => std::slice::from_ref(diagnostic),
+            ScenarioErrorKind::Syntax(syntax) => std::slice::from_ref(&syntax.diagnostic),
             ScenarioErrorKind::Invalid(diagnostics) => diagnostics,
         }
     }
@@ -156,7 +160,7 @@ impl std::error::Error for ScenarioError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             ScenarioErrorKind::Io(error) => Some(error),
-            ScenarioErrorKind::Syntax { error, .. } => Some(error),
+            ScenarioErrorKind::Syntax(syntax) => Some(&syntax.error),
             ScenarioErrorKind::Invalid(_) => None,
         }
     }
@@ -202,5 +206,31 @@ mod tests {
             !out.contains('\u{1b}'),
             "no ANSI escapes without color: {out}"
         );
+    }
+
+    #[test]
+    fn io_errors_name_the_file() {
+        let error = super::super::load(std::path::Path::new("no/such/file.toml")).unwrap_err();
+        assert!(matches!(error.kind, ScenarioErrorKind::Io(_)));
+        let out = error.render(true);
+        assert!(
+            out.starts_with("error: no/such/file.toml: cannot read"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn render_with_color_uses_ansi_escapes() {
+        let error = ScenarioError::new(
+            "x.toml".into(),
+            "a = 1\n".into(),
+            ScenarioErrorKind::Invalid(vec![Diagnostic {
+                span: 4..5,
+                key: "a".into(),
+                message: "wrong".into(),
+                help: None,
+            }]),
+        );
+        assert!(error.render(true).contains('\u{1b}'));
     }
 }

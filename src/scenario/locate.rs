@@ -232,8 +232,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -265,7 +265,7 @@ mod tests {
     #[test_case("[[producers]]\nname='a'\n[[producers]]\n[producers.payload]\nkind = = 1\n", "producers[1].payload.kind"; "array of tables index")]
     #[test_case("[scenario\n", ""; "no table yet")]
     fn syntax_errors_name_the_key(text: &str, key: &str) {
-        let error = DeTable::parse(text).err().expect("a syntax error");
+        let error = DeTable::parse(text).expect_err("a syntax error");
         assert_eq!(toml_diagnostic(text, &error, true).key, key);
     }
 }

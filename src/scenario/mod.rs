@@ -14,7 +14,7 @@ mod raw;
 mod resolve;
 mod schema;
 
-pub use error::{Diagnostic, ScenarioError, ScenarioErrorKind, line_column};
+pub use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError, line_column};
 pub use model::*;
 pub use schema::json_schema;
 
@@ -39,11 +39,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     // and types, and the two are located differently.
     if let Err(error) = toml::de::DeTable::parse(text) {
         let diagnostic = locate::toml_diagnostic(text, &error, true);
-        return Err(fail(ScenarioErrorKind::Syntax { diagnostic, error }));
+        return Err(fail(ScenarioErrorKind::Syntax(Box::new(SyntaxError {
+            diagnostic,
+            error,
+        }))));
     }
     let raw: raw::RawScenario = toml::from_str(text).map_err(|error| {
         let diagnostic = locate::toml_diagnostic(text, &error, false);
-        fail(ScenarioErrorKind::Syntax { diagnostic, error })
+        fail(ScenarioErrorKind::Syntax(Box::new(SyntaxError {
+            diagnostic,
+            error,
+        })))
     })?;
     resolve::resolve(&raw, path)
         .map_err(|diagnostics| fail(ScenarioErrorKind::Invalid(diagnostics)))

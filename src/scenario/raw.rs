@@ -273,8 +273,11 @@ pub type RawChecks = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 #[derive(Debug, Default)]
 pub struct RawExpect {
     pub checks: RawChecks,
-    pub producer: Option<Spanned<Vec<(Spanned<String>, Spanned<RawScope>)>>>,
+    pub producer: Option<Spanned<RawScopes>>,
 }
+
+/// `[expect.producer]`: producer name → its checks.
+pub type RawScopes = Vec<(Spanned<String>, Spanned<RawScope>)>;
 
 /// The checks of one `[expect.producer.NAME]` table.
 #[derive(Debug, Default)]

@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::ctx::{Ctx, Loc};
 use super::unique_names;
 use super::values::parse_crash_policy;
-use crate::scenario::keys::{behavior as key, chaos as ckey, consumer as gkey};
+use crate::scenario::keys::{behavior as key, chaos as ckey, consumer as gkey, fmt_duration};
 use crate::scenario::raw::{RawBehavior, RawChaos, RawConsumer, RawHeartbeat, RawVersioning};
 use crate::scenario::{
     Chaos, ConsumerBehavior, ConsumerGroup, CrashPolicy, Heartbeat, Idempotency, IdempotencyKey,
@@ -236,7 +236,11 @@ fn heartbeat(ctx: &mut Ctx, loc: &Loc, raw: &RawHeartbeat) -> Option<Heartbeat> 
             .interval
             .as_ref()
             .map_or(loc.span.clone(), Spanned::span);
-        let message = "the heartbeat interval is not shorter than `extend`";
+        let message = format!(
+            "interval {} is not shorter than extend {}",
+            fmt_duration(interval),
+            fmt_duration(extend)
+        );
         let help = "each heartbeat must come before the visibility it set runs out: \
                     interval < extend, e.g. { interval = \"1s\", extend = \"3s\" }";
         ctx.error(span, loc.key("interval"), message, help.to_string());

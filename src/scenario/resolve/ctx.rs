@@ -99,7 +99,7 @@ impl Ctx {
                     loc.span.clone(),
                     loc.key(key.name),
                     format!("missing required key `{}`", key.name),
-                    key.help(),
+                    format!("{} {}", key.doc, key.help()),
                 );
                 None
             }

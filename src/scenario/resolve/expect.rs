@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::ctx::{Ctx, Loc};
 use super::timeline::{Names, needs_dlq};
-use super::values::parse_comparison;
+use super::values::{kind_of, parse_comparison};
 use crate::scenario::keys::{OPERATORS, STATUSES};
 use crate::scenario::locate::closest;
 use crate::scenario::raw::{RawChecks, RawExpect};
@@ -119,7 +119,7 @@ fn expected(
         ),
         (toml::Value::Boolean(b), m) if m.is_bool() => return Some(Expected::Bool(*b)),
         (other, m) if m.is_bool() => (
-            format!("`{name}` is true or false, not a {}", other.type_str()),
+            format!("`{name}` is true or false, not {}", kind_of(other)),
             format!("write {name} = true or {name} = false"),
         ),
         (toml::Value::Integer(n), _) => return Some(equal(*n as f64)),
@@ -133,7 +133,7 @@ fn expected(
             number_help(name),
         ),
         (other, _) => (
-            format!("`{name}` takes a number, not a {}", other.type_str()),
+            format!("`{name}` takes a number, not {}", kind_of(other)),
             number_help(name),
         ),
     };

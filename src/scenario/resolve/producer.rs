@@ -5,7 +5,7 @@
 use toml::Spanned;
 
 use super::ctx::{Ctx, Loc};
-use super::values::parse_rate;
+use super::values::{kind_of, parse_rate};
 use super::{fifo_only, standard_only, unique_names};
 use crate::scenario::keys::{self, payload as key, producer as pkey};
 use crate::scenario::raw::{RawLiteral, RawPayload, RawPoison, RawProducer};
@@ -182,6 +182,8 @@ fn amount(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, derived: Option<Derived>)
     .into_iter()
     .filter_map(|(name, span)| Some((name, span?)))
     .collect();
+    let mut given = given;
+    given.sort_by_key(|(_, span)| span.start);
     let help = "set exactly one of count = N, continuous = true (with a rate), or \
                 schedule = [\"0s\", ...]";
     match given.as_slice() {
@@ -281,7 +283,13 @@ fn payload(
     for (name, span) in present {
         if let Some(span) = span.filter(|_| !takes.contains(&name)) {
             let message = format!("`{name}` does not apply to payload kind \"{kind}\"");
-            let help = format!("kind \"{kind}\" takes: kind, {}", takes.join(", "));
+            let owner = keys::PAYLOAD_KINDS
+                .iter()
+                .find(|(_, keys)| keys.contains(&name));
+            let owner = owner.map_or(String::new(), |(owner, _)| {
+                format!("; `{name}` belongs to kind \"{owner}\"")
+            });
+            let help = format!("kind \"{kind}\" takes: kind, {}{owner}", takes.join(", "));
             ctx.error(span, loc.key(name), message, help);
         }
     }
@@ -372,7 +380,8 @@ fn poison(ctx: &mut Ctx, loc: &Loc, raw: &RawPoison) -> Option<PoisonPattern> {
         raw.positions.as_ref().map(|v| ("positions", v.span())),
         raw.probability.as_ref().map(|v| ("probability", v.span())),
     ];
-    let given: Vec<_> = given.into_iter().flatten().collect();
+    let mut given: Vec<_> = given.into_iter().flatten().collect();
+    given.sort_by_key(|(_, span)| span.start);
     match given.as_slice() {
         [] => ctx.error(
             loc.span.clone(),
@@ -421,7 +430,7 @@ fn literal(
             toml::Value::String(s) => FieldValue::Str(s.clone()),
             toml::Value::Integer(n) => FieldValue::Int(*n),
             other => {
-                let message = format!("a field value cannot be a {}", other.type_str());
+                let message = format!("a field value cannot be {}", kind_of(other));
                 let help = "fields take strings or integers, e.g. { order_id = \"o-1\", qty = 2 }";
                 let path = format!("{}.{}", loc.key("fields"), name.get_ref());
                 ctx.error(value.span(), path, message, help.to_string());

@@ -151,6 +151,9 @@ fn action<'a>(
     .into_iter()
     .filter_map(|(name, span)| Some((name, span?)))
     .collect();
+    let mut given = given;
+    // The later key in the file is the one reported as conflicting.
+    given.sort_by_key(|(_, span)| span.start);
     let (first, _) = match given.as_slice() {
         [] => {
             let help = format!("set exactly one action key: {ACTIONS}");

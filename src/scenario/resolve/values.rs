@@ -8,6 +8,17 @@ use crate::scenario::keys::{CRASH_WORDS, OPERATORS, quoted_list};
 use crate::scenario::locate::closest;
 use crate::scenario::{CompareOp, Condition, CrashPolicy, LiveMetric, Rate, Target};
 
+/// "a string", "an integer", ...: the TOML type of a value, for messages.
+pub fn kind_of(value: &toml::Value) -> String {
+    let kind = value.type_str();
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
+}
+
 /// `"unlimited"`, `"N/s"` or `"N/m"` with N > 0 (fractions allowed).
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let text = text.trim();
@@ -101,7 +112,7 @@ pub fn parse_crash_policy(value: &toml::Value) -> Result<CrashPolicy, String> {
         other => {
             return Err(format!(
                 "expected a word or a number, found {}",
-                other.type_str()
+                kind_of(other)
             ));
         }
     };
