@@ -298,7 +298,7 @@ impl Ctx {
         None
     }
 
-    /// Rejects a key that is present although `reason` says it does not apply here.
+    /// Rejects a key that is present although it does not apply here (`message` says why).
     pub fn not_here<T>(
         &mut self,
         loc: &Loc,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use super::ctx::{Ctx, Loc};
-use super::timeline::{Names, needs_dlq};
+use super::timeline::{Names, known, needs_dlq};
 use super::values::{kind_of, parse_comparison};
 use crate::scenario::keys::{OPERATORS, STATUSES};
 use crate::scenario::locate::closest;
@@ -39,7 +39,7 @@ pub fn resolve(
         let ploc = loc.table("producer", producers);
         for (name, table) in producers.get_ref() {
             let path = ploc.key(name.get_ref());
-            let producer = Names::check(ctx, &names.producers, "producer", path.clone(), name);
+            let producer = known(ctx, &names.producers, "producer", path.clone(), name);
             let sloc = Loc {
                 path,
                 span: table.span(),

@@ -9,6 +9,7 @@
 mod consumer;
 mod ctx;
 mod expect;
+mod payload;
 mod producer;
 mod timeline;
 mod values;

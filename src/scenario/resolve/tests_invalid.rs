@@ -132,6 +132,9 @@ fn scenario_rule(header: &str, key: &str, message: &str, help: &str) {
 
 #[test_case("[scenario]\nname = \"x\"\nnaem = \"y\"\n", "scenario.naem", "unknown key `naem`, did you mean `name`?", "`scenario` takes: name, description"; "unknown key")]
 #[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"w\", procesing = \"1s\" }\n", "at[0].deploy.procesing", "did you mean `processing`?", "`at[0].deploy` takes: group, processing"; "unknown key in inline table")]
+#[test_case("[queues]\nkind = \"fifo\"\n", "queues", "did you mean `queue`?", "the top level takes: scenario, queue, producers"; "unknown table")]
+#[test_case("[[producers]]\nname = \"a\"\n[[producers]]\nname = \"b\"\ncont = 1\n", "producers[1].cont", "unknown key `cont`", "`producers[1]` takes: name, start, count"; "unknown key in second array entry")]
+#[test_case("[scenario]\nname = \"a\"\nname = \"b\"\n", "scenario.name", "duplicate key", "TOML syntax"; "duplicate key")]
 #[test_case("[[producers]]\nname = \"p\"\ncount = \"3\"\n", "producers[0].count", "expected an integer", "count takes an integer >= 1"; "wrong type")]
 #[test_case("[scenario]\nname = \"x\n", "scenario.name", "", "TOML syntax"; "syntax error")]
 fn toml_rule(text: &str, key: &str, message: &str, help: &str) {

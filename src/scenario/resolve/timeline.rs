@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::consumer::{self, Layer};
 use super::ctx::{Ctx, Loc};
 use super::values::{parse_condition, parse_target};
-use crate::scenario::keys::{at as key, autoscaler as akey};
+use crate::scenario::keys::{Key, at as key, autoscaler as akey};
 use crate::scenario::raw::{RawAt, RawAutoscaler, RawConsumer};
 use crate::scenario::{
     Action, Autoscaler, LiveMetric, QueueConfig, QueueTarget, TimelineEntry, Trigger,
@@ -21,33 +21,45 @@ pub struct Names<'a> {
 }
 
 impl Names<'_> {
-    /// `value` names one of `known` (a `what`), or an error says which ones exist.
-    pub fn check(
+    /// A required key naming an existing consumer group.
+    pub fn group(
+        &self,
         ctx: &mut Ctx,
-        known: &[&str],
-        what: &str,
-        path: String,
-        value: &Spanned<String>,
+        loc: &Loc,
+        key: &Key,
+        raw: Option<&Spanned<String>>,
     ) -> Option<String> {
-        let name = value.get_ref();
-        if known.contains(&name.as_str()) {
-            return Some(name.clone());
-        }
-        let suggestion = crate::scenario::locate::closest(name, known)
-            .map(|s| format!(", did you mean \"{s}\"?"))
-            .unwrap_or_default();
-        let help = match known {
-            [] => format!("the file defines no {what}"),
-            _ => format!("{what}s in this file: {}", known.join(", ")),
-        };
-        ctx.error(
-            value.span(),
-            path,
-            format!("no {what} \"{name}\"{suggestion}"),
-            help,
-        );
-        None
+        ctx.name(loc, key, raw)?;
+        known(ctx, &self.groups, "consumer group", loc.key(key.name), raw?)
     }
+}
+
+/// `value` names one of `known` (a `what`), or an error says which ones exist.
+pub fn known(
+    ctx: &mut Ctx,
+    known: &[&str],
+    what: &str,
+    path: String,
+    value: &Spanned<String>,
+) -> Option<String> {
+    let name = value.get_ref();
+    if known.contains(&name.as_str()) {
+        return Some(name.clone());
+    }
+    let suggestion = crate::scenario::locate::closest(name, known)
+        .map(|s| format!(", did you mean \"{s}\"?"))
+        .unwrap_or_default();
+    let help = match known {
+        [] => format!("the file defines no {what}"),
+        _ => format!("{what}s in this file: {}", known.join(", ")),
+    };
+    ctx.error(
+        value.span(),
+        path,
+        format!("no {what} \"{name}\"{suggestion}"),
+        help,
+    );
+    None
 }
 
 pub fn resolve<'a>(
@@ -200,17 +212,7 @@ fn action<'a>(
             use crate::scenario::keys::start as key;
             let start = raw.start.as_ref()?;
             let sloc = loc.table("start", start);
-            let group = start.get_ref().group.as_ref();
-            let group = match ctx.name(&sloc, &key::GROUP, group) {
-                Some(_) => Names::check(
-                    ctx,
-                    &names.groups,
-                    "consumer group",
-                    sloc.key("group"),
-                    group?,
-                ),
-                None => None,
-            };
+            let group = names.group(ctx, &sloc, &key::GROUP, start.get_ref().group.as_ref());
             let count = ctx.uint(&sloc, &key::COUNT, start.get_ref().count.as_ref());
             Some(Action::Start {
                 group: group?,
@@ -219,7 +221,7 @@ fn action<'a>(
         }
         "stop" => {
             let stop = raw.stop.as_ref()?;
-            Names::check(ctx, &names.producers, "producer", loc.key("stop"), stop)
+            known(ctx, &names.producers, "producer", loc.key("stop"), stop)
                 .map(Action::StopProducer)
         }
         "purge" => match ctx.choice(loc, &key::PURGE, raw.purge.as_ref())? {
@@ -236,17 +238,7 @@ fn action<'a>(
             use crate::scenario::keys::deploy as key;
             let deploy = raw.deploy.as_ref()?;
             let dloc = loc.table("deploy", deploy);
-            let group = deploy.get_ref().group.as_ref();
-            let group = match ctx.name(&dloc, &key::GROUP, group) {
-                Some(_) => Names::check(
-                    ctx,
-                    &names.groups,
-                    "consumer group",
-                    dloc.key("group"),
-                    group?,
-                ),
-                None => None,
-            }?;
+            let group = names.group(ctx, &dloc, &key::GROUP, deploy.get_ref().group.as_ref())?;
             let layers = history.get_mut(group.as_str())?;
             layers.push(Layer {
                 loc: dloc,
@@ -294,16 +286,7 @@ pub fn autoscaler(
 ) -> Option<Autoscaler> {
     let loc = Loc::default().table("autoscaler", raw);
     let raw = raw.get_ref();
-    let group = match ctx.name(&loc, &akey::GROUP, raw.group.as_ref()) {
-        Some(_) => Names::check(
-            ctx,
-            &names.groups,
-            "consumer group",
-            loc.key("group"),
-            raw.group.as_ref()?,
-        ),
-        None => None,
-    };
+    let group = names.group(ctx, &loc, &akey::GROUP, raw.group.as_ref());
     let interval = ctx.duration(&loc, &akey::INTERVAL, raw.interval.as_ref());
     let scale_out_depth = ctx.count(&loc, &akey::SCALE_OUT_DEPTH, raw.scale_out_depth.as_ref());
     let scale_in_depth = ctx.count(&loc, &akey::SCALE_IN_DEPTH, raw.scale_in_depth.as_ref());
