@@ -2,29 +2,57 @@
 //! `raw` (serde types mirroring the TOML, every key spanned, unknown keys rejected) →
 //! `resolve` (defaults, ranges, references; all errors collected with spans and help) →
 //! [`Scenario`] (the resolved model the engine runs, nothing optional left to guess).
+//!
+//! `keys` is the catalogue of every key (shape, range, default, meaning) that resolution and the
+//! JSON Schema ([`json_schema`]) are both built from.
 
 mod catalog;
+mod error;
+mod keys;
+mod locate;
 mod model;
+mod raw;
+mod resolve;
+mod schema;
 
 pub use catalog::discover;
-
+pub use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError, line_column};
 pub use model::*;
+pub use schema::json_schema;
 
 use std::path::Path;
 
-/// A scenario file that could not be read or is invalid. (Filled in by the format work.)
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScenarioError(pub String);
-
 /// Reads and resolves one scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ScenarioError(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ScenarioError::new(
+            path.to_path_buf(),
+            String::new(),
+            ScenarioErrorKind::Io(error),
+        )
+    })?;
     parse(path, &text)
 }
 
 /// Resolves scenario text; `path` is only used in messages.
-pub fn parse(_path: &Path, _text: &str) -> Result<Scenario, ScenarioError> {
-    Err(ScenarioError("scenario parsing is not written yet".into()))
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let fail = |kind| ScenarioError::new(path.to_path_buf(), text.to_string(), kind);
+    // Parse the document alone first: its errors are syntax, the deserializer's are about keys
+    // and types, and the two are located differently.
+    if let Err(error) = toml::de::DeTable::parse(text) {
+        let diagnostic = locate::toml_diagnostic(text, &error, true);
+        return Err(fail(ScenarioErrorKind::Syntax(Box::new(SyntaxError {
+            diagnostic,
+            error,
+        }))));
+    }
+    let raw: raw::RawScenario = toml::from_str(text).map_err(|error| {
+        let diagnostic = locate::toml_diagnostic(text, &error, false);
+        fail(ScenarioErrorKind::Syntax(Box::new(SyntaxError {
+            diagnostic,
+            error,
+        })))
+    })?;
+    resolve::resolve(&raw, path)
+        .map_err(|diagnostics| fail(ScenarioErrorKind::Invalid(diagnostics)))
 }

@@ -274,6 +274,64 @@ pub enum LiveMetric {
     Crashes,
 }
 
+impl LiveMetric {
+    /// Every live metric with its name in `when` conditions and what it counts.
+    pub const ALL: &[(LiveMetric, &str, &str)] = &[
+        (LiveMetric::Sent, "sent", "messages sent so far"),
+        (
+            LiveMetric::Received,
+            "received",
+            "receives so far (every delivery counts)",
+        ),
+        (
+            LiveMetric::Processed,
+            "processed",
+            "messages processed and deleted so far",
+        ),
+        (
+            LiveMetric::SideEffects,
+            "side_effects",
+            "side effects performed so far",
+        ),
+        (
+            LiveMetric::Depth,
+            "depth",
+            "visible messages in the main queue",
+        ),
+        (
+            LiveMetric::InFlight,
+            "in_flight",
+            "messages received and not yet deleted or visible",
+        ),
+        (LiveMetric::Dlq, "dlq", "messages in the DLQ"),
+        (
+            LiveMetric::Consumers,
+            "consumers",
+            "consumers currently running",
+        ),
+        (
+            LiveMetric::Crashes,
+            "crashes",
+            "consumer crashes and kills so far",
+        ),
+    ];
+
+    pub fn name(self) -> &'static str {
+        LiveMetric::ALL
+            .iter()
+            .find(|(m, _, _)| *m == self)
+            .map(|(_, n, _)| *n)
+            .unwrap_or("?")
+    }
+
+    pub fn from_name(name: &str) -> Option<LiveMetric> {
+        LiveMetric::ALL
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(m, _, _)| *m)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompareOp {
     Eq,

@@ -1,0 +1,210 @@
+//! Every table of the file format and its keys, in file order. One line per key:
+//! `CONST name: shape, presence, "meaning";`.
+
+use super::{
+    ANY_DURATION, Key, POSITIVE_DURATION, PROBABILITY, Presence, Shape, int, int_from,
+    positive_up_to, secs,
+};
+
+const OPTIONAL: Presence = Presence::Optional;
+const REQUIRED: Presence = Presence::Required;
+
+const fn default(value: &'static str) -> Presence {
+    Presence::Default(value)
+}
+
+const fn derived(description: &'static str) -> Presence {
+    Presence::Derived(description)
+}
+
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+
+/// Declares `pub mod $module` with one `Key` const per key and `KEYS`, all of them in order.
+macro_rules! table {
+    ($module:ident { $($konst:ident $name:ident: $shape:expr, $presence:expr, $doc:literal;)* }) => {
+        pub mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                pub const $konst: Key = Key {
+                    name: stringify!($name),
+                    shape: $shape,
+                    presence: $presence,
+                    doc: $doc,
+                };
+            )*
+            pub const KEYS: &[Key] = &[$($konst),*];
+        }
+    };
+}
+
+/// Payload kinds and the keys each takes besides `kind` (the other payload keys are errors).
+pub const PAYLOAD_KINDS: &[(&str, &[&str])] = &[
+    ("work", &["poison"]),
+    ("business-duplicates", &["field", "orders", "duplicates"]),
+    ("versioned", &["entities", "versions", "shuffle"]),
+    ("literal", &["messages"]),
+];
+
+pub const PAYLOAD_KIND_NAMES: &[&str] = &["work", "business-duplicates", "versioned", "literal"];
+
+/// The top level of a scenario file.
+pub const TOP: &[Key] = top::KEYS;
+
+table!(top {
+    SCENARIO scenario: Shape::Table(&[scenario::KEYS]), REQUIRED, "What the scenario is called and how it runs.";
+    QUEUE queue: Shape::Table(&[queue::KEYS]), OPTIONAL, "The queue under test (and its DLQ when max_receive_count is set).";
+    PRODUCERS producers: Shape::TableList(&[producer::KEYS]), REQUIRED, "Who sends messages: at least one [[producers]].";
+    CONSUMERS consumers: Shape::TableList(&[consumer::KEYS, behavior::KEYS]), REQUIRED, "Consumer groups: at least one [[consumers]].";
+    AT at: Shape::TableList(&[at::KEYS]), OPTIONAL, "The timeline: one action at a time or when a condition holds.";
+    AUTOSCALER autoscaler: Shape::Table(&[autoscaler::KEYS]), OPTIONAL, "Scale one consumer group with the queue's visible depth.";
+    EXPECT expect: Shape::Expect, OPTIONAL, "Invariants checked after the run: metric = value.";
+});
+
+table!(scenario {
+    NAME name: Shape::Name, REQUIRED, "Scenario name, used in reports and snapshot names.";
+    DESCRIPTION description: Shape::Text, REQUIRED, "What the scenario shows, in a few sentences (non-empty).";
+    TAGS tags: Shape::List(&Shape::Tag), default("[]"), "Labels to select scenarios by.";
+    SEED seed: int_from(0), default("1"), "Root seed: every random choice of the run derives from it.";
+    TIMEOUT timeout: POSITIVE_DURATION, default("10m"), "The run fails (instead of hanging) when it has not finished by then.";
+});
+
+table!(queue {
+    KIND kind: Shape::Choice(&["standard", "fifo"]), default("standard"), "Queue type.";
+    VISIBILITY_TIMEOUT visibility_timeout: secs(0, 12 * HOUR), default("30s"), "How long a received message stays invisible.";
+    RECEIVE_WAIT receive_wait: secs(0, 20), default("0s"), "ReceiveMessageWaitTimeSeconds: long polling.";
+    DELAY delay: secs(0, 15 * 60), default("0s"), "DelaySeconds of the queue.";
+    RETENTION retention: secs(60, 14 * DAY), default("4d"), "MessageRetentionPeriod.";
+    CONTENT_BASED_DEDUP content_based_dedup: Shape::Bool, default("false"), "FIFO only: deduplicate by a hash of the body.";
+    MAX_RECEIVE_COUNT max_receive_count: int(1, 1000), OPTIONAL, "When set, the queue gets a DLQ and moves a message there after this many receives.";
+    SIM sim: Shape::Table(&[sim::KEYS]), OPTIONAL, "Simulator-only fault injection (ignored by other backends).";
+});
+
+table!(sim {
+    DUPLICATE_RATE duplicate_rate: PROBABILITY, default("0.0"), "Standard only: probability that a receive leaves a second copy behind.";
+    REORDER_RATE reorder_rate: PROBABILITY, default("0.0"), "Standard only: probability that a receive slot is filled out of order.";
+    REORDER_WINDOW reorder_window: int(1, 1000), default("10"), "How far out of order a reordered message may come.";
+    PURGE_WINDOW purge_window: secs(0, 60), default("60s"), "Longest time an asynchronous purge takes.";
+});
+
+table!(producer {
+    NAME name: Shape::Name, REQUIRED, "Producer name, unique among producers.";
+    START start: ANY_DURATION, default("0s"), "When the producer starts sending.";
+    COUNT count: int_from(1), OPTIONAL, "Send this many messages (exactly one of count / continuous / schedule).";
+    CONTINUOUS continuous: Shape::Bool, default("false"), "Send until a `stop` action names this producer; needs a finite rate.";
+    SCHEDULE schedule: Shape::List(&ANY_DURATION), OPTIONAL, "Send one message at each of these offsets from start.";
+    RATE rate: Shape::Rate, default("unlimited"), "How fast messages are sent.";
+    BATCH_SIZE batch_size: int(1, 10), default("1"), "Messages per SendMessageBatch call.";
+    GROUPS groups: int_from(1), default("1"), "FIFO only when > 1: spread messages round-robin over groups g1..gN.";
+    DEDUP dedup: Shape::Choice(&["message-id", "content", "payload"]), derived("\"content\" when queue.content_based_dedup, else \"message-id\""), "FIFO only: where MessageDeduplicationId comes from (\"content\" needs content_based_dedup, \"payload\" a literal payload).";
+    DELAY delay: secs(0, 15 * 60), OPTIONAL, "Standard only: DelaySeconds of every message.";
+    PAYLOAD payload: Shape::Table(&[payload::KEYS]), OPTIONAL, "What the messages contain (default kind = \"work\").";
+});
+
+table!(payload {
+    KIND kind: Shape::Choice(PAYLOAD_KIND_NAMES), default("work"), "Message generator: work (poison keys), business-duplicates (field, orders, duplicates), versioned (entities, versions, shuffle), literal (messages).";
+    POISON poison: Shape::Table(&[poison::KEYS]), OPTIONAL, "work: which messages are poison (exactly one of every / positions / probability).";
+    FIELD field: Shape::Text, default("order_id"), "business-duplicates: the payload field that holds the business key.";
+    ORDERS orders: int_from(1), OPTIONAL, "business-duplicates (required): number of distinct business keys.";
+    DUPLICATES duplicates: int_from(0), default("1"), "business-duplicates: extra messages reusing existing keys.";
+    ENTITIES entities: int_from(1), default("1"), "versioned: number of entities.";
+    VERSIONS versions: int_from(1), OPTIONAL, "versioned (required): versions 1..=N of each entity.";
+    SHUFFLE shuffle: Shape::Bool, default("true"), "versioned: send the versions in a seeded random order.";
+    MESSAGES messages: Shape::TableList(&[literal::KEYS]), OPTIONAL, "literal (required): the messages, sent in order.";
+});
+
+table!(poison {
+    EVERY every: int_from(1), OPTIONAL, "Every N-th message is poison.";
+    POSITIONS positions: Shape::List(&int_from(1)), OPTIONAL, "These 1-based positions are poison.";
+    PROBABILITY probability: super::PROBABILITY, OPTIONAL, "Each message is poison with this probability (seeded).";
+});
+
+table!(literal {
+    FIELDS fields: Shape::Fields, default("{}"), "Payload fields, string or integer values.";
+    GROUP group: Shape::Text, OPTIONAL, "FIFO only: MessageGroupId (default: the producer's round-robin group).";
+    DEDUP_ID dedup_id: Shape::Text, OPTIONAL, "FIFO only, with dedup = \"payload\": MessageDeduplicationId.";
+    POISON poison: Shape::Bool, default("false"), "The message is poison.";
+});
+
+table!(consumer {
+    NAME name: Shape::Name, REQUIRED, "Consumer group name, unique among groups; instances are NAME-1, NAME-2, ...";
+    COUNT count: int_from(0), default("1"), "Instances started at `start` (0 = started later by the timeline or autoscaler).";
+    START start: ANY_DURATION, default("0s"), "When the first instance starts.";
+    STAGGER stagger: ANY_DURATION, default("0s"), "Instance k starts at start + k * stagger.";
+    MAX_MESSAGES max_messages: int(1, 10), default("1"), "MaxNumberOfMessages per receive.";
+    WAIT wait: secs(0, 20), derived("queue.receive_wait"), "WaitTimeSeconds of each receive.";
+    IDLE_TIMEOUT idle_timeout: POSITIVE_DURATION, derived("queue.visibility_timeout + 2 * wait + 1s"), "An instance exits cleanly after this long without receiving anything.";
+    MESSAGE_LIMIT message_limit: int_from(1), OPTIONAL, "An instance exits cleanly after processing this many messages.";
+});
+
+table!(behavior {
+    PROCESSING processing: ANY_DURATION, default("0s"), "Time spent on a message before its side effect.";
+    SIDE_EFFECT_DELAY side_effect_delay: ANY_DURATION, default("0s"), "Duration of the side effect itself (the external call).";
+    IDEMPOTENCY idempotency: Shape::Choice(&["none", "memory", "lock", "tables"]), default("none"), "How repeated deliveries are recognised: none, an in-memory LRU, a status-table lock, or status + side-effects tables.";
+    CACHE_SIZE cache_size: int_from(1), default("1000"), "idempotency = \"memory\" only: LRU capacity.";
+    LEASE lease: POSITIVE_DURATION, derived("queue.visibility_timeout"), "idempotency = \"lock\" or \"tables\" only: how long a STARTED claim holds.";
+    BUSINESS_KEY business_key: Shape::Text, OPTIONAL, "Idempotency key = this payload field instead of the message id.";
+    VERSIONING versioning: Shape::Table(&[versioning::KEYS]), OPTIONAL, "Apply messages as versioned events of an entity.";
+    LOG_FIELD log_field: Shape::Text, OPTIONAL, "Payload field recorded in the order log at each side effect.";
+    REJECT_POISON reject_poison: Shape::Bool, default("false"), "Poison messages fail processing (not deleted, so they are redelivered).";
+    HEARTBEAT heartbeat: Shape::Table(&[heartbeat::KEYS]), OPTIONAL, "Extend the visibility timeout while processing.";
+    STALE_AFTER stale_after: POSITIVE_DURATION, OPTIONAL, "Messages older than this when processed are deleted as stale, not applied.";
+    CHAOS chaos: Shape::Table(&[chaos::KEYS]), OPTIONAL, "Crashes and slowness injected into the consumer.";
+});
+
+table!(versioning {
+    ENTITY entity: Shape::Text, default("entity"), "Payload field naming the entity.";
+    VERSION version: Shape::Text, default("version"), "Payload field holding the version.";
+    CHECK check: Shape::Bool, default("true"), "Conditional write (only newer versions apply); false = last arrival wins.";
+});
+
+table!(heartbeat {
+    INTERVAL interval: POSITIVE_DURATION, REQUIRED, "Time between ChangeMessageVisibility calls (< extend).";
+    EXTEND extend: positive_up_to(12 * HOUR), REQUIRED, "Visibility timeout set by each heartbeat.";
+});
+
+table!(chaos {
+    CRASH_AFTER_RECEIVE crash_after_receive: Shape::CrashPolicy, default("never"), "Crash right after a receive.";
+    CRASH_AFTER_SIDE_EFFECT crash_after_side_effect: Shape::CrashPolicy, default("never"), "Crash after the side effect, before the delete.";
+    CRASH_RATE crash_rate: PROBABILITY, default("0.0"), "Probability per message of crashing before the side effect.";
+    SLOW_RATE slow_rate: PROBABILITY, default("0.0"), "Probability per message of taking slow_delay longer.";
+    SLOW_DELAY slow_delay: ANY_DURATION, default("0s"), "Extra time of a slow message.";
+    RESTART_AFTER restart_after: ANY_DURATION, OPTIONAL, "A crashed instance is restarted after this long (default: it stays down).";
+});
+
+table!(at {
+    TIME time: ANY_DURATION, OPTIONAL, "Run the action at this time (exactly one of time / when).";
+    WHEN when: Shape::Condition, OPTIONAL, "Run the action the first time this condition holds.";
+    POLL poll: POSITIVE_DURATION, default("100ms"), "With `when`: how often the condition is checked.";
+    TERMINATE terminate: Shape::Target, OPTIONAL, "Action: SIGTERM consumers (they finish in-flight work).";
+    KILL kill: Shape::Target, OPTIONAL, "Action: SIGKILL consumers (in-flight messages come back later).";
+    START start: Shape::Table(&[start::KEYS]), OPTIONAL, "Action: start more instances of a group.";
+    STOP stop: Shape::Name, OPTIONAL, "Action: stop the named producer.";
+    PURGE purge: Shape::Choice(&["main", "dlq"]), OPTIONAL, "Action: purge the main queue or the DLQ (needs max_receive_count).";
+    DEPLOY deploy: Shape::Table(&[deploy::KEYS, behavior::KEYS]), OPTIONAL, "Action: replace a group's behaviour; keys left out keep their current values.";
+    REDRIVE redrive: Shape::Table(&[redrive::KEYS]), OPTIONAL, "Action: move messages from the DLQ back (needs max_receive_count).";
+    STOP_ALL stop_all: Shape::Bool, OPTIONAL, "Action (only `true`): stop every producer and terminate every consumer.";
+});
+
+table!(start {
+    GROUP group: Shape::Name, REQUIRED, "The consumer group.";
+    COUNT count: int_from(1), default("1"), "How many instances to start.";
+});
+
+table!(deploy {
+    GROUP group: Shape::Name, REQUIRED, "The consumer group whose behaviour changes.";
+});
+
+table!(redrive {
+    MAX_PER_SECOND max_per_second: int(1, 500), OPTIONAL, "Messages moved per second (default: as fast as SQS goes).";
+});
+
+table!(autoscaler {
+    GROUP group: Shape::Name, REQUIRED, "The consumer group to scale.";
+    INTERVAL interval: POSITIVE_DURATION, default("5s"), "How often the depth is checked.";
+    SCALE_OUT_DEPTH scale_out_depth: int_from(1), REQUIRED, "Add an instance when the visible depth is >= this.";
+    SCALE_IN_DEPTH scale_in_depth: int_from(0), OPTIONAL, "Terminate an instance when the depth is <= this (default: never).";
+    MIN min: int_from(0), default("1"), "Never fewer instances than this.";
+    MAX max: int_from(1), REQUIRED, "Never more instances than this (>= min).";
+});

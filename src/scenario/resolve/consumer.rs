@@ -1,0 +1,279 @@
+//! `[[consumers]]` groups and their behaviour.
+//!
+//! A behaviour is resolved from layers: the group's own keys, then each `deploy` of that group
+//! in timeline order; a key takes its value from the last layer that sets it. Setting
+//! `idempotency` starts its parameters (`cache_size`, `lease`) afresh, so a deploy from "memory"
+//! to "lock" does not inherit a cache size. `versioning`, `heartbeat` and `chaos` are replaced
+//! as whole tables.
+
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::ctx::{Ctx, Loc};
+use super::unique_names;
+use super::values::parse_crash_policy;
+use crate::scenario::keys::{behavior as key, chaos as ckey, consumer as gkey, fmt_duration};
+use crate::scenario::raw::{RawBehavior, RawChaos, RawConsumer, RawHeartbeat, RawVersioning};
+use crate::scenario::{
+    Chaos, ConsumerBehavior, ConsumerGroup, CrashPolicy, Heartbeat, Idempotency, IdempotencyKey,
+    QueueConfig, Versioning,
+};
+
+/// One layer of behaviour keys and where it is in the file.
+#[derive(Clone, Debug)]
+pub struct Layer<'a> {
+    pub loc: Loc,
+    pub raw: RawBehavior<'a>,
+}
+
+pub fn resolve_all(
+    ctx: &mut Ctx,
+    raws: &[Spanned<RawConsumer>],
+    queue: &QueueConfig,
+) -> Vec<ConsumerGroup> {
+    if raws.is_empty() {
+        ctx.error(
+            0..0,
+            "consumers".into(),
+            "the scenario has no [[consumers]]",
+            "add at least one [[consumers]] table with a name".to_string(),
+        );
+    }
+    let groups = raws
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| resolve(ctx, &layer_of(i, raw).loc, raw.get_ref(), queue))
+        .collect();
+    let names: Vec<_> = raws.iter().map(|raw| raw.get_ref().name.as_ref()).collect();
+    unique_names(ctx, &layer_of_list(), &names, "consumer group");
+    for (i, raw) in raws.iter().enumerate() {
+        if let Some(name) = raw.get_ref().name.as_ref().filter(|n| n.get_ref() == "all") {
+            let help = "\"all\" means every group in terminate / kill: pick another name";
+            let path = layer_of(i, raw).loc.key("name");
+            ctx.error(name.span(), path, "\"all\" is reserved", help.to_string());
+        }
+    }
+    groups
+}
+
+fn layer_of_list() -> Loc {
+    Loc {
+        path: "consumers".into(),
+        span: 0..0,
+    }
+}
+
+/// The group's own behaviour layer.
+pub fn layer_of(index: usize, raw: &Spanned<RawConsumer>) -> Layer<'_> {
+    Layer {
+        loc: layer_of_list().item(index, raw),
+        raw: raw.get_ref().behavior(),
+    }
+}
+
+fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer, queue: &QueueConfig) -> ConsumerGroup {
+    let wait = ctx
+        .duration(loc, &gkey::WAIT, raw.wait.as_ref())
+        .unwrap_or(queue.receive_wait);
+    let idle_timeout = ctx
+        .duration(loc, &gkey::IDLE_TIMEOUT, raw.idle_timeout.as_ref())
+        .unwrap_or(queue.visibility_timeout + 2 * wait + Duration::from_secs(1));
+    let layer = Layer {
+        loc: loc.clone(),
+        raw: raw.behavior(),
+    };
+    ConsumerGroup {
+        name: ctx
+            .name(loc, &gkey::NAME, raw.name.as_ref())
+            .unwrap_or_default(),
+        count: ctx.uint(loc, &gkey::COUNT, raw.count.as_ref()).unwrap_or(1),
+        start: ctx
+            .duration(loc, &gkey::START, raw.start.as_ref())
+            .unwrap_or_default(),
+        stagger: ctx
+            .duration(loc, &gkey::STAGGER, raw.stagger.as_ref())
+            .unwrap_or_default(),
+        max_messages: ctx
+            .uint(loc, &gkey::MAX_MESSAGES, raw.max_messages.as_ref())
+            .unwrap_or(1),
+        wait,
+        idle_timeout,
+        message_limit: ctx.count(loc, &gkey::MESSAGE_LIMIT, raw.message_limit.as_ref()),
+        behavior: behavior(ctx, &[layer], queue),
+    }
+}
+
+/// The value of one behaviour key: from the last layer that sets it, with that layer's location
+/// (or the first layer's location when no layer sets it).
+fn pick<'l, 'a, T>(
+    layers: &'l [Layer<'a>],
+    field: impl Fn(&RawBehavior<'a>) -> Option<&'a T>,
+) -> (&'l Loc, Option<&'a T>) {
+    layers
+        .iter()
+        .rev()
+        .find_map(|layer| field(&layer.raw).map(|value| (&layer.loc, Some(value))))
+        .unwrap_or((&layers[0].loc, None))
+}
+
+/// Resolves layered behaviour keys. `layers` is never empty: the group's own keys come first.
+pub fn behavior(ctx: &mut Ctx, layers: &[Layer], queue: &QueueConfig) -> ConsumerBehavior {
+    let (loc, raw) = pick(layers, |r| r.processing);
+    let processing = ctx.duration(loc, &key::PROCESSING, raw);
+    let (loc, raw) = pick(layers, |r| r.side_effect_delay);
+    let side_effect_delay = ctx.duration(loc, &key::SIDE_EFFECT_DELAY, raw);
+    let idempotency = idempotency(ctx, layers, queue);
+    let (loc, raw) = pick(layers, |r| r.business_key);
+    let idempotency_key = match ctx.text(loc, &key::BUSINESS_KEY, raw) {
+        Some(field) => IdempotencyKey::Field(field),
+        None => IdempotencyKey::MessageId,
+    };
+    let (loc, raw) = pick(layers, |r| r.versioning);
+    let versioning = raw.map(|v| versioning(ctx, &loc.table("versioning", v), v.get_ref()));
+    let (loc, raw) = pick(layers, |r| r.log_field);
+    let log_field = ctx.text(loc, &key::LOG_FIELD, raw);
+    let (loc, raw) = pick(layers, |r| r.reject_poison);
+    let reject_poison = ctx.bool(loc, &key::REJECT_POISON, raw);
+    let (loc, raw) = pick(layers, |r| r.heartbeat);
+    let heartbeat = raw.and_then(|h| heartbeat(ctx, &loc.table("heartbeat", h), h.get_ref()));
+    let (loc, raw) = pick(layers, |r| r.stale_after);
+    let stale_after = ctx.duration(loc, &key::STALE_AFTER, raw);
+    let (loc, raw) = pick(layers, |r| r.chaos);
+    let chaos = raw.map_or_else(Chaos::default, |c| {
+        chaos(ctx, &loc.table("chaos", c), c.get_ref())
+    });
+    ConsumerBehavior {
+        processing: processing.unwrap_or_default(),
+        side_effect_delay: side_effect_delay.unwrap_or_default(),
+        idempotency,
+        idempotency_key,
+        versioning,
+        log_field,
+        reject_poison: reject_poison.unwrap_or(false),
+        heartbeat,
+        stale_after,
+        chaos,
+    }
+}
+
+fn idempotency(ctx: &mut Ctx, layers: &[Layer], queue: &QueueConfig) -> Idempotency {
+    let (loc, raw) = pick(layers, |r| r.idempotency);
+    let kind = ctx.choice(loc, &key::IDEMPOTENCY, raw).unwrap_or("none");
+    // Parameters come only from the layer that chose the kind and later ones.
+    let from = layers
+        .iter()
+        .rposition(|layer| layer.raw.idempotency.is_some())
+        .unwrap_or(0);
+    let params = &layers[from..];
+    let (cache_loc, cache_size) = pick(params, |r| r.cache_size);
+    let (lease_loc, lease) = pick(params, |r| r.lease);
+    let misplaced = |ctx: &mut Ctx, loc: &Loc, name: &str, span, kinds: &str| {
+        let message = format!("`{name}` applies only to idempotency = {kinds}, not \"{kind}\"");
+        let help = format!("remove `{name}`, or set idempotency = {kinds}");
+        ctx.error(span, loc.key(name), message, help);
+    };
+    if kind != "memory" {
+        if let Some(size) = cache_size {
+            misplaced(ctx, cache_loc, "cache_size", size.span(), "\"memory\"");
+        }
+    }
+    if !matches!(kind, "lock" | "tables") {
+        if let Some(lease) = lease {
+            misplaced(
+                ctx,
+                lease_loc,
+                "lease",
+                lease.span(),
+                "\"lock\" or \"tables\"",
+            );
+        }
+    }
+    match kind {
+        "memory" => {
+            let capacity = ctx
+                .count(cache_loc, &key::CACHE_SIZE, cache_size)
+                .unwrap_or(1000);
+            Idempotency::Memory {
+                capacity: usize::try_from(capacity).unwrap_or(usize::MAX),
+            }
+        }
+        "lock" | "tables" => {
+            let lease = ctx
+                .duration(lease_loc, &key::LEASE, lease)
+                .unwrap_or(queue.visibility_timeout);
+            match kind {
+                "lock" => Idempotency::Lock { lease },
+                _ => Idempotency::Tables { lease },
+            }
+        }
+        _ => Idempotency::None,
+    }
+}
+
+fn versioning(ctx: &mut Ctx, loc: &Loc, raw: &RawVersioning) -> Versioning {
+    use crate::scenario::keys::versioning as key;
+    Versioning {
+        entity_field: ctx
+            .text(loc, &key::ENTITY, raw.entity.as_ref())
+            .unwrap_or_default(),
+        version_field: ctx
+            .text(loc, &key::VERSION, raw.version.as_ref())
+            .unwrap_or_default(),
+        check: ctx
+            .bool(loc, &key::CHECK, raw.check.as_ref())
+            .unwrap_or(true),
+    }
+}
+
+fn heartbeat(ctx: &mut Ctx, loc: &Loc, raw: &RawHeartbeat) -> Option<Heartbeat> {
+    use crate::scenario::keys::heartbeat as key;
+    let interval = ctx.duration(loc, &key::INTERVAL, raw.interval.as_ref());
+    let extend = ctx.duration(loc, &key::EXTEND, raw.extend.as_ref());
+    let (interval, extend) = (interval?, extend?);
+    if interval >= extend {
+        let span = raw
+            .interval
+            .as_ref()
+            .map_or(loc.span.clone(), Spanned::span);
+        let message = format!(
+            "interval {} is not shorter than extend {}",
+            fmt_duration(interval),
+            fmt_duration(extend)
+        );
+        let help = "each heartbeat must come before the visibility it set runs out: \
+                    interval < extend, e.g. { interval = \"1s\", extend = \"3s\" }";
+        ctx.error(span, loc.key("interval"), message, help.to_string());
+        return None;
+    }
+    Some(Heartbeat { interval, extend })
+}
+
+fn chaos(ctx: &mut Ctx, loc: &Loc, raw: &RawChaos) -> Chaos {
+    let mut crash_policy = |key: &crate::scenario::keys::Key,
+                            raw: Option<&Spanned<toml::Value>>| {
+        let raw = raw?;
+        parse_crash_policy(raw.get_ref())
+            .map_err(|message| ctx.error(raw.span(), loc.key(key.name), message, key.help()))
+            .ok()
+    };
+    let after_receive = crash_policy(&ckey::CRASH_AFTER_RECEIVE, raw.crash_after_receive.as_ref());
+    let after_side_effect = crash_policy(
+        &ckey::CRASH_AFTER_SIDE_EFFECT,
+        raw.crash_after_side_effect.as_ref(),
+    );
+    Chaos {
+        crash_after_receive: after_receive.unwrap_or(CrashPolicy::Never),
+        crash_after_side_effect: after_side_effect.unwrap_or(CrashPolicy::Never),
+        crash_rate: ctx
+            .float(loc, &ckey::CRASH_RATE, raw.crash_rate.as_ref())
+            .unwrap_or(0.0),
+        slow_rate: ctx
+            .float(loc, &ckey::SLOW_RATE, raw.slow_rate.as_ref())
+            .unwrap_or(0.0),
+        slow_delay: ctx
+            .duration(loc, &ckey::SLOW_DELAY, raw.slow_delay.as_ref())
+            .unwrap_or_default(),
+        restart_after: ctx.duration(loc, &ckey::RESTART_AFTER, raw.restart_after.as_ref()),
+    }
+}

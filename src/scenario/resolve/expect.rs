@@ -1,0 +1,202 @@
+//! `[expect]` and `[expect.producer.NAME]`: metric names from [`Metric::ALL`], a value shape that
+//! fits the metric (true/false, a count or comparison, or `status` counts), and a DLQ for the
+//! DLQ metrics.
+
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
+use super::ctx::{Ctx, Loc};
+use super::timeline::{Names, known, needs_dlq};
+use super::values::{kind_of, parse_comparison};
+use crate::scenario::keys::{OPERATORS, STATUSES};
+use crate::scenario::locate::closest;
+use crate::scenario::raw::{RawChecks, RawExpect};
+use crate::scenario::{CompareOp, Expectation, Expectations, Expected, Metric, QueueConfig};
+
+/// Metrics about the DLQ: meaningless (and trivially true) on a queue without one.
+const DLQ_METRICS: &[Metric] = &[
+    Metric::Dlq,
+    Metric::PoisonInDlq,
+    Metric::GoodInDlq,
+    Metric::DlqReceivesMin,
+    Metric::DlqReceivesMax,
+    Metric::Redriven,
+];
+
+pub fn resolve(
+    ctx: &mut Ctx,
+    raw: Option<&Spanned<RawExpect>>,
+    names: &Names,
+    queue: &QueueConfig,
+) -> Expectations {
+    let Some(raw) = raw else {
+        return Expectations::default();
+    };
+    let loc = Loc::default().table("expect", raw);
+    let mut checks = scope(ctx, &loc, None, &raw.get_ref().checks, queue);
+    if let Some(producers) = &raw.get_ref().producer {
+        let ploc = loc.table("producer", producers);
+        for (name, table) in producers.get_ref() {
+            let path = ploc.key(name.get_ref());
+            let producer = known(ctx, &names.producers, "producer", path.clone(), name);
+            let sloc = Loc {
+                path,
+                span: table.span(),
+            };
+            checks.extend(scope(ctx, &sloc, producer, &table.get_ref().0, queue));
+        }
+    }
+    Expectations { checks }
+}
+
+fn scope(
+    ctx: &mut Ctx,
+    loc: &Loc,
+    producer: Option<String>,
+    raw: &RawChecks,
+    queue: &QueueConfig,
+) -> Vec<Expectation> {
+    let mut entries: Vec<_> = raw.iter().collect();
+    entries.sort_by_key(|(name, _)| name.span().start);
+    entries
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let metric = metric(ctx, loc, producer.is_some(), name, value)?;
+            if DLQ_METRICS.contains(&metric) && queue.max_receive_count.is_none() {
+                let what = format!("the `{}` metric", metric.name());
+                needs_dlq(ctx, name.span(), loc.key(metric.name()), &what);
+            }
+            let expected = expected(ctx, &loc.key(metric.name()), metric, value)?;
+            Some(Expectation {
+                scope: producer.clone(),
+                metric,
+                expected,
+            })
+        })
+        .collect()
+}
+
+fn metric(
+    ctx: &mut Ctx,
+    loc: &Loc,
+    scoped: bool,
+    name: &Spanned<String>,
+    value: &Spanned<toml::Value>,
+) -> Option<Metric> {
+    if let Some(metric) = Metric::from_name(name.get_ref()) {
+        return Some(metric);
+    }
+    let known: Vec<&str> = Metric::ALL.iter().map(|(_, n, _)| *n).collect();
+    let suggestion = closest(name.get_ref(), &known)
+        .map(|s| format!(", did you mean `{s}`?"))
+        .unwrap_or_default();
+    let help = if value.get_ref().is_table() && !scoped && name.get_ref() != "status" {
+        "`producer` is the only sub-table of [expect]: [expect.producer.NAME]".to_string()
+    } else {
+        format!("known metrics: {}", known.join(", "))
+    };
+    let message = format!("unknown metric `{}`{suggestion}", name.get_ref());
+    ctx.error(name.span(), loc.key(name.get_ref()), message, help);
+    None
+}
+
+fn expected(
+    ctx: &mut Ctx,
+    path: &str,
+    metric: Metric,
+    value: &Spanned<toml::Value>,
+) -> Option<Expected> {
+    let name = metric.name();
+    let (message, help) = match (value.get_ref(), metric) {
+        (toml::Value::Table(table), Metric::Status) => return status(ctx, path, table, value),
+        (_, Metric::Status) => (
+            format!(
+                "`status` takes a table of counts, not a {}",
+                value.get_ref().type_str()
+            ),
+            status_help(),
+        ),
+        (toml::Value::Boolean(b), m) if m.is_bool() => return Some(Expected::Bool(*b)),
+        (other, m) if m.is_bool() => (
+            format!("`{name}` is true or false, not {}", kind_of(other)),
+            format!("write {name} = true or {name} = false"),
+        ),
+        (toml::Value::Integer(n), _) => return Some(equal(*n as f64)),
+        (toml::Value::Float(n), _) => return Some(equal(*n)),
+        (toml::Value::String(text), _) => match parse_comparison(text) {
+            Ok((op, value)) => return Some(Expected::Compare { op, value }),
+            Err(message) => (message, number_help(name)),
+        },
+        (toml::Value::Boolean(_), _) => (
+            format!("`{name}` is a number, not true or false"),
+            number_help(name),
+        ),
+        (other, _) => (
+            format!("`{name}` takes a number, not {}", kind_of(other)),
+            number_help(name),
+        ),
+    };
+    ctx.error(value.span(), path.to_string(), message, help);
+    None
+}
+
+fn equal(value: f64) -> Expected {
+    Expected::Compare {
+        op: CompareOp::Eq,
+        value,
+    }
+}
+
+fn number_help(name: &str) -> String {
+    format!(
+        "write {name} = 5 (equality) or {name} = \">= 5\" (OP NUMBER, OP one of {})",
+        OPERATORS.join(" ")
+    )
+}
+
+fn status_help() -> String {
+    format!(
+        "write status = {{ COMPLETED = 5 }}: a count per status, statuses {}",
+        STATUSES.join(", ")
+    )
+}
+
+fn status(
+    ctx: &mut Ctx,
+    path: &str,
+    table: &toml::Table,
+    value: &Spanned<toml::Value>,
+) -> Option<Expected> {
+    let mut counts = BTreeMap::new();
+    let mut ok = true;
+    for (status, count) in table {
+        let count = count.as_integer().and_then(|c| u64::try_from(c).ok());
+        match (STATUSES.contains(&status.as_str()), count) {
+            (true, Some(count)) => {
+                counts.insert(status.clone(), count);
+            }
+            (false, _) => {
+                let message = format!("unknown status `{status}`");
+                ctx.error(
+                    value.span(),
+                    format!("{path}.{status}"),
+                    message,
+                    status_help(),
+                );
+                ok = false;
+            }
+            (true, None) => {
+                let message = format!("the {status} count is not an integer >= 0");
+                ctx.error(
+                    value.span(),
+                    format!("{path}.{status}"),
+                    message,
+                    status_help(),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(Expected::Counts(counts))
+}

@@ -1,0 +1,249 @@
+//! `[[producers]]`: how many messages (count / continuous / schedule, or derived from a versioned
+//! or literal payload), how fast, where FIFO deduplication ids come from, and the FIFO-only and
+//! standard-only keys.
+
+use toml::Spanned;
+
+use super::ctx::{Ctx, Loc};
+use super::payload::{Derived, payload};
+use super::values::parse_rate;
+use super::{fifo_only, standard_only, unique_names};
+use crate::scenario::keys::{self, producer as pkey};
+use crate::scenario::raw::{RawPayload, RawProducer};
+use crate::scenario::{Amount, DedupSource, Producer, QueueConfig, Rate};
+
+pub fn resolve_all(
+    ctx: &mut Ctx,
+    raws: &[Spanned<RawProducer>],
+    queue: &QueueConfig,
+) -> Vec<Producer> {
+    if raws.is_empty() {
+        ctx.error(
+            0..0,
+            "producers".into(),
+            "the scenario has no [[producers]]",
+            "add at least one [[producers]] table with a name and a count".to_string(),
+        );
+    }
+    let list = Loc {
+        path: "producers".into(),
+        span: 0..0,
+    };
+    let producers: Vec<Producer> = raws
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| resolve(ctx, &list.item(i, raw), raw.get_ref(), queue))
+        .collect();
+    let names: Vec<_> = raws.iter().map(|raw| raw.get_ref().name.as_ref()).collect();
+    unique_names(ctx, &list, &names, "producer");
+    producers
+}
+
+fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) -> Producer {
+    let name = ctx.name(loc, &pkey::NAME, raw.name.as_ref());
+    let start = ctx.duration(loc, &pkey::START, raw.start.as_ref());
+    let payload_loc = loc.maybe("payload", raw.payload.as_ref());
+    let empty = RawPayload::default();
+    let raw_payload = raw.payload.as_ref().map_or(&empty, Spanned::get_ref);
+    let literal = raw_payload
+        .kind
+        .as_ref()
+        .is_some_and(|k| k.get_ref() == "literal");
+    let dedup = dedup(ctx, loc, raw, queue, literal);
+    let (payload, derived) = payload(ctx, &payload_loc, raw_payload, queue, &dedup);
+    let amount = amount(ctx, loc, raw, derived);
+
+    let rate = match raw.rate.as_ref() {
+        None => Rate::Unlimited,
+        Some(text) => parse_rate(text.get_ref()).unwrap_or_else(|message| {
+            ctx.error(text.span(), loc.key("rate"), message, pkey::RATE.help());
+            Rate::Unlimited
+        }),
+    };
+    if amount == Amount::Continuous && rate == Rate::Unlimited {
+        let span = match (raw.rate.as_ref(), raw.continuous.as_ref()) {
+            (Some(rate), _) => rate.span(),
+            (None, Some(continuous)) => continuous.span(),
+            (None, None) => loc.span.clone(),
+        };
+        ctx.error(
+            span,
+            loc.key("rate"),
+            "a continuous producer needs a finite rate",
+            "set rate = \"N/s\" or \"N/m\", e.g. rate = \"5/s\"".to_string(),
+        );
+    }
+
+    let groups = ctx.uint(loc, &pkey::GROUPS, raw.groups.as_ref());
+    if let (Some(groups), Some(raw_groups), false) = (groups, raw.groups.as_ref(), queue.fifo) {
+        if groups > 1 {
+            ctx.error(
+                raw_groups.span(),
+                loc.key("groups"),
+                "message groups exist only on FIFO queues",
+                "remove `groups`, or set `kind = \"fifo\"` in [queue]".to_string(),
+            );
+        }
+    }
+    standard_only(ctx, loc, "delay", raw.delay.as_ref(), queue.fifo);
+    let delay = match queue.fifo {
+        true => None,
+        false => ctx.duration(loc, &pkey::DELAY, raw.delay.as_ref()),
+    };
+
+    Producer {
+        name: name.unwrap_or_default(),
+        start: start.unwrap_or_default(),
+        amount,
+        rate,
+        batch_size: ctx
+            .uint(loc, &pkey::BATCH_SIZE, raw.batch_size.as_ref())
+            .unwrap_or(1),
+        payload,
+        groups: groups.unwrap_or(1),
+        dedup,
+        delay,
+    }
+}
+
+/// Exactly one of count / continuous = true / schedule, unless the payload fixes the count.
+fn amount(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, derived: Option<Derived>) -> Amount {
+    let count = ctx.count(loc, &pkey::COUNT, raw.count.as_ref());
+    let continuous = raw.continuous.as_ref().filter(|c| *c.get_ref());
+    let schedule = raw.schedule.as_ref().map(|offsets| {
+        let help = format!("schedule takes {}", pkey::SCHEDULE.shape.allowed());
+        let list = loc.table("schedule", offsets);
+        let times = offsets.get_ref().iter().enumerate();
+        times
+            .map(|(i, t)| {
+                let shape = &keys::ANY_DURATION;
+                let time = ctx.check_duration(list.item(i, t).path, t, shape, help.clone());
+                time.unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+    });
+    if let Some(offsets) = raw.schedule.as_ref().filter(|s| s.get_ref().is_empty()) {
+        let help = "list at least one offset, e.g. schedule = [\"0s\", \"5s\"]".to_string();
+        ctx.error(
+            offsets.span(),
+            loc.key("schedule"),
+            "the schedule is empty",
+            help,
+        );
+    }
+
+    if let Some(derived) = derived {
+        let why = format!(
+            "the {} payload sends {} messages",
+            derived.kind, derived.count
+        );
+        let help = format!("remove it: {why}");
+        if let Some(c) = raw.count.as_ref() {
+            ctx.error(
+                c.span(),
+                loc.key("count"),
+                "count is set by the payload",
+                help.clone(),
+            );
+        }
+        if let Some(c) = continuous {
+            let message = "a continuous producer cannot have this payload";
+            ctx.error(c.span(), loc.key("continuous"), message, help.clone());
+        }
+        return match (schedule, raw.schedule.as_ref()) {
+            (Some(times), Some(raw_schedule)) if derived.kind == "literal" => {
+                if times.len() as u64 != derived.count {
+                    let message = format!(
+                        "the schedule has {} offsets for {} messages",
+                        times.len(),
+                        derived.count
+                    );
+                    let help = "give one offset per literal message".to_string();
+                    ctx.error(raw_schedule.span(), loc.key("schedule"), message, help);
+                }
+                Amount::Schedule(times)
+            }
+            (_, Some(raw_schedule)) => {
+                let message = "a versioned payload cannot have a schedule";
+                ctx.error(raw_schedule.span(), loc.key("schedule"), message, help);
+                Amount::Count(derived.count)
+            }
+            _ => Amount::Count(derived.count),
+        };
+    }
+
+    let given: Vec<(&str, std::ops::Range<usize>)> = [
+        ("count", raw.count.as_ref().map(Spanned::span)),
+        ("continuous", continuous.map(Spanned::span)),
+        ("schedule", raw.schedule.as_ref().map(Spanned::span)),
+    ]
+    .into_iter()
+    .filter_map(|(name, span)| Some((name, span?)))
+    .collect();
+    let mut given = given;
+    given.sort_by_key(|(_, span)| span.start);
+    let help = "set exactly one of count = N, continuous = true (with a rate), or \
+                schedule = [\"0s\", ...]";
+    match given.as_slice() {
+        [] => ctx.error(
+            loc.span.clone(),
+            loc.path.clone(),
+            "the producer does not say how many messages to send",
+            help.to_string(),
+        ),
+        [_] => {}
+        [(first, _), rest @ ..] => {
+            for (name, span) in rest {
+                let message = format!("`{name}` conflicts with `{first}`");
+                ctx.error(span.clone(), loc.key(name), message, help.to_string());
+            }
+        }
+    }
+    match (count, continuous, schedule) {
+        (_, Some(_), _) => Amount::Continuous,
+        (_, _, Some(times)) => Amount::Schedule(times),
+        (count, _, _) => Amount::Count(count.unwrap_or(1)),
+    }
+}
+
+/// Where MessageDeduplicationId comes from; only FIFO queues take `dedup`.
+fn dedup(
+    ctx: &mut Ctx,
+    loc: &Loc,
+    raw: &RawProducer,
+    queue: &QueueConfig,
+    literal: bool,
+) -> DedupSource {
+    fifo_only(ctx, loc, "dedup", raw.dedup.as_ref(), queue.fifo);
+    if !queue.fifo {
+        return DedupSource::None;
+    }
+    let default = if queue.content_based_dedup {
+        "content"
+    } else {
+        "message-id"
+    };
+    let choice = match raw.dedup.as_ref() {
+        Some(_) => ctx.choice(loc, &pkey::DEDUP, raw.dedup.as_ref()),
+        None => Some(default),
+    };
+    let span = raw.dedup.as_ref().map_or(loc.span.clone(), Spanned::span);
+    match choice {
+        Some("content") if !queue.content_based_dedup => {
+            let help = "set content_based_dedup = true in [queue], or use dedup = \"message-id\"";
+            let message = "dedup = \"content\" needs content-based deduplication on the queue";
+            ctx.error(span, loc.key("dedup"), message, help.to_string());
+            DedupSource::None
+        }
+        Some("content") => DedupSource::None,
+        Some("payload") if !literal => {
+            let help = "dedup = \"payload\" takes each literal message's dedup_id: use \
+                        payload kind = \"literal\", or dedup = \"message-id\"";
+            let message = "dedup = \"payload\" needs a literal payload";
+            ctx.error(span, loc.key("dedup"), message, help.to_string());
+            DedupSource::Payload
+        }
+        Some("payload") => DedupSource::Payload,
+        _ => DedupSource::MessageId,
+    }
+}

@@ -1,0 +1,184 @@
+//! Invalid files: each rule reports the right key path, message and help line, and every
+//! problem of a file is reported, not only the first.
+
+use std::path::Path;
+
+use indoc::indoc;
+use test_case::test_case;
+
+use crate::scenario::*;
+
+/// A valid file that cases extend with more tables (new `[[producers]]` are index 1, ...).
+const BASE: &str = indoc! {r#"
+    [scenario]
+    name = "base"
+    description = "A valid file the cases add to."
+    [[producers]]
+    name = "orders"
+    count = 1
+    [[consumers]]
+    name = "worker"
+"#};
+
+fn diagnostics(text: &str) -> Vec<Diagnostic> {
+    match parse(Path::new("t.toml"), text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(error) => error.diagnostics().to_vec(),
+    }
+}
+
+/// The file has exactly one problem, at `key`, whose message and help contain the given text.
+fn assert_one(text: &str, key: &str, message: &str, help: &str) {
+    let found = diagnostics(text);
+    let summary: Vec<_> = found
+        .iter()
+        .map(|d| (&d.key, &d.message, &d.help))
+        .collect();
+    assert_eq!(found.len(), 1, "one diagnostic expected, got {summary:#?}");
+    let d = &found[0];
+    assert_eq!(d.key, key, "{summary:#?}");
+    assert!(
+        d.message.contains(message),
+        "message {:?} lacks {message:?}",
+        d.message
+    );
+    let got = d.help.as_deref().unwrap_or_default();
+    assert!(got.contains(help), "help {got:?} lacks {help:?}");
+}
+
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nbatch_size = 11", "producers[1].batch_size", "11 is out of range", "from 1 to 10"; "batch size")]
+#[test_case("[[consumers]]\nname = \"b\"\nmax_messages = 0", "consumers[1].max_messages", "0 is out of range", "from 1 to 10"; "max messages")]
+#[test_case("[queue]\nvisibility_timeout = \"thirty seconds\"", "queue.visibility_timeout", "is not a duration", "\"250ms\""; "unparsable duration")]
+#[test_case("[queue]\nvisibility_timeout = \"13h\"", "queue.visibility_timeout", "13h is out of range", "from 0s to 12h"; "duration above max")]
+#[test_case("[queue]\nretention = \"30s\"", "queue.retention", "out of range", "from 1m to 14days"; "duration below min")]
+#[test_case("[queue]\nmax_receive_count = 0", "queue.max_receive_count", "out of range", "from 1 to 1000"; "max receive count")]
+#[test_case("[queue]\nkind = \"fifio\"", "queue.kind", "did you mean \"fifo\"?", "one of \"standard\", \"fifo\""; "queue kind typo")]
+#[test_case("[queue.sim]\nreorder_rate = 1.5", "queue.sim.reorder_rate", "1.5 is out of range", "from 0.0 to 1.0"; "probability")]
+#[test_case("[queue]\ncontent_based_dedup = true", "queue.content_based_dedup", "only to FIFO queues", "kind = \"fifo\""; "content dedup on standard")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\ndedup = \"content\"", "producers[1].dedup", "only to FIFO queues", "remove `dedup`"; "dedup on standard")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\ngroups = 3", "producers[1].groups", "only on FIFO queues", "kind = \"fifo\""; "groups on standard")]
+#[test_case("[queue]\nkind = \"fifo\"\n[[producers]]\nname = \"b\"\ncount = 1\ndelay = \"1s\"", "producers[1].delay", "only to standard queues", "remove `delay`"; "delay on fifo")]
+#[test_case("[queue]\nkind = \"fifo\"\n[queue.sim]\nduplicate_rate = 0.1", "queue.sim.duplicate_rate", "only to standard queues", "kind = \"standard\""; "duplicates on fifo")]
+#[test_case("[queue]\nkind = \"fifo\"\n[[producers]]\nname = \"b\"\ncount = 1\ndedup = \"content\"", "producers[1].dedup", "needs content-based deduplication", "content_based_dedup = true"; "content dedup without queue support")]
+#[test_case("[queue]\nkind = \"fifo\"\n[[producers]]\nname = \"b\"\ncount = 1\ndedup = \"payload\"", "producers[1].dedup", "needs a literal payload", "kind = \"literal\""; "payload dedup without literal")]
+#[test_case("[queue]\nkind = \"fifo\"\n[[producers]]\nname = \"b\"\npayload = { kind = \"literal\", messages = [{ dedup_id = \"d\" }] }", "producers[1].payload.messages[0].dedup_id", "only when the producer has dedup = \"payload\"", "dedup = \"payload\""; "dedup id without payload dedup")]
+#[test_case("[[producers]]\nname = \"b\"\npayload = { kind = \"literal\", messages = [{ dedup_id = \"d\" }] }", "producers[1].payload.messages[0].dedup_id", "only to FIFO queues", "kind = \"fifo\""; "literal dedup id on standard")]
+#[test_case("[[producers]]\nname = \"b\"\npayload = { kind = \"literal\", messages = [{ fields = { at = 1.5 } }] }", "producers[1].payload.messages[0].fields.at", "cannot be a float", "strings or integers"; "literal float field")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nschedule = [\"0s\"]", "producers[1].schedule", "`schedule` conflicts with `count`", "exactly one of count"; "count and schedule")]
+#[test_case("[[producers]]\nname = \"b\"", "producers[1]", "does not say how many messages", "exactly one of count"; "no amount")]
+#[test_case("[[producers]]\nname = \"b\"\ncontinuous = true", "producers[1].rate", "needs a finite rate", "rate = \"5/s\""; "continuous unlimited")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"5/h\"", "producers[1].rate", "unknown rate unit \"h\"", "\"N/s\" / \"N/m\""; "rate unit")]
+#[test_case("[[producers]]\nname = \"b\"\nschedule = []", "producers[1].schedule", "the schedule is empty", "at least one offset"; "empty schedule")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 4\npayload = { kind = \"versioned\", versions = 2 }", "producers[1].count", "count is set by the payload", "versioned payload sends 2 messages"; "versioned with count")]
+#[test_case("[[producers]]\nname = \"b\"\nschedule = [\"0s\"]\npayload = { kind = \"literal\", messages = [{}, {}] }", "producers[1].schedule", "1 offsets for 2 messages", "one offset per literal message"; "literal schedule length")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\npayload = { kind = \"work\", orders = 3 }", "producers[1].payload.orders", "does not apply to payload kind \"work\"", "kind \"work\" takes: kind, poison"; "key of another kind")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\npayload = { kind = \"business-duplicates\" }", "producers[1].payload.orders", "needs `orders`", "field, orders, duplicates"; "business duplicates without orders")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\npayload = { poison = { every = 2, probability = 0.5 } }", "producers[1].payload.poison.probability", "conflicts with `every`", "exactly one of every"; "two poison patterns")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\npayload = { poison = { positions = [0] } }", "producers[1].payload.poison.positions[0]", "0 is out of range", "1-based"; "poison position zero")]
+#[test_case("[[producers]]\nname = \"orders\"\ncount = 1", "producers[1].name", "duplicate producer name \"orders\"", "producers[0] already uses it"; "duplicate producer")]
+#[test_case("[[consumers]]\nname = \"Worker 2\"", "consumers[1].name", "\"Worker 2\" is not a valid name", "lowercase letters, digits and '-'"; "invalid name")]
+#[test_case("[[consumers]]\nname = \"all\"", "consumers[1].name", "\"all\" is reserved", "pick another name"; "reserved group name")]
+#[test_case("[[consumers]]\nname = \"b\"\nheartbeat = { interval = \"3s\", extend = \"3s\" }", "consumers[1].heartbeat.interval", "interval 3s is not shorter than extend 3s", "interval < extend"; "heartbeat interval")]
+#[test_case("[[consumers]]\nname = \"b\"\nheartbeat = { interval = \"3s\" }", "consumers[1].heartbeat.extend", "missing required key `extend`", "extend takes a duration"; "heartbeat without extend")]
+#[test_case("[[consumers]]\nname = \"b\"\nidempotency = \"lock\"\ncache_size = 5", "consumers[1].cache_size", "applies only to idempotency = \"memory\", not \"lock\"", "remove `cache_size`"; "cache size with lock")]
+#[test_case("[[consumers]]\nname = \"b\"\nlease = \"5s\"", "consumers[1].lease", "not \"none\"", "idempotency = \"lock\" or \"tables\""; "lease without lock")]
+#[test_case("[[consumers]]\nname = \"b\"\nchaos = { crash_after_receive = \"sometimes\" }", "consumers[1].chaos.crash_after_receive", "unknown crash policy \"sometimes\"", "\"never\", \"once\", \"always\", or a probability"; "crash policy word")]
+#[test_case("[[consumers]]\nname = \"b\"\nchaos = { crash_rate = 2 }", "consumers[1].chaos.crash_rate", "2 is out of range", "from 0.0 to 1.0"; "crash rate")]
+#[test_case("[[consumers]]\nname = \"b\"\nidle_timeout = \"0s\"", "consumers[1].idle_timeout", "must be longer than 0s", "a duration > 0s"; "zero idle timeout")]
+#[test_case("[[at]]\ntime = \"1s\"\nterminate = \"wroker\"", "at[0].terminate", "did you mean \"worker\"?", "groups: worker"; "unknown terminate target")]
+#[test_case("[[at]]\ntime = \"1s\"\nkill = \"worker-0\"", "at[0].kill", "instance numbers start at 1", "\"GROUP-N\""; "instance zero")]
+#[test_case("[[at]]\ntime = \"1s\"\nstop = \"order\"", "at[0].stop", "no producer \"order\", did you mean \"orders\"?", "producers in this file: orders"; "unknown producer")]
+#[test_case("[[at]]\ntime = \"1s\"\nkill = \"worker\"\nstop = \"orders\"", "at[0].stop", "`stop` conflicts with `kill`", "separate [[at]] entries"; "two actions")]
+#[test_case("[[at]]\ntime = \"1s\"\nstop = \"orders\"\nterminate = \"all\"", "at[0].terminate", "`terminate` conflicts with `stop`", "separate [[at]] entries"; "later action in the file conflicts")]
+#[test_case("[[at]]\ntime = \"1s\"", "at[0]", "has no action", "terminate, kill, start"; "no action")]
+#[test_case("[[at]]\nkill = \"all\"", "at[0]", "does not say when", "time = \"10s\" or when"; "no trigger")]
+#[test_case("[[at]]\ntime = \"1s\"\nwhen = \"sent > 1\"\nkill = \"all\"", "at[0].when", "`when` conflicts with `time`", "exactly one of time"; "time and when")]
+#[test_case("[[at]]\ntime = \"1s\"\npoll = \"1s\"\nkill = \"all\"", "at[0].poll", "only with `when`", "remove `poll`"; "poll with time")]
+#[test_case("[[at]]\nwhen = \"depht > 3\"\nkill = \"all\"", "at[0].when", "unknown live metric `depht`, did you mean `depth`?", "METRIC one of sent"; "unknown live metric")]
+#[test_case("[[at]]\nwhen = \"dlq >= 1\"\nkill = \"all\"", "at[0].when", "a `dlq` condition needs a DLQ", "max_receive_count"; "dlq condition without dlq")]
+#[test_case("[[at]]\ntime = \"1s\"\npurge = \"dlq\"", "at[0].purge", "purge = \"dlq\" needs a DLQ", "max_receive_count"; "purge dlq without dlq")]
+#[test_case("[[at]]\ntime = \"1s\"\nredrive = {}", "at[0].redrive", "redrive needs a DLQ", "max_receive_count"; "redrive without dlq")]
+#[test_case("[queue]\nmax_receive_count = 2\n[[at]]\ntime = \"1s\"\nredrive = { max_per_second = 501 }", "at[0].redrive.max_per_second", "501 is out of range", "from 1 to 500"; "redrive rate")]
+#[test_case("[[at]]\ntime = \"1s\"\nstop_all = false", "at[0].stop_all", "does nothing", "stop_all = true"; "stop all false")]
+#[test_case("[[at]]\ntime = \"1s\"\nstart = { group = \"worker\", count = 0 }", "at[0].start.count", "0 is out of range", "integer >= 1"; "start zero")]
+#[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"workers\" }", "at[0].deploy.group", "no consumer group \"workers\"", "consumer groups in this file: worker"; "deploy unknown group")]
+#[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"worker\", cache_size = 5 }", "at[0].deploy.cache_size", "not \"none\"", "idempotency = \"memory\""; "deploy param of another idempotency")]
+#[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5\nmin = 3\nmax = 2", "autoscaler.max", "max 2 is below min 3", "integer >= min"; "autoscaler max below min")]
+#[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5\nscale_in_depth = 5\nmax = 2", "autoscaler.scale_in_depth", "not below scale_out_depth", "flaps"; "autoscaler flapping")]
+#[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5", "autoscaler.max", "missing required key `max`", "integer >= 1"; "autoscaler without max")]
+#[test_case("[expect]\nprocesed = 1", "expect.procesed", "unknown metric `procesed`, did you mean `processed`?", "known metrics: sent, received"; "unknown metric")]
+#[test_case("[expect]\nqueue_empty = 1", "expect.queue_empty", "true or false, not an integer", "queue_empty = true"; "bool metric with number")]
+#[test_case("[expect]\nprocessed = true", "expect.processed", "is a number, not true or false", "processed = \">= 5\""; "number metric with bool")]
+#[test_case("[expect]\nprocessed = \"=> 1\"", "expect.processed", "does not start with a comparison operator", "OP one of == != <= >= < >"; "bad comparison")]
+#[test_case("[expect]\nstatus = { DONE = 1 }", "expect.status.DONE", "unknown status `DONE`", "STARTED, COMPLETED"; "unknown status")]
+#[test_case("[expect]\npoison_in_dlq = 0", "expect.poison_in_dlq", "the `poison_in_dlq` metric needs a DLQ", "max_receive_count"; "dlq metric without dlq")]
+#[test_case("[expect.producer.ordrs]\nsent = 1", "expect.producer.ordrs", "no producer \"ordrs\"", "producers in this file: orders"; "unknown scoped producer")]
+#[test_case("[expect.consumer.worker]\nsent = 1", "expect.consumer", "unknown metric `consumer`", "`producer` is the only sub-table"; "other sub-table")]
+fn rule(extra: &str, key: &str, message: &str, help: &str) {
+    assert_one(&format!("{BASE}{extra}\n"), key, message, help);
+}
+
+#[test_case("name = \"x\"\ndescription = \"\"", "scenario.description", "must not be empty", "What the scenario shows"; "empty description")]
+#[test_case("description = \"d\"", "scenario.name", "missing required key `name`", "name takes a name"; "missing name")]
+#[test_case("name = \"x\"\ndescription = \"d\"\ntags = [\"Fast\"]", "scenario.tags[0]", "\"Fast\" is not a valid tag", "lowercase letters"; "bad tag")]
+#[test_case("name = \"x\"\ndescription = \"d\"\nseed = -1", "scenario.seed", "-1 is out of range", "integer >= 0"; "negative seed")]
+#[test_case("name = \"x\"\ndescription = \"d\"\ntimeout = \"0s\"", "scenario.timeout", "longer than 0s", "> 0s"; "zero timeout")]
+fn scenario_rule(header: &str, key: &str, message: &str, help: &str) {
+    let text = format!(
+        "[scenario]\n{header}\n[[producers]]\nname = \"p\"\ncount = 1\n[[consumers]]\nname = \"w\"\n"
+    );
+    assert_one(&text, key, message, help);
+}
+
+#[test_case("[scenario]\nname = \"x\"\nnaem = \"y\"\n", "scenario.naem", "unknown key `naem`, did you mean `name`?", "`scenario` takes: name, description"; "unknown key")]
+#[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"w\", procesing = \"1s\" }\n", "at[0].deploy.procesing", "did you mean `processing`?", "`at[0].deploy` takes: group, processing"; "unknown key in inline table")]
+#[test_case("[queues]\nkind = \"fifo\"\n", "queues", "did you mean `queue`?", "the top level takes: scenario, queue, producers"; "unknown table")]
+#[test_case("[[producers]]\nname = \"a\"\n[[producers]]\nname = \"b\"\ncont = 1\n", "producers[1].cont", "unknown key `cont`", "`producers[1]` takes: name, start, count"; "unknown key in second array entry")]
+#[test_case("[scenario]\nname = \"a\"\nname = \"b\"\n", "scenario.name", "duplicate key", "TOML syntax"; "duplicate key")]
+#[test_case("[[producers]]\nname = \"p\"\ncount = \"3\"\n", "producers[0].count", "expected an integer", "count takes an integer >= 1"; "wrong type")]
+#[test_case("[scenario]\nname = \"x\n", "scenario.name", "", "TOML syntax"; "syntax error")]
+fn toml_rule(text: &str, key: &str, message: &str, help: &str) {
+    let error = parse(Path::new("t.toml"), text).expect_err("a toml error");
+    assert!(
+        matches!(error.kind, ScenarioErrorKind::Syntax { .. }),
+        "{error:?}"
+    );
+    assert_one(text, key, message, help);
+}
+
+#[test]
+fn every_problem_is_reported_in_file_order() {
+    let text = indoc! {r#"
+        [scenario]
+        name = "Bad Name"
+        description = "three problems"
+        [[producers]]
+        name = "p"
+        count = 1
+        batch_size = 20
+        [[consumers]]
+        name = "w"
+        [expect]
+        nope = 1
+    "#};
+    let keys: Vec<String> = diagnostics(text).into_iter().map(|d| d.key).collect();
+    assert_eq!(
+        keys,
+        ["scenario.name", "producers[0].batch_size", "expect.nope"]
+    );
+}
+
+#[test]
+fn an_empty_file_names_each_missing_table() {
+    let keys: Vec<String> = diagnostics("").into_iter().map(|d| d.key).collect();
+    assert_eq!(keys, ["consumers", "producers", "scenario"]);
+}
+
+#[test]
+fn a_bad_behaviour_key_is_reported_once_despite_deploys() {
+    let text = format!(
+        "{BASE}processing = \"soon\"\n[[at]]\ntime = \"1s\"\ndeploy = {{ group = \"worker\" }}\n"
+    );
+    let keys: Vec<String> = diagnostics(&text).into_iter().map(|d| d.key).collect();
+    assert_eq!(keys, ["consumers[0].processing"]);
+}
