@@ -98,15 +98,15 @@ pub enum EventKind {
     Skipped(SkipReason),
     SideEffect,
     Applied {
-        version: u64,
+        version: u32,
     },
     StaleVersion {
-        version: u64,
-        current: u64,
+        version: u32,
+        current: u32,
     },
     /// Older than `stale_after` when processed: deleted, not applied.
     StaleMessage {
-        age_ms: u64,
+        age_ms: u32,
     },
     Logged {
         value: u32,
@@ -304,7 +304,7 @@ mod tests {
     fn events_stay_small() {
         // A million-message run records several million events: keep them compact.
         assert!(
-            std::mem::size_of::<Event>() <= 40,
+            std::mem::size_of::<Event>() <= 32,
             "{}",
             std::mem::size_of::<Event>()
         );

@@ -107,7 +107,7 @@ table!(payload {
     POISON poison: Shape::Table(&[poison::KEYS]), OPTIONAL, "work: which messages are poison (exactly one of every / positions / probability).";
     FIELD field: Shape::Text, default("order_id"), "business-duplicates: the payload field that holds the business key.";
     ORDERS orders: int_from(1), OPTIONAL, "business-duplicates (required): number of distinct business keys.";
-    DUPLICATES duplicates: int_from(0), default("1"), "business-duplicates: extra messages reusing existing keys.";
+    DUPLICATES duplicates: int_from(0), default("1"), "business-duplicates: extra messages reusing existing keys (the producer sends orders + duplicates messages).";
     ENTITIES entities: int_from(1), default("1"), "versioned: number of entities.";
     VERSIONS versions: int_from(1), OPTIONAL, "versioned (required): versions 1..=N of each entity.";
     SHUFFLE shuffle: Shape::Bool, default("true"), "versioned: send the versions in a seeded random order.";

@@ -66,18 +66,25 @@ pub fn payload(
     match kind {
         "business-duplicates" => {
             require(ctx, "orders", raw.orders.is_some());
+            let orders = ctx
+                .count(loc, &key::ORDERS, raw.orders.as_ref())
+                .unwrap_or(1);
+            let duplicates = ctx
+                .count(loc, &key::DUPLICATES, raw.duplicates.as_ref())
+                .unwrap_or(1);
             let payload = Payload::BusinessDuplicates {
                 field: ctx
                     .text(loc, &key::FIELD, raw.field.as_ref())
                     .unwrap_or_default(),
-                orders: ctx
-                    .count(loc, &key::ORDERS, raw.orders.as_ref())
-                    .unwrap_or(1),
-                duplicates: ctx
-                    .count(loc, &key::DUPLICATES, raw.duplicates.as_ref())
-                    .unwrap_or(1),
+                orders,
+                duplicates,
             };
-            (payload, None)
+            let count = orders.saturating_add(duplicates);
+            let derived = Derived {
+                kind: "business-duplicates",
+                count,
+            };
+            (payload, Some(derived))
         }
         "versioned" => {
             require(ctx, "versions", raw.versions.is_some());

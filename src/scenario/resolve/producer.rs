@@ -1,5 +1,5 @@
-//! `[[producers]]`: how many messages (count / continuous / schedule, or derived from a versioned
-//! or literal payload), how fast, where FIFO deduplication ids come from, and the FIFO-only and
+//! `[[producers]]`: how many messages (count / continuous / schedule, or derived from a versioned,
+//! business-duplicates or literal payload), how fast, where FIFO deduplication ids come from, and the FIFO-only and
 //! standard-only keys.
 
 use toml::Spanned;
@@ -164,7 +164,7 @@ fn amount(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, derived: Option<Derived>)
                 Amount::Schedule(times)
             }
             (_, Some(raw_schedule)) => {
-                let message = "a versioned payload cannot have a schedule";
+                let message = format!("a {} payload cannot have a schedule", derived.kind);
                 ctx.error(raw_schedule.span(), loc.key("schedule"), message, help);
                 Amount::Count(derived.count)
             }

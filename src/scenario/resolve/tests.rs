@@ -102,7 +102,6 @@ const FULL: &str = indoc! {r#"
 
     [[producers]]
     name = "dups"
-    schedule = ["0s", "1s"]
     payload = { kind = "business-duplicates", orders = 3 }
 
     [[producers]]
