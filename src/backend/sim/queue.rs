@@ -470,11 +470,6 @@ impl Queue {
         state: State,
         copy_of: Option<(u32, u64)>,
     ) -> (u32, u64) {
-        let group = match (&mut self.order, &transfer.group_id) {
-            (Order::Fifo(order), Some(id)) => order.group(id),
-            (Order::Fifo(order), None) => order.group(&Arc::from("")),
-            (Order::Standard(_), _) => NO_GROUP,
-        };
         let seq = self.store.next_seq();
         let expires = transfer.enqueued_at.after(self.spec.retention);
         let slot = self.store.insert(Stored {
@@ -482,7 +477,7 @@ impl Queue {
             message_id: transfer.message_id,
             body: transfer.body,
             group_id: transfer.group_id,
-            group,
+            group: NO_GROUP,
             enqueued_at: transfer.enqueued_at,
             receive_count: transfer.receive_count,
             state,
@@ -508,6 +503,9 @@ impl Queue {
     }
 
     /// A message just became visible: for the first time (`first_time`) or again.
+    ///
+    /// A FIFO message joins its group only here, when it first becomes available: a delayed
+    /// message holds no group, so it neither blocks one nor keeps an emptied one alive.
     fn make_available(&mut self, slot: u32, first_time: bool) {
         let message = self.store.get(slot);
         let (seq, group) = (message.seq, message.group);
@@ -516,7 +514,14 @@ impl Queue {
                 order.push(slot, seq);
                 true
             }
-            Order::Fifo(order) if first_time => order.push(&self.store, group, slot, seq),
+            Order::Fifo(order) if first_time => {
+                let group = match &message.group_id {
+                    Some(id) => order.group(id),
+                    None => order.group(&Arc::from("")),
+                };
+                self.store.set_group(slot, group);
+                order.push(&self.store, group, slot, seq)
+            }
             Order::Fifo(order) => order.touch(&self.store, group),
         };
         self.woken |= deliverable;
@@ -525,7 +530,9 @@ impl Queue {
     /// Deletes a stored message; on FIFO queues its group may become deliverable.
     fn remove(&mut self, slot: u32) -> Stored {
         let message = self.store.remove(slot);
-        if let Order::Fifo(order) = &mut self.order {
+        if let Order::Fifo(order) = &mut self.order
+            && message.group != NO_GROUP
+        {
             self.woken |= order.touch(&self.store, message.group);
         }
         message

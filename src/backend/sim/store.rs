@@ -34,7 +34,8 @@ pub(super) struct Stored {
     pub(super) message_id: Arc<str>,
     pub(super) body: Arc<str>,
     pub(super) group_id: Option<Arc<str>>,
-    /// Index of the FIFO group (unused on standard queues).
+    /// Index of the FIFO group, set when the message first becomes available (unused on
+    /// standard queues).
     pub(super) group: u32,
     /// Retention counts from here; kept when a message is redriven to a DLQ.
     pub(super) enqueued_at: Moment,
@@ -149,6 +150,14 @@ impl Store {
         count(&mut self.depth, message.state, -1);
         count(&mut self.depth, state, 1);
         message.state = state;
+    }
+
+    pub(super) fn set_group(&mut self, slot: u32, group: u32) {
+        self.slots[slot as usize]
+            .message
+            .as_mut()
+            .expect("occupied slot")
+            .group = group;
     }
 
     /// Counts a delivery and issues its receipt generation.

@@ -194,3 +194,30 @@ async fn emptied_groups_are_forgotten() {
         assert_eq!(sim.queues.borrow()[queue.0].live_groups(), 0);
     }
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_delayed_message_neither_blocks_nor_shares_an_emptied_group() {
+    let sim = SimBackend::new(1);
+    let spec = QueueSpec {
+        delay: secs(10),
+        ..fifo()
+    };
+    let queue = sim.create_queue(&spec).await.unwrap();
+    send_all(&sim, queue, [grouped("g1", "g")]).await;
+    sleep(secs(5)).await;
+    send_all(&sim, queue, [grouped("g2", "g")]).await;
+    sleep(secs(5)).await;
+    let first = receive(&sim, queue, 10).await;
+    assert_eq!(bodies(&first), ["g1"]);
+    delete_all(&sim, queue, &first).await;
+    sleep(secs(2)).await;
+    send_all(&sim, queue, [grouped("h1", "h")]).await;
+    sleep(secs(3)).await;
+    assert_eq!(bodies(&receive(&sim, queue, 10).await), ["g2"]);
+    sleep(secs(7)).await;
+    assert_eq!(
+        bodies(&receive(&sim, queue, 10).await),
+        ["h1"],
+        "g2 in flight does not block h"
+    );
+}

@@ -35,7 +35,10 @@ async fn a_second_purge_during_the_window_is_refused() {
         sleep(millis(100)).await;
         refused_for += millis(100);
     }
-    assert!(refused_for > Duration::ZERO, "the window is not empty for this seed");
+    assert!(
+        refused_for > Duration::ZERO,
+        "the window is not empty for this seed"
+    );
     assert!(refused_for <= secs(60) + millis(100), "{refused_for:?}");
 }
 
