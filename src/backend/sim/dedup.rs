@@ -1,0 +1,59 @@
+//! FIFO deduplication: an id seen within the last 5 minutes makes a send a no-op that answers
+//! with the original message id. The window is independent of the stored messages, so an id is
+//! remembered after its message was received and deleted (as SQS does, unlike moto).
+//!
+//! Content-based deduplication keys on the body itself: equal bodies are exactly what equal
+//! SHA-256 digests stand for, without hashing twice.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::clock::Moment;
+
+pub(super) const DEDUP_WINDOW: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum DedupKey {
+    Explicit(Arc<str>),
+    Content(Arc<str>),
+}
+
+#[derive(Debug)]
+struct Seen {
+    message_id: Arc<str>,
+    until: Moment,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct DedupWindow {
+    seen: HashMap<DedupKey, Seen>,
+    /// Expiry order; the window is constant, so insertion order is expiry order.
+    expiries: VecDeque<(Moment, DedupKey)>,
+}
+
+impl DedupWindow {
+    /// The message id of an earlier send with this key within the window, if any.
+    pub(super) fn original(&mut self, key: &DedupKey, now: Moment) -> Option<Arc<str>> {
+        self.expire(now);
+        self.seen.get(key).map(|seen| Arc::clone(&seen.message_id))
+    }
+
+    pub(super) fn remember(&mut self, key: DedupKey, message_id: Arc<str>, now: Moment) {
+        let until = now.after(DEDUP_WINDOW);
+        self.expiries.push_back((until, key.clone()));
+        self.seen.insert(key, Seen { message_id, until });
+    }
+
+    fn expire(&mut self, now: Moment) {
+        while let Some((until, _)) = self.expiries.front() {
+            if *until > now {
+                break;
+            }
+            let (until, key) = self.expiries.pop_front().expect("front exists");
+            if self.seen.get(&key).is_some_and(|seen| seen.until == until) {
+                self.seen.remove(&key);
+            }
+        }
+    }
+}

@@ -1,0 +1,571 @@
+//! One simulated SQS queue: storage, visibility, receive counts and redrive, delay, retention,
+//! purge, receipts, and FIFO deduplication, on top of a delivery order (standard or FIFO).
+//!
+//! Time is advanced lazily: every call first applies what happened since the last one
+//! ([`Queue::advance`]: purge window end, visibility and delay timers in due order, retention), so
+//! the queue is exact at the moment of each call without any background task.
+//!
+//! Invariants:
+//! - a stored message is in exactly one [`State`]; the depth counters follow from the store;
+//! - a visible message is reachable from the delivery order; an in-flight or delayed one has a
+//!   live timer for its `until`;
+//! - nothing here allocates per message except the message id made at send and the output
+//!   vectors a call returns.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::Notify;
+
+use crate::backend::{
+    BackendErrorKind, OutgoingMessage, QueueDepth, QueueId, QueueSpec, Receipt, ReceivedMessage,
+};
+
+use super::clock::Moment;
+use super::dedup::{DedupKey, DedupWindow};
+use super::faults::Faults;
+use super::fifo::{Cursor, FifoOrder};
+use super::limits::{self, MAX_DELAY, MAX_VISIBILITY, invalid};
+use super::message_id::next_message_id;
+use super::purge::PurgeWindow;
+use super::standard::StandardOrder;
+use super::store::{ReceiptStatus, State, Store, Stored};
+use super::timers::{ExpiryQueue, Timer, TimerHeap};
+
+/// Group index of messages on a standard queue.
+const NO_GROUP: u32 = u32::MAX;
+
+#[derive(Debug)]
+enum Order {
+    Standard(StandardOrder),
+    Fifo(FifoOrder),
+}
+
+/// A message leaving one queue for another: redriven to the DLQ (keeps id, enqueue time and
+/// receive count) or moved back by a move task (becomes a new message there).
+#[derive(Debug)]
+pub(super) struct Transfer {
+    pub(super) message_id: Arc<str>,
+    pub(super) body: Arc<str>,
+    pub(super) group_id: Option<Arc<str>>,
+    pub(super) enqueued_at: Moment,
+    pub(super) receive_count: u32,
+    pub(super) origin: Option<QueueId>,
+}
+
+impl Transfer {
+    fn from_stored(message: Stored) -> Transfer {
+        Transfer {
+            message_id: message.message_id,
+            body: message.body,
+            group_id: message.group_id,
+            enqueued_at: message.enqueued_at,
+            receive_count: message.receive_count,
+            origin: message.origin,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Queue {
+    pub(super) id: QueueId,
+    pub(super) name: String,
+    pub(super) spec: QueueSpec,
+    /// Wakes long polls when something may have become deliverable.
+    pub(super) notify: Rc<Notify>,
+    woken: bool,
+    store: Store,
+    order: Order,
+    timers: TimerHeap,
+    retention: ExpiryQueue,
+    purge: PurgeWindow,
+    dedup: DedupWindow,
+    ids: ChaCha8Rng,
+    faults: Faults,
+}
+
+impl Queue {
+    pub(super) fn new(
+        id: QueueId,
+        name: String,
+        spec: QueueSpec,
+        ids: ChaCha8Rng,
+        faults: ChaCha8Rng,
+    ) -> Queue {
+        let order = if spec.fifo {
+            Order::Fifo(FifoOrder::default())
+        } else {
+            Order::Standard(StandardOrder::default())
+        };
+        Queue {
+            id,
+            name,
+            faults: Faults::new(spec.sim, faults),
+            spec,
+            notify: Rc::new(Notify::new()),
+            woken: false,
+            store: Store::default(),
+            order,
+            timers: TimerHeap::default(),
+            retention: ExpiryQueue::default(),
+            purge: PurgeWindow::default(),
+            dedup: DedupWindow::default(),
+            ids,
+        }
+    }
+
+    pub(super) fn depth(&self) -> QueueDepth {
+        self.store.depth()
+    }
+
+    /// Wakes the long polls of this queue if anything may have become deliverable since the
+    /// last call.
+    pub(super) fn notify_if_woken(&mut self) {
+        if std::mem::take(&mut self.woken) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Applies everything due by `now`: the end of a purge window, visibility and delay ends,
+    /// retention.
+    pub(super) fn advance(&mut self, now: Moment) {
+        if let Some(sent_during) = self.purge.take_ended(now) {
+            for (slot, seq) in sent_during {
+                if self.store.live(slot, seq).is_some() && self.faults.coin() {
+                    self.remove(slot);
+                }
+            }
+        }
+        while let Some(timer) = self.timers.pop_due(now) {
+            let Some(message) = self.store.live(timer.slot, timer.seq) else {
+                continue;
+            };
+            let first_time = match message.state {
+                State::InFlight { until, .. } if until == timer.at => false,
+                State::Delayed { until } if until == timer.at => true,
+                _ => continue,
+            };
+            self.store.set_state(timer.slot, State::Visible);
+            self.make_available(timer.slot, first_time);
+        }
+        while let Some(timer) = self.retention.pop_due(now) {
+            if self.store.live(timer.slot, timer.seq).is_some() {
+                self.remove(timer.slot);
+            }
+        }
+        let store = &self.store;
+        let waiting = store.depth().in_flight + store.depth().delayed;
+        self.timers.compact(waiting, |t| timer_live(store, t));
+        self.retention
+            .compact(store.len(), |t| store.live(t.slot, t.seq).is_some());
+        if let Order::Standard(order) = &mut self.order {
+            order.compact(store);
+        }
+    }
+
+    /// The next moment a timer may make something visible.
+    pub(super) fn next_timer(&mut self) -> Option<Moment> {
+        let store = &self.store;
+        self.timers.next_live(|t| timer_live(store, t))
+    }
+
+    /// One entry of SendMessage(Batch). Returns the message id (the original one for a FIFO
+    /// duplicate, which is accepted but not stored).
+    pub(super) fn send(
+        &mut self,
+        now: Moment,
+        message: &OutgoingMessage,
+    ) -> Result<Arc<str>, BackendErrorKind> {
+        limits::body(&message.body)?;
+        let dedup_key = if self.spec.fifo {
+            if message.group_id.is_none() {
+                return Err(invalid(
+                    "MissingParameter: FIFO queues require a MessageGroupId",
+                ));
+            }
+            if message.delay.is_some() {
+                return Err(invalid(
+                    "InvalidParameterValue: FIFO queues take only the queue's DelaySeconds, not a per-message one",
+                ));
+            }
+            let key = match (&message.dedup_id, self.spec.content_based_dedup) {
+                (Some(id), _) => DedupKey::Explicit(Arc::clone(id)),
+                (None, true) => DedupKey::Content(Arc::clone(&message.body)),
+                (None, false) => {
+                    return Err(invalid(
+                        "InvalidParameterValue: the queue has no content-based deduplication, so a MessageDeduplicationId is required",
+                    ));
+                }
+            };
+            if let Some(original) = self.dedup.original(&key, now) {
+                return Ok(original);
+            }
+            Some(key)
+        } else {
+            if message.dedup_id.is_some() {
+                return Err(invalid(
+                    "InvalidParameterValue: MessageDeduplicationId is only valid on FIFO queues",
+                ));
+            }
+            None
+        };
+        let delay = message.delay.unwrap_or(self.spec.delay);
+        limits::at_most(delay, MAX_DELAY, "DelaySeconds")?;
+
+        let message_id = next_message_id(&mut self.ids);
+        let transfer = Transfer {
+            message_id: Arc::clone(&message_id),
+            body: Arc::clone(&message.body),
+            group_id: message.group_id.clone(),
+            enqueued_at: now,
+            receive_count: 0,
+            origin: None,
+        };
+        let state = if delay.is_zero() {
+            State::Visible
+        } else {
+            State::Delayed {
+                until: now.after(delay),
+            }
+        };
+        let (slot, seq) = self.admit(transfer, state, None);
+        self.purge.record_send(now, slot, seq);
+        if let Some(key) = dedup_key {
+            self.dedup.remember(key, Arc::clone(&message_id), now);
+        }
+        // A delayed send adds a timer that may be earlier than a long poll's planned wake-up.
+        self.woken = true;
+        Ok(message_id)
+    }
+
+    /// ReceiveMessage on a queue already advanced to `now`: up to `max` messages into `out`;
+    /// exhausted messages met on the way go to `redriven` instead (that receive does not
+    /// return them).
+    pub(super) fn receive(
+        &mut self,
+        now: Moment,
+        max: usize,
+        visibility: Duration,
+        out: &mut Vec<ReceivedMessage>,
+        redriven: &mut Vec<Transfer>,
+    ) {
+        let until = now.after(visibility);
+        let mut duplicated: Vec<u32> = Vec::new();
+        let mut cursor = Cursor::default();
+        while out.len() < max {
+            let next = match &mut self.order {
+                Order::Standard(order) => order.next(&self.store, Some(&mut self.faults)),
+                Order::Fifo(order) => order.next(&self.store, &mut cursor),
+            };
+            let Some(slot) = next else { break };
+            let message = self.store.get(slot);
+            if let Some(redrive) = self.spec.redrive
+                && message.receive_count >= redrive.max_receive_count
+            {
+                // Not `remove`: a FIFO group being drained is re-examined at `finish`.
+                let mut message = self.store.remove(slot);
+                message.origin = Some(self.id);
+                redriven.push(Transfer::from_stored(message));
+                continue;
+            }
+            let seq = message.seq;
+            let generation = self.store.deliver(
+                slot,
+                State::InFlight {
+                    until,
+                    received_at: now,
+                },
+            );
+            self.timers.push(Timer {
+                at: until,
+                seq,
+                slot,
+            });
+            let message = self.store.get(slot);
+            out.push(ReceivedMessage {
+                message_id: Arc::clone(&message.message_id),
+                body: Arc::clone(&message.body),
+                receipt: Receipt::Token {
+                    slot: self.token_slot(slot),
+                    generation,
+                },
+                receive_count: message.receive_count,
+                group_id: message.group_id.clone(),
+            });
+            if !self.spec.fifo && message.copy_of.is_none() && self.faults.duplicate() {
+                duplicated.push(slot);
+            }
+        }
+        if let Order::Fifo(order) = &mut self.order {
+            order.finish(&self.store, &mut cursor);
+        }
+        // Copies join after the receive, so one response never holds a message twice.
+        for slot in duplicated {
+            let original = self.store.get(slot);
+            let copy_of = Some((slot, original.seq));
+            let transfer = Transfer {
+                message_id: Arc::clone(&original.message_id),
+                body: Arc::clone(&original.body),
+                group_id: original.group_id.clone(),
+                enqueued_at: original.enqueued_at,
+                // The copy shares the history before this delivery, not this delivery itself:
+                // both copies report the same receive count, and a copy does not bring the
+                // message closer to its redrive.
+                receive_count: original.receive_count - 1,
+                origin: original.origin,
+            };
+            self.admit(transfer, State::Visible, copy_of);
+        }
+    }
+
+    /// One entry of DeleteMessageBatch.
+    pub(super) fn delete(&mut self, receipt: &Receipt) -> Result<(), BackendErrorKind> {
+        match self.classify(receipt) {
+            ReceiptStatus::Invalid => Err(BackendErrorKind::ReceiptHandleInvalid),
+            ReceiptStatus::Gone => Ok(()),
+            // SQS: "succeeds, but the message might not be deleted"; FIFO refuses a receipt
+            // whose visibility window has passed, which a superseded one always has.
+            ReceiptStatus::Superseded(_) if self.spec.fifo => {
+                Err(BackendErrorKind::ReceiptHandleInvalid)
+            }
+            ReceiptStatus::Superseded(_) => Ok(()),
+            ReceiptStatus::Current(slot) => {
+                let in_flight = matches!(self.store.get(slot).state, State::InFlight { .. });
+                if self.spec.fifo && !in_flight {
+                    return Err(BackendErrorKind::ReceiptHandleInvalid);
+                }
+                let message = self.remove(slot);
+                if let Some((original, seq)) = message.copy_of
+                    && self.store.live(original, seq).is_some()
+                {
+                    self.remove(original);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// ChangeMessageVisibility on a queue already advanced to `now`.
+    pub(super) fn change_visibility(
+        &mut self,
+        now: Moment,
+        receipt: &Receipt,
+        timeout: Duration,
+    ) -> Result<(), BackendErrorKind> {
+        limits::at_most(timeout, MAX_VISIBILITY, "VisibilityTimeout")?;
+        let slot = match self.classify(receipt) {
+            ReceiptStatus::Invalid | ReceiptStatus::Gone => {
+                return Err(BackendErrorKind::ReceiptHandleInvalid);
+            }
+            // AWS answers OK and changes nothing for a receipt that is no longer in flight.
+            ReceiptStatus::Superseded(_) => return Ok(()),
+            ReceiptStatus::Current(slot) => slot,
+        };
+        let message = self.store.get(slot);
+        let State::InFlight { received_at, .. } = message.state else {
+            return Ok(());
+        };
+        let until = now.after(timeout);
+        if until > received_at.after(MAX_VISIBILITY) {
+            return Err(invalid(
+                "InvalidParameterValue: the total visibility timeout would exceed 12 hours from the receive",
+            ));
+        }
+        if timeout.is_zero() {
+            self.store.set_state(slot, State::Visible);
+            self.make_available(slot, false);
+        } else {
+            let seq = message.seq;
+            self.store
+                .set_state(slot, State::InFlight { until, received_at });
+            self.timers.push(Timer {
+                at: until,
+                seq,
+                slot,
+            });
+            // The new expiry may be earlier than a long poll's planned wake-up.
+            self.woken = true;
+        }
+        Ok(())
+    }
+
+    /// PurgeQueue on a queue already advanced to `now`.
+    pub(super) fn purge(&mut self, now: Moment) -> Result<(), BackendErrorKind> {
+        if self.purge.running(now) {
+            return Err(BackendErrorKind::PurgeInProgress);
+        }
+        self.store.clear();
+        match &mut self.order {
+            Order::Standard(order) => order.clear(),
+            Order::Fifo(order) => order.clear(),
+        }
+        self.timers.clear();
+        self.retention.clear();
+        let length = self.faults.purge_window();
+        self.purge.start(now, length);
+        Ok(())
+    }
+
+    /// A message redriven here (this queue is its DLQ): same id, enqueue time and receive
+    /// count, visible at once.
+    pub(super) fn arrive(&mut self, transfer: Transfer) {
+        self.admit(transfer, State::Visible, None);
+    }
+
+    /// A message a move task returns here: a new message (new id, enqueued now, never received).
+    pub(super) fn arrive_moved(&mut self, now: Moment, transfer: Transfer) {
+        let moved = Transfer {
+            message_id: next_message_id(&mut self.ids),
+            enqueued_at: now,
+            receive_count: 0,
+            origin: None,
+            ..transfer
+        };
+        self.admit(moved, State::Visible, None);
+    }
+
+    /// The next deliverable message, removed without being received (for a move task).
+    pub(super) fn take_for_move(&mut self) -> Option<Transfer> {
+        let message = match &mut self.order {
+            Order::Standard(order) => {
+                let slot = order.next(&self.store, None)?;
+                self.store.remove(slot)
+            }
+            Order::Fifo(order) => {
+                let mut cursor = Cursor::default();
+                let taken = order
+                    .next(&self.store, &mut cursor)
+                    .map(|slot| self.store.remove(slot));
+                order.finish(&self.store, &mut cursor);
+                taken?
+            }
+        };
+        Some(Transfer::from_stored(message))
+    }
+
+    /// Every stored message, in send order, with the receipt its last receive issued.
+    pub(super) fn remaining(&self) -> Vec<ReceivedMessage> {
+        self.store
+            .all()
+            .into_iter()
+            .map(|(slot, message)| ReceivedMessage {
+                message_id: Arc::clone(&message.message_id),
+                body: Arc::clone(&message.body),
+                receipt: Receipt::Token {
+                    slot: self.token_slot(slot),
+                    generation: self.store.generation(slot),
+                },
+                receive_count: message.receive_count,
+                group_id: message.group_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Stores a message in `state` and makes it reachable (order or timer) and expirable.
+    fn admit(
+        &mut self,
+        transfer: Transfer,
+        state: State,
+        copy_of: Option<(u32, u64)>,
+    ) -> (u32, u64) {
+        let seq = self.store.next_seq();
+        let expires = transfer.enqueued_at.after(self.spec.retention);
+        let slot = self.store.insert(Stored {
+            seq,
+            message_id: transfer.message_id,
+            body: transfer.body,
+            group_id: transfer.group_id,
+            group: NO_GROUP,
+            enqueued_at: transfer.enqueued_at,
+            receive_count: transfer.receive_count,
+            state,
+            origin: transfer.origin,
+            copy_of,
+        });
+        self.retention.push(Timer {
+            at: expires,
+            seq,
+            slot,
+        });
+        match state {
+            State::Visible => self.make_available(slot, true),
+            State::InFlight { until, .. } | State::Delayed { until } => {
+                self.timers.push(Timer {
+                    at: until,
+                    seq,
+                    slot,
+                });
+            }
+        }
+        (slot, seq)
+    }
+
+    /// A message just became visible: for the first time (`first_time`) or again.
+    ///
+    /// A FIFO message joins its group only here, when it first becomes available: a delayed
+    /// message holds no group, so it neither blocks one nor keeps an emptied one alive.
+    fn make_available(&mut self, slot: u32, first_time: bool) {
+        let message = self.store.get(slot);
+        let (seq, group) = (message.seq, message.group);
+        let deliverable = match &mut self.order {
+            Order::Standard(order) => {
+                order.push(slot, seq);
+                true
+            }
+            Order::Fifo(order) if first_time => {
+                let group = match &message.group_id {
+                    Some(id) => order.group(id),
+                    None => order.group(&Arc::from("")),
+                };
+                self.store.set_group(slot, group);
+                order.push(&self.store, group, slot, seq)
+            }
+            Order::Fifo(order) => order.touch(&self.store, group),
+        };
+        self.woken |= deliverable;
+    }
+
+    /// Deletes a stored message; on FIFO queues its group may become deliverable.
+    fn remove(&mut self, slot: u32) -> Stored {
+        let message = self.store.remove(slot);
+        if let Order::Fifo(order) = &mut self.order
+            && message.group != NO_GROUP
+        {
+            self.woken |= order.touch(&self.store, message.group);
+        }
+        message
+    }
+
+    fn token_slot(&self, slot: u32) -> u64 {
+        ((self.id.0 as u64) << 32) | u64::from(slot)
+    }
+
+    fn classify(&self, receipt: &Receipt) -> ReceiptStatus {
+        match receipt {
+            Receipt::Token { slot, generation } if slot >> 32 == self.id.0 as u64 => {
+                self.store.classify(*slot as u32, *generation)
+            }
+            _ => ReceiptStatus::Invalid,
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn live_groups(&self) -> usize {
+        match &self.order {
+            Order::Fifo(order) => order.live_groups(),
+            Order::Standard(_) => 0,
+        }
+    }
+}
+
+/// A visibility or delay timer is live while its message still waits for exactly that moment.
+fn timer_live(store: &Store, timer: &Timer) -> bool {
+    store
+        .live(timer.slot, timer.seq)
+        .is_some_and(|m| match m.state {
+            State::InFlight { until, .. } | State::Delayed { until } => until == timer.at,
+            State::Visible => false,
+        })
+}
