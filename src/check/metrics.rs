@@ -29,31 +29,6 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// Metrics that are about messages, and so can be scoped to one producer's messages.
-pub fn per_message(metric: Metric) -> bool {
-    use Metric::*;
-    matches!(
-        metric,
-        Sent | Received
-            | Processed
-            | SideEffects
-            | Lost
-            | Redelivered
-            | Dlq
-            | PoisonInDlq
-            | GoodInDlq
-            | DlqReceivesMin
-            | DlqReceivesMax
-            | Remaining
-            | Purged
-            | Stale
-            | Deduplicated
-            | MinAttempts
-            | MaxAttempts
-            | OldestAgeSeconds
-    )
-}
-
 pub struct Evaluated {
     pub value: Value,
     /// Message ids or keys behind the value, when it counts something (at most a few dozen).

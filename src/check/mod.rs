@@ -5,7 +5,7 @@ mod facts;
 mod metrics;
 
 pub use facts::{Facts, Fate, MessageFacts};
-pub use metrics::{Value, per_message};
+pub use metrics::Value;
 
 use crate::engine::{Ending, Outcome};
 use crate::scenario::{Expectation, Expected, Scenario};

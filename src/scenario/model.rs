@@ -652,6 +652,31 @@ impl Metric {
             .map(|(m, _, _)| *m)
     }
 
+    /// Metrics about messages, which `[expect.producer.NAME]` can scope to one producer's.
+    pub fn per_message(self) -> bool {
+        use Metric::*;
+        matches!(
+            self,
+            Sent | Received
+                | Processed
+                | SideEffects
+                | Lost
+                | Redelivered
+                | Dlq
+                | PoisonInDlq
+                | GoodInDlq
+                | DlqReceivesMin
+                | DlqReceivesMax
+                | Remaining
+                | Purged
+                | Stale
+                | Deduplicated
+                | MinAttempts
+                | MaxAttempts
+                | OldestAgeSeconds
+        )
+    }
+
     /// Metrics whose value is true/false rather than a number.
     pub fn is_bool(self) -> bool {
         matches!(

@@ -85,6 +85,20 @@ fn metric(
     value: &Spanned<toml::Value>,
 ) -> Option<Metric> {
     if let Some(metric) = Metric::from_name(name.get_ref()) {
+        if scoped && !metric.per_message() {
+            let per_message: Vec<&str> = Metric::ALL
+                .iter()
+                .filter(|(m, _, _)| m.per_message())
+                .map(|(_, n, _)| *n)
+                .collect();
+            let message = format!("`{}` is not a per-message metric", name.get_ref());
+            let help = format!(
+                "[expect.producer.NAME] takes metrics about messages: {}",
+                per_message.join(", ")
+            );
+            ctx.error(name.span(), loc.key(name.get_ref()), message, help);
+            return None;
+        }
         return Some(metric);
     }
     let known: Vec<&str> = Metric::ALL.iter().map(|(_, n, _)| *n).collect();

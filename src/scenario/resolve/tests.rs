@@ -173,7 +173,7 @@ const FULL: &str = indoc! {r#"
     status = { COMPLETED = 5 }
 
     [expect.producer.dups]
-    duplicated_effects = 0
+    side_effects = 0
 "#};
 
 #[test]
@@ -198,7 +198,7 @@ fn full_file_resolves_every_feature() {
     assert_eq!((orders.batch_size, orders.delay), (10, Some(secs(1))));
     let poison = Some(PoisonPattern::Positions(vec![2, 5]));
     assert_eq!(orders.payload, Payload::Work { poison });
-    assert_eq!(dups.amount, Amount::Schedule(vec![secs(0), secs(1)]));
+    assert_eq!(dups.amount, Amount::Count(4));
     let field = "order_id".to_string();
     let bd = Payload::BusinessDuplicates {
         field,
@@ -320,7 +320,7 @@ fn full_file_resolves_every_feature() {
             ),
             (None, Metric::QueueEmpty, &Expected::Bool(true)),
             (None, Metric::Status, &Expected::Counts(completed)),
-            (Some("dups"), Metric::DuplicatedEffects, &eq(0.0)),
+            (Some("dups"), Metric::SideEffects, &eq(0.0)),
         ]
     );
 }
