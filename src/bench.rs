@@ -41,7 +41,8 @@ impl fmt::Display for BenchResult {
             self.rate(),
             self.events,
             humantime::format_duration(Duration::from_millis(self.virtual_time.as_millis() as u64)),
-            self.peak_rss_mib().map_or("unknown".to_owned(), |m| format!("{m} MiB")),
+            self.peak_rss_mib()
+                .map_or("unknown".to_owned(), |m| format!("{m} MiB")),
         )
     }
 }

@@ -32,7 +32,12 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { backend: BackendChoice::Sim, seed: None, snapshots: None, update: UpdateMode::Never }
+        RunOptions {
+            backend: BackendChoice::Sim,
+            seed: None,
+            snapshots: None,
+            update: UpdateMode::Never,
+        }
     }
 }
 
@@ -46,11 +51,21 @@ pub struct ScenarioRun {
     pub result: RunResult,
 }
 
+/// A run that completed: what happened, what the checks said, what the snapshot said.
+#[derive(Debug)]
+pub struct Finished {
+    pub outcome: Outcome,
+    pub verdict: Verdict,
+    pub snapshot: SnapshotStatus,
+}
+
 #[derive(Debug)]
 pub enum RunResult {
-    Finished { outcome: Box<Outcome>, verdict: Verdict, snapshot: SnapshotStatus },
+    Finished(Box<Finished>),
     /// The backend lacks something the scenario depends on; nothing was run.
-    Skipped { missing: Vec<Capability> },
+    Skipped {
+        missing: Vec<Capability>,
+    },
     /// The backend failed (not the scenario's checks).
     BackendFailed(BackendError),
     /// Writing or reading a snapshot failed.
@@ -60,7 +75,7 @@ pub enum RunResult {
 impl ScenarioRun {
     pub fn passed(&self) -> bool {
         match &self.result {
-            RunResult::Finished { verdict, snapshot, .. } => verdict.passed() && !snapshot.is_failure(),
+            RunResult::Finished(f) => f.verdict.passed() && !f.snapshot.is_failure(),
             RunResult::Skipped { .. } => true,
             RunResult::BackendFailed(_) | RunResult::SnapshotIo(_) => false,
         }
@@ -73,17 +88,24 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
     let seed = options.seed.unwrap_or(scenario.seed);
     let started = Instant::now();
     let (backend_name, result) = match &options.backend {
-        BackendChoice::Sim => {
-            ("sim", simulated_block_on(execute(&scenario, SimBackend::new(seed), seed)))
-        }
+        BackendChoice::Sim => (
+            "sim",
+            simulated_block_on(execute(&scenario, SimBackend::new(seed), seed)),
+        ),
     };
     let wall = started.elapsed();
     let result = match result {
         Execution::Skipped(missing) => RunResult::Skipped { missing },
         Execution::Failed(error) => RunResult::BackendFailed(error),
-        Execution::Done(outcome) => finish(&scenario, outcome, seed, options),
+        Execution::Done(outcome) => finish(&scenario, *outcome, seed, options),
     };
-    ScenarioRun { scenario, seed, backend: backend_name, wall, result }
+    ScenarioRun {
+        scenario,
+        seed,
+        backend: backend_name,
+        wall,
+        result,
+    }
 }
 
 /// Runs `scenario` on a fresh simulator and returns what happened (tests and benchmarks).
@@ -95,16 +117,20 @@ pub fn simulate(scenario: Rc<Scenario>, seed: u64) -> Result<Outcome, BackendErr
 enum Execution {
     Skipped(Vec<Capability>),
     Failed(BackendError),
-    Done(Outcome),
+    Done(Box<Outcome>),
 }
 
-async fn execute<B: Backend + 'static>(scenario: &Rc<Scenario>, backend: B, seed: u64) -> Execution {
+async fn execute<B: Backend + 'static>(
+    scenario: &Rc<Scenario>,
+    backend: B,
+    seed: u64,
+) -> Execution {
     let missing = engine::missing_capabilities(scenario, &backend.capabilities());
     if !missing.is_empty() {
         return Execution::Skipped(missing);
     }
     match engine::run(scenario.clone(), Rc::new(backend), seed).await {
-        Ok(outcome) => Execution::Done(outcome),
+        Ok(outcome) => Execution::Done(Box::new(outcome)),
         Err(error) => Execution::Failed(error),
     }
 }
@@ -118,13 +144,22 @@ fn finish(scenario: &Scenario, outcome: Outcome, seed: u64, options: &RunOptions
     let verdict = check::check(scenario, &outcome);
     let projection = projection::project(scenario, &outcome, &verdict.facts);
     let snapshot = if seed != scenario.seed {
-        SnapshotStatus::SkippedForSeed { file_seed: scenario.seed }
+        SnapshotStatus::SkippedForSeed {
+            file_seed: scenario.seed,
+        }
     } else {
-        let dir = options.snapshots.clone().unwrap_or_else(|| snapshot::default_dir(&scenario.path));
+        let dir = options
+            .snapshots
+            .clone()
+            .unwrap_or_else(|| snapshot::default_dir(&scenario.path));
         match snapshot::compare(&dir, &scenario.name, &projection, options.update) {
             Ok(status) => status,
             Err(e) => return RunResult::SnapshotIo(format!("{}: {e}", dir.display())),
         }
     };
-    RunResult::Finished { outcome: Box::new(outcome), verdict, snapshot }
+    RunResult::Finished(Box::new(Finished {
+        outcome,
+        verdict,
+        snapshot,
+    }))
 }

@@ -113,22 +113,34 @@ impl Facts {
                 EventKind::StaleMessage { .. } => {
                     facts.messages[m.expect("stale names a message")].stale = true
                 }
-                EventKind::SideEffect => facts.messages[m.expect("effects name a message")].effects += 1,
+                EventKind::SideEffect => {
+                    facts.messages[m.expect("effects name a message")].effects += 1
+                }
                 EventKind::Applied { version } => {
                     let ix = event.message.expect("applies name a message");
                     facts.messages[ix.0 as usize].effects += 1;
                     if let Some(entity) = &log.meta(ix).entity {
-                        facts.applied.entry(entity.clone()).or_default().push((ix, version));
+                        facts
+                            .applied
+                            .entry(entity.clone())
+                            .or_default()
+                            .push((ix, version));
                     }
                 }
                 EventKind::Logged { value } => {
                     let ix = event.message.expect("log entries name a message");
                     let group = log.meta(ix).group.clone();
-                    facts.order_log.entry(group).or_default().push((ix, log.values[value as usize].clone()));
+                    facts
+                        .order_log
+                        .entry(group)
+                        .or_default()
+                        .push((ix, log.values[value as usize].clone()));
                 }
                 EventKind::Crashed(_) | EventKind::Killed => facts.crashes += 1,
                 EventKind::Exited(_) => facts.clean_exits += 1,
-                EventKind::PurgeRequested(crate::backend::QueueRole::Main) => facts.purges_us.push(event.at_us),
+                EventKind::PurgeRequested(crate::backend::QueueRole::Main) => {
+                    facts.purges_us.push(event.at_us)
+                }
                 _ => {}
             }
         }
@@ -139,7 +151,9 @@ impl Facts {
         for (key, item) in &state.side_effects {
             match key.strip_prefix("entity:") {
                 Some(entity) => {
-                    facts.entity_versions.insert(entity.to_owned(), (item.count, item.version));
+                    facts
+                        .entity_versions
+                        .insert(entity.to_owned(), (item.count, item.version));
                 }
                 None => {
                     facts.effects_by_key.insert(key.clone(), item.count);
@@ -154,7 +168,12 @@ impl Facts {
         facts.redriven = state.move_task.as_ref().map_or(0, |t| t.moved);
         for (group, st) in outcome.instances.values() {
             let name = scenario.consumers[*group].name.clone();
-            *facts.instances.entry(name).or_default().entry(*st).or_default() += 1;
+            *facts
+                .instances
+                .entry(name)
+                .or_default()
+                .entry(*st)
+                .or_default() += 1;
         }
         facts.decide_fates(scenario, outcome);
         facts
@@ -167,7 +186,9 @@ impl Facts {
         flag: impl Fn(&mut MessageFacts) -> &mut bool,
     ) {
         for message in messages {
-            let ix = serde_json::from_str::<Body>(&message.body).ok().and_then(|b| log.lookup(&b.id));
+            let ix = serde_json::from_str::<Body>(&message.body)
+                .ok()
+                .and_then(|b| log.lookup(&b.id));
             match ix {
                 Some(ix) => *flag(&mut self.messages[ix.0 as usize]) = true,
                 None => self.unexpected += 1,
@@ -186,16 +207,22 @@ impl Facts {
             let f = &mut self.messages[i];
             let sent_at = meta.sent_at_us.unwrap_or(0);
             let duplicate_send = scenario.queue.fifo
-                && meta.dedup_id.as_deref().is_some_and(|d| match first_dedup.get(d) {
-                    Some(&first) => sent_at.saturating_sub(first) < DEDUP_WINDOW_US,
-                    None => false,
-                });
+                && meta
+                    .dedup_id
+                    .as_deref()
+                    .is_some_and(|d| match first_dedup.get(d) {
+                        Some(&first) => sent_at.saturating_sub(first) < DEDUP_WINDOW_US,
+                        None => false,
+                    });
             if f.sent && !duplicate_send {
                 if let Some(d) = meta.dedup_id.as_deref() {
                     first_dedup.insert(d, sent_at);
                 }
             }
-            let purged = self.purges_us.iter().any(|&p| sent_at <= p + PURGE_REACH_US);
+            let purged = self
+                .purges_us
+                .iter()
+                .any(|&p| sent_at <= p + PURGE_REACH_US);
             f.fate = Some(if f.in_dlq {
                 Fate::Dlq
             } else if f.in_main {

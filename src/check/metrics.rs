@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::facts::{Fate, Facts};
+use super::facts::{Facts, Fate};
 use crate::engine::Outcome;
 use crate::scenario::{FieldValue, Metric};
 
@@ -46,38 +46,70 @@ pub fn evaluate(
     let log = &outcome.log;
     let in_scope = |i: usize| scope.is_none_or(|p| log.messages[i].producer == p);
     let ids = |pred: &dyn Fn(usize) -> bool| -> (usize, Vec<String>) {
-        let all: Vec<usize> = (0..facts.messages.len()).filter(|&i| in_scope(i) && pred(i)).collect();
-        let shown = all.iter().take(INVOLVED_MAX).map(|&i| log.messages[i].id.to_string()).collect();
+        let all: Vec<usize> = (0..facts.messages.len())
+            .filter(|&i| in_scope(i) && pred(i))
+            .collect();
+        let shown = all
+            .iter()
+            .take(INVOLVED_MAX)
+            .map(|&i| log.messages[i].id.to_string())
+            .collect();
         (all.len(), shown)
     };
     let count = |pred: &dyn Fn(usize) -> bool| {
         let (n, involved) = ids(pred);
-        Evaluated { value: Value::Number(n as f64), involved }
+        Evaluated {
+            value: Value::Number(n as f64),
+            involved,
+        }
     };
-    let number = |n: f64| Evaluated { value: Value::Number(n), involved: Vec::new() };
+    let number = |n: f64| Evaluated {
+        value: Value::Number(n),
+        involved: Vec::new(),
+    };
     let fate = |i: usize| facts.fate(i);
     let msg = |i: usize| &facts.messages[i];
     let extreme = |pred: &dyn Fn(usize) -> bool, max: bool| {
-        let values = (0..facts.messages.len()).filter(|&i| in_scope(i) && pred(i)).map(|i| msg(i).deliveries);
+        let values = (0..facts.messages.len())
+            .filter(|&i| in_scope(i) && pred(i))
+            .map(|i| msg(i).deliveries);
         let v = if max { values.max() } else { values.min() };
         number(f64::from(v.unwrap_or(0)))
     };
 
     match metric {
         Metric::Sent => count(&|i| msg(i).sent),
-        Metric::Received => {
-            number((0..facts.messages.len()).filter(|&i| in_scope(i)).map(|i| f64::from(msg(i).deliveries)).sum())
-        }
+        Metric::Received => number(
+            (0..facts.messages.len())
+                .filter(|&i| in_scope(i))
+                .map(|i| f64::from(msg(i).deliveries))
+                .sum(),
+        ),
         Metric::Processed => count(&|i| fate(i) == Fate::Processed),
         Metric::SideEffects => match scope {
             None => number(
-                facts.effects_by_key.values().map(|&c| f64::from(c)).sum::<f64>()
-                    + facts.entity_versions.values().map(|&(c, _)| f64::from(c)).sum::<f64>(),
+                facts
+                    .effects_by_key
+                    .values()
+                    .map(|&c| f64::from(c))
+                    .sum::<f64>()
+                    + facts
+                        .entity_versions
+                        .values()
+                        .map(|&(c, _)| f64::from(c))
+                        .sum::<f64>(),
             ),
-            Some(_) => number((0..facts.messages.len()).filter(|&i| in_scope(i)).map(|i| f64::from(msg(i).effects)).sum()),
+            Some(_) => number(
+                (0..facts.messages.len())
+                    .filter(|&i| in_scope(i))
+                    .map(|i| f64::from(msg(i).effects))
+                    .sum(),
+            ),
         },
         Metric::DuplicatedEffects => keys(facts, |c| c > 1, |c| f64::from(c.saturating_sub(1))),
-        Metric::EffectsPerKeyMax => number(f64::from(facts.effects_by_key.values().copied().max().unwrap_or(0))),
+        Metric::EffectsPerKeyMax => number(f64::from(
+            facts.effects_by_key.values().copied().max().unwrap_or(0),
+        )),
         Metric::Lost => count(&|i| fate(i) == Fate::Lost),
         Metric::Unexpected => number(facts.unexpected as f64),
         Metric::Redelivered => count(&|i| msg(i).deliveries > 1),
@@ -89,7 +121,10 @@ pub fn evaluate(
         Metric::Remaining => count(&|i| fate(i) == Fate::Remaining),
         Metric::QueueEmpty => {
             let (n, involved) = ids(&|i| matches!(fate(i), Fate::Remaining | Fate::Dlq));
-            Evaluated { value: Value::Bool(n == 0 && facts.unexpected == 0), involved }
+            Evaluated {
+                value: Value::Bool(n == 0 && facts.unexpected == 0),
+                involved,
+            }
         }
         Metric::Purged => count(&|i| fate(i) == Fate::Purged),
         Metric::Stale => count(&|i| fate(i) == Fate::Stale),
@@ -116,7 +151,10 @@ pub fn evaluate(
                 Value::Number(violations.len() as f64)
             };
             violations.truncate(INVOLVED_MAX);
-            Evaluated { value, involved: violations }
+            Evaluated {
+                value,
+                involved: violations,
+            }
         }
         Metric::VersionsIncreasing | Metric::StaleOverwrites => {
             let mut stale = Vec::new();
@@ -124,7 +162,10 @@ pub fn evaluate(
                 let mut highest = 0;
                 for (ix, version) in applied {
                     if *version <= highest {
-                        stale.push(format!("{} (v{version} after v{highest})", log.meta(*ix).id));
+                        stale.push(format!(
+                            "{} (v{version} after v{highest})",
+                            log.meta(*ix).id
+                        ));
                     }
                     highest = highest.max(*version);
                 }
@@ -135,25 +176,38 @@ pub fn evaluate(
                 Value::Number(stale.len() as f64)
             };
             stale.truncate(INVOLVED_MAX);
-            Evaluated { value, involved: stale }
+            Evaluated {
+                value,
+                involved: stale,
+            }
         }
         Metric::FinalVersionsNewest => {
             let mut newest: BTreeMap<&str, u64> = BTreeMap::new();
             for (i, meta) in log.messages.iter().enumerate() {
-                if let (Some(entity), Some(version), true) = (&meta.entity, meta.version, facts.messages[i].sent) {
+                if let (Some(entity), Some(version), true) =
+                    (&meta.entity, meta.version, facts.messages[i].sent)
+                {
                     let slot = newest.entry(entity).or_default();
                     *slot = (*slot).max(version);
                 }
             }
             let wrong: Vec<String> = newest
                 .iter()
-                .filter(|(entity, v)| facts.entity_versions.get(**entity).and_then(|e| e.1) != Some(**v))
+                .filter(|(entity, v)| {
+                    facts.entity_versions.get(**entity).and_then(|e| e.1) != Some(**v)
+                })
                 .map(|(entity, v)| {
                     let got = facts.entity_versions.get(*entity).and_then(|e| e.1);
-                    format!("{entity}: v{} instead of v{v}", got.map_or("-".to_owned(), |g| g.to_string()))
+                    format!(
+                        "{entity}: v{} instead of v{v}",
+                        got.map_or("-".to_owned(), |g| g.to_string())
+                    )
                 })
                 .collect();
-            Evaluated { value: Value::Bool(wrong.is_empty() && !newest.is_empty()), involved: wrong }
+            Evaluated {
+                value: Value::Bool(wrong.is_empty() && !newest.is_empty()),
+                involved: wrong,
+            }
         }
         Metric::Redriven => number(facts.redriven as f64),
         Metric::OldestAgeSeconds => {
@@ -169,16 +223,28 @@ pub fn evaluate(
             for status in facts.status_by_key.values() {
                 *counts.entry(status.as_str().to_owned()).or_default() += 1;
             }
-            Evaluated { value: Value::Counts(counts), involved: Vec::new() }
+            Evaluated {
+                value: Value::Counts(counts),
+                involved: Vec::new(),
+            }
         }
     }
 }
 
 /// Sums `weight(count)` over side-effect keys whose count satisfies `pred`; lists those keys.
 fn keys(facts: &Facts, pred: impl Fn(u32) -> bool, weight: impl Fn(u32) -> f64) -> Evaluated {
-    let matching: Vec<(&String, u32)> = facts.effects_by_key.iter().filter(|(_, c)| pred(**c)).map(|(k, c)| (k, *c)).collect();
+    let matching: Vec<(&String, u32)> = facts
+        .effects_by_key
+        .iter()
+        .filter(|(_, c)| pred(**c))
+        .map(|(k, c)| (k, *c))
+        .collect();
     Evaluated {
         value: Value::Number(matching.iter().map(|(_, c)| weight(*c)).sum()),
-        involved: matching.iter().take(INVOLVED_MAX).map(|(k, c)| format!("{k} ×{c}")).collect(),
+        involved: matching
+            .iter()
+            .take(INVOLVED_MAX)
+            .map(|(k, c)| format!("{k} ×{c}"))
+            .collect(),
     }
 }

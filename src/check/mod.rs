@@ -52,10 +52,19 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> Verdict {
                 .and_then(|p| scenario.producers.iter().position(|q| &q.name == p));
             let evaluated = metrics::evaluate(expectation.metric, scope, outcome, &facts);
             let passed = holds(&expectation.expected, &evaluated.value);
-            CheckResult { expectation: expectation.clone(), actual: evaluated.value, passed, involved: evaluated.involved }
+            CheckResult {
+                expectation: expectation.clone(),
+                actual: evaluated.value,
+                passed,
+                involved: evaluated.involved,
+            }
         })
         .collect();
-    Verdict { results, timed_out: outcome.ending == Ending::TimedOut, facts }
+    Verdict {
+        results,
+        timed_out: outcome.ending == Ending::TimedOut,
+        facts,
+    }
 }
 
 /// The whole-run value of one metric (for summaries and progress lines).
@@ -69,7 +78,8 @@ fn holds(expected: &Expected, actual: &Value) -> bool {
         (Expected::Bool(b), Value::Bool(a)) => a == b,
         (Expected::Counts(want), Value::Counts(got)) => {
             let keys = want.keys().chain(got.keys());
-            keys.into_iter().all(|k| want.get(k).copied().unwrap_or(0) == got.get(k).copied().unwrap_or(0))
+            keys.into_iter()
+                .all(|k| want.get(k).copied().unwrap_or(0) == got.get(k).copied().unwrap_or(0))
         }
         // The file was validated against the metric's kind, so a mismatch is a bug; fail loudly.
         _ => false,

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "qsim", version, about = "Declarative, seeded scenarios of how SQS-based systems fail")]
+#[command(
+    name = "qsim",
+    version,
+    about = "Declarative, seeded scenarios of how SQS-based systems fail"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

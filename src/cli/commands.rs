@@ -19,7 +19,10 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
         },
         Command::RunAll { dir, tags, run } => match load_dir(&dir, &tags) {
             Ok(scenarios) if scenarios.is_empty() => {
-                err(&format!("error: no scenario in {} matches tags {tags:?}", dir.display()));
+                err(&format!(
+                    "error: no scenario in {} matches tags {tags:?}",
+                    dir.display()
+                ));
                 QsimExitCode::BadInput
             }
             Ok(scenarios) => run_scenarios(scenarios, &run),
@@ -29,7 +32,11 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
             Ok(scenarios) => {
                 for s in &scenarios {
                     let first_line = s.description.lines().next().unwrap_or("");
-                    if !out(&format!("{:<24} {:<28} {first_line}", s.name, s.tags.join(","))) {
+                    if !out(&format!(
+                        "{:<24} {:<28} {first_line}",
+                        s.name,
+                        s.tags.join(",")
+                    )) {
                         break;
                     }
                 }
@@ -47,11 +54,16 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
             Err(code) => code,
         },
         Command::Schema => {
-            let schema = serde_json::to_string_pretty(&scenario::json_schema()).expect("a JSON value always serializes");
+            let schema = serde_json::to_string_pretty(&scenario::json_schema())
+                .expect("a JSON value always serializes");
             out(&schema);
             QsimExitCode::Passed
         }
-        Command::Bench { scenario, min_rate, max_memory_mib } => bench(&scenario, min_rate, max_memory_mib),
+        Command::Bench {
+            scenario,
+            min_rate,
+            max_memory_mib,
+        } => bench(&scenario, min_rate, max_memory_mib),
     }
 }
 
@@ -75,7 +87,10 @@ fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, QsimExitCode> {
     let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        err(&format!("error: two scenario files are named `{}` (names must be unique: they name snapshots)", w[0]));
+        err(&format!(
+            "error: two scenario files are named `{}` (names must be unique: they name snapshots)",
+            w[0]
+        ));
         return Err(QsimExitCode::BadInput);
     }
     Ok(scenarios)
@@ -90,7 +105,10 @@ fn load_dir(dir: &Path, tags: &[String]) -> Result<Vec<Scenario>, QsimExitCode> 
         }
     };
     let scenarios = load_all(&files)?;
-    Ok(scenarios.into_iter().filter(|s| tags.is_empty() || s.tags.iter().any(|t| tags.contains(t))).collect())
+    Ok(scenarios
+        .into_iter()
+        .filter(|s| tags.is_empty() || s.tags.iter().any(|t| tags.contains(t)))
+        .collect())
 }
 
 fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
@@ -110,8 +128,8 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
             return QsimExitCode::Passed;
         }
         out_raw(&summary::details(&run));
-        if let (Some(path), RunResult::Finished { outcome, .. }) = (&args.events, &run.result) {
-            if let Err(e) = write_events(path, several, &run.scenario.name, outcome) {
+        if let (Some(path), RunResult::Finished(finished)) = (&args.events, &run.result) {
+            if let Err(e) = write_events(path, several, &run.scenario.name, &finished.outcome) {
                 err(&format!("error: writing events to {}: {e}", path.display()));
                 return QsimExitCode::BadInput;
             }
@@ -125,7 +143,10 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
             return QsimExitCode::BadInput;
         }
     }
-    if runs.iter().any(|r| matches!(r.result, RunResult::BackendFailed(_))) {
+    if runs
+        .iter()
+        .any(|r| matches!(r.result, RunResult::BackendFailed(_)))
+    {
         QsimExitCode::BackendError
     } else if runs.iter().all(ScenarioRun::passed) {
         QsimExitCode::Passed
@@ -134,7 +155,12 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
     }
 }
 
-fn write_events(path: &Path, several: bool, name: &str, outcome: &crate::engine::Outcome) -> std::io::Result<()> {
+fn write_events(
+    path: &Path,
+    several: bool,
+    name: &str,
+    outcome: &crate::engine::Outcome,
+) -> std::io::Result<()> {
     let file = if several {
         std::fs::create_dir_all(path)?;
         path.join(format!("{name}.jsonl"))
@@ -156,7 +182,8 @@ fn bench(path: &Path, min_rate: Option<f64>, max_memory_mib: Option<u64>) -> Qsi
         Ok(result) => {
             out(&result.to_string());
             let slow = min_rate.is_some_and(|min| result.rate() < min);
-            let big = max_memory_mib.is_some_and(|max| result.peak_rss_mib().is_some_and(|m| m > max));
+            let big =
+                max_memory_mib.is_some_and(|max| result.peak_rss_mib().is_some_and(|m| m > max));
             if slow || big {
                 err(&format!(
                     "bench: below target (min {} msg/s, max {} MiB)",

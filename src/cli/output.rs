@@ -18,7 +18,10 @@ pub fn out_raw(text: &str) -> bool {
         return true;
     }
     let mut stdout = io::stdout().lock();
-    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_ok()
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_ok()
 }
 
 pub fn err(text: &str) {

@@ -240,7 +240,12 @@ impl<B: Backend> Consumer<B> {
         if let Some(limit) = behavior.stale_after {
             let age_ms = ctx.now_ms().saturating_sub(body.sent_at_ms);
             if Duration::from_millis(age_ms) > limit {
-                self.record(ix_some, EventKind::StaleMessage { age_ms: saturate(age_ms) });
+                self.record(
+                    ix_some,
+                    EventKind::StaleMessage {
+                        age_ms: saturate(age_ms),
+                    },
+                );
                 return Ok((ix_some, Disposition::Delete));
             }
         }
@@ -384,7 +389,12 @@ impl<B: Backend> Consumer<B> {
                     .await?
                 {
                     UpdateOutcome::Updated(_) => {
-                        self.record(Some(ix), EventKind::Applied { version: saturate(version) });
+                        self.record(
+                            Some(ix),
+                            EventKind::Applied {
+                                version: saturate(version),
+                            },
+                        );
                         ctx.count(|live| live.side_effects += 1);
                         Ok(true)
                     }

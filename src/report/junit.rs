@@ -7,7 +7,10 @@ use crate::runner::{RunResult, ScenarioRun};
 
 pub fn render(runs: &[ScenarioRun]) -> String {
     let failures = runs.iter().filter(|r| !r.passed()).count();
-    let skipped = runs.iter().filter(|r| matches!(r.result, RunResult::Skipped { .. })).count();
+    let skipped = runs
+        .iter()
+        .filter(|r| matches!(r.result, RunResult::Skipped { .. }))
+        .count();
     let time: f64 = runs.iter().map(|r| r.wall.as_secs_f64()).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -24,7 +27,11 @@ pub fn render(runs: &[ScenarioRun]) -> String {
             run.wall.as_secs_f64()
         );
         if let RunResult::Skipped { .. } = run.result {
-            let _ = writeln!(out, ">\n    <skipped message=\"{}\"/>\n  </testcase>", escape(&summary::line(run)));
+            let _ = writeln!(
+                out,
+                ">\n    <skipped message=\"{}\"/>\n  </testcase>",
+                escape(&summary::line(run))
+            );
         } else if run.passed() {
             out.push_str("/>\n");
         } else {
@@ -41,5 +48,8 @@ pub fn render(runs: &[ScenarioRun]) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -24,7 +24,10 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
             1 => "1",
             _ => "2+",
         };
-        classes.entry((facts.fate(i), received)).or_default().push(&meta.id);
+        classes
+            .entry((facts.fate(i), received))
+            .or_default()
+            .push(&meta.id);
     }
     let _ = writeln!(out, "messages:");
     for ((fate, received), ids) in &classes {
@@ -58,7 +61,11 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
     if !facts.entity_versions.is_empty() {
         let _ = writeln!(out, "final_versions:");
         for (entity, (_, version)) in &facts.entity_versions {
-            let _ = writeln!(out, "  {entity}: {}", version.map_or("none".to_owned(), |v| v.to_string()));
+            let _ = writeln!(
+                out,
+                "  {entity}: {}",
+                version.map_or("none".to_owned(), |v| v.to_string())
+            );
         }
     }
     // Order is only guaranteed (and so only reproducible across backends) on FIFO queues.
@@ -71,7 +78,10 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
     }
     let _ = writeln!(out, "consumers:");
     for (group, states) in &facts.instances {
-        let states: Vec<String> = states.iter().map(|(s, n)| format!("{}: {n}", state_name(*s))).collect();
+        let states: Vec<String> = states
+            .iter()
+            .map(|(s, n)| format!("{}: {n}", state_name(*s)))
+            .collect();
         let _ = writeln!(out, "  {group}: {{ {} }}", states.join(", "));
     }
     out
@@ -104,11 +114,18 @@ pub fn compress(ids: &[&str]) -> String {
         let (prefix, n, id) = parsed[i];
         let mut j = i;
         if let Some(n) = n {
-            while j + 1 < parsed.len() && parsed[j + 1].0 == prefix && parsed[j + 1].1 == Some(n + (j + 1 - i) as u64) {
+            while j + 1 < parsed.len()
+                && parsed[j + 1].0 == prefix
+                && parsed[j + 1].1 == Some(n + (j + 1 - i) as u64)
+            {
                 j += 1;
             }
         }
-        parts.push(if j > i { format!("{id}..{}", parsed[j].2) } else { id.to_owned() });
+        parts.push(if j > i {
+            format!("{id}..{}", parsed[j].2)
+        } else {
+            id.to_owned()
+        });
         i = j + 1;
     }
     parts.join(", ")
@@ -122,10 +139,16 @@ fn compress_values(values: &[&FieldValue]) -> String {
         match values[i] {
             FieldValue::Int(start) => {
                 let mut j = i;
-                while j + 1 < values.len() && *values[j + 1] == FieldValue::Int(start + (j + 1 - i) as i64) {
+                while j + 1 < values.len()
+                    && *values[j + 1] == FieldValue::Int(start + (j + 1 - i) as i64)
+                {
                     j += 1;
                 }
-                parts.push(if j > i + 1 { format!("{start}..{}", start + (j - i) as i64) } else { start.to_string() });
+                parts.push(if j > i + 1 {
+                    format!("{start}..{}", start + (j - i) as i64)
+                } else {
+                    start.to_string()
+                });
                 if j == i + 1 {
                     parts.push((start + 1).to_string());
                 }
@@ -152,7 +175,10 @@ mod tests {
 
     #[test]
     fn compresses_ascending_runs_only() {
-        let v: Vec<FieldValue> = [1, 2, 3, 5, 4, 6, 7].into_iter().map(FieldValue::Int).collect();
+        let v: Vec<FieldValue> = [1, 2, 3, 5, 4, 6, 7]
+            .into_iter()
+            .map(FieldValue::Int)
+            .collect();
         let refs: Vec<&FieldValue> = v.iter().collect();
         assert_eq!(compress_values(&refs), "1..3, 5, 4, 6, 7");
     }

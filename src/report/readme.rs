@@ -8,7 +8,13 @@ pub fn scenarios_table(scenarios: &[Scenario]) -> String {
     let mut out = String::from("| scenario | tags | what it shows |\n|---|---|---|\n");
     for s in scenarios {
         let summary = first_sentence(&s.description);
-        out.push_str(&format!("| [`{}`](scenarios.d/{}) | {} | {} |\n", s.name, file_name(s), s.tags.join(", "), summary));
+        out.push_str(&format!(
+            "| [`{}`](scenarios.d/{}) | {} | {} |\n",
+            s.name,
+            file_name(s),
+            s.tags.join(", "),
+            summary
+        ));
     }
     out
 }
@@ -17,7 +23,11 @@ pub fn scenarios_table(scenarios: &[Scenario]) -> String {
 pub fn metrics_table() -> String {
     let mut out = String::from("| metric | meaning |\n|---|---|\n");
     for (metric, name, meaning) in Metric::ALL {
-        let kind = if metric.is_bool() { " (true/false)" } else { "" };
+        let kind = if metric.is_bool() {
+            " (true/false)"
+        } else {
+            ""
+        };
         out.push_str(&format!("| `{name}` | {meaning}{kind} |\n"));
     }
     out
@@ -45,7 +55,10 @@ fn first_sentence(description: &str) -> String {
 }
 
 fn file_name(s: &Scenario) -> String {
-    s.path.file_name().map_or_else(|| format!("{}.toml", s.name), |f| f.to_string_lossy().into_owned())
+    s.path.file_name().map_or_else(
+        || format!("{}.toml", s.name),
+        |f| f.to_string_lossy().into_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -56,7 +69,10 @@ mod tests {
     fn replaces_only_between_markers() {
         let text = "a\n<!-- metrics:begin -->\nold\n<!-- metrics:end -->\nb\n";
         let new = replace_block(text, "metrics", "new\n");
-        assert_eq!(new, "a\n<!-- metrics:begin -->\nnew\n<!-- metrics:end -->\nb\n");
+        assert_eq!(
+            new,
+            "a\n<!-- metrics:begin -->\nnew\n<!-- metrics:end -->\nb\n"
+        );
     }
 
     #[test]

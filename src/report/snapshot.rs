@@ -9,20 +9,34 @@ use std::path::{Path, PathBuf};
 pub enum SnapshotStatus {
     Matched,
     /// `--seed` differs from the file's seed: the snapshot belongs to the file's seed.
-    SkippedForSeed { file_seed: u64 },
+    SkippedForSeed {
+        file_seed: u64,
+    },
     /// No snapshot yet: a pending one was written for review.
-    Pending { path: PathBuf },
+    Pending {
+        path: PathBuf,
+    },
     /// No snapshot and `CI` is set: a missing snapshot fails, as in insta.
-    MissingInCi { path: PathBuf },
+    MissingInCi {
+        path: PathBuf,
+    },
     /// The run differs from the snapshot; a pending `.snap.new` was written next to it.
-    Mismatch { diff: String, pending: Option<PathBuf> },
+    Mismatch {
+        diff: String,
+        pending: Option<PathBuf>,
+    },
     /// `--update-snapshots` (or INSTA_UPDATE=always) rewrote it.
-    Updated { path: PathBuf },
+    Updated {
+        path: PathBuf,
+    },
 }
 
 impl SnapshotStatus {
     pub fn is_failure(&self) -> bool {
-        matches!(self, SnapshotStatus::MissingInCi { .. } | SnapshotStatus::Mismatch { .. })
+        matches!(
+            self,
+            SnapshotStatus::MissingInCi { .. } | SnapshotStatus::Mismatch { .. }
+        )
     }
 }
 
@@ -72,7 +86,9 @@ pub fn read_contents(path: &Path) -> io::Result<Option<String>> {
 }
 
 fn strip_header(text: &str) -> &str {
-    let Some(rest) = text.strip_prefix("---\n") else { return text };
+    let Some(rest) = text.strip_prefix("---\n") else {
+        return text;
+    };
     match rest.find("\n---\n") {
         Some(end) => &rest[end + 5..],
         None => text,
@@ -80,11 +96,19 @@ fn strip_header(text: &str) -> &str {
 }
 
 fn render_file(name: &str, contents: &str) -> String {
-    format!("---\nsource: qsim\nexpression: {name}\n---\n{}\n", contents.trim_end())
+    format!(
+        "---\nsource: qsim\nexpression: {name}\n---\n{}\n",
+        contents.trim_end()
+    )
 }
 
 /// Compares `contents` with the snapshot of `name` in `dir`, writing files as `mode` says.
-pub fn compare(dir: &Path, name: &str, contents: &str, mode: UpdateMode) -> io::Result<SnapshotStatus> {
+pub fn compare(
+    dir: &Path,
+    name: &str,
+    contents: &str,
+    mode: UpdateMode,
+) -> io::Result<SnapshotStatus> {
     let path = path_for(dir, name);
     let pending = path.with_extension("snap.new");
     let existing = read_contents(&path)?;
@@ -131,12 +155,27 @@ mod tests {
     fn new_then_match_then_mismatch() {
         let dir = tempfile::tempdir().unwrap();
         let status = compare(dir.path(), "x", "a: 1\n", UpdateMode::Review).unwrap();
-        assert!(matches!(status, SnapshotStatus::Pending { .. }), "{status:?}");
-        assert_eq!(compare(dir.path(), "x", "a: 1\n", UpdateMode::Never).unwrap(), SnapshotStatus::MissingInCi { path: path_for(dir.path(), "x") });
+        assert!(
+            matches!(status, SnapshotStatus::Pending { .. }),
+            "{status:?}"
+        );
+        assert_eq!(
+            compare(dir.path(), "x", "a: 1\n", UpdateMode::Never).unwrap(),
+            SnapshotStatus::MissingInCi {
+                path: path_for(dir.path(), "x")
+            }
+        );
         // Accept the pending one, as `cargo insta accept` would.
         std::fs::rename(dir.path().join("x.snap.new"), dir.path().join("x.snap")).unwrap();
-        assert_eq!(compare(dir.path(), "x", "a: 1", UpdateMode::Never).unwrap(), SnapshotStatus::Matched);
-        let SnapshotStatus::Mismatch { diff, pending: None } = compare(dir.path(), "x", "a: 2\n", UpdateMode::Never).unwrap() else {
+        assert_eq!(
+            compare(dir.path(), "x", "a: 1", UpdateMode::Never).unwrap(),
+            SnapshotStatus::Matched
+        );
+        let SnapshotStatus::Mismatch {
+            diff,
+            pending: None,
+        } = compare(dir.path(), "x", "a: 2\n", UpdateMode::Never).unwrap()
+        else {
             panic!("expected a mismatch");
         };
         assert!(diff.contains("-a: 1") && diff.contains("+a: 2"), "{diff}");
@@ -144,7 +183,8 @@ mod tests {
 
     #[test]
     fn reads_insta_written_headers() {
-        let text = "---\nsource: tests/all/scenarios.rs\nexpression: projection\n---\nscenario: happy\n";
+        let text =
+            "---\nsource: tests/all/scenarios.rs\nexpression: projection\n---\nscenario: happy\n";
         assert_eq!(strip_header(text), "scenario: happy\n");
     }
 }

@@ -12,7 +12,9 @@ use crate::scenario::Metric;
 pub fn line(run: &ScenarioRun) -> String {
     let name = &run.scenario.name;
     match &run.result {
-        RunResult::Finished { outcome, verdict, snapshot } => {
+        RunResult::Finished(finished) => {
+            let (outcome, verdict, snapshot) =
+                (&finished.outcome, &finished.verdict, &finished.snapshot);
             let status = if run.passed() { "PASS" } else { "FAIL" };
             let metric = |m: Metric| crate::check::metric_value(m, outcome, &verdict.facts);
             let mut line = format!(
@@ -28,7 +30,13 @@ pub fn line(run: &ScenarioRun) -> String {
             if let SnapshotStatus::Pending { .. } = snapshot {
                 line.push_str(" (new snapshot pending review)");
             }
-            let _ = write!(line, "  {} {}  wall {}", run.backend, clock(outcome.elapsed), clock(run.wall));
+            let _ = write!(
+                line,
+                "  {} {}  wall {}",
+                run.backend,
+                clock(outcome.elapsed),
+                clock(run.wall)
+            );
             line
         }
         RunResult::Skipped { missing } => {
@@ -43,13 +51,22 @@ pub fn line(run: &ScenarioRun) -> String {
 /// Everything a person needs to understand a failure and reproduce it; empty when it passed.
 pub fn details(run: &ScenarioRun) -> String {
     let mut out = String::new();
-    if let RunResult::Finished { verdict, snapshot, .. } = &run.result {
+    if let RunResult::Finished(finished) = &run.result {
+        let (verdict, snapshot) = (&finished.verdict, &finished.snapshot);
         if verdict.timed_out {
-            let _ = writeln!(out, "  ✗ timed out after {}", humantime::format_duration(run.scenario.timeout));
+            let _ = writeln!(
+                out,
+                "  ✗ timed out after {}",
+                humantime::format_duration(run.scenario.timeout)
+            );
         }
         for failure in verdict.failures() {
             let e = &failure.expectation;
-            let scope = e.scope.as_ref().map(|p| format!(" [producer {p}]")).unwrap_or_default();
+            let scope = e
+                .scope
+                .as_ref()
+                .map(|p| format!(" [producer {p}]"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  ✗ {}{scope}: expected {}, got {}",
@@ -68,30 +85,59 @@ pub fn details(run: &ScenarioRun) -> String {
                     let _ = writeln!(out, "    {line}");
                 }
                 if let Some(p) = pending {
-                    let _ = writeln!(out, "    pending: {} (accept with `cargo insta review` or INSTA_UPDATE=always)", p.display());
+                    let _ = writeln!(
+                        out,
+                        "    pending: {} (accept with `cargo insta review` or INSTA_UPDATE=always)",
+                        p.display()
+                    );
                 }
             }
             SnapshotStatus::MissingInCi { path } => {
-                let _ = writeln!(out, "  ✗ snapshot missing: {} (CI is set; run locally and accept it)", path.display());
+                let _ = writeln!(
+                    out,
+                    "  ✗ snapshot missing: {} (CI is set; run locally and accept it)",
+                    path.display()
+                );
             }
             SnapshotStatus::Pending { path } => {
-                let _ = writeln!(out, "  note: no snapshot yet; wrote {} for review (`cargo insta review`)", path.display());
+                let _ = writeln!(
+                    out,
+                    "  note: no snapshot yet; wrote {} for review (`cargo insta review`)",
+                    path.display()
+                );
             }
             SnapshotStatus::SkippedForSeed { file_seed } => {
-                let _ = writeln!(out, "  note: seed {} is not the file's seed {file_seed}: invariants checked, snapshot skipped", run.seed);
+                let _ = writeln!(
+                    out,
+                    "  note: seed {} is not the file's seed {file_seed}: invariants checked, snapshot skipped",
+                    run.seed
+                );
             }
             SnapshotStatus::Matched | SnapshotStatus::Updated { .. } => {}
         }
     }
     if !run.passed() {
-        let _ = writeln!(out, "  seed {} · reproduce: {}", run.seed, reproduce_command(run));
+        let _ = writeln!(
+            out,
+            "  seed {} · reproduce: {}",
+            run.seed,
+            reproduce_command(run)
+        );
     }
     out
 }
 
 pub fn reproduce_command(run: &ScenarioRun) -> String {
-    let backend = if run.backend == "sim" { String::new() } else { format!(" --backend {}", run.backend) };
-    format!("qsim run {} --seed {}{backend}", run.scenario.path.display(), run.seed)
+    let backend = if run.backend == "sim" {
+        String::new()
+    } else {
+        format!(" --backend {}", run.backend)
+    };
+    format!(
+        "qsim run {} --seed {}{backend}",
+        run.scenario.path.display(),
+        run.seed
+    )
 }
 
 /// `12.0s`, `3ms`, `4m 10s`: short and stable.
@@ -118,7 +164,10 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// `N passed, N failed, N skipped` (the closing line CI tools read).
 pub fn totals(runs: &[ScenarioRun]) -> String {
-    let skipped = runs.iter().filter(|r| matches!(r.result, RunResult::Skipped { .. })).count();
+    let skipped = runs
+        .iter()
+        .filter(|r| matches!(r.result, RunResult::Skipped { .. }))
+        .count();
     let failed = runs.iter().filter(|r| !r.passed()).count();
     let passed = runs.len() - skipped - failed;
     format!("qsim: {passed} passed, {failed} failed, {skipped} skipped")

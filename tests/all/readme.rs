@@ -9,7 +9,10 @@ use qsim::scenario;
 #[test]
 fn readme_tables_are_current() {
     let files = scenario::discover(Path::new("scenarios.d")).unwrap();
-    let scenarios: Vec<_> = files.iter().map(|f| scenario::load(f).unwrap_or_else(|e| panic!("{}", e.render(false)))).collect();
+    let scenarios: Vec<_> = files
+        .iter()
+        .map(|f| scenario::load(f).unwrap_or_else(|e| panic!("{}", e.render(false))))
+        .collect();
     let current = std::fs::read_to_string("README.md").unwrap();
     let fresh = readme::refresh(&current, &scenarios);
     if std::env::var_os("QSIM_UPDATE_README").is_some() {

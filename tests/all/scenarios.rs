@@ -20,7 +20,13 @@ fn run_checked(scenario: Scenario, seed: u64) -> (Scenario, qsim::engine::Outcom
     let verdict = check::check(&shared, &outcome);
     let scenario = Rc::try_unwrap(shared).expect("the run released the scenario");
     if !verdict.passed() {
-        let run = runner::run_scenario(scenario.clone(), &RunOptions { seed: Some(seed), ..RunOptions::default() });
+        let run = runner::run_scenario(
+            scenario.clone(),
+            &RunOptions {
+                seed: Some(seed),
+                ..RunOptions::default()
+            },
+        );
         panic!("{}\n{}", summary::line(&run), summary::details(&run));
     }
     (scenario, outcome, verdict)
@@ -28,7 +34,7 @@ fn run_checked(scenario: Scenario, seed: u64) -> (Scenario, qsim::engine::Outcom
 
 #[test]
 fn catalog_matches_snapshots() {
-    insta::glob!("../../scenarios.d/*.toml", |path| {
+    insta::glob!("../../scenarios.d", "*.toml", |path| {
         let scenario = load(path);
         let seed = scenario.seed;
         let (scenario, outcome, verdict) = run_checked(scenario, seed);
@@ -54,7 +60,12 @@ fn catalog_is_deterministic() {
         };
         let (first, second) = (jsonl(1), jsonl(2));
         assert!(!first.is_empty());
-        assert!(first == second, "{}: two runs with seed {} differ", path.display(), scenario.seed);
+        assert!(
+            first == second,
+            "{}: two runs with seed {} differ",
+            path.display(),
+            scenario.seed
+        );
     }
 }
 
