@@ -5,11 +5,12 @@
 //! Content-based deduplication keys on the body itself: equal bodies are exactly what equal
 //! SHA-256 digests stand for, without hashing twice.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::Moment;
+use super::fast_hash::FastMap;
 
 pub(super) const DEDUP_WINDOW: Duration = Duration::from_secs(5 * 60);
 
@@ -27,7 +28,7 @@ struct Seen {
 
 #[derive(Debug, Default)]
 pub(super) struct DedupWindow {
-    seen: HashMap<DedupKey, Seen>,
+    seen: FastMap<DedupKey, Seen>,
     /// Expiry order; the window is constant, so insertion order is expiry order.
     expiries: VecDeque<(Moment, DedupKey)>,
 }

@@ -13,9 +13,10 @@
 //! - a group with no stored messages that is not in `ready` is recycled, so memory follows the
 //!   number of groups with messages, not every group ever seen.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::fast_hash::FastMap;
 use super::store::{State, Store};
 
 #[derive(Clone, Copy, Debug)]
@@ -35,7 +36,7 @@ struct Group {
 pub(super) struct FifoOrder {
     groups: Vec<Group>,
     free: Vec<u32>,
-    by_id: HashMap<Arc<str>, u32>,
+    by_id: FastMap<Arc<str>, u32>,
     ready: VecDeque<u32>,
 }
 

@@ -18,6 +18,7 @@
 
 mod clock;
 mod dedup;
+mod fast_hash;
 mod faults;
 mod fifo;
 mod limits;

@@ -5,19 +5,18 @@
 //! Reads are strongly consistent (the engine asks for ConsistentRead). Items live in hash maps for
 //! O(1) hot-path access; only `scan` orders them, so nothing depends on hash order.
 
-use std::collections::HashMap;
-
 use crate::backend::{
     BackendErrorKind, Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome,
 };
 
+use super::fast_hash::FastMap;
 use super::limits::invalid;
 
 #[derive(Debug, Default)]
 pub(super) struct Tables {
     created: bool,
-    status: HashMap<Box<str>, Item>,
-    side_effects: HashMap<Box<str>, Item>,
+    status: FastMap<Box<str>, Item>,
+    side_effects: FastMap<Box<str>, Item>,
 }
 
 impl Tables {
@@ -79,7 +78,7 @@ impl Tables {
         Ok(all)
     }
 
-    fn items(&self, table: Table) -> Result<&HashMap<Box<str>, Item>, BackendErrorKind> {
+    fn items(&self, table: Table) -> Result<&FastMap<Box<str>, Item>, BackendErrorKind> {
         if !self.created {
             return Err(BackendErrorKind::NotFound);
         }
@@ -93,7 +92,7 @@ impl Tables {
         &mut self,
         table: Table,
         key: &str,
-    ) -> Result<&mut HashMap<Box<str>, Item>, BackendErrorKind> {
+    ) -> Result<&mut FastMap<Box<str>, Item>, BackendErrorKind> {
         if !self.created {
             return Err(BackendErrorKind::NotFound);
         }
