@@ -1,1 +1,31 @@
-//! The AWS SDK backend (its own issue).
+//! The AWS SDK backend: the [`Backend`](crate::backend::Backend) boundary on real SQS and
+//! DynamoDB, or on an AWS-compatible endpoint such as moto_server, LocalStack or ElasticMQ.
+//!
+//! Invariants:
+//! - every resource a run creates lives under the run's own prefix `qsim-{scenario}-{runid}` and
+//!   carries the tags `qsim:managed=true` and `qsim:run={runid}`; [`cleanup`] deletes only
+//!   resources that match both the prefix and the tag;
+//! - [`AwsBackend::teardown`] deletes exactly what this run created (unless `keep`), and may be
+//!   called again after a failure or an interrupt;
+//! - errors name the operation and the resource and keep the SDK error as their source; the
+//!   message is rendered with `DisplayErrorContext`, never with credentials;
+//! - time is the wall clock: this backend runs on a current_thread runtime without paused time.
+
+mod api_calls;
+mod backend;
+mod cleanup;
+mod drain;
+mod errors;
+mod items;
+mod naming;
+mod options;
+mod queues;
+mod receipts;
+mod tables;
+
+pub use backend::AwsBackend;
+pub use cleanup::{
+    CleanupEntry, CleanupFailure, CleanupReport, ResourceKind, cleanup, cleanup_with_config,
+};
+pub use naming::{MANAGED_TAG, RESOURCE_PREFIX, RUN_TAG};
+pub use options::AwsOptions;

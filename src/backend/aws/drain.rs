@@ -1,0 +1,231 @@
+//! `remaining()` on SQS: every message still stored in a queue after the run, found by
+//! receiving, since SQS has no way to list a queue.
+//!
+//! How, and why:
+//! - the messages consumers received and never deleted are made visible first
+//!   (ChangeMessageVisibility 0 with the latest receipt handed out for each), otherwise they would
+//!   stay hidden for their visibility timeout;
+//! - a queue's RedrivePolicy is suspended while it is drained and restored afterwards: the
+//!   drain's own receives must not move exhausted messages to the DLQ;
+//! - the drain receives (visibility 600 s, 1 s long polls, 10 at a time) until a receive comes
+//!   back empty and GetQueueAttributes shows nothing visible or delayed: once on an emulator,
+//!   whose counters are exact, three times in a row on AWS, whose counters lag;
+//! - messages are returned, not deleted, with the exception SQS forces on FIFO queues: a group's
+//!   messages behind one in flight cannot be received, so when a drain is blocked that way the
+//!   FIFO messages it already holds are deleted to reach the rest;
+//! - `receive_count` of a returned message excludes the drain's own receive.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, QueueAttributeName,
+};
+
+use super::backend::{AwsBackend, QueueRef};
+use super::errors::{entry_error, sdk_error};
+use crate::backend::{
+    BackendError, BackendErrorKind, QueueId, Receipt, ReceiveRequest, ReceivedMessage,
+};
+
+const BATCH: usize = 10;
+const DRAIN_RECEIVE: ReceiveRequest = ReceiveRequest {
+    max: BATCH as u32,
+    wait: Duration::from_secs(1),
+    visibility: Some(Duration::from_secs(600)),
+};
+
+impl AwsBackend {
+    pub(super) async fn drain(
+        &self,
+        queue_id: QueueId,
+    ) -> Result<Vec<ReceivedMessage>, BackendError> {
+        let queue = self.queue_ref(queue_id)?;
+        let outstanding = self
+            .with_receipts(queue_id, |receipts| receipts.take())
+            .unwrap_or_default();
+        self.make_visible(&queue, &outstanding).await?;
+        let Some(policy) = &queue.redrive_policy else {
+            return self.receive_all(&queue).await;
+        };
+        self.set_redrive_policy(&queue, "").await?;
+        let drained = self.receive_all(&queue).await;
+        let restored = self.set_redrive_policy(&queue, policy).await;
+        let messages = drained?;
+        restored?;
+        Ok(messages)
+    }
+
+    /// ChangeMessageVisibilityBatch to 0. Entries whose message was deleted, moved or is no
+    /// longer in flight fail harmlessly and are ignored.
+    async fn make_visible(
+        &self,
+        queue: &QueueRef,
+        receipts: &[Arc<str>],
+    ) -> Result<(), BackendError> {
+        const OPERATION: &str = "ChangeMessageVisibilityBatch";
+        for chunk in receipts.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(index, receipt)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(format!("v{index}"))
+                        .receipt_handle(receipt.as_ref())
+                        .visibility_timeout(0)
+                        .build()
+                        .map_err(|error| build_error(OPERATION, &queue.name, error))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.calls.record(OPERATION);
+            let output = self
+                .sqs
+                .change_message_visibility_batch()
+                .queue_url(&queue.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|error| sdk_error(OPERATION, &queue.name, error))?;
+            for failed in output.failed() {
+                let error = entry_error(OPERATION, &queue.name, failed.code(), failed.message());
+                let harmless = matches!(
+                    error.kind,
+                    BackendErrorKind::ReceiptHandleInvalid | BackendErrorKind::InvalidParameter(_)
+                );
+                if !harmless {
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_redrive_policy(&self, queue: &QueueRef, policy: &str) -> Result<(), BackendError> {
+        self.calls.record("SetQueueAttributes");
+        self.sqs
+            .set_queue_attributes()
+            .queue_url(&queue.url)
+            .attributes(QueueAttributeName::RedrivePolicy, policy)
+            .send()
+            .await
+            .map_err(|error| sdk_error("SetQueueAttributes", &queue.name, error))?;
+        Ok(())
+    }
+
+    async fn receive_all(&self, queue: &QueueRef) -> Result<Vec<ReceivedMessage>, BackendError> {
+        // Emulators' counters are exact; AWS's lag, so one quiet reading proves little there.
+        let (quiet_needed, stuck_limit) = if self.custom_endpoint {
+            (1, 10)
+        } else {
+            (3, 120)
+        };
+        let mut found = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut held: Vec<Arc<str>> = Vec::new();
+        let (mut quiet, mut stuck) = (0, 0);
+        loop {
+            let batch = self
+                .receive_raw(&queue.url, &queue.name, DRAIN_RECEIVE)
+                .await?;
+            if !batch.is_empty() {
+                (quiet, stuck) = (0, 0);
+                for mut message in batch {
+                    // Standard queues may deliver a copy twice; a message is stored once.
+                    if !seen.insert(message.message_id.clone()) {
+                        continue;
+                    }
+                    if let Receipt::Handle(handle) = &message.receipt {
+                        held.push(handle.clone());
+                    }
+                    message.receive_count = message.receive_count.saturating_sub(1);
+                    found.push(message);
+                }
+                continue;
+            }
+            let depth = self.depth_of(&queue.url, &queue.name).await?;
+            if depth.visible == 0 && depth.delayed == 0 {
+                quiet += 1;
+                if quiet >= quiet_needed {
+                    return Ok(found);
+                }
+                continue;
+            }
+            quiet = 0;
+            if depth.visible == 0 {
+                // Only delayed messages left: they become visible by themselves.
+                continue;
+            }
+            if queue.fifo && !held.is_empty() {
+                self.delete_held(queue, &std::mem::take(&mut held)).await?;
+                continue;
+            }
+            stuck += 1;
+            if stuck >= stuck_limit {
+                return Err(BackendError::new(
+                    "ReceiveMessage",
+                    &queue.name,
+                    BackendErrorKind::Service(format!(
+                        "draining the queue: {} messages stay visible but {stuck} receives in a \
+                         row returned none",
+                        depth.visible
+                    )),
+                ));
+            }
+        }
+    }
+
+    /// Deletes drained FIFO messages (already recorded) so their groups' later messages can be
+    /// received.
+    async fn delete_held(
+        &self,
+        queue: &QueueRef,
+        receipts: &[Arc<str>],
+    ) -> Result<(), BackendError> {
+        const OPERATION: &str = "DeleteMessageBatch";
+        for chunk in receipts.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(index, receipt)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(format!("h{index}"))
+                        .receipt_handle(receipt.as_ref())
+                        .build()
+                        .map_err(|error| build_error(OPERATION, &queue.name, error))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.calls.record(OPERATION);
+            let output = self
+                .sqs
+                .delete_message_batch()
+                .queue_url(&queue.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|error| sdk_error(OPERATION, &queue.name, error))?;
+            if let Some(failed) = output.failed().first() {
+                return Err(entry_error(
+                    OPERATION,
+                    &queue.name,
+                    failed.code(),
+                    failed.message(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn build_error(
+    operation: &'static str,
+    queue: &str,
+    error: aws_sdk_sqs::error::BuildError,
+) -> BackendError {
+    BackendError::new(
+        operation,
+        queue,
+        BackendErrorKind::InvalidParameter(error.to_string()),
+    )
+    .with_source(error)
+}

@@ -1,0 +1,290 @@
+//! The DynamoDB half of [`AwsBackend`]: the two per-run tables and the conditional writes of
+//! the idempotency patterns.
+//!
+//! Invariant: reads are strongly consistent (GetItem and Scan with ConsistentRead), so a check
+//! right after a write sees it, as on the simulator.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus, Tag,
+};
+use tokio::time::{Instant, sleep};
+
+use super::backend::{AwsBackend, CreatedTable};
+use super::errors::sdk_error;
+use super::items::{
+    Attributes, KEY, UpdateExpression, item_from_attributes, item_to_attributes, key_attributes,
+    key_of,
+};
+use super::naming::{MANAGED_TAG, RUN_TAG};
+use crate::backend::{
+    BackendError, BackendErrorKind, Item, PutOutcome, Table, Update, UpdateOutcome,
+};
+
+/// New on-demand tables take seconds on AWS; give up well before a user would.
+const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
+const TABLE_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+impl AwsBackend {
+    pub(super) async fn create_run_tables(&self) -> Result<(), BackendError> {
+        let tables = [Table::Status, Table::SideEffects];
+        for table in tables {
+            self.create_table(table).await?;
+        }
+        for table in tables {
+            self.wait_until_active(&self.names.table(table)).await?;
+        }
+        Ok(())
+    }
+
+    async fn create_table(&self, table: Table) -> Result<(), BackendError> {
+        let name = self.names.table(table);
+        let invalid = |error: aws_sdk_dynamodb::error::BuildError| {
+            BackendError::new(
+                "CreateTable",
+                &name,
+                BackendErrorKind::InvalidParameter(error.to_string()),
+            )
+            .with_source(error)
+        };
+        let key_definition = AttributeDefinition::builder()
+            .attribute_name(KEY)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(invalid)?;
+        let key_schema = KeySchemaElement::builder()
+            .attribute_name(KEY)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(invalid)?;
+        let managed = Tag::builder()
+            .key(MANAGED_TAG)
+            .value("true")
+            .build()
+            .map_err(invalid)?;
+        let run = Tag::builder()
+            .key(RUN_TAG)
+            .value(self.names.run_id())
+            .build()
+            .map_err(invalid)?;
+        self.calls.record("CreateTable");
+        self.dynamodb
+            .create_table()
+            .table_name(&name)
+            .attribute_definitions(key_definition)
+            .key_schema(key_schema)
+            .billing_mode(BillingMode::PayPerRequest)
+            .tags(managed)
+            .tags(run)
+            .send()
+            .await
+            .map_err(|error| sdk_error("CreateTable", &name, error))?;
+        self.tables.borrow_mut().push(CreatedTable {
+            name,
+            deleted: false,
+        });
+        Ok(())
+    }
+
+    async fn wait_until_active(&self, name: &str) -> Result<(), BackendError> {
+        let deadline = Instant::now() + TABLE_ACTIVE_TIMEOUT;
+        loop {
+            self.calls.record("DescribeTable");
+            let output = self
+                .dynamodb
+                .describe_table()
+                .table_name(name)
+                .send()
+                .await
+                .map_err(|error| sdk_error("DescribeTable", name, error))?;
+            let status = output.table().and_then(|table| table.table_status());
+            if status == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(BackendError::new(
+                    "DescribeTable",
+                    name,
+                    BackendErrorKind::Service(format!(
+                        "the table is not ACTIVE after {} s (status {status:?})",
+                        TABLE_ACTIVE_TIMEOUT.as_secs()
+                    )),
+                ));
+            }
+            sleep(TABLE_POLL_INTERVAL).await;
+        }
+    }
+
+    pub(super) async fn put_item_if_absent(
+        &self,
+        table: Table,
+        key: &str,
+        item: &Item,
+    ) -> Result<PutOutcome, BackendError> {
+        let name = self.names.table(table);
+        self.calls.record("PutItem");
+        let result = self
+            .dynamodb
+            .put_item()
+            .table_name(&name)
+            .set_item(Some(item_to_attributes(key, item)))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", KEY)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(PutOutcome::Created),
+            Err(error) => error,
+        };
+        let returned = match error.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                Some(failed.item().cloned())
+            }
+            _ => None,
+        };
+        match returned {
+            None => Err(sdk_error("PutItem", &name, error)),
+            Some(Some(existing)) => {
+                Ok(PutOutcome::Exists(parse_item("PutItem", &name, &existing)?))
+            }
+            // An endpoint that ignores ReturnValuesOnConditionCheckFailure: read the item.
+            Some(None) => match self.get_item(table, key).await? {
+                Some(existing) => Ok(PutOutcome::Exists(existing)),
+                None => Err(BackendError::new(
+                    "PutItem",
+                    &name,
+                    BackendErrorKind::Service(format!(
+                        "attribute_not_exists failed for {key:?} but the item does not exist"
+                    )),
+                )
+                .with_source(error)),
+            },
+        }
+    }
+
+    pub(super) async fn update_item(
+        &self,
+        table: Table,
+        key: &str,
+        update: &Update,
+    ) -> Result<UpdateOutcome, BackendError> {
+        let name = self.names.table(table);
+        let expression = UpdateExpression::new(update);
+        let has_names = !expression.names.is_empty();
+        let has_values = !expression.values.is_empty();
+        self.calls.record("UpdateItem");
+        let result = self
+            .dynamodb
+            .update_item()
+            .table_name(&name)
+            .set_key(Some(key_attributes(key)))
+            .set_update_expression(expression.update)
+            .set_condition_expression(expression.condition)
+            .set_expression_attribute_names(has_names.then_some(expression.names))
+            .set_expression_attribute_values(has_values.then_some(expression.values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let attributes = output.attributes().cloned().unwrap_or_default();
+                Ok(UpdateOutcome::Updated(parse_item(
+                    "UpdateItem",
+                    &name,
+                    &attributes,
+                )?))
+            }
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    match failed.item() {
+                        Some(current) => Ok(UpdateOutcome::ConditionFailed(Some(parse_item(
+                            "UpdateItem",
+                            &name,
+                            current,
+                        )?))),
+                        // Missing item, or an endpoint that does not return it: read to know.
+                        None => Ok(UpdateOutcome::ConditionFailed(
+                            self.get_item(table, key).await?,
+                        )),
+                    }
+                }
+                _ => Err(sdk_error("UpdateItem", &name, error)),
+            },
+        }
+    }
+
+    pub(super) async fn get_item(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<Item>, BackendError> {
+        let name = self.names.table(table);
+        self.calls.record("GetItem");
+        let output = self
+            .dynamodb
+            .get_item()
+            .table_name(&name)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| sdk_error("GetItem", &name, error))?;
+        output
+            .item()
+            .map(|attributes| parse_item("GetItem", &name, attributes))
+            .transpose()
+    }
+
+    pub(super) async fn scan_table(
+        &self,
+        table: Table,
+    ) -> Result<Vec<(String, Item)>, BackendError> {
+        let name = self.names.table(table);
+        let mut items = Vec::new();
+        let mut start_key: Option<Attributes> = None;
+        loop {
+            self.calls.record("Scan");
+            let output = self
+                .dynamodb
+                .scan()
+                .table_name(&name)
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|error| sdk_error("Scan", &name, error))?;
+            for attributes in output.items() {
+                let key = key_of(attributes).map_err(|what| invalid_item("Scan", &name, what))?;
+                items.push((key, parse_item("Scan", &name, attributes)?));
+            }
+            match output.last_evaluated_key() {
+                Some(last) if !last.is_empty() => start_key = Some(last.clone()),
+                _ => break,
+            }
+        }
+        items.sort_by(|(a, _), (b, _)| a.cmp(b));
+        Ok(items)
+    }
+}
+
+fn parse_item(
+    operation: &'static str,
+    table: &str,
+    attributes: &Attributes,
+) -> Result<Item, BackendError> {
+    item_from_attributes(attributes).map_err(|what| invalid_item(operation, table, what))
+}
+
+fn invalid_item(operation: &'static str, table: &str, what: String) -> BackendError {
+    BackendError::new(
+        operation,
+        table,
+        BackendErrorKind::Service(format!("an item qsim cannot read: {what}")),
+    )
+}
