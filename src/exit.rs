@@ -11,6 +11,8 @@ pub enum QsimExitCode {
     BadInput = 2,
     /// The backend failed: credentials, network, an API error outside the scenario's control.
     BackendError = 3,
+    /// Ctrl-C stopped a run (its backend resources were deleted first).
+    Interrupted = 130,
 }
 
 impl QsimExitCode {

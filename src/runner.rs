@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
+use crate::backend::aws::{AwsBackend, AwsOptions};
 use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, Capability};
 use crate::check::{self, Verdict};
-use crate::engine::{self, Outcome};
+use crate::engine::{self, Outcome, Progress, ProgressHook};
 use crate::report::projection;
 use crate::report::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::scenario::Scenario;
@@ -18,9 +21,11 @@ use crate::scenario::Scenario;
 pub enum BackendChoice {
     #[default]
     Sim,
+    /// AWS, or an AWS-compatible endpoint (`endpoint_url`).
+    Aws(AwsOptions),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RunOptions {
     pub backend: BackendChoice,
     /// Overrides the file's seed; the snapshot comparison is then skipped.
@@ -28,6 +33,26 @@ pub struct RunOptions {
     /// Where snapshots live; default `snapshots/` beside the scenario's folder.
     pub snapshots: Option<PathBuf>,
     pub update: UpdateMode,
+    /// Called with a progress report every few seconds on real backends.
+    pub progress: Option<ProgressFn>,
+}
+
+/// Receives progress reports of a run on a real backend: (scenario name, progress).
+pub type ProgressFn = std::sync::Arc<dyn Fn(&str, &Progress)>;
+
+/// How often a run on a real backend reports progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("backend", &self.backend)
+            .field("seed", &self.seed)
+            .field("snapshots", &self.snapshots)
+            .field("update", &self.update)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for RunOptions {
@@ -37,6 +62,7 @@ impl Default for RunOptions {
             seed: None,
             snapshots: None,
             update: UpdateMode::Never,
+            progress: None,
         }
     }
 }
@@ -49,6 +75,10 @@ pub struct ScenarioRun {
     pub backend: &'static str,
     pub wall: Duration,
     pub result: RunResult,
+    /// API calls per operation, on backends that count them (what a run costs on AWS).
+    pub api_calls: Option<BTreeMap<&'static str, u64>>,
+    /// The flags that select this backend again, for the reproduce command.
+    pub backend_args: String,
 }
 
 /// A run that completed: what happened, what the checks said, what the snapshot said.
@@ -70,6 +100,8 @@ pub enum RunResult {
     BackendFailed(BackendError),
     /// Writing or reading a snapshot failed.
     SnapshotIo(String),
+    /// Ctrl-C: the run stopped and its resources were torn down.
+    Interrupted,
 }
 
 impl ScenarioRun {
@@ -77,7 +109,9 @@ impl ScenarioRun {
         match &self.result {
             RunResult::Finished(f) => f.verdict.passed() && !f.snapshot.is_failure(),
             RunResult::Skipped { .. } => true,
-            RunResult::BackendFailed(_) | RunResult::SnapshotIo(_) => false,
+            RunResult::BackendFailed(_) | RunResult::SnapshotIo(_) | RunResult::Interrupted => {
+                false
+            }
         }
     }
 }
@@ -87,52 +121,110 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
     let scenario = Rc::new(scenario);
     let seed = options.seed.unwrap_or(scenario.seed);
     let started = Instant::now();
-    let (backend_name, result) = match &options.backend {
-        BackendChoice::Sim => (
-            "sim",
-            simulated_block_on(execute(&scenario, SimBackend::new(seed), seed)),
-        ),
+    let (backend_name, execution, api_calls) = match &options.backend {
+        BackendChoice::Sim => {
+            let sim = Rc::new(SimBackend::new(seed));
+            ("sim", simulated_block_on(execute(&scenario, sim, seed, None)), None)
+        }
+        BackendChoice::Aws(aws) => {
+            let progress = options.progress.clone().map(|report| {
+                let name = scenario.name.clone();
+                ProgressHook {
+                    every: PROGRESS_EVERY,
+                    report: Box::new(move |p: &Progress| report(&name, p)),
+                }
+            });
+            let (execution, calls) = realtime_block_on(async {
+                match AwsBackend::connect(aws, &scenario.name).await {
+                    Ok(backend) => {
+                        let backend = Rc::new(backend);
+                        let execution =
+                            execute_interruptible(&scenario, backend.clone(), seed, progress).await;
+                        (execution, Some(backend.api_calls()))
+                    }
+                    Err(error) => (Execution::Failed(error), None),
+                }
+            });
+            ("aws", execution, calls)
+        }
     };
     let wall = started.elapsed();
-    let result = match result {
+    let result = match execution {
         Execution::Skipped(missing) => RunResult::Skipped { missing },
         Execution::Failed(error) => RunResult::BackendFailed(error),
+        Execution::Interrupted => RunResult::Interrupted,
         Execution::Done(outcome) => finish(&scenario, *outcome, seed, options),
     };
-    ScenarioRun {
-        scenario,
-        seed,
-        backend: backend_name,
-        wall,
-        result,
+    let backend_args = backend_args(&options.backend);
+    ScenarioRun { scenario, seed, backend: backend_name, wall, result, api_calls, backend_args }
+}
+
+fn backend_args(backend: &BackendChoice) -> String {
+    match backend {
+        BackendChoice::Sim => String::new(),
+        BackendChoice::Aws(aws) => {
+            let mut args = String::from(" --backend aws");
+            for (flag, value) in [("--region", &aws.region), ("--profile", &aws.profile), ("--endpoint-url", &aws.endpoint_url)] {
+                if let Some(value) = value {
+                    args.push_str(&format!(" {flag} {value}"));
+                }
+            }
+            args
+        }
     }
 }
 
 /// Runs `scenario` on a fresh simulator and returns what happened (tests and benchmarks).
 pub fn simulate(scenario: Rc<Scenario>, seed: u64) -> Result<Outcome, BackendError> {
     let backend = Rc::new(SimBackend::new(seed));
-    simulated_block_on(engine::run(scenario, backend, seed))
+    simulated_block_on(engine::run(scenario, backend, seed, None))
 }
 
 enum Execution {
     Skipped(Vec<Capability>),
     Failed(BackendError),
+    Interrupted,
     Done(Box<Outcome>),
 }
 
 async fn execute<B: Backend + 'static>(
     scenario: &Rc<Scenario>,
-    backend: B,
+    backend: Rc<B>,
     seed: u64,
+    progress: Option<ProgressHook>,
 ) -> Execution {
     let missing = engine::missing_capabilities(scenario, &backend.capabilities());
     if !missing.is_empty() {
         return Execution::Skipped(missing);
     }
-    match engine::run(scenario.clone(), Rc::new(backend), seed).await {
+    match engine::run(scenario.clone(), backend, seed, progress).await {
         Ok(outcome) => Execution::Done(Box::new(outcome)),
         Err(error) => Execution::Failed(error),
     }
+}
+
+/// As [`execute`], but Ctrl-C stops the run and still tears its resources down.
+async fn execute_interruptible<B: Backend + 'static>(
+    scenario: &Rc<Scenario>,
+    backend: Rc<B>,
+    seed: u64,
+    progress: Option<ProgressHook>,
+) -> Execution {
+    tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => {
+            // The run's future is dropped mid-flight; teardown is idempotent and deletes
+            // whatever this run had created so far.
+            let _ = backend.teardown().await;
+            Execution::Interrupted
+        }
+        execution = execute(scenario, backend.clone(), seed, progress) => execution,
+    }
+}
+
+fn realtime_block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    let runtime = engine::realtime_runtime().expect("a current-thread runtime always builds");
+    tokio::task::LocalSet::new().block_on(&runtime, future)
 }
 
 fn simulated_block_on<T>(future: impl std::future::Future<Output = T>) -> T {

@@ -48,6 +48,15 @@ pub enum Command {
     },
     /// Print the JSON Schema of the scenario format (for `#:schema` lines in editors).
     Schema,
+    /// Delete queues and tables earlier runs left on AWS (name prefix `qsim-` AND tag
+    /// `qsim:managed=true`; nothing else is ever touched).
+    Cleanup {
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Measure the simulator end to end: messages per second and peak memory.
     Bench {
         /// The benchmark scenario.
@@ -82,10 +91,31 @@ pub struct RunArgs {
     /// Rewrite snapshots instead of comparing (same as INSTA_UPDATE=always).
     #[arg(long)]
     pub update_snapshots: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Keep the run's queues and tables on AWS for inspection (`qsim cleanup` removes them).
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// Where `--backend aws` connects; each falls back to the AWS SDK's usual environment and files.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// AWS region.
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// An AWS-compatible endpoint instead of AWS: moto_server, LocalStack, ElasticMQ.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
     /// The embedded simulator: virtual time, deterministic for a seed.
     Sim,
+    /// SQS and DynamoDB through the AWS SDK: AWS itself, or `--endpoint-url`.
+    Aws,
 }

@@ -3,12 +3,14 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use super::args::{BackendKind, Cli, Command, RunArgs};
+use super::args::{AwsArgs, BackendKind, Cli, Command, RunArgs};
+use crate::backend::aws::AwsOptions;
+use crate::engine::Progress;
 use super::output::{err, out, out_raw};
 use crate::exit::QsimExitCode;
 use crate::report::snapshot::UpdateMode;
 use crate::report::{junit, summary};
-use crate::runner::{self, BackendChoice, RunOptions, RunResult, ScenarioRun};
+use crate::runner::{self, BackendChoice, ProgressFn, RunOptions, RunResult, ScenarioRun};
 use crate::scenario::{self, Scenario};
 
 pub fn dispatch(cli: Cli) -> QsimExitCode {
@@ -59,6 +61,7 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
             out(&schema);
             QsimExitCode::Passed
         }
+        Command::Cleanup { dry_run, aws } => cleanup(&aws_options(&aws, false), dry_run),
         Command::Bench {
             scenario,
             min_rate,
@@ -115,15 +118,20 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
     let options = RunOptions {
         backend: match args.backend {
             BackendKind::Sim => BackendChoice::Sim,
+            BackendKind::Aws => BackendChoice::Aws(aws_options(&args.aws, args.keep)),
         },
         seed: args.seed,
         snapshots: args.snapshots.clone(),
         update: UpdateMode::from_env(args.update_snapshots),
+        progress: Some(progress_printer()),
     };
     let several = scenarios.len() > 1;
     let mut runs: Vec<ScenarioRun> = Vec::new();
     for scenario in scenarios {
         let run = runner::run_scenario(scenario, &options);
+        if args.backend == BackendKind::Aws && std::io::stderr().is_terminal() {
+            eprint!("\r\x1b[2K"); // clear the progress line
+        }
         if !out(&summary::line(&run)) {
             return QsimExitCode::Passed;
         }
@@ -134,7 +142,11 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
                 return QsimExitCode::BadInput;
             }
         }
+        let interrupted = matches!(run.result, RunResult::Interrupted);
         runs.push(run);
+        if interrupted {
+            break;
+        }
     }
     out(&summary::totals(&runs));
     if let Some(path) = &args.junit {
@@ -194,6 +206,74 @@ fn bench(path: &Path, min_rate: Option<f64>, max_memory_mib: Option<u64>) -> Qsi
             } else {
                 QsimExitCode::Passed
             }
+        }
+        Err(e) => {
+            err(&format!("error: {}", summary::error_chain(&e)));
+            QsimExitCode::BackendError
+        }
+    }
+}
+
+fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
+    AwsOptions {
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        keep,
+    }
+}
+
+/// Progress of runs on real backends, on stderr: rewritten in place on a terminal, one line
+/// every few reports otherwise (CI logs).
+fn progress_printer() -> ProgressFn {
+    let terminal = std::io::stderr().is_terminal();
+    let count = std::cell::Cell::new(0u64);
+    std::sync::Arc::new(move |name: &str, p: &Progress| {
+        let line = format!(
+            "{name}: {} elapsed · sent {} · processed {} · in flight {} · dlq {} · consumers {}",
+            summary::clock(p.elapsed),
+            p.sent,
+            p.processed,
+            p.in_flight,
+            p.dlq,
+            p.consumers
+        );
+        count.set(count.get() + 1);
+        if terminal {
+            eprint!("\r\x1b[2K{line}");
+        } else if count.get() % 5 == 1 {
+            err(&line);
+        }
+    })
+}
+
+fn cleanup(options: &AwsOptions, dry_run: bool) -> QsimExitCode {
+    let runtime = match crate::engine::realtime_runtime() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            err(&format!("error: {e}"));
+            return QsimExitCode::BackendError;
+        }
+    };
+    match runtime.block_on(crate::backend::aws::cleanup(options, dry_run)) {
+        Ok(report) => {
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            for entry in &report.deleted {
+                out(&format!("{verb} {} {}", entry.kind.as_str(), entry.name));
+            }
+            for entry in &report.skipped {
+                out(&format!("skipped {} {} (no qsim:managed=true tag: not qsim's)", entry.kind.as_str(), entry.name));
+            }
+            for failure in &report.failed {
+                err(&format!(
+                    "error: {} {}: {}",
+                    failure.resource.kind.as_str(),
+                    failure.resource.name,
+                    summary::error_chain(&failure.error)
+                ));
+            }
+            out(&format!("cleanup: {} {verb}, {} skipped, {} failed", report.deleted.len(), report.skipped.len(), report.failed.len()));
+            if report.failed.is_empty() { QsimExitCode::Passed } else { QsimExitCode::BackendError }
         }
         Err(e) => {
             err(&format!("error: {}", summary::error_chain(&e)));

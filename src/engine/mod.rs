@@ -71,14 +71,32 @@ pub struct FinalState {
 /// How often the main loop re-checks whether the run is over, besides being woken.
 const SETTLE_CHECK: Duration = Duration::from_millis(50);
 
+/// What a long run is doing, for a progress line (the engine never prints it itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub elapsed: Duration,
+    pub sent: u64,
+    pub processed: u64,
+    pub in_flight: u64,
+    pub dlq: u64,
+    pub consumers: u64,
+}
+
+/// Receives a [`Progress`] every `every` while a run goes on.
+pub struct ProgressHook {
+    pub every: Duration,
+    pub report: Box<dyn Fn(&Progress)>,
+}
+
 /// Runs `scenario` on `backend` with `seed`. Must be called inside a `tokio::task::LocalSet`.
 /// Tears the backend's resources down whatever happens.
 pub async fn run<B: Backend + 'static>(
     scenario: Rc<Scenario>,
     backend: Rc<B>,
     seed: u64,
+    progress: Option<ProgressHook>,
 ) -> Result<Outcome, BackendError> {
-    let result = run_provisioned(scenario, backend.clone(), seed).await;
+    let result = run_provisioned(scenario, backend.clone(), seed, progress).await;
     let teardown = backend.teardown().await;
     let outcome = result?;
     teardown?;
@@ -89,6 +107,7 @@ async fn run_provisioned<B: Backend + 'static>(
     scenario: Rc<Scenario>,
     backend: Rc<B>,
     seed: u64,
+    progress: Option<ProgressHook>,
 ) -> Result<Outcome, BackendError> {
     let (main, dlq) = provision(&scenario, &*backend).await?;
     let ctx = Rc::new(RunContext::new(
@@ -115,6 +134,9 @@ async fn run_provisioned<B: Backend + 'static>(
             fleet.clone(),
             config,
         )));
+    }
+    if let Some(hook) = progress {
+        tasks.push(tokio::task::spawn_local(report_progress(ctx.clone(), hook)));
     }
 
     let deadline = ctx.origin() + scenario.timeout;
@@ -170,6 +192,26 @@ async fn run_provisioned<B: Backend + 'static>(
         instances,
         peak_consumers,
     })
+}
+
+async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook) {
+    loop {
+        sleep(hook.every).await;
+        let live = ctx.live.get();
+        let in_flight = ctx.backend.depth(ctx.main).await.map_or(0, |d| d.in_flight);
+        let dlq = match ctx.dlq {
+            Some(dlq) => ctx.backend.depth(dlq).await.map_or(0, |d| d.total()),
+            None => 0,
+        };
+        (hook.report)(&Progress {
+            elapsed: ctx.origin().elapsed(),
+            sent: live.sent,
+            processed: live.processed,
+            in_flight,
+            dlq,
+            consumers: live.consumers,
+        });
+    }
 }
 
 fn redrives(scenario: &Scenario) -> bool {

@@ -45,6 +45,7 @@ pub fn line(run: &ScenarioRun) -> String {
         }
         RunResult::BackendFailed(error) => format!("ERROR {name:<23} {}", error_chain(error)),
         RunResult::SnapshotIo(error) => format!("ERROR {name:<23} snapshot: {error}"),
+        RunResult::Interrupted => format!("STOP {name:<24} interrupted; its resources were deleted"),
     }
 }
 
@@ -116,28 +117,19 @@ pub fn details(run: &ScenarioRun) -> String {
             SnapshotStatus::Matched | SnapshotStatus::Updated { .. } => {}
         }
     }
+    if let Some(calls) = &run.api_calls {
+        let total: u64 = calls.values().sum();
+        let each: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
+        let _ = writeln!(out, "  api calls: {total} ({})", each.join(", "));
+    }
     if !run.passed() {
-        let _ = writeln!(
-            out,
-            "  seed {} · reproduce: {}",
-            run.seed,
-            reproduce_command(run)
-        );
+        let _ = writeln!(out, "  seed {} · reproduce: {}", run.seed, reproduce_command(run));
     }
     out
 }
 
 pub fn reproduce_command(run: &ScenarioRun) -> String {
-    let backend = if run.backend == "sim" {
-        String::new()
-    } else {
-        format!(" --backend {}", run.backend)
-    };
-    format!(
-        "qsim run {} --seed {}{backend}",
-        run.scenario.path.display(),
-        run.seed
-    )
+    format!("qsim run {} --seed {}{}", run.scenario.path.display(), run.seed, run.backend_args)
 }
 
 /// `12.0s`, `3ms`, `4m 10s`: short and stable.
