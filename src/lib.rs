@@ -8,6 +8,8 @@
 //!   the autoscaler on one single-threaded runtime, and records the [`engine::EventLog`].
 //! - [`backend`]: the SQS / DynamoDB boundary; [`backend::sim`] (virtual clock, deterministic)
 //!   and [`backend::aws`] (aws-sdk, real AWS or an AWS-compatible endpoint) behind it.
+//! - [`infra`]: Terraform for teams that provision their own queues: the variables file derived
+//!   from the scenario files, and the resources file that `terraform output -json` prints.
 //! - [`check`]: metrics and message fates derived from the event log and final state, checked
 //!   against the scenario's `[expect]` invariants.
 //! - [`report`]: what a person or CI reads: summary lines, failure details, snapshots, JSON lines.
@@ -24,6 +26,7 @@ pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod exit;
+pub mod infra;
 pub mod report;
 pub mod rng;
 pub mod runner;

@@ -2,5 +2,6 @@
 
 mod cli;
 mod diagnostics;
+mod infra;
 mod readme;
 mod scenarios;

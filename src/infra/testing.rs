@@ -1,0 +1,64 @@
+//! Scenario values for unit tests, built directly (not parsed): only the queue settings matter
+//! to this module, everything else is the smallest valid filler.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::backend::SimKnobs;
+use crate::scenario::{Expectations, QueueConfig, Scenario};
+
+/// The format's queue defaults: standard, 30 s visibility, no wait, no delay, 4 d retention, no DLQ.
+pub fn default_queue() -> QueueConfig {
+    QueueConfig {
+        fifo: false,
+        visibility_timeout: Duration::from_secs(30),
+        receive_wait: Duration::ZERO,
+        delay: Duration::ZERO,
+        retention: Duration::from_secs(4 * 24 * 3600),
+        content_based_dedup: false,
+        max_receive_count: None,
+        sim: SimKnobs::default(),
+    }
+}
+
+/// A scenario `name` (read from `scenarios.d/NAME.toml`) whose queue is `queue`.
+pub fn scenario(name: &str, queue: QueueConfig) -> Scenario {
+    Scenario {
+        path: PathBuf::from(format!("scenarios.d/{name}.toml")),
+        name: name.to_owned(),
+        description: format!("{name} (test)"),
+        tags: Vec::new(),
+        seed: 1,
+        timeout: Duration::from_secs(60),
+        queue,
+        producers: Vec::new(),
+        consumers: Vec::new(),
+        timeline: Vec::new(),
+        autoscaler: None,
+        expect: Expectations::default(),
+    }
+}
+
+/// The queue of a scenario with `[queue] visibility_timeout = VIS s, receive_wait = 1s,
+/// max_receive_count = MRC`, the shape of all three shipped scenarios.
+fn shipped(name: &str, visibility: u64, max_receive_count: u32) -> Scenario {
+    scenario(
+        name,
+        QueueConfig {
+            visibility_timeout: Duration::from_secs(visibility),
+            receive_wait: Duration::from_secs(1),
+            max_receive_count: Some(max_receive_count),
+            ..default_queue()
+        },
+    )
+}
+
+/// `scenarios.d/` as of this writing, by hand (the parser is not merged yet): happy, crash,
+/// poison, in file-name order.
+pub fn shipped_scenarios() -> Vec<Scenario> {
+    vec![
+        shipped("crash", 3, 5),
+        shipped("happy", 5, 3),
+        shipped("poison", 2, 2),
+    ]
+}
