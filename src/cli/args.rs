@@ -57,6 +57,9 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Infrastructure as code generated from the scenario files.
+    #[command(subcommand)]
+    Infra(InfraCommand),
     /// Measure the simulator end to end: messages per second and peak memory.
     Bench {
         /// The benchmark scenario.
@@ -68,6 +71,15 @@ pub enum Command {
         /// Fail (exit 1) when peak memory exceeds this many MiB.
         #[arg(long)]
         max_memory_mib: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InfraCommand {
+    /// Print the Terraform variables file (JSON) for terraform/, from the scenario files.
+    Tfvars {
+        #[arg(long, default_value = "scenarios.d")]
+        dir: PathBuf,
     },
 }
 

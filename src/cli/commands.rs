@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use super::args::{AwsArgs, BackendKind, Cli, Command, RunArgs};
+use super::args::{AwsArgs, BackendKind, Cli, Command, InfraCommand, RunArgs};
 use crate::backend::aws::AwsOptions;
 use crate::engine::Progress;
 use super::output::{err, out, out_raw};
@@ -61,6 +61,19 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
             out(&schema);
             QsimExitCode::Passed
         }
+        Command::Infra(InfraCommand::Tfvars { dir }) => match load_dir(&dir, &[]) {
+            Ok(scenarios) => match crate::infra::render(&scenarios) {
+                Ok(json) => {
+                    out_raw(&json);
+                    QsimExitCode::Passed
+                }
+                Err(e) => {
+                    err(&format!("error: {e}"));
+                    QsimExitCode::BadInput
+                }
+            },
+            Err(code) => code,
+        },
         Command::Cleanup { dry_run, aws } => cleanup(&aws_options(&aws, false), dry_run),
         Command::Bench {
             scenario,

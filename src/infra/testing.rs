@@ -38,27 +38,3 @@ pub fn scenario(name: &str, queue: QueueConfig) -> Scenario {
         expect: Expectations::default(),
     }
 }
-
-/// The queue of a scenario with `[queue] visibility_timeout = VIS s, receive_wait = 1s,
-/// max_receive_count = MRC`, the shape of all three shipped scenarios.
-fn shipped(name: &str, visibility: u64, max_receive_count: u32) -> Scenario {
-    scenario(
-        name,
-        QueueConfig {
-            visibility_timeout: Duration::from_secs(visibility),
-            receive_wait: Duration::from_secs(1),
-            max_receive_count: Some(max_receive_count),
-            ..default_queue()
-        },
-    )
-}
-
-/// `scenarios.d/` as of this writing, by hand (the parser is not merged yet): happy, crash,
-/// poison, in file-name order.
-pub fn shipped_scenarios() -> Vec<Scenario> {
-    vec![
-        shipped("crash", 3, 5),
-        shipped("happy", 5, 3),
-        shipped("poison", 2, 2),
-    ]
-}

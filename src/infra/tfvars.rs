@@ -101,7 +101,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::infra::testing::{default_queue, scenario, shipped_scenarios};
+    use crate::infra::testing::{default_queue, scenario};
     use crate::scenario::QueueConfig;
 
     fn fifo_queue() -> QueueConfig {
@@ -231,13 +231,5 @@ mod tests {
     #[test]
     fn no_scenarios_is_an_empty_map() {
         assert_eq!(tfvars(&[]).unwrap(), json!({"scenarios": {}}));
-    }
-
-    /// The committed example is what the generator makes of the shipped scenarios. (The test in
-    /// tests/all/infra.rs checks the same file against `scenarios.d/` through the parser.)
-    #[test]
-    fn committed_example_is_the_shipped_scenarios() {
-        let committed = include_str!("../../terraform/scenarios.auto.tfvars.json");
-        assert_eq!(render(&shipped_scenarios()).unwrap(), committed);
     }
 }
