@@ -874,3 +874,103 @@ async fn message_move_tasks_are_reported_unsupported_on_moto() {
     );
     backend.teardown().await.unwrap();
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_long_poll_returns_as_soon_as_a_message_arrives_while_other_calls_proceed() {
+    let moto = moto().await;
+    let backend = moto.backend("long-poll").await;
+    let queue = backend
+        .create_queue(&queue_spec(QueueRole::Main, false))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (received, ()) = tokio::join!(backend.receive(queue, receive(10, 5)), async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        send_bodies(&backend, queue, &["late"], None).await;
+    });
+    assert_eq!(bodies(&received.unwrap()), ["late"]);
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(4), "waited {elapsed:?}");
+
+    let started = std::time::Instant::now();
+    assert!(
+        backend
+            .receive(queue, receive(10, 1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    backend.teardown().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn remaining_waits_for_delayed_messages() {
+    let moto = moto().await;
+    let backend = moto.backend("delayed").await;
+    let queue = backend
+        .create_queue(&queue_spec(QueueRole::Main, false))
+        .await
+        .unwrap();
+    let mut delayed = message(0, "later", None);
+    delayed.delay = Some(Duration::from_secs(2));
+    for outcome in backend.send(queue, &[delayed]).await.unwrap() {
+        outcome.unwrap();
+    }
+    assert_eq!(backend.depth(queue).await.unwrap().delayed, 1);
+    let remaining = backend.remaining(queue).await.unwrap();
+    assert_eq!(bodies(&remaining), ["later"]);
+    assert_eq!(remaining[0].receive_count, 0);
+    backend.teardown().await.unwrap();
+}
+
+/// Capabilities follow the endpoint: no network is involved in connecting.
+#[tokio::test(flavor = "current_thread")]
+async fn capabilities_depend_on_whether_the_endpoint_is_aws() {
+    use qsim::backend::Capability;
+    let load = |endpoint_url: Option<&str>| {
+        let options = AwsOptions {
+            region: Some("eu-west-1".into()),
+            endpoint_url: endpoint_url.map(str::to_owned),
+            ..AwsOptions::default()
+        };
+        async move {
+            // Ignore the host's AWS_* variables so an exported AWS_ENDPOINT_URL cannot leak in.
+            let config = options
+                .config_loader()
+                .empty_test_environment()
+                .load()
+                .await;
+            qsim::backend::aws::AwsBackend::from_sdk_config(&config, &options, "caps").unwrap()
+        }
+    };
+    let aws = load(None).await.capabilities();
+    for capability in [
+        Capability::MessageMoveTask,
+        Capability::AsyncPurge,
+        Capability::FifoDedupWindow,
+        Capability::FifoRedeliveryOrder,
+    ] {
+        assert!(aws.has(capability), "{capability:?}");
+    }
+    assert!(!aws.has(Capability::InjectedFaults) && !aws.has(Capability::Deterministic));
+    let emulator = load(Some("http://127.0.0.1:1")).await.capabilities();
+    assert!(emulator.0.is_empty(), "{emulator:?}");
+
+    let no_region = AwsOptions::default()
+        .config_loader()
+        .empty_test_environment()
+        .load()
+        .await;
+    let error =
+        qsim::backend::aws::AwsBackend::from_sdk_config(&no_region, &AwsOptions::default(), "x")
+            .unwrap_err();
+    assert!(
+        matches!(error.kind, BackendErrorKind::InvalidParameter(_)),
+        "{error}"
+    );
+}
