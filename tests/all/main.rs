@@ -1,7 +1,9 @@
 //! The one integration-test binary (one link of the AWS SDK instead of one per file).
 
+mod aws_backend;
 mod cli;
 mod diagnostics;
 mod infra;
+mod moto;
 mod readme;
 mod scenarios;

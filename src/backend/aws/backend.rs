@@ -23,7 +23,6 @@ use crate::backend::{
 };
 
 /// The backend for real SQS + DynamoDB or an AWS-compatible endpoint, for one run.
-#[derive(Debug)]
 pub struct AwsBackend {
     pub(super) sqs: aws_sdk_sqs::Client,
     pub(super) dynamodb: aws_sdk_dynamodb::Client,
@@ -63,6 +62,19 @@ pub(super) struct QueueRef {
 pub(super) struct CreatedTable {
     pub(super) name: String,
     pub(super) deleted: bool,
+}
+
+/// Leaves the SDK clients out: their configuration holds the credentials provider.
+impl std::fmt::Debug for AwsBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsBackend")
+            .field("prefix", &self.names.prefix())
+            .field("keep", &self.keep)
+            .field("custom_endpoint", &self.custom_endpoint)
+            .field("queues", &self.queues)
+            .field("tables", &self.tables)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AwsBackend {

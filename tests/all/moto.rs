@@ -1,0 +1,226 @@
+//! A real `moto_server` on a free loopback port for the AWS backend's tests: no mocks.
+//!
+//! One server per test binary, started on first use and shared; tests that use it hold a lock
+//! (so one test's `POST /moto-api/reset` never wipes another's resources) and start from a
+//! reset server. The server is stopped when the test binary exits, however it exits: it runs
+//! under a small shell that kills it once its stdin (a pipe held by this process) reaches EOF.
+//! A missing `moto_server` fails the tests with instructions: CI installs it
+//! (`.ci/ensure-moto.sh`), so a skip would hide a broken setup.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_sqs::config::Credentials;
+use qsim::backend::aws::{AwsBackend, AwsOptions};
+
+const REGION: &str = "us-east-1";
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+static SERVER: OnceLock<MotoServer> = OnceLock::new();
+static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Exclusive use of the shared, freshly reset moto_server for one test.
+pub struct Moto {
+    server: &'static MotoServer,
+    _exclusive: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Waits for the server (starting it if this is the first test) and resets it.
+pub async fn moto() -> Moto {
+    let exclusive = EXCLUSIVE.lock().await;
+    let server = SERVER.get_or_init(MotoServer::start);
+    if let Err(error) = server.post("/moto-api/reset") {
+        panic!(
+            "POST /moto-api/reset failed: {error}\n{}",
+            server.log_tail()
+        );
+    }
+    Moto {
+        server,
+        _exclusive: exclusive,
+    }
+}
+
+impl Moto {
+    pub fn endpoint_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.port)
+    }
+
+    /// What a user would pass: `--endpoint-url` and `--region`.
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            region: Some(REGION.into()),
+            profile: None,
+            endpoint_url: Some(self.endpoint_url()),
+            keep: false,
+        }
+    }
+
+    /// The SDK configuration for `options`, with moto's dummy credentials set explicitly
+    /// rather than through the process environment.
+    pub async fn sdk_config(&self, options: &AwsOptions) -> SdkConfig {
+        options
+            .config_loader()
+            .credentials_provider(Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "qsim-moto-tests",
+            ))
+            .load()
+            .await
+    }
+
+    pub async fn backend(&self, scenario: &str) -> AwsBackend {
+        self.backend_with(&self.options(), scenario).await
+    }
+
+    pub async fn backend_with(&self, options: &AwsOptions, scenario: &str) -> AwsBackend {
+        let config = self.sdk_config(options).await;
+        AwsBackend::from_sdk_config(&config, options, scenario).expect("backend for moto")
+    }
+
+    /// A plain SQS client, to look at (or set up) what the backend should see.
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config(&self.options()).await)
+    }
+
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config(&self.options()).await)
+    }
+}
+
+struct MotoServer {
+    port: u16,
+    log: PathBuf,
+    /// The supervising shell and the pipe whose EOF tells it to stop the server.
+    supervisor: Mutex<(Child, Option<ChildStdin>)>,
+}
+
+impl MotoServer {
+    fn start() -> MotoServer {
+        if find_on_path("moto_server").is_none() {
+            panic!(
+                "moto_server is not on PATH: the AWS backend tests need a real moto_server.\n\
+                 Install it with `.ci/ensure-moto.sh` (pip install 'moto[server]')."
+            );
+        }
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("qsim-moto-{port}.log"));
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(
+                r#"moto_server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+                   server=$!
+                   cat >/dev/null
+                   kill "$server" 2>/dev/null
+                   wait "$server""#,
+            )
+            .arg("qsim-moto")
+            .arg(port.to_string())
+            .arg(&log)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sh to supervise moto_server");
+        let stdin = child.stdin.take();
+        let server = MotoServer {
+            port,
+            log,
+            supervisor: Mutex::new((child, stdin)),
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    fn wait_until_ready(&self) {
+        let started = Instant::now();
+        loop {
+            if self.post("/moto-api/reset").is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.supervisor.lock().unwrap().0.try_wait() {
+                panic!(
+                    "moto_server exited ({status}) before answering\n{}",
+                    self.log_tail()
+                );
+            }
+            if started.elapsed() > STARTUP_TIMEOUT {
+                panic!(
+                    "moto_server did not answer on port {} within {:?}\n{}",
+                    self.port,
+                    STARTUP_TIMEOUT,
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A bodyless POST; moto closes the connection after each response.
+    fn post(&self, path: &str) -> Result<(), String> {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(1))
+            .map_err(|error| error.to_string())?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(|error| error.to_string())?;
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\
+             Connection: close\r\n\r\n",
+            self.port
+        );
+        stream
+            .write_all(request.as_bytes())
+            .map_err(|error| error.to_string())?;
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .map_err(|error| error.to_string())?;
+        let status = response.lines().next().unwrap_or_default();
+        if status.split_whitespace().nth(1) == Some("200") {
+            Ok(())
+        } else {
+            Err(format!("unexpected answer {status:?}"))
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        format!("moto_server log ({}):\n{tail}", self.log.display())
+    }
+}
+
+impl Drop for MotoServer {
+    /// Closing the pipe makes the supervising shell stop moto_server (the static instance is
+    /// never dropped; process exit closes the pipe the same way).
+    fn drop(&mut self) {
+        let mut supervisor = self
+            .supervisor
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        drop(supervisor.1.take());
+        let _ = supervisor.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
