@@ -12,6 +12,7 @@ use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, Capability};
 use crate::check::{self, Verdict};
 use crate::engine::{self, Outcome, Progress, ProgressHook};
+use crate::infra::ResourcesFile;
 use crate::report::projection;
 use crate::report::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::scenario::Scenario;
@@ -35,6 +36,8 @@ pub struct RunOptions {
     pub update: UpdateMode,
     /// Called with a progress report every few seconds on real backends.
     pub progress: Option<ProgressFn>,
+    /// Pre-provisioned resources per scenario (`--resources`); each run uses its scenario's.
+    pub resources: Option<std::sync::Arc<ResourcesFile>>,
 }
 
 /// Receives progress reports of a run on a real backend: (scenario name, progress).
@@ -63,6 +66,7 @@ impl Default for RunOptions {
             snapshots: None,
             update: UpdateMode::Never,
             progress: None,
+            resources: None,
         }
     }
 }
@@ -124,7 +128,11 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
     let (backend_name, execution, api_calls) = match &options.backend {
         BackendChoice::Sim => {
             let sim = Rc::new(SimBackend::new(seed));
-            ("sim", simulated_block_on(execute(&scenario, sim, seed, None)), None)
+            (
+                "sim",
+                simulated_block_on(execute(&scenario, sim, seed, None)),
+                None,
+            )
         }
         BackendChoice::Aws(aws) => {
             let progress = options.progress.clone().map(|report| {
@@ -134,8 +142,13 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
                     report: Box::new(move |p: &Progress| report(&name, p)),
                 }
             });
+            let mut aws = aws.clone();
+            if let Some(resources) = &options.resources {
+                // The CLI checked every scenario against the file before running any.
+                aws.provisioned = resources.matching(&scenario).ok().cloned();
+            }
             let (execution, calls) = realtime_block_on(async {
-                match AwsBackend::connect(aws, &scenario.name).await {
+                match AwsBackend::connect(&aws, &scenario.name).await {
                     Ok(backend) => {
                         let backend = Rc::new(backend);
                         let execution =
@@ -156,7 +169,15 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
         Execution::Done(outcome) => finish(&scenario, *outcome, seed, options),
     };
     let backend_args = backend_args(&options.backend);
-    ScenarioRun { scenario, seed, backend: backend_name, wall, result, api_calls, backend_args }
+    ScenarioRun {
+        scenario,
+        seed,
+        backend: backend_name,
+        wall,
+        result,
+        api_calls,
+        backend_args,
+    }
 }
 
 fn backend_args(backend: &BackendChoice) -> String {
@@ -164,7 +185,11 @@ fn backend_args(backend: &BackendChoice) -> String {
         BackendChoice::Sim => String::new(),
         BackendChoice::Aws(aws) => {
             let mut args = String::from(" --backend aws");
-            for (flag, value) in [("--region", &aws.region), ("--profile", &aws.profile), ("--endpoint-url", &aws.endpoint_url)] {
+            for (flag, value) in [
+                ("--region", &aws.region),
+                ("--profile", &aws.profile),
+                ("--endpoint-url", &aws.endpoint_url),
+            ] {
                 if let Some(value) = value {
                     args.push_str(&format!(" {flag} {value}"));
                 }

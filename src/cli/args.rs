@@ -108,6 +108,10 @@ pub struct RunArgs {
     /// Keep the run's queues and tables on AWS for inspection (`qsim cleanup` removes them).
     #[arg(long)]
     pub keep: bool,
+    /// Use pre-provisioned queues and tables (`terraform output -json` of terraform/) instead of
+    /// creating per-run ones (`--backend aws` only).
+    #[arg(long, value_name = "FILE", requires = "backend")]
+    pub resources: Option<PathBuf>,
 }
 
 /// Where `--backend aws` connects; each falls back to the AWS SDK's usual environment and files.

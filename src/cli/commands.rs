@@ -4,10 +4,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::args::{AwsArgs, BackendKind, Cli, Command, InfraCommand, RunArgs};
+use super::output::{err, out, out_raw};
 use crate::backend::aws::AwsOptions;
 use crate::engine::Progress;
-use super::output::{err, out, out_raw};
 use crate::exit::QsimExitCode;
+use crate::infra::ResourcesFile;
 use crate::report::snapshot::UpdateMode;
 use crate::report::{junit, summary};
 use crate::runner::{self, BackendChoice, ProgressFn, RunOptions, RunResult, ScenarioRun};
@@ -128,6 +129,10 @@ fn load_dir(dir: &Path, tags: &[String]) -> Result<Vec<Scenario>, QsimExitCode> 
 }
 
 fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
+    let resources = match load_resources(args, &scenarios) {
+        Ok(resources) => resources,
+        Err(code) => return code,
+    };
     let options = RunOptions {
         backend: match args.backend {
             BackendKind::Sim => BackendChoice::Sim,
@@ -137,6 +142,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
         snapshots: args.snapshots.clone(),
         update: UpdateMode::from_env(args.update_snapshots),
         progress: Some(progress_printer()),
+        resources,
     };
     let several = scenarios.len() > 1;
     let mut runs: Vec<ScenarioRun> = Vec::new();
@@ -233,6 +239,7 @@ fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
         keep,
+        provisioned: None,
     }
 }
 
@@ -275,7 +282,11 @@ fn cleanup(options: &AwsOptions, dry_run: bool) -> QsimExitCode {
                 out(&format!("{verb} {} {}", entry.kind.as_str(), entry.name));
             }
             for entry in &report.skipped {
-                out(&format!("skipped {} {} (no qsim:managed=true tag: not qsim's)", entry.kind.as_str(), entry.name));
+                out(&format!(
+                    "skipped {} {} (no qsim:managed=true tag: not qsim's)",
+                    entry.kind.as_str(),
+                    entry.name
+                ));
             }
             for failure in &report.failed {
                 err(&format!(
@@ -285,12 +296,51 @@ fn cleanup(options: &AwsOptions, dry_run: bool) -> QsimExitCode {
                     summary::error_chain(&failure.error)
                 ));
             }
-            out(&format!("cleanup: {} {verb}, {} skipped, {} failed", report.deleted.len(), report.skipped.len(), report.failed.len()));
-            if report.failed.is_empty() { QsimExitCode::Passed } else { QsimExitCode::BackendError }
+            out(&format!(
+                "cleanup: {} {verb}, {} skipped, {} failed",
+                report.deleted.len(),
+                report.skipped.len(),
+                report.failed.len()
+            ));
+            if report.failed.is_empty() {
+                QsimExitCode::Passed
+            } else {
+                QsimExitCode::BackendError
+            }
         }
         Err(e) => {
             err(&format!("error: {}", summary::error_chain(&e)));
             QsimExitCode::BackendError
         }
     }
+}
+
+/// Reads `--resources` and checks, before anything runs, that it has usable resources for every
+/// scenario about to run.
+fn load_resources(
+    args: &RunArgs,
+    scenarios: &[Scenario],
+) -> Result<Option<std::sync::Arc<ResourcesFile>>, QsimExitCode> {
+    let Some(path) = &args.resources else {
+        return Ok(None);
+    };
+    if args.backend != BackendKind::Aws {
+        err("error: --resources needs --backend aws");
+        return Err(QsimExitCode::BadInput);
+    }
+    let file = ResourcesFile::load(path).map_err(|e| {
+        err(&format!("error: {}", summary::error_chain(&e)));
+        QsimExitCode::BadInput
+    })?;
+    let mut bad = false;
+    for scenario in scenarios {
+        if let Err(e) = file.matching(scenario) {
+            err(&format!("error: {}", summary::error_chain(&e)));
+            bad = true;
+        }
+    }
+    if bad {
+        return Err(QsimExitCode::BadInput);
+    }
+    Ok(Some(std::sync::Arc::new(file)))
 }

@@ -45,7 +45,9 @@ pub fn line(run: &ScenarioRun) -> String {
         }
         RunResult::BackendFailed(error) => format!("ERROR {name:<23} {}", error_chain(error)),
         RunResult::SnapshotIo(error) => format!("ERROR {name:<23} snapshot: {error}"),
-        RunResult::Interrupted => format!("STOP {name:<24} interrupted; its resources were deleted"),
+        RunResult::Interrupted => {
+            format!("STOP {name:<24} interrupted; its resources were deleted")
+        }
     }
 }
 
@@ -123,13 +125,23 @@ pub fn details(run: &ScenarioRun) -> String {
         let _ = writeln!(out, "  api calls: {total} ({})", each.join(", "));
     }
     if !run.passed() {
-        let _ = writeln!(out, "  seed {} · reproduce: {}", run.seed, reproduce_command(run));
+        let _ = writeln!(
+            out,
+            "  seed {} · reproduce: {}",
+            run.seed,
+            reproduce_command(run)
+        );
     }
     out
 }
 
 pub fn reproduce_command(run: &ScenarioRun) -> String {
-    format!("qsim run {} --seed {}{}", run.scenario.path.display(), run.seed, run.backend_args)
+    format!(
+        "qsim run {} --seed {}{}",
+        run.scenario.path.display(),
+        run.seed,
+        run.backend_args
+    )
 }
 
 /// `12.0s`, `3ms`, `4m 10s`: short and stable.

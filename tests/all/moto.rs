@@ -58,6 +58,7 @@ impl Moto {
             profile: None,
             endpoint_url: Some(self.endpoint_url()),
             keep: false,
+            provisioned: None,
         }
     }
 

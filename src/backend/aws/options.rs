@@ -24,6 +24,9 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Keep the run's queues and tables instead of deleting them at teardown.
     pub keep: bool,
+    /// Pre-provisioned queues and tables (`--resources`, from Terraform) to use instead of
+    /// creating per-run ones; they are never deleted.
+    pub provisioned: Option<crate::infra::ProvisionedQueues>,
 }
 
 impl AwsOptions {
