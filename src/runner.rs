@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ pub enum BackendChoice {
     #[default]
     Sim,
     /// AWS, or an AWS-compatible endpoint (`endpoint_url`).
-    Aws(AwsOptions),
+    Aws(Box<AwsOptions>),
 }
 
 #[derive(Clone)]
@@ -37,11 +38,11 @@ pub struct RunOptions {
     /// Called with a progress report every few seconds on real backends.
     pub progress: Option<ProgressFn>,
     /// Pre-provisioned resources per scenario (`--resources`); each run uses its scenario's.
-    pub resources: Option<std::sync::Arc<ResourcesFile>>,
+    pub resources: Option<Arc<ResourcesFile>>,
 }
 
 /// Receives progress reports of a run on a real backend: (scenario name, progress).
-pub type ProgressFn = std::sync::Arc<dyn Fn(&str, &Progress)>;
+pub type ProgressFn = Arc<dyn Fn(&str, &Progress) + Send + Sync>;
 
 /// How often a run on a real backend reports progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
@@ -74,7 +75,7 @@ impl Default for RunOptions {
 /// One scenario's run, ready for reporting.
 #[derive(Debug)]
 pub struct ScenarioRun {
-    pub scenario: Rc<Scenario>,
+    pub scenario: Arc<Scenario>,
     pub seed: u64,
     pub backend: &'static str,
     pub wall: Duration,
@@ -122,6 +123,9 @@ impl ScenarioRun {
 
 /// Runs `scenario` as `options` say and checks it.
 pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
+    // The engine shares the scenario among its single-threaded actors (Rc); the report may
+    // cross threads (`--jobs`), so it keeps its own Arc.
+    let report_scenario = Arc::new(scenario.clone());
     let scenario = Rc::new(scenario);
     let seed = options.seed.unwrap_or(scenario.seed);
     let started = Instant::now();
@@ -170,7 +174,7 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
     };
     let backend_args = backend_args(&options.backend);
     ScenarioRun {
-        scenario,
+        scenario: report_scenario,
         seed,
         backend: backend_name,
         wall,
@@ -178,6 +182,61 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
         api_calls,
         backend_args,
     }
+}
+
+/// Runs `scenarios` on up to `jobs` threads (each run has its own runtime and backend) and hands
+/// each result to `report` in the scenarios' order, as soon as it and all before it are done.
+/// `report` returns false to stop: scenarios not yet started are not run.
+pub fn run_all(
+    scenarios: Vec<Scenario>,
+    options: &RunOptions,
+    jobs: usize,
+    mut report: impl FnMut(ScenarioRun) -> bool,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Mutex, mpsc};
+
+    let total = scenarios.len();
+    let queue = Mutex::new(
+        scenarios
+            .into_iter()
+            .enumerate()
+            .collect::<std::collections::VecDeque<_>>(),
+    );
+    let stop = AtomicBool::new(false);
+    let (done, results) = mpsc::channel::<(usize, ScenarioRun)>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, total.max(1)) {
+            let (queue, stop, done) = (&queue, &stop, done.clone());
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some((index, scenario)) = queue
+                        .lock()
+                        .expect("no worker panics holding it")
+                        .pop_front()
+                    else {
+                        break;
+                    };
+                    if done.send((index, run_scenario(scenario, options))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done);
+        let mut pending: BTreeMap<usize, ScenarioRun> = BTreeMap::new();
+        let mut next = 0;
+        for (index, run) in results {
+            pending.insert(index, run);
+            while let Some(run) = pending.remove(&next) {
+                next += 1;
+                if !report(run) {
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    });
 }
 
 fn backend_args(backend: &BackendChoice) -> String {

@@ -103,6 +103,9 @@ pub struct RunArgs {
     /// Rewrite snapshots instead of comparing (same as INSTA_UPDATE=always).
     #[arg(long)]
     pub update_snapshots: bool,
+    /// Run this many scenarios at once (useful on real backends, where runs mostly wait).
+    #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
+    pub jobs: usize,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Keep the run's queues and tables on AWS for inspection (`qsim cleanup` removes them).

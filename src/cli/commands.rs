@@ -136,36 +136,39 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
     let options = RunOptions {
         backend: match args.backend {
             BackendKind::Sim => BackendChoice::Sim,
-            BackendKind::Aws => BackendChoice::Aws(aws_options(&args.aws, args.keep)),
+            BackendKind::Aws => BackendChoice::Aws(Box::new(aws_options(&args.aws, args.keep))),
         },
         seed: args.seed,
         snapshots: args.snapshots.clone(),
         update: UpdateMode::from_env(args.update_snapshots),
-        progress: Some(progress_printer()),
+        progress: Some(progress_printer(args.jobs > 1)),
         resources,
     };
     let several = scenarios.len() > 1;
     let mut runs: Vec<ScenarioRun> = Vec::new();
-    for scenario in scenarios {
-        let run = runner::run_scenario(scenario, &options);
-        if args.backend == BackendKind::Aws && std::io::stderr().is_terminal() {
+    let jobs = args.jobs.max(1);
+    let mut failed_io = false;
+    runner::run_all(scenarios, &options, jobs, |run| {
+        if args.backend == BackendKind::Aws && jobs == 1 && std::io::stderr().is_terminal() {
             eprint!("\r\x1b[2K"); // clear the progress line
         }
         if !out(&summary::line(&run)) {
-            return QsimExitCode::Passed;
+            return false;
         }
         out_raw(&summary::details(&run));
         if let (Some(path), RunResult::Finished(finished)) = (&args.events, &run.result) {
             if let Err(e) = write_events(path, several, &run.scenario.name, &finished.outcome) {
                 err(&format!("error: writing events to {}: {e}", path.display()));
-                return QsimExitCode::BadInput;
+                failed_io = true;
+                return false;
             }
         }
         let interrupted = matches!(run.result, RunResult::Interrupted);
         runs.push(run);
-        if interrupted {
-            break;
-        }
+        !interrupted
+    });
+    if failed_io {
+        return QsimExitCode::BadInput;
     }
     out(&summary::totals(&runs));
     if let Some(path) = &args.junit {
@@ -175,6 +178,11 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
         }
     }
     if runs
+        .iter()
+        .any(|r| matches!(r.result, RunResult::Interrupted))
+    {
+        QsimExitCode::Interrupted
+    } else if runs
         .iter()
         .any(|r| matches!(r.result, RunResult::BackendFailed(_)))
     {
@@ -243,11 +251,11 @@ fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
     }
 }
 
-/// Progress of runs on real backends, on stderr: rewritten in place on a terminal, one line
-/// every few reports otherwise (CI logs).
-fn progress_printer() -> ProgressFn {
-    let terminal = std::io::stderr().is_terminal();
-    let count = std::cell::Cell::new(0u64);
+/// Progress of runs on real backends, on stderr: rewritten in place on a terminal when one
+/// scenario runs at a time, otherwise one line every few reports (CI logs, `--jobs`).
+fn progress_printer(parallel: bool) -> ProgressFn {
+    let in_place = !parallel && std::io::stderr().is_terminal();
+    let reports = std::sync::atomic::AtomicU64::new(0);
     std::sync::Arc::new(move |name: &str, p: &Progress| {
         let line = format!(
             "{name}: {} elapsed · sent {} · processed {} · in flight {} · dlq {} · consumers {}",
@@ -258,10 +266,10 @@ fn progress_printer() -> ProgressFn {
             p.dlq,
             p.consumers
         );
-        count.set(count.get() + 1);
-        if terminal {
+        let n = reports.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if in_place {
             eprint!("\r\x1b[2K{line}");
-        } else if count.get() % 5 == 1 {
+        } else if n % 5 == 0 {
             err(&line);
         }
     })

@@ -1,0 +1,229 @@
+//! The real `qsim` binary against a real moto_server: the catalog's fast set passes with the
+//! simulator's own snapshots (the differential check), and no run leaves anything behind, while
+//! resources qsim did not create are never touched.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::moto::{Moto, moto};
+
+/// The shared moto_server, reset, held exclusively, with a runtime for SDK calls.
+fn exclusive_moto() -> (tokio::runtime::Runtime, Moto) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let moto = runtime.block_on(moto());
+    (runtime, moto)
+}
+
+fn qsim(moto: &Moto, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qsim"));
+    command
+        .args(args)
+        .args([
+            "--endpoint-url",
+            &moto.endpoint_url(),
+            "--region",
+            "us-east-1",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("INSTA_UPDATE")
+        .env("CI", "true");
+    command
+}
+
+fn run(moto: &Moto, args: &[&str]) -> Output {
+    qsim(moto, args).output().expect("qsim runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every queue and table name on the endpoint, sorted.
+fn resources(runtime: &tokio::runtime::Runtime, moto: &Moto) -> (Vec<String>, Vec<String>) {
+    runtime.block_on(async {
+        let sqs = moto.sqs().await;
+        let mut queues: Vec<String> = sqs
+            .list_queues()
+            .send()
+            .await
+            .unwrap()
+            .queue_urls()
+            .iter()
+            .map(|url| url.rsplit('/').next().unwrap().to_owned())
+            .collect();
+        queues.sort();
+        let dynamodb = moto.dynamodb().await;
+        let mut tables = dynamodb
+            .list_tables()
+            .send()
+            .await
+            .unwrap()
+            .table_names()
+            .to_vec();
+        tables.sort();
+        (queues, tables)
+    })
+}
+
+fn qsim_owned(names: &[String]) -> Vec<&String> {
+    names
+        .iter()
+        .filter(|n| n.starts_with("qsim-") && !n.starts_with("qsim-foreign"))
+        .collect()
+}
+
+#[test]
+fn fast_catalog_passes_on_moto_with_the_simulator_snapshots() {
+    let (runtime, moto) = exclusive_moto();
+    let output = run(
+        &moto,
+        &[
+            "run-all",
+            "--tag",
+            "fast",
+            "--backend",
+            "aws",
+            "--jobs",
+            "6",
+        ],
+    );
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("PASS") || l.starts_with("SKIP"))
+        .collect();
+    assert!(
+        lines.iter().filter(|l| l.starts_with("PASS")).count() >= 10,
+        "{stdout}"
+    );
+    for skip in lines.iter().filter(|l| l.starts_with("SKIP")) {
+        assert!(
+            skip.contains("aws lacks: "),
+            "a skip names the missing capability: {skip}"
+        );
+    }
+    // The scenarios moto cannot show are skipped for a named reason, never passed silently.
+    assert!(
+        stdout.contains("SKIP dlq-redrive") && stdout.contains("StartMessageMoveTask"),
+        "{stdout}"
+    );
+    let (queues, tables) = resources(&runtime, &moto);
+    assert!(
+        qsim_owned(&queues).is_empty() && qsim_owned(&tables).is_empty(),
+        "{queues:?} {tables:?}"
+    );
+}
+
+#[test]
+fn no_run_leaves_resources_behind_and_foreign_ones_are_never_touched() {
+    let (runtime, moto) = exclusive_moto();
+    runtime.block_on(async {
+        let sqs = moto.sqs().await;
+        for name in ["qsim-foreign", "orders"] {
+            sqs.create_queue().queue_name(name).send().await.unwrap();
+        }
+    });
+
+    // A failing run.
+    let failing = run(
+        &moto,
+        &[
+            "run",
+            "tests/fixtures/failing/happy-wrong-expectation.toml",
+            "--backend",
+            "aws",
+        ],
+    );
+    assert_eq!(failing.status.code(), Some(1), "{}", text(&failing.stdout));
+
+    // An interrupted run: Ctrl-C once its queues exist.
+    let child = qsim(
+        &moto,
+        &["run", "scenarios.d/backlog-drain.toml", "--backend", "aws"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    while qsim_owned(&resources(&runtime, &moto).0).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never created its queues"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let interrupted = child.wait_with_output().unwrap();
+    assert_eq!(
+        interrupted.status.code(),
+        Some(130),
+        "{}",
+        text(&interrupted.stdout)
+    );
+    assert!(
+        text(&interrupted.stdout).contains("STOP backlog-drain"),
+        "{}",
+        text(&interrupted.stdout)
+    );
+
+    // A kept run, then cleanup.
+    let kept = run(
+        &moto,
+        &[
+            "run",
+            "scenarios.d/happy.toml",
+            "--backend",
+            "aws",
+            "--keep",
+        ],
+    );
+    assert_eq!(kept.status.code(), Some(0), "{}", text(&kept.stdout));
+    let (queues, tables) = resources(&runtime, &moto);
+    assert_eq!(qsim_owned(&queues).len(), 2, "{queues:?}");
+    assert_eq!(qsim_owned(&tables).len(), 2, "{tables:?}");
+    let dry = run(&moto, &["cleanup", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0));
+    assert!(
+        text(&dry.stdout).contains("would delete queue qsim-happy-"),
+        "{}",
+        text(&dry.stdout)
+    );
+    assert_eq!(
+        qsim_owned(&resources(&runtime, &moto).0).len(),
+        2,
+        "a dry run deletes nothing"
+    );
+    let cleanup = run(&moto, &["cleanup"]);
+    assert_eq!(cleanup.status.code(), Some(0), "{}", text(&cleanup.stderr));
+    assert!(
+        text(&cleanup.stdout).contains("skipped queue qsim-foreign"),
+        "{}",
+        text(&cleanup.stdout)
+    );
+
+    let (queues, tables) = resources(&runtime, &moto);
+    assert_eq!(
+        queues,
+        ["orders", "qsim-foreign"],
+        "only what qsim did not create is left"
+    );
+    assert!(tables.is_empty(), "{tables:?}");
+}
