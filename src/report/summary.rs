@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::check::describe_expected;
+use crate::check::{Fate, describe_expected};
 use crate::report::snapshot::SnapshotStatus;
-use crate::runner::{RunResult, ScenarioRun};
+use crate::runner::{Finished, RunResult, ScenarioRun};
 use crate::scenario::Metric;
 
 /// `PASS happy  sent=5 processed=5 dlq=0 effects=5  sim 12.0s  wall 3ms`
@@ -56,6 +56,7 @@ pub fn details(run: &ScenarioRun) -> String {
     let mut out = String::new();
     if let RunResult::Finished(finished) = &run.result {
         let (verdict, snapshot) = (&finished.verdict, &finished.snapshot);
+        out.push_str(&fate_notes(finished));
         if verdict.timed_out {
             let _ = writeln!(
                 out,
@@ -134,6 +135,62 @@ pub fn details(run: &ScenarioRun) -> String {
     }
     out
 }
+
+/// Messages that did not simply get processed, each with its send time (a purge's losses depend on
+/// when a message was sent), and the longest any message waited for its first receive.
+fn fate_notes(finished: &Finished) -> String {
+    const SHOWN: usize = 8;
+    let log = &finished.outcome.log;
+    let facts = &finished.verdict.facts;
+    let sent_at = |i: usize| {
+        let at = log.messages[i]
+            .sent_at_us
+            .map_or(Duration::ZERO, Duration::from_micros);
+        clock(at)
+    };
+    let mut out = String::new();
+    for fate in [Fate::Purged, Fate::Stale, Fate::Deduplicated] {
+        let ids: Vec<usize> = (0..facts.messages.len())
+            .filter(|&i| facts.fate(i) == fate)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = ids
+            .iter()
+            .take(SHOWN)
+            .map(|&i| format!("{} (sent at {})", log.messages[i].id, sent_at(i)))
+            .collect();
+        let more = ids.len().saturating_sub(SHOWN);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}: {}{more}",
+            ids.len(),
+            fate.as_str(),
+            shown.join(", ")
+        );
+    }
+    let oldest = (0..facts.messages.len())
+        .filter_map(|i| Some(facts.messages[i].first_received_us? - log.messages[i].sent_at_us?))
+        .max()
+        .map(Duration::from_micros);
+    if let Some(oldest) = oldest.filter(|o| *o >= OLDEST_WORTH_NOTING) {
+        let _ = writeln!(
+            out,
+            "  oldest message waited {} for its first receive",
+            clock(oldest)
+        );
+    }
+    out
+}
+
+/// Waits shorter than this are routine (long polls, visibility timeouts) and not worth a line.
+const OLDEST_WORTH_NOTING: Duration = Duration::from_secs(30);
 
 pub fn reproduce_command(run: &ScenarioRun) -> String {
     format!(
