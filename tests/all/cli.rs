@@ -206,3 +206,35 @@ fn list_and_schema() {
         "qsim.schema.json is stale: run `cargo run -- schema > qsim.schema.json`"
     );
 }
+
+#[test]
+fn junit_report_has_one_case_per_scenario_with_failures_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("qsim.xml");
+    let output = qsim(
+        &[
+            "run",
+            "scenarios.d/happy.toml",
+            "tests/fixtures/failing/happy-wrong-expectation.toml",
+            "--snapshots",
+            dir.path().to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        |c| {
+            c.env_remove("CI");
+        },
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<testsuite name="qsim" tests="2" failures="1" skipped="0""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"name="happy""#) && xml.contains(r#"name="happy-wrong-expectation""#),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+    assert!(xml.contains("expected 4, got 5"), "{xml}");
+}
