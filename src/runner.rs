@@ -279,6 +279,7 @@ async fn execute<B: Backend + 'static>(
 ) -> Execution {
     let missing = engine::missing_capabilities(scenario, &backend.capabilities());
     if !missing.is_empty() {
+        tracing::info!(scenario = %scenario.name, ?missing, "skipped: the backend lacks capabilities");
         return Execution::Skipped(missing);
     }
     match engine::run(scenario.clone(), backend, seed, progress).await {

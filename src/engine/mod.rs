@@ -109,6 +109,7 @@ async fn run_provisioned<B: Backend + 'static>(
     seed: u64,
     progress: Option<ProgressHook>,
 ) -> Result<Outcome, BackendError> {
+    tracing::debug!(scenario = %scenario.name, seed, backend = backend.name(), "provisioning");
     let (main, dlq) = provision(&scenario, &*backend).await?;
     let ctx = Rc::new(RunContext::new(
         scenario.clone(),
@@ -158,6 +159,7 @@ async fn run_provisioned<B: Backend + 'static>(
         }
     };
     let elapsed = ctx.origin().elapsed();
+    tracing::debug!(scenario = %scenario.name, ?ending, ?elapsed, "run over");
     for task in &tasks {
         task.abort();
     }

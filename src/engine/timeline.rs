@@ -41,6 +41,7 @@ pub fn spawn<B: Backend + 'static>(
                         }
                     },
                 }
+                tracing::debug!(at = ?ctx.origin().elapsed(), action = ?entry.action, "timeline");
                 execute(&ctx, &fleet, actor, &entry.action).await;
                 if matches!(entry.trigger, Trigger::At(_)) {
                     pending.set(pending.get() - 1);
