@@ -1,10 +1,11 @@
 //! The AWS path's throughput against a local moto_server: the qsim consumer draining 5,000
 //! messages with the two-table idempotency pattern, next to a raw receive+delete loop's ceiling
 //! measured in the same run. `cargo bench --bench moto_drain` (needs `moto_server` on PATH).
-#![allow(clippy::print_stdout)] // a benchmark reports on stdout
 //!
 //! Both drains use four concurrent loops and batches of ten. moto slows down with queue depth
 //! (it recomputes counters by scanning the queue), so both start from the same depth.
+
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
 #[allow(dead_code)]
 #[path = "../tests/all/moto.rs"]
