@@ -61,7 +61,52 @@ pub struct Ctx {
     diagnostics: Vec<Diagnostic>,
 }
 
+/// Messages for a set of keys of which exactly one must be given.
+pub struct OneOf<'a> {
+    /// Said at the table when none is given.
+    pub missing: &'a str,
+    pub missing_help: &'a str,
+    /// Appended to "`b` conflicts with `a`" when several are.
+    pub conflict_note: &'a str,
+    pub conflict_help: &'a str,
+}
+
 impl Ctx {
+    /// Of keys that exclude each other (`(name, span)` for each one present), returns the one
+    /// given first in the file; every later one is reported as conflicting with it, and none
+    /// at all as `rules.missing`.
+    pub fn exactly_one<'k>(
+        &mut self,
+        loc: &Loc,
+        given: impl IntoIterator<Item = (&'k str, Option<Range<usize>>)>,
+        rules: &OneOf,
+    ) -> Option<&'k str> {
+        let mut given: Vec<(&str, Range<usize>)> = given
+            .into_iter()
+            .filter_map(|(name, span)| Some((name, span?)))
+            .collect();
+        given.sort_by_key(|(_, span)| span.start);
+        let Some(((first, _), rest)) = given.split_first() else {
+            self.error(
+                loc.span.clone(),
+                loc.path.clone(),
+                rules.missing,
+                rules.missing_help.to_string(),
+            );
+            return None;
+        };
+        for (name, span) in rest {
+            let message = format!("`{name}` conflicts with `{first}`{}", rules.conflict_note);
+            self.error(
+                span.clone(),
+                loc.key(name),
+                message,
+                rules.conflict_help.to_string(),
+            );
+        }
+        Some(first)
+    }
+
     pub fn error(
         &mut self,
         span: Range<usize>,

@@ -4,7 +4,7 @@
 
 use toml::Spanned;
 
-use super::ctx::{Ctx, Loc};
+use super::ctx::{Ctx, Loc, OneOf};
 use super::fifo_only;
 use super::values::kind_of;
 use crate::scenario::keys::{self, payload as key};
@@ -146,27 +146,17 @@ fn poison(ctx: &mut Ctx, loc: &Loc, raw: &RawPoison) -> Option<PoisonPattern> {
     use keys::poison as key;
     let help = "set exactly one of every = N, positions = [1, 5], probability = 0.1";
     let given = [
-        raw.every.as_ref().map(|v| ("every", v.span())),
-        raw.positions.as_ref().map(|v| ("positions", v.span())),
-        raw.probability.as_ref().map(|v| ("probability", v.span())),
+        ("every", raw.every.as_ref().map(|v| v.span())),
+        ("positions", raw.positions.as_ref().map(|v| v.span())),
+        ("probability", raw.probability.as_ref().map(|v| v.span())),
     ];
-    let mut given: Vec<_> = given.into_iter().flatten().collect();
-    given.sort_by_key(|(_, span)| span.start);
-    match given.as_slice() {
-        [] => ctx.error(
-            loc.span.clone(),
-            loc.path.clone(),
-            "no poison pattern",
-            help.to_string(),
-        ),
-        [_] => {}
-        [(first, _), rest @ ..] => {
-            for (name, span) in rest {
-                let message = format!("`{name}` conflicts with `{first}`");
-                ctx.error(span.clone(), loc.key(name), message, help.to_string());
-            }
-        }
-    }
+    let rules = OneOf {
+        missing: "no poison pattern",
+        missing_help: help,
+        conflict_note: "",
+        conflict_help: help,
+    };
+    ctx.exactly_one(loc, given, &rules);
     if let Some(every) = raw.every.as_ref() {
         return ctx
             .count(loc, &key::EVERY, Some(every))

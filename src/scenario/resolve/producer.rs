@@ -4,7 +4,7 @@
 
 use toml::Spanned;
 
-use super::ctx::{Ctx, Loc};
+use super::ctx::{Ctx, Loc, OneOf};
 use super::payload::{Derived, payload};
 use super::values::parse_rate;
 use super::{fifo_only, standard_only, unique_names};
@@ -172,33 +172,20 @@ fn amount(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, derived: Option<Derived>)
         };
     }
 
-    let given: Vec<(&str, std::ops::Range<usize>)> = [
+    let given = [
         ("count", raw.count.as_ref().map(Spanned::span)),
         ("continuous", continuous.map(Spanned::span)),
         ("schedule", raw.schedule.as_ref().map(Spanned::span)),
-    ]
-    .into_iter()
-    .filter_map(|(name, span)| Some((name, span?)))
-    .collect();
-    let mut given = given;
-    given.sort_by_key(|(_, span)| span.start);
+    ];
     let help = "set exactly one of count = N, continuous = true (with a rate), or \
                 schedule = [\"0s\", ...]";
-    match given.as_slice() {
-        [] => ctx.error(
-            loc.span.clone(),
-            loc.path.clone(),
-            "the producer does not say how many messages to send",
-            help.to_string(),
-        ),
-        [_] => {}
-        [(first, _), rest @ ..] => {
-            for (name, span) in rest {
-                let message = format!("`{name}` conflicts with `{first}`");
-                ctx.error(span.clone(), loc.key(name), message, help.to_string());
-            }
-        }
-    }
+    let rules = OneOf {
+        missing: "the producer does not say how many messages to send",
+        missing_help: help,
+        conflict_note: "",
+        conflict_help: help,
+    };
+    ctx.exactly_one(loc, given, &rules);
     match (count, continuous, schedule) {
         (_, Some(_), _) => Amount::Continuous,
         (_, _, Some(times)) => Amount::Schedule(times),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use super::consumer::{self, Layer};
-use super::ctx::{Ctx, Loc};
+use super::ctx::{Ctx, Loc, OneOf};
 use super::values::{parse_condition, parse_target};
 use crate::scenario::keys::{Key, at as key, autoscaler as akey};
 use crate::scenario::raw::{RawAt, RawAutoscaler, RawConsumer};
@@ -150,7 +150,7 @@ fn action<'a>(
     queue: &QueueConfig,
     history: &mut BTreeMap<&'a str, Vec<Layer<'a>>>,
 ) -> Option<Action> {
-    let given: Vec<(&str, std::ops::Range<usize>)> = [
+    let given = [
         ("terminate", raw.terminate.as_ref().map(Spanned::span)),
         ("kill", raw.kill.as_ref().map(Spanned::span)),
         ("start", raw.start.as_ref().map(Spanned::span)),
@@ -159,32 +159,15 @@ fn action<'a>(
         ("deploy", raw.deploy.as_ref().map(Spanned::span)),
         ("redrive", raw.redrive.as_ref().map(Spanned::span)),
         ("stop_all", raw.stop_all.as_ref().map(Spanned::span)),
-    ]
-    .into_iter()
-    .filter_map(|(name, span)| Some((name, span?)))
-    .collect();
-    let mut given = given;
-    // The later key in the file is the one reported as conflicting.
-    given.sort_by_key(|(_, span)| span.start);
-    let (first, _) = match given.as_slice() {
-        [] => {
-            let help = format!("set exactly one action key: {ACTIONS}");
-            let message = "the entry has no action";
-            ctx.error(loc.span.clone(), loc.path.clone(), message, help);
-            return None;
-        }
-        [first, rest @ ..] => {
-            for (name, span) in rest {
-                let message = format!(
-                    "`{name}` conflicts with `{}`: one action per [[at]]",
-                    first.0
-                );
-                let help = "split the actions into separate [[at]] entries".to_string();
-                ctx.error(span.clone(), loc.key(name), message, help);
-            }
-            first.clone()
-        }
+    ];
+    let missing_help = format!("set exactly one action key: {ACTIONS}");
+    let rules = OneOf {
+        missing: "the entry has no action",
+        missing_help: &missing_help,
+        conflict_note: ": one action per [[at]]",
+        conflict_help: "split the actions into separate [[at]] entries",
     };
+    let first = ctx.exactly_one(loc, given, &rules)?;
     let target = |ctx: &mut Ctx, name: &str, value: &Spanned<String>| {
         parse_target(value.get_ref(), &names.groups)
             .map_err(|message| {
