@@ -136,7 +136,7 @@ pub struct EventLog {
     pub actors: Vec<Arc<str>>,
     pub messages: Vec<MessageMeta>,
     pub values: Vec<FieldValue>,
-    by_id: HashMap<Arc<str>, MessageIx>,
+    by_id: MessageIndex,
 }
 
 impl EventLog {
@@ -150,13 +150,14 @@ impl EventLog {
 
     pub fn register(&mut self, meta: MessageMeta) -> MessageIx {
         let ix = MessageIx(self.messages.len() as u32);
-        self.by_id.insert(meta.id.clone(), ix);
+        self.by_id.insert(&meta.id, ix);
         self.messages.push(meta);
         ix
     }
 
+    /// The message registered last with qsim id `id`.
     pub fn lookup(&self, id: &str) -> Option<MessageIx> {
-        self.by_id.get(id).copied()
+        self.by_id.get(id, &self.messages)
     }
 
     pub fn meta(&self, ix: MessageIx) -> &MessageMeta {
@@ -196,6 +197,61 @@ impl EventLog {
         }
         Ok(())
     }
+}
+
+/// Finds messages by qsim id without hashing and storing a million strings a second time.
+///
+/// Producers name their `n`-th message `{producer}-{n:04}` and register messages in order, so the
+/// last `-` of an id splits it into a producer and a position, and one vector per producer holds
+/// the messages by position. A positional hit is confirmed against the registered id (`load-01`
+/// must not find `load-0001`). Ids of any other shape or order go to a plain map, so every id
+/// registered is found, and the latest registration of an id wins, as with a map alone.
+#[derive(Debug, Default)]
+struct MessageIndex {
+    by_producer: Vec<(Box<str>, Vec<MessageIx>)>,
+    others: HashMap<Arc<str>, MessageIx>,
+}
+
+impl MessageIndex {
+    fn insert(&mut self, id: &Arc<str>, ix: MessageIx) {
+        if let Some((producer, n)) = split_id(id) {
+            let known = self.by_producer.iter().position(|(p, _)| **p == *producer);
+            let list = match known {
+                Some(at) => Some(&mut self.by_producer[at].1),
+                None if n == 1 => {
+                    self.by_producer.push((producer.into(), Vec::new()));
+                    self.by_producer.last_mut().map(|(_, list)| list)
+                }
+                None => None,
+            };
+            if let Some(list) = list.filter(|list| n == list.len() as u64 + 1) {
+                list.push(ix);
+                // A stale entry for the same id must not shadow this newer registration.
+                if !self.others.is_empty() {
+                    self.others.remove(&**id);
+                }
+                return;
+            }
+        }
+        self.others.insert(id.clone(), ix);
+    }
+
+    fn get(&self, id: &str, messages: &[MessageMeta]) -> Option<MessageIx> {
+        // Checked first: an id lands here only after (or instead of) its positional entry.
+        if let Some(&ix) = self.others.get(id) {
+            return Some(ix);
+        }
+        let (producer, n) = split_id(id)?;
+        let (_, list) = self.by_producer.iter().find(|(p, _)| **p == *producer)?;
+        let ix = *list.get(usize::try_from(n).ok()?.checked_sub(1)?)?;
+        (*messages[ix.0 as usize].id == *id).then_some(ix)
+    }
+}
+
+/// `orders-0012` → (`orders`, 12).
+fn split_id(id: &str) -> Option<(&str, u64)> {
+    let (producer, n) = id.rsplit_once('-')?;
+    Some((producer, n.parse().ok()?))
 }
 
 #[derive(Serialize)]
@@ -299,6 +355,54 @@ impl<'a> JsonEvent<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta(id: &str) -> MessageMeta {
+        MessageMeta {
+            id: id.into(),
+            producer: 0,
+            poison: false,
+            group: "-".into(),
+            dedup_id: None,
+            entity: None,
+            version: None,
+            sent_at_us: None,
+        }
+    }
+
+    #[test]
+    fn every_registered_id_is_found_whatever_its_shape() {
+        let mut log = EventLog::default();
+        let ids = [
+            "load-0001",
+            "load-0002",
+            "other-0001",
+            "load-0004",
+            "no_dash",
+            "a-b-0001",
+            "load-x",
+        ];
+        let ixs: Vec<MessageIx> = ids.iter().map(|id| log.register(meta(id))).collect();
+        for (id, ix) in ids.iter().zip(&ixs) {
+            assert_eq!(log.lookup(id), Some(*ix), "{id}");
+        }
+        assert_eq!(log.lookup("load-0003"), None);
+        assert_eq!(log.lookup("load-02"), None, "same position, different id");
+        assert_eq!(log.lookup("load-2"), None);
+        assert_eq!(log.lookup("a-0001"), None);
+    }
+
+    #[test]
+    fn the_latest_registration_of_an_id_wins() {
+        let mut log = EventLog::default();
+        // Out of order first (goes to the map), then in order: the positional entry is newer.
+        log.register(meta("w-0002"));
+        log.register(meta("w-0001"));
+        let newer = log.register(meta("w-0002"));
+        assert_eq!(log.lookup("w-0002"), Some(newer));
+        // In order first, then again: the map entry is newer.
+        let again = log.register(meta("w-0001"));
+        assert_eq!(log.lookup("w-0001"), Some(again));
+    }
 
     #[test]
     fn events_stay_small() {
