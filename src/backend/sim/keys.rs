@@ -3,8 +3,8 @@
 //! A table of a million items as `HashMap<Box<str>, Item>` costs one heap allocation per key, a
 //! pointer chase per comparison and hashbrown's half-empty buckets of whole items. Here the keys
 //! sit back to back in one string, the tables are vectors indexed by key id, and the hash index
-//! maps a key's 64-bit hash to its id (16-byte buckets). Keys whose hashes collide chain through
-//! [`Span::next_same_hash`], so a collision costs a comparison, never a wrong answer.
+//! maps 32 bits of a key's hash to its id (8-byte buckets). Keys whose hashes collide chain
+//! through [`Span::next_same_hash`], so a collision costs a comparison, never a wrong answer.
 //!
 //! Invariants: ids are `0..len()` in order of first write; `spans[id]` locates key `id` in `text`;
 //! every id is reachable from `index[hash(key)]` by following the chain.
@@ -29,7 +29,7 @@ pub(super) struct KeyIndex {
     text: String,
     spans: Vec<Span>,
     /// Hash of a key → the most recently added id with that hash.
-    index: FastMap<u64, u32>,
+    index: FastMap<u32, u32>,
 }
 
 impl KeyIndex {
@@ -58,7 +58,7 @@ impl KeyIndex {
         }
     }
 
-    fn insert_hashed(&mut self, key: &str, hash: u64) -> u32 {
+    fn insert_hashed(&mut self, key: &str, hash: u32) -> u32 {
         let id = u32::try_from(self.spans.len()).expect("fewer than 2^32 keys");
         let start = u32::try_from(self.text.len()).expect("under 4 GiB of keys");
         let len = u32::try_from(key.len()).expect("keys are short");
@@ -72,7 +72,7 @@ impl KeyIndex {
         id
     }
 
-    fn find_hashed(&self, key: &str, hash: u64) -> Option<u32> {
+    fn find_hashed(&self, key: &str, hash: u32) -> Option<u32> {
         let mut id = *self.index.get(&hash)?;
         while id != END {
             if self.key(id) == key {
@@ -84,8 +84,10 @@ impl KeyIndex {
     }
 }
 
-fn hash(key: &str) -> u64 {
-    BuildHasherDefault::<FxHasher>::default().hash_one(key)
+/// 32 bits of the key's (avalanched) Fx hash. A million keys share about a hundred of these
+/// pairwise, which the chains absorb; the index map hashes it again for its buckets.
+fn hash(key: &str) -> u32 {
+    (BuildHasherDefault::<FxHasher>::default().hash_one(key) >> 32) as u32
 }
 
 #[cfg(test)]
