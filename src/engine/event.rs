@@ -157,7 +157,7 @@ impl EventLog {
 
     /// The message registered last with qsim id `id`.
     pub fn lookup(&self, id: &str) -> Option<MessageIx> {
-        self.by_id.get(id, &self.messages)
+        self.by_id.get(id)
     }
 
     pub fn meta(&self, ix: MessageIx) -> &MessageMeta {
@@ -203,9 +203,10 @@ impl EventLog {
 ///
 /// Producers name their `n`-th message `{producer}-{n:04}` and register messages in order, so the
 /// last `-` of an id splits it into a producer and a position, and one vector per producer holds
-/// the messages by position. A positional hit is confirmed against the registered id (`load-01`
-/// must not find `load-0001`). Ids of any other shape or order go to a plain map, so every id
-/// registered is found, and the latest registration of an id wins, as with a map alone.
+/// the messages by position. Only ids in exactly that form take this path (`load-01` is not
+/// `load-0001`), so a position names one id and a hit needs no comparison. Ids of any other shape
+/// or order go to a plain map, so every id registered is found, and the latest registration of an
+/// id wins, as with a map alone.
 #[derive(Debug, Default)]
 struct MessageIndex {
     by_producer: Vec<(Box<str>, Vec<MessageIx>)>,
@@ -236,22 +237,28 @@ impl MessageIndex {
         self.others.insert(id.clone(), ix);
     }
 
-    fn get(&self, id: &str, messages: &[MessageMeta]) -> Option<MessageIx> {
+    fn get(&self, id: &str) -> Option<MessageIx> {
         // Checked first: an id lands here only after (or instead of) its positional entry.
         if let Some(&ix) = self.others.get(id) {
             return Some(ix);
         }
         let (producer, n) = split_id(id)?;
         let (_, list) = self.by_producer.iter().find(|(p, _)| **p == *producer)?;
-        let ix = *list.get(usize::try_from(n).ok()?.checked_sub(1)?)?;
-        (*messages[ix.0 as usize].id == *id).then_some(ix)
+        list.get(usize::try_from(n).ok()?.checked_sub(1)?).copied()
     }
 }
 
-/// `orders-0012` → (`orders`, 12).
+/// `orders-0012` → (`orders`, 12); `None` unless the id is exactly what `{producer}-{n:04}`
+/// formats (so `orders-012`, `orders-+12` and `orders-00012` are not position 12).
 fn split_id(id: &str) -> Option<(&str, u64)> {
-    let (producer, n) = id.rsplit_once('-')?;
-    Some((producer, n.parse().ok()?))
+    let (producer, digits) = id.rsplit_once('-')?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    // Digits of value n are n's digits after leading zeros; `{n:04}` pads to four, no further.
+    let unpadded = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+    (digits.len() == unpadded.max(4)).then_some((producer, n))
 }
 
 #[derive(Serialize)]
@@ -388,7 +395,27 @@ mod tests {
         assert_eq!(log.lookup("load-0003"), None);
         assert_eq!(log.lookup("load-02"), None, "same position, different id");
         assert_eq!(log.lookup("load-2"), None);
+        assert_eq!(log.lookup("load-00002"), None);
+        assert_eq!(log.lookup("load-+002"), None);
         assert_eq!(log.lookup("a-0001"), None);
+    }
+
+    #[test]
+    fn ids_split_only_in_the_form_producers_write() {
+        for n in [0, 1, 9, 10, 999, 1000, 9999, 10_000, 123_456, u64::MAX] {
+            let id = format!("p-{n:04}");
+            assert_eq!(split_id(&id), Some(("p", n)), "{id}");
+        }
+        for id in [
+            "p-001", "p-00001", "p-01000", "p-+001", "p- 001", "p-", "p", "p-12a4",
+        ] {
+            assert_eq!(split_id(id), None, "{id}");
+        }
+        // Non-canonical ids are still found, through the map.
+        let mut log = EventLog::default();
+        let ix = log.register(meta("p-01"));
+        assert_eq!(log.lookup("p-01"), Some(ix));
+        assert_eq!(log.lookup("p-0001"), None);
     }
 
     #[test]
