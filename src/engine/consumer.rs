@@ -281,12 +281,12 @@ impl<B: Backend> Consumer<B> {
             return Ok(Disposition::Crash(CrashPoint::MidProcessing));
         }
 
+        // The registered id is the body's id (lookup matched it exactly); sharing it saves an
+        // allocation per message.
+        let id = ctx.log.borrow().meta(ix).id.clone();
         let key: Arc<str> = match &behavior.idempotency_key {
-            IdempotencyKey::MessageId => Arc::from(&*body.id),
-            IdempotencyKey::Field(field) => body
-                .fields
-                .get(field)
-                .map_or_else(|| Arc::from(&*body.id), |v| v.as_key()),
+            IdempotencyKey::MessageId => id,
+            IdempotencyKey::Field(field) => body.fields.get(field).map_or(id, |v| v.as_key()),
         };
         let uses_status_table = matches!(
             behavior.idempotency,
@@ -361,6 +361,8 @@ impl<B: Backend> Consumer<B> {
         conditional: bool,
     ) -> Result<bool, BackendError> {
         let ctx = self.ctx.clone();
+        // The item's writer: the registered id, shared instead of copied from the body.
+        let id = ctx.log.borrow().meta(ix).id.clone();
         if let Some(versioning) = &behavior.versioning {
             let entity = body
                 .fields
@@ -374,7 +376,7 @@ impl<B: Backend> Consumer<B> {
                 let update = Update {
                     set_version: Some(version),
                     add_count: 1,
-                    set_message: Some(Arc::from(&*body.id)),
+                    set_message: Some(id.clone()),
                     condition: if versioning.check {
                         Condition::VersionBelow(version)
                     } else {
@@ -410,7 +412,7 @@ impl<B: Backend> Consumer<B> {
         let performed = if conditional {
             let item = Item {
                 count: 1,
-                message: Some(Arc::from(&*body.id)),
+                message: Some(id.clone()),
                 ..Item::default()
             };
             matches!(
@@ -422,7 +424,7 @@ impl<B: Backend> Consumer<B> {
         } else {
             let update = Update {
                 add_count: 1,
-                set_message: Some(Arc::from(&*body.id)),
+                set_message: Some(id.clone()),
                 ..Update::default()
             };
             ctx.backend.update(Table::SideEffects, key, &update).await?;

@@ -136,7 +136,7 @@ pub struct EventLog {
     pub actors: Vec<Arc<str>>,
     pub messages: Vec<MessageMeta>,
     pub values: Vec<FieldValue>,
-    by_id: HashMap<Arc<str>, MessageIx>,
+    by_id: MessageIndex,
 }
 
 impl EventLog {
@@ -150,13 +150,14 @@ impl EventLog {
 
     pub fn register(&mut self, meta: MessageMeta) -> MessageIx {
         let ix = MessageIx(self.messages.len() as u32);
-        self.by_id.insert(meta.id.clone(), ix);
+        self.by_id.insert(&meta.id, ix);
         self.messages.push(meta);
         ix
     }
 
+    /// The message registered last with qsim id `id`.
     pub fn lookup(&self, id: &str) -> Option<MessageIx> {
-        self.by_id.get(id).copied()
+        self.by_id.get(id)
     }
 
     pub fn meta(&self, ix: MessageIx) -> &MessageMeta {
@@ -196,6 +197,68 @@ impl EventLog {
         }
         Ok(())
     }
+}
+
+/// Finds messages by qsim id without hashing and storing a million strings a second time.
+///
+/// Producers name their `n`-th message `{producer}-{n:04}` and register messages in order, so the
+/// last `-` of an id splits it into a producer and a position, and one vector per producer holds
+/// the messages by position. Only ids in exactly that form take this path (`load-01` is not
+/// `load-0001`), so a position names one id and a hit needs no comparison. Ids of any other shape
+/// or order go to a plain map, so every id registered is found, and the latest registration of an
+/// id wins, as with a map alone.
+#[derive(Debug, Default)]
+struct MessageIndex {
+    by_producer: Vec<(Box<str>, Vec<MessageIx>)>,
+    others: HashMap<Arc<str>, MessageIx>,
+}
+
+impl MessageIndex {
+    fn insert(&mut self, id: &Arc<str>, ix: MessageIx) {
+        if let Some((producer, n)) = split_id(id) {
+            let known = self.by_producer.iter().position(|(p, _)| **p == *producer);
+            let list = match known {
+                Some(at) => Some(&mut self.by_producer[at].1),
+                None if n == 1 => {
+                    self.by_producer.push((producer.into(), Vec::new()));
+                    self.by_producer.last_mut().map(|(_, list)| list)
+                }
+                None => None,
+            };
+            if let Some(list) = list.filter(|list| n == list.len() as u64 + 1) {
+                list.push(ix);
+                // A stale entry for the same id must not shadow this newer registration.
+                if !self.others.is_empty() {
+                    self.others.remove(&**id);
+                }
+                return;
+            }
+        }
+        self.others.insert(id.clone(), ix);
+    }
+
+    fn get(&self, id: &str) -> Option<MessageIx> {
+        // Checked first: an id lands here only after (or instead of) its positional entry.
+        if let Some(&ix) = self.others.get(id) {
+            return Some(ix);
+        }
+        let (producer, n) = split_id(id)?;
+        let (_, list) = self.by_producer.iter().find(|(p, _)| **p == *producer)?;
+        list.get(usize::try_from(n).ok()?.checked_sub(1)?).copied()
+    }
+}
+
+/// `orders-0012` → (`orders`, 12); `None` unless the id is exactly what `{producer}-{n:04}`
+/// formats (so `orders-012`, `orders-+12` and `orders-00012` are not position 12).
+fn split_id(id: &str) -> Option<(&str, u64)> {
+    let (producer, digits) = id.rsplit_once('-')?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    // Digits of value n are n's digits after leading zeros; `{n:04}` pads to four, no further.
+    let unpadded = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+    (digits.len() == unpadded.max(4)).then_some((producer, n))
 }
 
 #[derive(Serialize)]
@@ -299,6 +362,74 @@ impl<'a> JsonEvent<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta(id: &str) -> MessageMeta {
+        MessageMeta {
+            id: id.into(),
+            producer: 0,
+            poison: false,
+            group: "-".into(),
+            dedup_id: None,
+            entity: None,
+            version: None,
+            sent_at_us: None,
+        }
+    }
+
+    #[test]
+    fn every_registered_id_is_found_whatever_its_shape() {
+        let mut log = EventLog::default();
+        let ids = [
+            "load-0001",
+            "load-0002",
+            "other-0001",
+            "load-0004",
+            "no_dash",
+            "a-b-0001",
+            "load-x",
+        ];
+        let ixs: Vec<MessageIx> = ids.iter().map(|id| log.register(meta(id))).collect();
+        for (id, ix) in ids.iter().zip(&ixs) {
+            assert_eq!(log.lookup(id), Some(*ix), "{id}");
+        }
+        assert_eq!(log.lookup("load-0003"), None);
+        assert_eq!(log.lookup("load-02"), None, "same position, different id");
+        assert_eq!(log.lookup("load-2"), None);
+        assert_eq!(log.lookup("load-00002"), None);
+        assert_eq!(log.lookup("load-+002"), None);
+        assert_eq!(log.lookup("a-0001"), None);
+    }
+
+    #[test]
+    fn ids_split_only_in_the_form_producers_write() {
+        for n in [0, 1, 9, 10, 999, 1000, 9999, 10_000, 123_456, u64::MAX] {
+            let id = format!("p-{n:04}");
+            assert_eq!(split_id(&id), Some(("p", n)), "{id}");
+        }
+        for id in [
+            "p-001", "p-00001", "p-01000", "p-+001", "p- 001", "p-", "p", "p-12a4",
+        ] {
+            assert_eq!(split_id(id), None, "{id}");
+        }
+        // Non-canonical ids are still found, through the map.
+        let mut log = EventLog::default();
+        let ix = log.register(meta("p-01"));
+        assert_eq!(log.lookup("p-01"), Some(ix));
+        assert_eq!(log.lookup("p-0001"), None);
+    }
+
+    #[test]
+    fn the_latest_registration_of_an_id_wins() {
+        let mut log = EventLog::default();
+        // Out of order first (goes to the map), then in order: the positional entry is newer.
+        log.register(meta("w-0002"));
+        log.register(meta("w-0001"));
+        let newer = log.register(meta("w-0002"));
+        assert_eq!(log.lookup("w-0002"), Some(newer));
+        // In order first, then again: the map entry is newer.
+        let again = log.register(meta("w-0001"));
+        assert_eq!(log.lookup("w-0001"), Some(again));
+    }
 
     #[test]
     fn events_stay_small() {

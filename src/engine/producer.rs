@@ -1,7 +1,9 @@
 //! A producer: turns its payload plan into messages and sends them at its rate, on its schedule,
 //! in batches, until its count is reached or a `stop` action ends it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +41,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     };
     let mut next_send = start;
     let mut sent = 0u64;
-    let mut group_seq: BTreeMap<Arc<str>, u64> = BTreeMap::new();
+    let mut scratch = Scratch::default();
 
     while limit.is_none_or(|l| sent < l) && !ctx.producer_stopped[index].get() {
         let batch_len = match &producer.amount {
@@ -62,6 +64,11 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
             next_send += per_message * batch_len as u32;
         }
 
+        // Virtual time stands still until the next await: one reading serves the whole batch.
+        let now = Now {
+            us: ctx.now_us(),
+            ms: ctx.now_ms(),
+        };
         let mut batch = Vec::with_capacity(batch_len as usize);
         let mut ixs = Vec::with_capacity(batch_len as usize);
         for k in 0..batch_len {
@@ -69,7 +76,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
             let Some(draft) = plan.draft(n, &mut rng) else {
                 break;
             };
-            let (outgoing, meta) = compose(&ctx, index, n, draft, &mut group_seq);
+            let (outgoing, meta) = compose(&ctx, index, n, draft, now, &mut scratch);
             batch.push(outgoing);
             ixs.push(ctx.log.borrow_mut().register(meta));
         }
@@ -77,10 +84,6 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
             break;
         }
         sent += batch.len() as u64;
-        let now_us = ctx.now_us();
-        for ix in &ixs {
-            ctx.log.borrow_mut().meta_mut(*ix).sent_at_us = Some(now_us);
-        }
         match ctx.backend.send(ctx.main, &batch).await {
             Ok(results) => {
                 let mut ok = 0;
@@ -106,40 +109,77 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     ctx.changed.notify_one();
 }
 
+/// The moment a batch is composed.
+#[derive(Clone, Copy)]
+struct Now {
+    us: u64,
+    ms: u64,
+}
+
+/// What composing keeps between messages: sequence numbers per group, and buffers reused so that
+/// a message costs one allocation per string it keeps (id, body), not two.
+#[derive(Default)]
+struct Scratch {
+    group_seq: BTreeMap<Arc<str>, u64>,
+    id: String,
+    body: Vec<u8>,
+}
+
+impl Scratch {
+    /// The shared name of group `name` and the next sequence number in it.
+    fn next_in_group(&mut self, name: &str) -> (Arc<str>, u64) {
+        // One allocation per group, not per message: later messages share the map's key.
+        let group = match self.group_seq.get_key_value(name) {
+            Some((known, _)) => known.clone(),
+            None => Arc::from(name),
+        };
+        let seq = self.group_seq.entry(group.clone()).or_insert(0);
+        *seq += 1;
+        (group, *seq)
+    }
+}
+
 /// Builds the body and the engine's record of message `n` of producer `index`.
 fn compose<B: Backend>(
     ctx: &RunContext<B>,
     index: usize,
     n: u64,
     draft: Draft,
-    group_seq: &mut BTreeMap<Arc<str>, u64>,
+    now: Now,
+    scratch: &mut Scratch,
 ) -> (OutgoingMessage, MessageMeta) {
     let producer = &ctx.scenario.producers[index];
     let fifo = ctx.scenario.queue.fifo;
-    let id: Arc<str> = format!("{}-{n:04}", producer.name).into();
-    let group: Option<Arc<str>> = match (&draft.group, fifo) {
-        (Some(g), _) => Some(g.as_str().into()),
-        (None, true) => Some(format!("g{}", (n - 1) % u64::from(producer.groups) + 1).into()),
+    scratch.id.clear();
+    write!(scratch.id, "{}-{n:04}", producer.name).expect("writing to a String cannot fail");
+    let id: Arc<str> = Arc::from(scratch.id.as_str());
+    let fifo_group: Option<Cow<str>> = match (&draft.group, fifo) {
+        (Some(g), _) => Some(Cow::Borrowed(g)),
+        (None, true) => Some(Cow::Owned(format!(
+            "g{}",
+            (n - 1) % u64::from(producer.groups) + 1
+        ))),
         (None, false) => None,
     };
-    let order_group = group.clone().unwrap_or_else(|| Arc::from("-"));
-    let seq = group_seq.entry(order_group.clone()).or_insert(0);
-    *seq += 1;
+    // Standard queues have one order group, `-`.
+    let (order_group, seq) = scratch.next_in_group(fifo_group.as_deref().unwrap_or("-"));
+    let group = fifo_group.map(|_| order_group.clone());
     let dedup_id: Option<Arc<str>> = match producer.dedup {
         DedupSource::None => None,
         DedupSource::MessageId => Some(id.clone()),
         DedupSource::Payload => Some(draft.dedup_id.as_deref().map_or(id.clone(), Arc::from)),
     };
     let body = Body {
-        id: std::borrow::Cow::Borrowed(&id),
-        seq: *seq,
-        sent_at_ms: ctx.now_ms(),
+        id: Cow::Borrowed(&id),
+        seq,
+        sent_at_ms: now.ms,
         poison: draft.poison,
         fields: draft.fields,
     };
-    let text: Arc<str> = serde_json::to_string(&body)
-        .expect("a body always serializes")
-        .into();
+    scratch.body.clear();
+    serde_json::to_writer(&mut scratch.body, &body).expect("a body always serializes");
+    let text: Arc<str> =
+        Arc::from(std::str::from_utf8(&scratch.body).expect("serde_json writes UTF-8"));
     let meta = MessageMeta {
         id: id.clone(),
         producer: index,
@@ -148,7 +188,7 @@ fn compose<B: Backend>(
         dedup_id: dedup_id.clone(),
         entity: body.fields.get(ENTITY_FIELD).map(|f| f.as_key()),
         version: body.fields.get(VERSION_FIELD).and_then(|f| f.as_u64()),
-        sent_at_us: None,
+        sent_at_us: Some(now.us),
     };
     let outgoing = OutgoingMessage {
         entry_id: format!("m{n}"),

@@ -21,6 +21,7 @@ mod dedup;
 mod fast_hash;
 mod faults;
 mod fifo;
+mod keys;
 mod limits;
 mod message_id;
 mod move_task;

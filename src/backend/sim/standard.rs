@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use super::faults::Faults;
-use super::store::{State, Store};
+use super::store::{State, Store, shrink_sparse};
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -43,6 +43,7 @@ impl StandardOrder {
         if self.visible.len() as u64 > 2 * store.depth().visible + 64 {
             self.visible.retain(|&e| is_visible(store, e));
         }
+        shrink_sparse(&mut self.visible);
     }
 
     pub(super) fn clear(&mut self) {

@@ -8,8 +8,11 @@
 //! - a slot's `issued` generation only grows, across occupants: generations `1..=issued` were handed
 //!   out, and `floor + 1..=issued` to the current occupant, so any token can be classified;
 //! - `depth` always equals the number of occupants per [`State`]: every state change goes through
-//!   [`Store::insert`], [`Store::set_state`] or [`Store::remove`].
+//!   [`Store::insert`], [`Store::set_state`] or [`Store::remove`];
+//! - generations are kept per slot for the queue's life, occupants only while there are any: a
+//!   drained backlog gives its memory back (see [`Store::remove`]).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::backend::{QueueDepth, QueueId};
@@ -60,16 +63,23 @@ pub(super) enum ReceiptStatus {
     Current(u32),
 }
 
-#[derive(Debug, Default)]
-struct Slot {
+/// The receipt generations of one slot.
+#[derive(Clone, Copy, Debug, Default)]
+struct Generations {
     issued: u32,
     floor: u32,
-    message: Option<Stored>,
 }
+
+/// Below this many occupant places a drained store keeps them, so a queue that keeps emptying
+/// and refilling does not reallocate every time.
+const RELEASE_AT: usize = 4096;
 
 #[derive(Debug, Default)]
 pub(super) struct Store {
-    slots: Vec<Slot>,
+    /// Per slot, for the queue's life: old receipts stay classifiable.
+    generations: Vec<Generations>,
+    /// The occupant of each slot; never longer than `generations`, shorter after a release.
+    messages: Vec<Option<Stored>>,
     free: Vec<u32>,
     next_seq: u64,
     depth: QueueDepth,
@@ -95,87 +105,104 @@ impl Store {
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
-                let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 messages");
-                self.slots.push(Slot::default());
+                let index =
+                    u32::try_from(self.generations.len()).expect("fewer than 2^32 messages");
+                self.generations.push(Generations::default());
                 index
             }
         };
-        let slot = &mut self.slots[index as usize];
-        slot.floor = slot.issued;
-        slot.message = Some(message);
+        let at = index as usize;
+        if self.messages.len() <= at {
+            self.messages.resize_with(at + 1, || None);
+        }
+        let generations = &mut self.generations[at];
+        generations.floor = generations.issued;
+        self.messages[at] = Some(message);
         index
     }
 
     pub(super) fn remove(&mut self, slot: u32) -> Stored {
-        let message = self.slots[slot as usize]
-            .message
+        let message = self.messages[slot as usize]
             .take()
             .expect("removing an occupied slot");
         count(&mut self.depth, message.state, -1);
         self.free.push(slot);
+        if self.depth.total() == 0 {
+            self.release();
+        }
         message
     }
 
     /// Removes every stored message; issued generations are kept so old receipts stay `Gone`.
     pub(super) fn clear(&mut self) {
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            if slot.message.take().is_some() {
+        for (index, slot) in self.messages.iter_mut().enumerate() {
+            if slot.take().is_some() {
                 self.free.push(index as u32);
             }
         }
         self.depth = QueueDepth::default();
+        self.release();
+    }
+
+    /// On an empty store: drops the occupant places (most of a drained backlog's memory; the
+    /// generations stay) and hands slots out from 0 again, so the places regrow only as far as
+    /// the next backlog needs. Which slot a message gets is invisible outside the store.
+    fn release(&mut self) {
+        if self.messages.capacity() < RELEASE_AT {
+            return;
+        }
+        self.messages = Vec::new();
+        self.free.clear();
+        self.free.extend((0..self.generations.len() as u32).rev());
+    }
+
+    fn occupant(&self, slot: u32) -> Option<&Stored> {
+        self.messages.get(slot as usize)?.as_ref()
+    }
+
+    fn occupant_mut(&mut self, slot: u32) -> &mut Stored {
+        self.messages[slot as usize]
+            .as_mut()
+            .expect("occupied slot")
     }
 
     /// The message named by `(slot, seq)`, if it is still stored.
     pub(super) fn live(&self, slot: u32, seq: u64) -> Option<&Stored> {
-        self.slots
-            .get(slot as usize)
-            .and_then(|s| s.message.as_ref())
-            .filter(|m| m.seq == seq)
+        self.occupant(slot).filter(|m| m.seq == seq)
     }
 
     /// The occupant of a slot known to be occupied.
     pub(super) fn get(&self, slot: u32) -> &Stored {
-        self.slots[slot as usize]
-            .message
-            .as_ref()
-            .expect("occupied slot")
+        self.occupant(slot).expect("occupied slot")
     }
 
     pub(super) fn set_state(&mut self, slot: u32, state: State) {
-        let message = self.slots[slot as usize]
-            .message
-            .as_mut()
-            .expect("occupied slot");
-        count(&mut self.depth, message.state, -1);
+        let message = self.occupant_mut(slot);
+        let old = std::mem::replace(&mut message.state, state);
+        count(&mut self.depth, old, -1);
         count(&mut self.depth, state, 1);
-        message.state = state;
     }
 
     pub(super) fn set_group(&mut self, slot: u32, group: u32) {
-        self.slots[slot as usize]
-            .message
-            .as_mut()
-            .expect("occupied slot")
-            .group = group;
+        self.occupant_mut(slot).group = group;
     }
 
     /// Counts a delivery and issues its receipt generation.
     pub(super) fn deliver(&mut self, slot: u32, state: State) -> u32 {
         self.set_state(slot, state);
-        let slot = &mut self.slots[slot as usize];
-        slot.issued += 1;
-        slot.message.as_mut().expect("occupied slot").receive_count += 1;
-        slot.issued
+        self.occupant_mut(slot).receive_count += 1;
+        let generations = &mut self.generations[slot as usize];
+        generations.issued += 1;
+        generations.issued
     }
 
     pub(super) fn classify(&self, slot: u32, generation: u32) -> ReceiptStatus {
-        let Some(entry) = self.slots.get(slot as usize) else {
+        let Some(entry) = self.generations.get(slot as usize) else {
             return ReceiptStatus::Invalid;
         };
         if generation == 0 || generation > entry.issued {
             ReceiptStatus::Invalid
-        } else if entry.message.is_none() || generation <= entry.floor {
+        } else if self.occupant(slot).is_none() || generation <= entry.floor {
             ReceiptStatus::Gone
         } else if generation < entry.issued {
             ReceiptStatus::Superseded(slot)
@@ -186,7 +213,7 @@ impl Store {
 
     /// The generation a receipt for this slot's occupant would carry now (0: never received).
     pub(super) fn generation(&self, slot: u32) -> u32 {
-        let entry = &self.slots[slot as usize];
+        let entry = &self.generations[slot as usize];
         if entry.issued > entry.floor {
             entry.issued
         } else {
@@ -197,13 +224,21 @@ impl Store {
     /// Every stored message with its slot, in send order.
     pub(super) fn all(&self) -> Vec<(u32, &Stored)> {
         let mut all: Vec<(u32, &Stored)> = self
-            .slots
+            .messages
             .iter()
             .enumerate()
-            .filter_map(|(index, slot)| slot.message.as_ref().map(|m| (index as u32, m)))
+            .filter_map(|(index, slot)| slot.as_ref().map(|m| (index as u32, m)))
             .collect();
         all.sort_by_key(|(_, m)| m.seq);
         all
+    }
+}
+
+/// Gives back the capacity of a deque that a drained backlog left mostly empty (it never shrinks
+/// by itself). Halving at a quarter keeps the cost amortised O(1) per element.
+pub(super) fn shrink_sparse<T>(deque: &mut VecDeque<T>) {
+    if deque.capacity() > 4 * deque.len() + RELEASE_AT {
+        deque.shrink_to(2 * deque.len());
     }
 }
 
@@ -214,4 +249,78 @@ fn count(depth: &mut QueueDepth, state: State, delta: i64) {
         State::Delayed { .. } => &mut depth.delayed,
     };
     *counter = counter.wrapping_add_signed(delta);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(store: &mut Store) -> Stored {
+        Stored {
+            seq: store.next_seq(),
+            message_id: Arc::from("id"),
+            body: Arc::from("body"),
+            group_id: None,
+            group: 0,
+            enqueued_at: Moment::ZERO,
+            receive_count: 0,
+            state: State::Visible,
+            origin: None,
+            copy_of: None,
+        }
+    }
+
+    #[test]
+    fn a_drained_backlog_gives_its_places_back_and_old_receipts_stay_gone() {
+        let mut store = Store::default();
+        let in_flight = State::InFlight {
+            until: Moment::ZERO,
+            received_at: Moment::ZERO,
+        };
+        let mut receipts = Vec::new();
+        for _ in 0..2 * RELEASE_AT {
+            let stored = message(&mut store);
+            let slot = store.insert(stored);
+            receipts.push((slot, store.deliver(slot, in_flight)));
+        }
+        for &(slot, _) in &receipts {
+            store.remove(slot);
+        }
+        assert_eq!(store.messages.capacity(), 0, "released");
+        for &(slot, generation) in &receipts {
+            assert_eq!(store.classify(slot, generation), ReceiptStatus::Gone);
+            assert_eq!(store.classify(slot, generation + 1), ReceiptStatus::Invalid);
+        }
+        // Slots are handed out from 0 again; the old receipt of a reused slot stays gone.
+        let stored = message(&mut store);
+        let slot = store.insert(stored);
+        assert_eq!(slot, 0);
+        assert_eq!(store.messages.len(), 1);
+        let (_, old) = receipts[0];
+        assert_eq!(store.classify(0, old), ReceiptStatus::Gone);
+        let current = store.deliver(slot, in_flight);
+        assert_eq!(store.classify(0, current), ReceiptStatus::Current(0));
+        assert_eq!(store.depth().in_flight, 1);
+    }
+
+    #[test]
+    fn a_small_store_keeps_its_places() {
+        let mut store = Store::default();
+        let stored = message(&mut store);
+        let slot = store.insert(stored);
+        store.remove(slot);
+        assert!(store.messages.capacity() > 0);
+    }
+
+    #[test]
+    fn sparse_deques_shrink_and_full_ones_do_not() {
+        let mut deque: VecDeque<u64> = (0..10 * RELEASE_AT as u64).collect();
+        let full = deque.capacity();
+        shrink_sparse(&mut deque);
+        assert_eq!(deque.capacity(), full);
+        deque.truncate(10);
+        shrink_sparse(&mut deque);
+        assert!(deque.capacity() < full / 4, "{}", deque.capacity());
+        assert_eq!(deque.len(), 10);
+    }
 }

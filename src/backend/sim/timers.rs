@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::clock::Moment;
+use super::store::shrink_sparse;
 
 /// A due moment for the message `(slot, seq)`. Ordered by time, then by send order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,6 +91,7 @@ impl ExpiryQueue {
             self.ordered.retain(&live);
             self.unordered.retain(|Reverse(t)| live(t));
         }
+        shrink_sparse(&mut self.ordered);
     }
 
     pub(super) fn clear(&mut self) {
