@@ -22,8 +22,9 @@ use crate::scenario::Scenario;
 pub enum BackendChoice {
     #[default]
     Sim,
-    /// AWS, or an AWS-compatible endpoint (`endpoint_url`).
-    Aws(AwsOptions),
+    /// AWS, or an AWS-compatible endpoint (`endpoint_url`). Boxed: the options carry a
+    /// resources entry, far larger than the simulator's nothing.
+    Aws(Box<AwsOptions>),
 }
 
 #[derive(Clone)]
@@ -41,7 +42,7 @@ pub struct RunOptions {
 }
 
 /// Receives progress reports of a run on a real backend: (scenario name, progress).
-pub type ProgressFn = std::sync::Arc<dyn Fn(&str, &Progress)>;
+pub type ProgressFn = std::rc::Rc<dyn Fn(&str, &Progress)>;
 
 /// How often a run on a real backend reports progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);

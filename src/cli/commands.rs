@@ -136,7 +136,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
     let options = RunOptions {
         backend: match args.backend {
             BackendKind::Sim => BackendChoice::Sim,
-            BackendKind::Aws => BackendChoice::Aws(aws_options(&args.aws, args.keep)),
+            BackendKind::Aws => BackendChoice::Aws(Box::new(aws_options(&args.aws, args.keep))),
         },
         seed: args.seed,
         snapshots: args.snapshots.clone(),
@@ -248,7 +248,7 @@ fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
 fn progress_printer() -> ProgressFn {
     let terminal = std::io::stderr().is_terminal();
     let count = std::cell::Cell::new(0u64);
-    std::sync::Arc::new(move |name: &str, p: &Progress| {
+    std::rc::Rc::new(move |name: &str, p: &Progress| {
         let line = format!(
             "{name}: {} elapsed · sent {} · processed {} · in flight {} · dlq {} · consumers {}",
             summary::clock(p.elapsed),
@@ -281,11 +281,12 @@ fn cleanup(options: &AwsOptions, dry_run: bool) -> QsimExitCode {
             for entry in &report.deleted {
                 out(&format!("{verb} {} {}", entry.kind.as_str(), entry.name));
             }
-            for entry in &report.skipped {
+            for skip in &report.skipped {
                 out(&format!(
-                    "skipped {} {} (no qsim:managed=true tag: not qsim's)",
-                    entry.kind.as_str(),
-                    entry.name
+                    "skipped {} {} ({})",
+                    skip.resource.kind.as_str(),
+                    skip.resource.name,
+                    skip.reason.describe()
                 ));
             }
             for failure in &report.failed {
