@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link of the AWS SDK instead of one per file).
 
 mod aws_backend;
+mod aws_resources;
 mod cli;
 mod diagnostics;
 mod infra;
