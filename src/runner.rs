@@ -23,7 +23,8 @@ use crate::scenario::Scenario;
 pub enum BackendChoice {
     #[default]
     Sim,
-    /// AWS, or an AWS-compatible endpoint (`endpoint_url`).
+    /// AWS, or an AWS-compatible endpoint (`endpoint_url`). Boxed: the options carry a
+    /// resources entry, far larger than the simulator's nothing.
     Aws(Box<AwsOptions>),
 }
 
@@ -172,7 +173,7 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
         Execution::Interrupted => RunResult::Interrupted,
         Execution::Done(outcome) => finish(&scenario, *outcome, seed, options),
     };
-    let backend_args = backend_args(&options.backend);
+    let backend_args = backend_args(options);
     ScenarioRun {
         scenario: report_scenario,
         seed,
@@ -239,8 +240,9 @@ pub fn run_all(
     });
 }
 
-fn backend_args(backend: &BackendChoice) -> String {
-    match backend {
+/// The flags that select `options`' backend again, for the reproduce command.
+fn backend_args(options: &RunOptions) -> String {
+    match &options.backend {
         BackendChoice::Sim => String::new(),
         BackendChoice::Aws(aws) => {
             let mut args = String::from(" --backend aws");
@@ -252,6 +254,9 @@ fn backend_args(backend: &BackendChoice) -> String {
                 if let Some(value) = value {
                     args.push_str(&format!(" {flag} {value}"));
                 }
+            }
+            if let Some(resources) = &options.resources {
+                args.push_str(&format!(" --resources {}", resources.path.display()));
             }
             args
         }

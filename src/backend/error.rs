@@ -31,6 +31,9 @@ pub enum BackendErrorKind {
     NotFound,
     /// Credentials, network, or anything else from the service.
     Service(String),
+    /// A pre-provisioned (`--resources`) queue or table is missing or does not fit the scenario;
+    /// the text names what differs and how to fix it.
+    Provisioned(String),
 }
 
 impl fmt::Display for BackendErrorKind {
@@ -48,7 +51,9 @@ impl fmt::Display for BackendErrorKind {
             }
             BackendErrorKind::Throttled => f.write_str("throttled after retries"),
             BackendErrorKind::NotFound => f.write_str("does not exist"),
-            BackendErrorKind::Service(what) => f.write_str(what),
+            BackendErrorKind::Service(what) | BackendErrorKind::Provisioned(what) => {
+                f.write_str(what)
+            }
         }
     }
 }

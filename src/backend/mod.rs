@@ -114,7 +114,7 @@ pub trait Backend {
     /// Scan of the whole table, sorted by key so reports are stable.
     async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError>;
 
-    /// Removes what this run created (a no-op for the simulator and for pre-provisioned
-    /// resources, which are never deleted).
+    /// Removes what this run created (a no-op for the simulator). Pre-provisioned resources are
+    /// never deleted: their queues are only emptied for the next run.
     async fn teardown(&self) -> Result<(), BackendError>;
 }

@@ -289,11 +289,12 @@ fn cleanup(options: &AwsOptions, dry_run: bool) -> QsimExitCode {
             for entry in &report.deleted {
                 out(&format!("{verb} {} {}", entry.kind.as_str(), entry.name));
             }
-            for entry in &report.skipped {
+            for skip in &report.skipped {
                 out(&format!(
-                    "skipped {} {} (no qsim:managed=true tag: not qsim's)",
-                    entry.kind.as_str(),
-                    entry.name
+                    "skipped {} {} ({})",
+                    skip.resource.kind.as_str(),
+                    skip.resource.name,
+                    skip.reason.describe()
                 ));
             }
             for failure in &report.failed {

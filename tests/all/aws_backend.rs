@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use qsim::backend::aws::{AwsOptions, ResourceKind, cleanup_with_config};
+use qsim::backend::aws::{AwsOptions, ResourceKind, SkipReason, cleanup_with_config};
 use qsim::backend::{
     Backend, BackendErrorKind, Condition, Item, OutgoingMessage, PutOutcome, QueueId, QueueRole,
     QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SimKnobs, Status, Table, Update,
@@ -821,16 +821,20 @@ async fn cleanup_deletes_only_resources_with_both_prefix_and_tag() {
     let report = cleanup_with_config(&config, false).await.unwrap();
     assert_eq!(report.deleted, dry.deleted);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    let skipped: Vec<(ResourceKind, &str)> = report
+    let skipped: Vec<(ResourceKind, &str, SkipReason)> = report
         .skipped
         .iter()
-        .map(|e| (e.kind, e.name.as_str()))
+        .map(|s| (s.resource.kind, s.resource.name.as_str(), s.reason))
         .collect();
     assert_eq!(
         skipped,
         [
-            (ResourceKind::Queue, "qsim-foreign"),
-            (ResourceKind::Table, "qsim-foreign-table")
+            (ResourceKind::Queue, "qsim-foreign", SkipReason::NotManaged),
+            (
+                ResourceKind::Table,
+                "qsim-foreign-table",
+                SkipReason::NotManaged
+            )
         ]
     );
 

@@ -3,19 +3,23 @@
 //! declares, Terraform plans what the files ask for, and what `terraform output -json` prints after
 //! an apply (on moto_server) is what `ResourcesFile` reads.
 //!
-//! The Terraform tests skip, saying so, when `terraform` is not on PATH (and the apply test when
-//! `moto_server` is not): neither can be downloaded on every machine.
+//! The Terraform tests skip, saying so, when `terraform` is not on PATH: it cannot be downloaded
+//! on every machine. The apply test runs on the shared moto_server of `moto.rs`, which CI
+//! installs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
 
 use qsim::backend::SimKnobs;
 use qsim::infra::{self, InfraErrorKind, ResourcesFile};
 use qsim::scenario::{self, Expectations, QueueConfig, Scenario};
 use serde_json::Value;
+
+use crate::moto::{Moto, moto_blocking};
 
 const TFVARS: &str = "terraform/scenarios.auto.tfvars.json";
 const REGENERATE: &str = "qsim infra tfvars > terraform/scenarios.auto.tfvars.json";
@@ -331,62 +335,31 @@ fn terraform_plans_what_the_scenario_files_ask_for() {
     }
 }
 
-/// A moto_server on a free loopback port, stopped when dropped.
-struct Moto {
-    child: Child,
-    url: String,
-}
+/// The FIFO scenario of the end-to-end test: one consumer, so moto's FIFO deviations cannot show.
+const FIFO_FIXTURE: &str = "tests/fixtures/terraform/terraform-fifo.toml";
+const FIFO_SNAPSHOT: &str = "tests/fixtures/terraform/snapshots/terraform-fifo.snap";
 
-impl Moto {
-    fn start() -> Option<Moto> {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen in 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(moto)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The skeleton of the end-to-end proof (the `qsim run --resources` step is added with
-/// the CLI wiring): apply on moto_server, read the outputs both ways, destroy.
+/// The end-to-end proof, on the shared moto_server (`moto.rs`): `terraform apply` for a
+/// standard scenario (happy, with its DLQ) and a FIFO one; the outputs read both ways; both
+/// scenarios run by the real binary with `--resources` (checks and snapshots pass, the resources
+/// stay, unchanged and empty; `qsim cleanup` leaves them alone); then `terraform destroy`.
 #[test]
-fn terraform_apply_outputs_what_the_resources_file_reads() {
+fn terraform_apply_then_qsim_run_with_resources_then_destroy() {
     if !terraform_available() {
-        return skip("terraform apply", "terraform not found on PATH");
+        return skip(
+            "terraform apply + qsim run --resources",
+            "terraform not found on PATH",
+        );
     }
-    let Some(moto) = Moto::start() else {
-        return skip("terraform apply", "moto_server not found on PATH");
-    };
-    let scenarios = [standard("tf-standard", None), fifo("tf-fifo", Some(3))];
+    let moto = moto_blocking();
+    let url = moto.endpoint_url();
+    let files = ["scenarios.d/happy.toml", FIFO_FIXTURE];
+    let scenarios: Vec<Scenario> = files
+        .iter()
+        .map(|file| scenario::load(Path::new(file)).unwrap_or_else(|e| panic!("{file}: {e}")))
+        .collect();
     let workspace = Workspace::new(&scenarios);
-    let endpoint = format!("-var=endpoint_url={}", moto.url);
+    let endpoint = format!("-var=endpoint_url={url}");
     let apply = ["apply", "-auto-approve", "-input=false", &endpoint];
     workspace.run(&apply);
 
@@ -398,45 +371,167 @@ fn terraform_apply_outputs_what_the_resources_file_reads() {
     assert_eq!(bare_file, file);
     assert_eq!(
         file.scenarios.keys().collect::<Vec<_>>(),
-        ["tf-fifo", "tf-standard"]
+        ["happy", "terraform-fifo"]
     );
     for s in &scenarios {
         let queues = file.matching(s).unwrap_or_else(|e| panic!("{e}"));
-        assert!(queues.queue_url.starts_with(&moto.url), "{queues:?}");
+        assert!(queues.queue_url.starts_with(&url), "{queues:?}");
         assert_eq!(queues.status_table, format!("qsim-{}-status", s.name));
     }
-    let fifo_queues = file.for_scenario("tf-fifo").unwrap();
-    assert!(fifo_queues.queue_url.ends_with("/qsim-tf-fifo.fifo"));
+    let fifo_queues = file.for_scenario("terraform-fifo").unwrap();
+    assert!(fifo_queues.queue_url.ends_with("/qsim-terraform-fifo.fifo"));
     assert!(
         fifo_queues
             .dlq_url
             .as_ref()
             .unwrap()
-            .ends_with("/qsim-tf-fifo-dlq.fifo")
+            .ends_with("/qsim-terraform-fifo-dlq.fifo")
     );
 
-    // The redrive policy as the provider read it back from SQS.
+    // The redrive policies as the provider read them back from SQS.
     let state = workspace.json(&["show", "-json"]);
     let resources = by_address(&state["values"]["root_module"]["resources"], "values");
-    let policy: Value = serde_json::from_str(
-        resources["aws_sqs_queue.main[\"tf-fifo\"]"]["redrive_policy"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(policy["maxReceiveCount"], 3);
-    assert_eq!(
-        policy["deadLetterTargetArn"].as_str(),
-        fifo_queues.dlq_arn.as_deref()
-    );
-    let standard_policy = &resources["aws_sqs_queue.main[\"tf-standard\"]"]["redrive_policy"];
+    for s in &scenarios {
+        let queues = file.for_scenario(&s.name).unwrap();
+        let policy: Value = serde_json::from_str(
+            resources[&format!("aws_sqs_queue.main[\"{}\"]", s.name)]["redrive_policy"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(policy["maxReceiveCount"], 3, "{}", s.name);
+        assert_eq!(
+            policy["deadLetterTargetArn"].as_str(),
+            queues.dlq_arn.as_deref(),
+            "{}",
+            s.name
+        );
+    }
+
+    // Both scenarios in one process, against the committed snapshots, as CI would.
+    let resources_json = workspace.dir.path().join("resources.json");
+    std::fs::write(&resources_json, &full).unwrap();
+    let snapshots = tempfile::tempdir().unwrap();
+    std::fs::copy("snapshots/happy.snap", snapshots.path().join("happy.snap")).unwrap();
+    std::fs::copy(FIFO_SNAPSHOT, snapshots.path().join("terraform-fifo.snap")).unwrap();
+    let run = qsim(&[
+        "run",
+        files[0],
+        files[1],
+        "--backend",
+        "aws",
+        "--endpoint-url",
+        &url,
+        "--region",
+        "us-east-1",
+        "--resources",
+        resources_json.to_str().unwrap(),
+        "--snapshots",
+        snapshots.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stdout}\n{stderr}");
+    for name in ["happy", "terraform-fifo"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.starts_with(&format!("PASS {name} "))),
+            "{name} did not pass:\n{stdout}\n{stderr}"
+        );
+    }
+    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+
+    // Nothing was deleted or changed outside Terraform (the redrive policies the drain suspends
+    // are back). A refresh-only plan, not a plain one: moto re-serializes redrive policies, which
+    // a plain plan shows as a whitespace update even right after the apply.
+    workspace.run(&[
+        "plan",
+        "-refresh-only",
+        "-input=false",
+        &endpoint,
+        "-out=refresh.bin",
+    ]);
+    let refresh = workspace.json(&["show", "-json", "refresh.bin"]);
+    let drift = refresh["resource_drift"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let drifted: Vec<&str> = drift.iter().filter_map(|r| r["address"].as_str()).collect();
+    assert!(drifted.is_empty(), "changed outside Terraform: {drifted:?}");
+    // ... and the queues are left empty for the next run.
+    let stored = stored_messages(&moto, &file);
+    assert!(stored.values().all(|&count| count == 0), "{stored:?}");
+
+    let cleanup = qsim(&["cleanup", "--endpoint-url", &url, "--region", "us-east-1"]);
+    let cleanup_out = String::from_utf8_lossy(&cleanup.stdout);
+    assert_eq!(cleanup.status.code(), Some(0), "{cleanup_out}");
     assert!(
-        standard_policy.is_null() || standard_policy == "",
-        "{standard_policy}"
+        cleanup_out.contains("cleanup: 0 deleted, 8 skipped, 0 failed"),
+        "{cleanup_out}"
+    );
+    assert!(
+        cleanup_out.contains(
+            "skipped queue qsim-happy (qsim:provisioned-by=terraform: remove it with `terraform destroy`)"
+        ),
+        "{cleanup_out}"
     );
 
     workspace.run(&["destroy", "-auto-approve", "-input=false", &endpoint]);
     let after_destroy = workspace.run(&["output", "-json"]);
     let error = ResourcesFile::parse(Path::new("resources.json"), &after_destroy).unwrap_err();
     assert!(matches!(error.kind, InfraErrorKind::NoOutputs), "{error}");
+    assert!(stored_messages(&moto, &file).is_empty(), "destroyed");
+}
+
+/// The real binary, with moto's dummy credentials and nothing from the caller's AWS setup.
+fn qsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qsim"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("INSTA_UPDATE")
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("qsim runs")
+}
+
+/// Messages stored (visible, in flight, delayed) per queue URL of `file` that still exists.
+fn stored_messages(moto: &Moto, file: &ResourcesFile) -> BTreeMap<String, u64> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sqs = moto.sqs().await;
+        let mut stored = BTreeMap::new();
+        for queues in file.scenarios.values() {
+            for url in std::iter::once(&queues.queue_url).chain(&queues.dlq_url) {
+                let Ok(output) = sqs
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::All)
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
+                let attributes = output.attributes().cloned().unwrap_or_default();
+                let count: u64 = [
+                    QueueAttributeName::ApproximateNumberOfMessages,
+                    QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                    QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+                ]
+                .iter()
+                .map(|name| attributes[name].parse::<u64>().unwrap())
+                .sum();
+                stored.insert(url.clone(), count);
+            }
+        }
+        stored
+    })
 }

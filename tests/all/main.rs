@@ -2,6 +2,7 @@
 
 mod aws_backend;
 mod aws_cli;
+mod aws_resources;
 mod cli;
 mod diagnostics;
 mod infra;

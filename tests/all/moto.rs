@@ -32,21 +32,31 @@ pub struct Moto {
 
 /// Waits for the server (starting it if this is the first test) and resets it.
 pub async fn moto() -> Moto {
-    let exclusive = EXCLUSIVE.lock().await;
-    let server = SERVER.get_or_init(MotoServer::start);
-    if let Err(error) = server.post("/moto-api/reset") {
-        panic!(
-            "POST /moto-api/reset failed: {error}\n{}",
-            server.log_tail()
-        );
-    }
-    Moto {
-        server,
-        _exclusive: exclusive,
-    }
+    Moto::reset(EXCLUSIVE.lock().await)
+}
+
+/// [`moto`] for synchronous tests (Terraform's, which run processes): blocks the thread instead
+/// of awaiting. Must not be called from inside an async runtime.
+pub fn moto_blocking() -> Moto {
+    let exclusive = EXCLUSIVE.blocking_lock();
+    Moto::reset(exclusive)
 }
 
 impl Moto {
+    fn reset(exclusive: tokio::sync::MutexGuard<'static, ()>) -> Moto {
+        let server = SERVER.get_or_init(MotoServer::start);
+        if let Err(error) = server.post("/moto-api/reset") {
+            panic!(
+                "POST /moto-api/reset failed: {error}\n{}",
+                server.log_tail()
+            );
+        }
+        Moto {
+            server,
+            _exclusive: exclusive,
+        }
+    }
+
     pub fn endpoint_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.server.port)
     }

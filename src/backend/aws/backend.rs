@@ -1,11 +1,13 @@
 //! [`AwsBackend`]: connection, the run's resource registry, and the [`Backend`] impl, which
-//! delegates to the SQS ([`super::queues`]), DynamoDB ([`super::tables`]) and drain
-//! ([`super::drain`]) halves.
+//! delegates to the SQS ([`super::queues`]), DynamoDB ([`super::tables`]), drain
+//! ([`super::drain`]) and pre-provisioned resources ([`super::provisioned`]) halves.
 //!
-//! Invariant: a resource is registered as soon as its create call succeeds, before anything
-//! else can fail, so [`AwsBackend::teardown`] finds everything the run made.
+//! Invariants: a resource is registered as soon as its create call succeeds (or, when
+//! pre-provisioned, as soon as it is found), before anything else can fail, so
+//! [`AwsBackend::teardown`] finds everything the run used; pre-provisioned resources are never
+//! deleted.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use aws_config::SdkConfig;
 
 use super::api_calls::ApiCalls;
 use super::errors::sdk_error;
+use super::item_keys::ItemKeys;
 use super::naming::{RunNames, new_run_id};
 use super::options::{AwsOptions, has_custom_endpoint, require_region};
 use super::receipts::OutstandingReceipts;
@@ -21,6 +24,7 @@ use crate::backend::{
     OutgoingMessage, PutOutcome, QueueDepth, QueueId, QueueRole, QueueSpec, Receipt,
     ReceiveRequest, ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
+use crate::infra::ProvisionedQueues;
 
 /// The backend for real SQS + DynamoDB or an AWS-compatible endpoint, for one run.
 pub struct AwsBackend {
@@ -29,12 +33,18 @@ pub struct AwsBackend {
     pub(super) names: RunNames,
     keep: bool,
     pub(super) custom_endpoint: bool,
+    /// `--resources`: the queues and tables to use instead of creating any.
+    pub(super) provisioned: Option<ProvisionedQueues>,
+    pub(super) keys: ItemKeys,
+    /// When the purges of this run's pre-provisioned queues settle: nothing is sent or received
+    /// before then (see [`super::purge_windows`]).
+    pub(super) settles_at: Cell<Option<tokio::time::Instant>>,
     pub(super) queues: RefCell<Vec<QueueState>>,
     pub(super) tables: RefCell<Vec<CreatedTable>>,
     pub(super) calls: ApiCalls,
 }
 
-/// A queue this run created.
+/// A queue this run created or, when pre-provisioned, uses.
 #[derive(Debug)]
 pub(super) struct QueueState {
     pub(super) role: QueueRole,
@@ -42,10 +52,17 @@ pub(super) struct QueueState {
     pub(super) url: String,
     pub(super) arn: String,
     pub(super) fifo: bool,
-    /// The RedrivePolicy JSON the queue was created with.
+    /// The RedrivePolicy JSON the queue was created with (or, pre-provisioned, found with).
     pub(super) redrive_policy: Option<String>,
+    /// Pre-provisioned: emptied at teardown, never deleted.
+    pub(super) provisioned: bool,
     pub(super) deleted: bool,
+    /// Pre-provisioned and emptied for the next run.
+    pub(super) emptied: bool,
     pub(super) receipts: OutstandingReceipts,
+    /// After a complete `remaining()`: the receipts of the messages it holds (received, not
+    /// deleted), which are then all the queue stores.
+    pub(super) drained: Option<Vec<std::sync::Arc<str>>>,
 }
 
 /// What an SQS call needs to know about its queue, copied out so no borrow spans an await.
@@ -71,6 +88,7 @@ impl std::fmt::Debug for AwsBackend {
             .field("prefix", &self.names.prefix())
             .field("keep", &self.keep)
             .field("custom_endpoint", &self.custom_endpoint)
+            .field("provisioned", &self.provisioned)
             .field("queues", &self.queues)
             .field("tables", &self.tables)
             .finish_non_exhaustive()
@@ -86,19 +104,27 @@ impl AwsBackend {
 
     /// As [`AwsBackend::connect`], from an already loaded SDK configuration (for callers that
     /// add to [`AwsOptions::config_loader`], e.g. with static credentials). Only `options.keep`
-    /// is read here: the rest is already part of `config`.
+    /// and `options.provisioned` are read here: the rest is already part of `config`.
     pub fn from_sdk_config(
         config: &SdkConfig,
         options: &AwsOptions,
         scenario_name: &str,
     ) -> Result<Self, BackendError> {
         require_region(config)?;
+        let names = RunNames::new(scenario_name, new_run_id());
+        let keys = match &options.provisioned {
+            Some(_) => ItemKeys::shared_tables(names.run_id()),
+            None => ItemKeys::own_tables(),
+        };
         Ok(AwsBackend {
             sqs: aws_sdk_sqs::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
-            names: RunNames::new(scenario_name, new_run_id()),
+            names,
             keep: options.keep,
             custom_endpoint: has_custom_endpoint(config),
+            provisioned: options.provisioned.clone(),
+            keys,
+            settles_at: Cell::new(None),
             queues: RefCell::new(Vec::new()),
             tables: RefCell::new(Vec::new()),
             calls: ApiCalls::default(),
@@ -110,12 +136,13 @@ impl AwsBackend {
         self.names.run_id()
     }
 
-    /// `qsim-{scenario}-{runid}`: the prefix of every resource of this run.
+    /// `qsim-{scenario}-{runid}`: the prefix of every resource this run creates (none when its
+    /// resources are pre-provisioned).
     pub fn prefix(&self) -> &str {
         self.names.prefix()
     }
 
-    /// The name of a queue this run created.
+    /// The name of a queue this run created or uses.
     pub fn queue_name(&self, queue: QueueId) -> Option<String> {
         self.queues
             .borrow()
@@ -123,7 +150,7 @@ impl AwsBackend {
             .map(|state| state.name.clone())
     }
 
-    /// The URL of a queue this run created.
+    /// The URL of a queue this run created or uses.
     pub fn queue_url(&self, queue: QueueId) -> Option<String> {
         self.queues
             .borrow()
@@ -131,9 +158,19 @@ impl AwsBackend {
             .map(|state| state.url.clone())
     }
 
-    /// The name this run uses for `table`.
+    /// The name this run uses for `table`: its own, or the pre-provisioned one.
     pub fn table_name(&self, table: Table) -> String {
-        self.names.table(table)
+        match (&self.provisioned, table) {
+            (None, _) => self.names.table(table),
+            (Some(provisioned), Table::Status) => provisioned.status_table.clone(),
+            (Some(provisioned), Table::SideEffects) => provisioned.side_effects_table.clone(),
+        }
+    }
+
+    /// The key under which this run stores the item `key`: `{runid}#{key}` in pre-provisioned
+    /// tables, which every run shares, else `key` itself.
+    pub fn stored_key(&self, key: &str) -> String {
+        self.keys.stored(key).into_owned()
     }
 
     /// Requests made so far, per API operation (SDK-internal retries not included).
@@ -177,7 +214,7 @@ impl AwsBackend {
             let (name, url) = {
                 let queues = self.queues.borrow();
                 let state = &queues[index];
-                if state.deleted {
+                if state.deleted || state.provisioned {
                     continue;
                 }
                 (state.name.clone(), state.url.clone())
@@ -347,15 +384,19 @@ impl Backend for AwsBackend {
         self.scan_table(table).await
     }
 
-    /// Deletes this run's queues and tables (unless `keep`). Tries every resource even when one
-    /// fails, returns the first failure, and may be called again: deleted resources are skipped
-    /// and already-missing ones count as deleted.
+    /// Deletes this run's queues and tables (unless `keep`) and empties the pre-provisioned
+    /// queues for the next run (unless `keep`, which leaves their messages for inspection; the
+    /// next run purges them). Pre-provisioned queues and tables are never deleted, and their
+    /// items stay (under this run's key prefix). Tries every resource even when one fails,
+    /// returns the first failure, and may be called again: finished resources are skipped and
+    /// already-missing ones count as deleted.
     async fn teardown(&self) -> Result<(), BackendError> {
         if self.keep {
             return Ok(());
         }
+        let emptied = self.empty_provisioned_queues().await;
         let queues = self.delete_queues().await;
         let tables = self.delete_tables().await;
-        queues.and(tables)
+        emptied.and(queues).and(tables)
     }
 }

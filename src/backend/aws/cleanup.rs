@@ -2,15 +2,19 @@
 //! them.
 //!
 //! Invariant: a resource is deleted only when its name starts with [`RESOURCE_PREFIX`] AND it
-//! carries the tag `qsim:managed=true`. A `qsim-` name without the tag is someone else's and is
-//! reported as skipped, never touched.
+//! carries the tag `qsim:managed=true` AND it is not tagged `qsim:provisioned-by=terraform`.
+//! A `qsim-` name without the managed tag is someone else's; a Terraform-provisioned one is
+//! Terraform's to destroy (`--resources` runs share it): both are reported as skipped, with the
+//! reason, and never touched.
 
 use std::collections::HashMap;
 
 use aws_config::SdkConfig;
 
 use super::errors::sdk_error;
-use super::naming::{MANAGED_TAG, RESOURCE_PREFIX, RUN_TAG, queue_name_from_url};
+use super::naming::{
+    MANAGED_TAG, PROVISIONED_BY_TAG, RESOURCE_PREFIX, RUN_TAG, TERRAFORM, queue_name_from_url,
+};
 use super::options::{AwsOptions, require_region};
 use crate::backend::{BackendError, BackendErrorKind};
 
@@ -38,6 +42,33 @@ pub struct CleanupEntry {
     pub run: Option<String>,
 }
 
+/// Why cleanup left a `qsim-` resource alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// No `qsim:managed=true` tag: not qsim's.
+    NotManaged,
+    /// Tagged `qsim:provisioned-by=terraform`: Terraform owns it.
+    ProvisionedByTerraform,
+}
+
+impl SkipReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::NotManaged => "no qsim:managed=true tag: not qsim's",
+            SkipReason::ProvisionedByTerraform => {
+                "qsim:provisioned-by=terraform: remove it with `terraform destroy`"
+            }
+        }
+    }
+}
+
+/// A resource cleanup left alone, and why.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CleanupSkip {
+    pub resource: CleanupEntry,
+    pub reason: SkipReason,
+}
+
 /// A resource that matched but could not be inspected or deleted.
 #[derive(Debug)]
 pub struct CleanupFailure {
@@ -51,13 +82,14 @@ pub struct CleanupReport {
     pub dry_run: bool,
     /// Deleted, or with `dry_run` the ones that would be.
     pub deleted: Vec<CleanupEntry>,
-    /// `qsim-` names without the `qsim:managed=true` tag: left alone.
-    pub skipped: Vec<CleanupEntry>,
+    /// `qsim-` names without the `qsim:managed=true` tag, or provisioned by Terraform: left
+    /// alone.
+    pub skipped: Vec<CleanupSkip>,
     pub failed: Vec<CleanupFailure>,
 }
 
-/// Lists `qsim-` queues and tables and deletes those tagged `qsim:managed=true` (with
-/// `dry_run`, only reports them).
+/// Lists `qsim-` queues and tables and deletes those tagged `qsim:managed=true` and not
+/// `qsim:provisioned-by=terraform` (with `dry_run`, only reports them).
 pub async fn cleanup(options: &AwsOptions, dry_run: bool) -> Result<CleanupReport, BackendError> {
     let config = options.load().await?;
     cleanup_with_config(&config, dry_run).await
@@ -86,8 +118,11 @@ pub async fn cleanup_with_config(
             }
         };
         let entry = entry(ResourceKind::Queue, name, &tags);
-        if !is_managed(&tags) {
-            report.skipped.push(entry);
+        if let Some(reason) = skip_reason(&tags) {
+            report.skipped.push(CleanupSkip {
+                resource: entry,
+                reason,
+            });
             continue;
         }
         if !dry_run && let Err(error) = sqs.delete_queue().queue_url(&url).send().await {
@@ -106,8 +141,11 @@ pub async fn cleanup_with_config(
             }
         };
         let entry = entry(ResourceKind::Table, name, &tags);
-        if !is_managed(&tags) {
-            report.skipped.push(entry);
+        if let Some(reason) = skip_reason(&tags) {
+            report.skipped.push(CleanupSkip {
+                resource: entry,
+                reason,
+            });
             continue;
         }
         if !dry_run && let Err(error) = dynamodb.delete_table().table_name(&entry.name).send().await
@@ -124,8 +162,15 @@ pub async fn cleanup_with_config(
     Ok(report)
 }
 
-fn is_managed(tags: &HashMap<String, String>) -> bool {
-    tags.get(MANAGED_TAG).map(String::as_str) == Some("true")
+fn skip_reason(tags: &HashMap<String, String>) -> Option<SkipReason> {
+    let tag = |key: &str| tags.get(key).map(String::as_str);
+    if tag(MANAGED_TAG) != Some("true") {
+        Some(SkipReason::NotManaged)
+    } else if tag(PROVISIONED_BY_TAG) == Some(TERRAFORM) {
+        Some(SkipReason::ProvisionedByTerraform)
+    } else {
+        None
+    }
 }
 
 fn entry(kind: ResourceKind, name: String, tags: &HashMap<String, String>) -> CleanupEntry {

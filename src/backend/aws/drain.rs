@@ -13,7 +13,9 @@
 //! - messages are returned, not deleted, with the exception SQS forces on FIFO queues: a group's
 //!   messages behind one in flight cannot be received, so when a drain is blocked that way the
 //!   FIFO messages it already holds are deleted to reach the rest;
-//! - `receive_count` of a returned message excludes the drain's own receive.
+//! - `receive_count` of a returned message excludes the drain's own receive;
+//! - the receipts of the messages a complete drain holds are kept on the queue, so teardown can
+//!   empty a pre-provisioned queue by deleting exactly those.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -46,14 +48,20 @@ impl AwsBackend {
             .with_receipts(queue_id, |receipts| receipts.take())
             .unwrap_or_default();
         self.make_visible(&queue, &outstanding).await?;
-        let Some(policy) = &queue.redrive_policy else {
-            return self.receive_all(&queue).await;
+        let (messages, held) = match &queue.redrive_policy {
+            None => self.receive_all(&queue).await?,
+            Some(policy) => {
+                self.set_redrive_policy(&queue, "").await?;
+                let drained = self.receive_all(&queue).await;
+                let restored = self.set_redrive_policy(&queue, policy).await;
+                let drained = drained?;
+                restored?;
+                drained
+            }
         };
-        self.set_redrive_policy(&queue, "").await?;
-        let drained = self.receive_all(&queue).await;
-        let restored = self.set_redrive_policy(&queue, policy).await;
-        let messages = drained?;
-        restored?;
+        if let Some(state) = self.queues.borrow_mut().get_mut(queue_id.0) {
+            state.drained = Some(held);
+        }
         Ok(messages)
     }
 
@@ -113,7 +121,11 @@ impl AwsBackend {
         Ok(())
     }
 
-    async fn receive_all(&self, queue: &QueueRef) -> Result<Vec<ReceivedMessage>, BackendError> {
+    /// Every stored message, and the receipts of those still held (not deleted).
+    async fn receive_all(
+        &self,
+        queue: &QueueRef,
+    ) -> Result<(Vec<ReceivedMessage>, Vec<Arc<str>>), BackendError> {
         // Emulators' counters are exact; AWS's lag, so one quiet reading proves little there.
         let (quiet_needed, stuck_limit) = if self.custom_endpoint {
             (1, 10)
@@ -147,7 +159,7 @@ impl AwsBackend {
             if depth.visible == 0 && depth.delayed == 0 {
                 quiet += 1;
                 if quiet >= quiet_needed {
-                    return Ok(found);
+                    return Ok((found, held));
                 }
                 continue;
             }
@@ -182,7 +194,25 @@ impl AwsBackend {
         queue: &QueueRef,
         receipts: &[Arc<str>],
     ) -> Result<(), BackendError> {
+        match self
+            .delete_receipts(queue, receipts)
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(failed) => Err(failed),
+            None => Ok(()),
+        }
+    }
+
+    /// DeleteMessageBatch for `receipts`, ten at a time; the entries that failed, as errors.
+    pub(super) async fn delete_receipts(
+        &self,
+        queue: &QueueRef,
+        receipts: &[Arc<str>],
+    ) -> Result<Vec<BackendError>, BackendError> {
         const OPERATION: &str = "DeleteMessageBatch";
+        let mut failures = Vec::new();
         for chunk in receipts.chunks(BATCH) {
             let entries = chunk
                 .iter()
@@ -204,16 +234,11 @@ impl AwsBackend {
                 .send()
                 .await
                 .map_err(|error| sdk_error(OPERATION, &queue.name, error))?;
-            if let Some(failed) = output.failed().first() {
-                return Err(entry_error(
-                    OPERATION,
-                    &queue.name,
-                    failed.code(),
-                    failed.message(),
-                ));
-            }
+            failures.extend(output.failed().iter().map(|failed| {
+                entry_error(OPERATION, &queue.name, failed.code(), failed.message())
+            }));
         }
-        Ok(())
+        Ok(failures)
     }
 }
 

@@ -4,9 +4,12 @@
 //! Invariants:
 //! - every resource a run creates lives under the run's own prefix `qsim-{scenario}-{runid}` and
 //!   carries the tags `qsim:managed=true` and `qsim:run={runid}`; [`cleanup`] deletes only
-//!   resources that match both the prefix and the tag;
+//!   resources that match both the prefix and the tag, and never those tagged
+//!   `qsim:provisioned-by=terraform`;
 //! - [`AwsBackend::teardown`] deletes exactly what this run created (unless `keep`), and may be
 //!   called again after a failure or an interrupt;
+//! - pre-provisioned resources (`--resources`, [`provisioned`]) are checked, emptied before and
+//!   after the run, shared through per-run item keys, and never deleted;
 //! - errors name the operation and the resource and keep the SDK error as their source; the
 //!   message is rendered with `DisplayErrorContext`, never with credentials;
 //! - time is the wall clock: this backend runs on a current_thread runtime without paused time.
@@ -16,16 +19,21 @@ mod backend;
 mod cleanup;
 mod drain;
 mod errors;
+mod item_keys;
 mod items;
 mod naming;
 mod options;
+mod provisioned;
+mod purge_windows;
+mod queue_fit;
 mod queues;
 mod receipts;
 mod tables;
 
 pub use backend::AwsBackend;
 pub use cleanup::{
-    CleanupEntry, CleanupFailure, CleanupReport, ResourceKind, cleanup, cleanup_with_config,
+    CleanupEntry, CleanupFailure, CleanupReport, CleanupSkip, ResourceKind, SkipReason, cleanup,
+    cleanup_with_config,
 };
-pub use naming::{MANAGED_TAG, RESOURCE_PREFIX, RUN_TAG};
+pub use naming::{MANAGED_TAG, PROVISIONED_BY_TAG, RESOURCE_PREFIX, RUN_TAG, TERRAFORM};
 pub use options::AwsOptions;

@@ -15,6 +15,11 @@ pub const RESOURCE_PREFIX: &str = "qsim-";
 pub const MANAGED_TAG: &str = "qsim:managed";
 /// Tag key whose value is the run id that created the resource.
 pub const RUN_TAG: &str = "qsim:run";
+/// Tag key whose value names the tool that owns a resource's lifecycle; terraform/ sets it to
+/// [`TERRAFORM`]. `qsim cleanup` never deletes such resources, and no run does.
+pub const PROVISIONED_BY_TAG: &str = "qsim:provisioned-by";
+/// The value of [`PROVISIONED_BY_TAG`] on resources from terraform/.
+pub const TERRAFORM: &str = "terraform";
 
 const SQS_NAME_MAX: usize = 80;
 const FIFO_SUFFIX: &str = ".fifo";

@@ -1,5 +1,8 @@
 //! The SQS half of [`AwsBackend`]: queue creation and the message operations, one SDK call
 //! each, with per-entry results of batch calls checked even when the call succeeded.
+//!
+//! With pre-provisioned queues, creation is a lookup ([`super::provisioned`]), and sends and
+//! receives first wait for the purges that emptied those queues to settle.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use aws_sdk_sqs::types::{
 use super::backend::{AwsBackend, QueueState};
 use super::errors::{entry_error, is_unimplemented, sdk_error};
 use super::naming::{MANAGED_TAG, RUN_TAG};
+use super::purge_windows::PURGE_WINDOWS;
 use crate::backend::{
     BackendError, BackendErrorKind, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
     QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, SendOutcome,
@@ -21,6 +25,9 @@ use crate::backend::{
 
 impl AwsBackend {
     pub(super) async fn create_queue_for(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {
+        if let Some(provisioned) = &self.provisioned {
+            return self.adopt_queue(spec, provisioned).await;
+        }
         let ordinal = self
             .queues
             .borrow()
@@ -100,8 +107,11 @@ impl AwsBackend {
                 arn: String::new(),
                 fifo: spec.fifo,
                 redrive_policy,
+                provisioned: false,
                 deleted: false,
+                emptied: false,
                 receipts: Default::default(),
+                drained: None,
             });
             QueueId(queues.len() - 1)
         };
@@ -136,6 +146,7 @@ impl AwsBackend {
         batch: &[OutgoingMessage],
     ) -> Result<Vec<Result<SendOutcome, BackendError>>, BackendError> {
         let queue = self.queue_ref(queue)?;
+        self.settle_purges().await;
         let entries = batch
             .iter()
             .map(|message| {
@@ -203,6 +214,7 @@ impl AwsBackend {
         request: ReceiveRequest,
     ) -> Result<Vec<ReceivedMessage>, BackendError> {
         let queue = self.queue_ref(queue_id)?;
+        self.settle_purges().await;
         let messages = self.receive_raw(&queue.url, &queue.name, request).await?;
         self.with_receipts(queue_id, |receipts| {
             for message in &messages {
@@ -351,6 +363,11 @@ impl AwsBackend {
             .send()
             .await
             .map_err(|error| sdk_error("PurgeQueue", &queue.name, error))?;
+        // A pre-provisioned queue outlives the run: the next one must respect this purge too.
+        PURGE_WINDOWS.record(
+            &queue.arn,
+            tokio::time::Instant::now() + self.purge_window(),
+        );
         // Purged messages are gone (on AWS within the minute): their receipts are moot.
         self.with_receipts(queue_id, |receipts| receipts.take());
         Ok(())
@@ -373,25 +390,7 @@ impl AwsBackend {
             .send()
             .await
             .map_err(|error| sdk_error("GetQueueAttributes", name, error))?;
-        let read = |attribute: QueueAttributeName| -> Result<u64, BackendError> {
-            let text = output
-                .attributes()
-                .and_then(|map| map.get(&attribute))
-                .map(String::as_str)
-                .unwrap_or("0");
-            text.parse().map_err(|_| {
-                BackendError::new(
-                    "GetQueueAttributes",
-                    name,
-                    BackendErrorKind::Service(format!("{attribute} is not a count: {text:?}")),
-                )
-            })
-        };
-        Ok(QueueDepth {
-            visible: read(QueueAttributeName::ApproximateNumberOfMessages)?,
-            in_flight: read(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
-            delayed: read(QueueAttributeName::ApproximateNumberOfMessagesDelayed)?,
-        })
+        depth_from(name, output.attributes())
     }
 
     pub(super) async fn start_message_move_task(
@@ -492,6 +491,31 @@ impl AwsBackend {
                 .and_then(|count| u64::try_from(count).ok()),
         }))
     }
+}
+
+/// The three message counts out of a GetQueueAttributes answer (a missing count is 0).
+pub(super) fn depth_from(
+    name: &str,
+    attributes: Option<&HashMap<QueueAttributeName, String>>,
+) -> Result<QueueDepth, BackendError> {
+    let read = |attribute: QueueAttributeName| -> Result<u64, BackendError> {
+        let text = attributes
+            .and_then(|map| map.get(&attribute))
+            .map(String::as_str)
+            .unwrap_or("0");
+        text.parse().map_err(|_| {
+            BackendError::new(
+                "GetQueueAttributes",
+                name,
+                BackendErrorKind::Service(format!("{attribute} is not a count: {text:?}")),
+            )
+        })
+    };
+    Ok(QueueDepth {
+        visible: read(QueueAttributeName::ApproximateNumberOfMessages)?,
+        in_flight: read(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
+        delayed: read(QueueAttributeName::ApproximateNumberOfMessagesDelayed)?,
+    })
 }
 
 /// SQS takes whole seconds; a fraction rounds up so a timeout is never shorter than asked.

@@ -1,15 +1,17 @@
 //! The DynamoDB half of [`AwsBackend`]: the two per-run tables and the conditional writes of
 //! the idempotency patterns.
 //!
-//! Invariant: reads are strongly consistent (GetItem and Scan with ConsistentRead), so a check
-//! right after a write sees it, as on the simulator.
+//! Invariants: reads are strongly consistent (GetItem and Scan with ConsistentRead), so a check
+//! right after a write sees it, as on the simulator; every key goes through
+//! [`ItemKeys`](super::item_keys::ItemKeys), so on
+//! pre-provisioned tables, which every run shares, a run reads and writes only its own items.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus, Tag,
 };
 use tokio::time::{Instant, sleep};
@@ -30,14 +32,24 @@ const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 const TABLE_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 impl AwsBackend {
+    /// Creates this run's tables, or checks the pre-provisioned ones. The last provisioning
+    /// step of a run, so it also waits for the purges of pre-provisioned queues to settle.
     pub(super) async fn create_run_tables(&self) -> Result<(), BackendError> {
         let tables = [Table::Status, Table::SideEffects];
-        for table in tables {
-            self.create_table(table).await?;
+        if self.provisioned.is_some() {
+            for table in tables {
+                self.check_provisioned_table(&self.table_name(table))
+                    .await?;
+            }
+        } else {
+            for table in tables {
+                self.create_table(table).await?;
+            }
+            for table in tables {
+                self.wait_until_active(&self.table_name(table)).await?;
+            }
         }
-        for table in tables {
-            self.wait_until_active(&self.names.table(table)).await?;
-        }
+        self.settle_purges().await;
         Ok(())
     }
 
@@ -90,7 +102,7 @@ impl AwsBackend {
         Ok(())
     }
 
-    async fn wait_until_active(&self, name: &str) -> Result<(), BackendError> {
+    pub(super) async fn wait_until_active(&self, name: &str) -> Result<(), BackendError> {
         let deadline = Instant::now() + TABLE_ACTIVE_TIMEOUT;
         loop {
             self.calls.record("DescribeTable");
@@ -125,13 +137,13 @@ impl AwsBackend {
         key: &str,
         item: &Item,
     ) -> Result<PutOutcome, BackendError> {
-        let name = self.names.table(table);
+        let name = self.table_name(table);
         self.calls.record("PutItem");
         let result = self
             .dynamodb
             .put_item()
             .table_name(&name)
-            .set_item(Some(item_to_attributes(key, item)))
+            .set_item(Some(item_to_attributes(&self.keys.stored(key), item)))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", KEY)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -173,7 +185,7 @@ impl AwsBackend {
         key: &str,
         update: &Update,
     ) -> Result<UpdateOutcome, BackendError> {
-        let name = self.names.table(table);
+        let name = self.table_name(table);
         let expression = UpdateExpression::new(update);
         let has_names = !expression.names.is_empty();
         let has_values = !expression.values.is_empty();
@@ -182,7 +194,7 @@ impl AwsBackend {
             .dynamodb
             .update_item()
             .table_name(&name)
-            .set_key(Some(key_attributes(key)))
+            .set_key(Some(key_attributes(&self.keys.stored(key))))
             .set_update_expression(expression.update)
             .set_condition_expression(expression.condition)
             .set_expression_attribute_names(has_names.then_some(expression.names))
@@ -224,13 +236,13 @@ impl AwsBackend {
         table: Table,
         key: &str,
     ) -> Result<Option<Item>, BackendError> {
-        let name = self.names.table(table);
+        let name = self.table_name(table);
         self.calls.record("GetItem");
         let output = self
             .dynamodb
             .get_item()
             .table_name(&name)
-            .set_key(Some(key_attributes(key)))
+            .set_key(Some(key_attributes(&self.keys.stored(key))))
             .consistent_read(true)
             .send()
             .await
@@ -241,28 +253,41 @@ impl AwsBackend {
             .transpose()
     }
 
+    /// Every item of this run, sorted by key: the whole table, or on a shared table the items
+    /// under this run's prefix (filtered on the server, page by page, and checked again here).
     pub(super) async fn scan_table(
         &self,
         table: Table,
     ) -> Result<Vec<(String, Item)>, BackendError> {
-        let name = self.names.table(table);
+        let name = self.table_name(table);
         let mut items = Vec::new();
         let mut start_key: Option<Attributes> = None;
         loop {
             self.calls.record("Scan");
-            let output = self
+            let mut request = self
                 .dynamodb
                 .scan()
                 .table_name(&name)
                 .consistent_read(true)
-                .set_exclusive_start_key(start_key.take())
+                .set_exclusive_start_key(start_key.take());
+            if let Some(prefix) = self.keys.scan_prefix() {
+                request = request
+                    .filter_expression("begins_with(#pk, :run)")
+                    .expression_attribute_names("#pk", KEY)
+                    .expression_attribute_values(":run", AttributeValue::S(prefix.to_owned()));
+            }
+            let output = request
                 .send()
                 .await
                 .map_err(|error| sdk_error("Scan", &name, error))?;
             for attributes in output.items() {
-                let key = key_of(attributes).map_err(|what| invalid_item("Scan", &name, what))?;
-                items.push((key, parse_item("Scan", &name, attributes)?));
+                let stored =
+                    key_of(attributes).map_err(|what| invalid_item("Scan", &name, what))?;
+                if let Some(key) = self.keys.engine_key(&stored) {
+                    items.push((key.to_owned(), parse_item("Scan", &name, attributes)?));
+                }
             }
+            // A filtered page can be empty and still have a next one.
             match output.last_evaluated_key() {
                 Some(last) if !last.is_empty() => start_key = Some(last.clone()),
                 _ => break,
