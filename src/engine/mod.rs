@@ -22,7 +22,6 @@ pub use fleet::InstanceState;
 pub use payload::Body;
 pub use requirements::missing_capabilities;
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -127,8 +126,8 @@ async fn run_provisioned<B: Backend + 'static>(
     for (group, config) in scenario.consumers.iter().enumerate() {
         fleet.start(group, config.count, config.start, config.stagger);
     }
-    let pending_timed = Rc::new(Cell::new(0));
-    tasks.extend(timeline::spawn(&ctx, &fleet, &pending_timed));
+    let pending = Rc::new(timeline::Pending::default());
+    tasks.extend(timeline::spawn(&ctx, &fleet, &pending));
     if let Some(config) = scenario.autoscaler.clone() {
         tasks.push(tokio::task::spawn_local(autoscaler::run(
             ctx.clone(),
@@ -145,8 +144,12 @@ async fn run_provisioned<B: Backend + 'static>(
         if ctx.has_failed() {
             break None;
         }
-        if ctx.producers_running.get() == 0 && !fleet.any_alive() && pending_timed.get() == 0 {
-            break Some(Ending::Completed);
+        if ctx.producers_running.get() == 0 && !fleet.any_alive() {
+            match pending.may_still_act(&ctx).await {
+                Ok(false) => break Some(Ending::Completed),
+                Ok(true) => {}
+                Err(error) => ctx.fail(error),
+            }
         }
         tokio::select! {
             biased;
@@ -274,4 +277,46 @@ pub fn realtime_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::rc::Rc;
+
+    use crate::{check, runner, scenario};
+
+    /// A `when` entry that starts the only consumers: the producer is done and nobody is alive
+    /// before it fires, yet the run must wait for it (it used to end there, unprocessed).
+    #[test]
+    fn a_condition_that_holds_keeps_the_run_alive_until_it_acts() {
+        let text = r#"
+            [scenario]
+            name = "late-start"
+            description = "consumers start once everything is sent"
+
+            [[producers]]
+            name = "load"
+            count = 20
+            batch_size = 10
+
+            [[consumers]]
+            name = "worker"
+            count = 0
+            idle_timeout = "2s"
+
+            [[at]]
+            when = "sent >= 20"
+            poll = "1s"
+            start = { group = "worker", count = 2 }
+
+            [expect]
+            processed = 20
+            peak_consumers = 2
+        "#;
+        let scenario = scenario::parse(Path::new("late-start.toml"), text).unwrap();
+        let outcome = runner::simulate(Rc::new(scenario.clone()), 1).unwrap();
+        let verdict = check::check(&scenario, &outcome);
+        assert!(verdict.passed(), "{:?}", verdict.failures().collect::<Vec<_>>());
+    }
 }

@@ -1,7 +1,8 @@
 //! The timeline: `[[at]]` entries fire at a time or the first time a condition holds, and act on
 //! producers, consumers and queues.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use tokio::task::JoinHandle;
@@ -10,25 +11,58 @@ use tokio::time::{sleep, sleep_until};
 use super::context::RunContext;
 use super::event::EventKind;
 use super::fleet::Fleet;
-use crate::backend::{Backend, BackendErrorKind, QueueRole};
+use crate::backend::{Backend, BackendError, BackendErrorKind, QueueRole};
 use crate::scenario::{Action, QueueTarget, Target, Trigger};
 
-/// Spawns one task per entry. `pending_timed` counts time-triggered entries not yet fired: the
-/// run is not over while one is still due (it may start consumers).
+/// What the timeline may still do. The run is not over while a timed entry is due, or while an
+/// unfired `when` entry's condition holds (its next poll will act, e.g. start consumers).
+#[derive(Default)]
+pub struct Pending {
+    timed: Cell<usize>,
+    /// `when` entries (by index in the timeline) that have not acted yet.
+    conditions: RefCell<BTreeSet<usize>>,
+}
+
+impl Pending {
+    pub async fn may_still_act<B: Backend>(
+        &self,
+        ctx: &RunContext<B>,
+    ) -> Result<bool, BackendError> {
+        if self.timed.get() > 0 {
+            return Ok(true);
+        }
+        let unfired: Vec<usize> = self.conditions.borrow().iter().copied().collect();
+        for index in unfired {
+            if let Trigger::When { condition, .. } = &ctx.scenario.timeline[index].trigger {
+                let value = ctx.live_metric(condition.metric).await?;
+                if condition.op.holds(value, condition.value) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Spawns one task per entry; `pending` tracks what has not acted yet.
 pub fn spawn<B: Backend + 'static>(
     ctx: &Rc<RunContext<B>>,
     fleet: &Rc<Fleet<B>>,
-    pending_timed: &Rc<Cell<usize>>,
+    pending: &Rc<Pending>,
 ) -> Vec<JoinHandle<()>> {
     let actor = ctx.actor("timeline");
     ctx.scenario
         .timeline
         .iter()
         .cloned()
-        .map(|entry| {
-            let (ctx, fleet, pending) = (ctx.clone(), fleet.clone(), pending_timed.clone());
-            if matches!(entry.trigger, Trigger::At(_)) {
-                pending.set(pending.get() + 1);
+        .enumerate()
+        .map(|(index, entry)| {
+            let (ctx, fleet, pending) = (ctx.clone(), fleet.clone(), pending.clone());
+            match entry.trigger {
+                Trigger::At(_) => pending.timed.set(pending.timed.get() + 1),
+                Trigger::When { .. } => {
+                    pending.conditions.borrow_mut().insert(index);
+                }
             }
             tokio::task::spawn_local(async move {
                 match &entry.trigger {
@@ -43,8 +77,11 @@ pub fn spawn<B: Backend + 'static>(
                 }
                 tracing::debug!(at = ?ctx.origin().elapsed(), action = ?entry.action, "timeline");
                 execute(&ctx, &fleet, actor, &entry.action).await;
-                if matches!(entry.trigger, Trigger::At(_)) {
-                    pending.set(pending.get() - 1);
+                match entry.trigger {
+                    Trigger::At(_) => pending.timed.set(pending.timed.get() - 1),
+                    Trigger::When { .. } => {
+                        pending.conditions.borrow_mut().remove(&index);
+                    }
                 }
                 ctx.changed.notify_one();
             })
