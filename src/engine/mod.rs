@@ -317,6 +317,10 @@ mod tests {
         let scenario = scenario::parse(Path::new("late-start.toml"), text).unwrap();
         let outcome = runner::simulate(Rc::new(scenario.clone()), 1).unwrap();
         let verdict = check::check(&scenario, &outcome);
-        assert!(verdict.passed(), "{:?}", verdict.failures().collect::<Vec<_>>());
+        assert!(
+            verdict.passed(),
+            "{:?}",
+            verdict.failures().collect::<Vec<_>>()
+        );
     }
 }

@@ -5,7 +5,6 @@
 //! it did, and `check` decides afterwards from the log and the final state.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -16,12 +15,16 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::Notify;
 use tokio::time::sleep;
 
+mod idempotency;
+
+use idempotency::{Claim, Lru};
+
 use super::context::RunContext;
 use super::event::{ActorId, CrashPoint, EventKind, ExitReason, MessageIx, SkipReason};
 use super::payload::Body;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Condition, Item, PutOutcome, Receipt, ReceiveRequest,
-    ReceivedMessage, Status, Table, Update, UpdateOutcome,
+    ReceivedMessage, Table, Update, UpdateOutcome,
 };
 use crate::scenario::{
     ConsumerBehavior, CrashPolicy, FieldValue, Heartbeat, Idempotency, IdempotencyKey,
@@ -439,69 +442,6 @@ impl<B: Backend> Consumer<B> {
         Ok(performed)
     }
 
-    /// Claims `key` in the status table: STARTED with a lease, taking over an expired claim.
-    async fn claim(
-        &mut self,
-        ix: MessageIx,
-        key: &str,
-        lease: Duration,
-    ) -> Result<Claim, BackendError> {
-        let ctx = self.ctx.clone();
-        let now_ms = ctx.now_ms();
-        let lease_until_ms = now_ms + lease.as_millis() as u64;
-        let item = Item {
-            status: Some(Status::Started),
-            attempts: 1,
-            lease_until_ms: Some(lease_until_ms),
-            message: Some(ctx.log.borrow().meta(ix).id.clone()),
-            ..Item::default()
-        };
-        let existing = match ctx.backend.put_if_absent(Table::Status, key, &item).await? {
-            PutOutcome::Created => {
-                self.record(Some(ix), EventKind::StatusWritten(Status::Started));
-                return Ok(Claim::Claimed);
-            }
-            PutOutcome::Exists(existing) => existing,
-        };
-        if existing.status == Some(Status::Completed) {
-            return Ok(Claim::Completed);
-        }
-        if existing.lease_until_ms.is_some_and(|until| until > now_ms) {
-            return Ok(Claim::Busy);
-        }
-        let takeover = Update {
-            set_status: Some(Status::Started),
-            add_attempts: 1,
-            set_lease_until_ms: Some(lease_until_ms),
-            condition: Condition::LeaseExpired { now_ms },
-            ..Update::default()
-        };
-        Ok(
-            match ctx.backend.update(Table::Status, key, &takeover).await? {
-                UpdateOutcome::Updated(_) => {
-                    self.record(Some(ix), EventKind::StatusWritten(Status::Started));
-                    Claim::Claimed
-                }
-                UpdateOutcome::ConditionFailed(Some(item))
-                    if item.status == Some(Status::Completed) =>
-                {
-                    Claim::Completed
-                }
-                UpdateOutcome::ConditionFailed(_) => Claim::Busy,
-            },
-        )
-    }
-
-    async fn complete(&mut self, ix: MessageIx, key: &str) -> Result<(), BackendError> {
-        let update = Update {
-            set_status: Some(Status::Completed),
-            ..Update::default()
-        };
-        self.ctx.backend.update(Table::Status, key, &update).await?;
-        self.record(Some(ix), EventKind::StatusWritten(Status::Completed));
-        Ok(())
-    }
-
     /// Draws the crash decision for one message at one point.
     fn crashes(&mut self, policy: CrashPolicy, point: CrashPoint) -> bool {
         let once_used = match point {
@@ -516,13 +456,6 @@ impl<B: Backend> Consumer<B> {
             CrashPolicy::Probability(p) => self.rng.random_bool(p),
         }
     }
-}
-
-enum Claim {
-    Claimed,
-    Completed,
-    /// Another consumer holds an unexpired claim.
-    Busy,
 }
 
 /// Runs `work`, extending the message's visibility every heartbeat interval while it runs.
@@ -572,30 +505,4 @@ fn message_id(body: &str) -> String {
     serde_json::from_str::<Body>(body)
         .map(|b| b.id.into_owned())
         .unwrap_or_default()
-}
-
-/// A bounded set of recently handled keys, oldest evicted first.
-#[derive(Default)]
-struct Lru {
-    capacity: usize,
-    order: VecDeque<Arc<str>>,
-    keys: HashSet<Arc<str>>,
-}
-
-impl Lru {
-    fn contains(&self, key: &str) -> bool {
-        self.keys.contains(key)
-    }
-
-    fn insert(&mut self, key: Arc<str>) {
-        if self.capacity == 0 || !self.keys.insert(key.clone()) {
-            return;
-        }
-        self.order.push_back(key);
-        while self.order.len() > self.capacity {
-            if let Some(old) = self.order.pop_front() {
-                self.keys.remove(&old);
-            }
-        }
-    }
 }
