@@ -117,7 +117,10 @@ mod tests {
 
     #[test]
     fn memory_forgets_the_oldest_key_first() {
-        let mut seen = Lru { capacity: 2, ..Lru::default() };
+        let mut seen = Lru {
+            capacity: 2,
+            ..Lru::default()
+        };
         for key in ["a", "b", "a", "c"] {
             seen.insert(Arc::from(key));
         }
