@@ -1,7 +1,7 @@
 //! Facts: the history of a run condensed per message, per key, per group and per entity, in one
 //! pass over the event log plus the final state. Metrics and snapshots are read from here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::backend::{ReceivedMessage, Status};
@@ -65,6 +65,18 @@ pub struct MessageFacts {
     pub fate: Option<Fate>,
 }
 
+/// One versioned write that succeeded, bracketed by the positions in the event log of its
+/// request (`invoked`) and its response (`completed`). Only writes that completed before another
+/// was invoked are known to have happened before it: responses of concurrent writes can arrive
+/// in either order on a real backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Apply {
+    pub message: MessageIx,
+    pub version: u32,
+    pub invoked: usize,
+    pub completed: usize,
+}
+
 #[derive(Debug, Default)]
 pub struct Facts {
     pub messages: Vec<MessageFacts>,
@@ -78,8 +90,8 @@ pub struct Facts {
     pub status_by_key: BTreeMap<String, Status>,
     /// The order log per group: (message, value) in the order the side effects happened.
     pub order_log: BTreeMap<Arc<str>, Vec<(MessageIx, FieldValue)>>,
-    /// Versions applied per entity, in order.
-    pub applied: BTreeMap<Arc<str>, Vec<(MessageIx, u32)>>,
+    /// Versions applied per entity, in the order their writes completed.
+    pub applied: BTreeMap<Arc<str>, Vec<Apply>>,
     pub crashes: u64,
     pub clean_exits: u64,
     /// Instances per group name and final state.
@@ -95,7 +107,9 @@ impl Facts {
             messages: vec![MessageFacts::default(); log.messages.len()],
             ..Facts::default()
         };
-        for event in &log.events {
+        // The open `Applying` of each (actor, message), waiting for its `Applied`.
+        let mut applying: HashMap<(crate::engine::ActorId, MessageIx), usize> = HashMap::new();
+        for (position, event) in log.events.iter().enumerate() {
             let m = event.message.map(|ix| ix.0 as usize);
             match event.kind {
                 EventKind::Sent => facts.messages[m.expect("sends name a message")].sent = true,
@@ -116,15 +130,25 @@ impl Facts {
                 EventKind::SideEffect => {
                     facts.messages[m.expect("effects name a message")].effects += 1
                 }
+                EventKind::Applying { .. } => {
+                    let ix = event.message.expect("applies name a message");
+                    applying.insert((event.actor, ix), position);
+                }
                 EventKind::Applied { version } => {
                     let ix = event.message.expect("applies name a message");
                     facts.messages[ix.0 as usize].effects += 1;
+                    let invoked = applying.remove(&(event.actor, ix)).unwrap_or(position);
                     if let Some(entity) = &log.meta(ix).entity {
                         facts
                             .applied
                             .entry(entity.clone())
                             .or_default()
-                            .push((ix, version));
+                            .push(Apply {
+                                message: ix,
+                                version,
+                                invoked,
+                                completed: position,
+                            });
                     }
                 }
                 EventKind::Logged { value } => {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::facts::{Facts, Fate};
+use super::facts::{Apply, Facts, Fate};
 use crate::engine::Outcome;
 use crate::scenario::{FieldValue, Metric};
 
@@ -159,15 +159,9 @@ pub fn evaluate(
         Metric::VersionsIncreasing | Metric::StaleOverwrites => {
             let mut stale = Vec::new();
             for applied in facts.applied.values() {
-                let mut highest = 0;
-                for (ix, version) in applied {
-                    if *version <= highest {
-                        stale.push(format!(
-                            "{} (v{version} after v{highest})",
-                            log.meta(*ix).id
-                        ));
-                    }
-                    highest = highest.max(*version);
+                for (apply, highest) in stale_applies(applied) {
+                    let id = &log.meta(apply.message).id;
+                    stale.push(format!("{id} (v{} after v{highest})", apply.version));
                 }
             }
             let value = if metric == Metric::VersionsIncreasing {
@@ -231,6 +225,26 @@ pub fn evaluate(
     }
 }
 
+/// Writes whose version is not above one that had completed before they were even sent, with
+/// that version. Real-time order: overlapping writes, whose responses may come back in either
+/// order on a real backend, are never mistaken for stale ones. `applied` is in completion order.
+fn stale_applies(applied: &[Apply]) -> Vec<(&Apply, u32)> {
+    let mut by_invoked: Vec<&Apply> = applied.iter().collect();
+    by_invoked.sort_by_key(|a| a.invoked);
+    let mut completed = applied.iter().peekable();
+    let mut highest: Option<u32> = None;
+    let mut stale = Vec::new();
+    for apply in by_invoked {
+        while let Some(before) = completed.next_if(|b| b.completed < apply.invoked) {
+            highest = highest.max(Some(before.version));
+        }
+        if let Some(highest) = highest.filter(|h| apply.version <= *h) {
+            stale.push((apply, highest));
+        }
+    }
+    stale
+}
+
 /// Sums `weight(count)` over side-effect keys whose count satisfies `pred`; lists those keys.
 fn keys(facts: &Facts, pred: impl Fn(u32) -> bool, weight: impl Fn(u32) -> f64) -> Evaluated {
     let matching: Vec<(&String, u32)> = facts
@@ -246,5 +260,37 @@ fn keys(facts: &Facts, pred: impl Fn(u32) -> bool, weight: impl Fn(u32) -> f64) 
             .take(INVOLVED_MAX)
             .map(|(k, c)| format!("{k} ×{c}"))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::MessageIx;
+
+    fn apply(version: u32, invoked: usize, completed: usize) -> Apply {
+        Apply {
+            message: MessageIx(version),
+            version,
+            invoked,
+            completed,
+        }
+    }
+
+    #[test]
+    fn overlapping_writes_answered_out_of_order_are_not_stale() {
+        // v5 and v7 both sent before either answered; v7's answer came back first.
+        let applied = [apply(7, 1, 2), apply(5, 0, 3)];
+        assert!(stale_applies(&applied).is_empty());
+    }
+
+    #[test]
+    fn a_lower_version_sent_after_a_higher_one_completed_is_stale() {
+        let applied = [apply(7, 0, 1), apply(5, 2, 3), apply(8, 4, 5)];
+        let stale: Vec<(u32, u32)> = stale_applies(&applied)
+            .into_iter()
+            .map(|(a, h)| (a.version, h))
+            .collect();
+        assert_eq!(stale, [(5, 7)]);
     }
 }

@@ -4,7 +4,7 @@
 mod facts;
 mod metrics;
 
-pub use facts::{Facts, Fate, MessageFacts};
+pub use facts::{Apply, Facts, Fate, MessageFacts};
 pub use metrics::Value;
 
 use crate::engine::{Ending, Outcome};

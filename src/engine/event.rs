@@ -97,6 +97,10 @@ pub enum EventKind {
     Released,
     Skipped(SkipReason),
     SideEffect,
+    /// A versioned apply is about to be sent (with `Applied`, it brackets the write in time).
+    Applying {
+        version: u32,
+    },
     Applied {
         version: u32,
     },
@@ -296,6 +300,10 @@ impl<'a> JsonEvent<'a> {
                 "skipped"
             }
             EventKind::SideEffect => "side-effect",
+            EventKind::Applying { version } => {
+                put("version", json!(version));
+                "applying"
+            }
             EventKind::Applied { version } => {
                 put("version", json!(version));
                 "applied"

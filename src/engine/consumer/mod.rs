@@ -388,6 +388,12 @@ impl<B: Backend> Consumer<B> {
                     ..Update::default()
                 };
                 let item_key = format!("entity:{entity}");
+                self.record(
+                    Some(ix),
+                    EventKind::Applying {
+                        version: saturate(version),
+                    },
+                );
                 return match ctx
                     .backend
                     .update(Table::SideEffects, &item_key, &update)
