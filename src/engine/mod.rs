@@ -29,9 +29,9 @@ use std::time::Duration;
 use tokio::time::{sleep, sleep_until};
 
 use crate::backend::{
-    Backend, BackendError, Item, MoveTask, QueueRole, QueueSpec, ReceivedMessage, Redrive,
+    Backend, BackendError, Item, MoveTask, QueueId, QueueRole, QueueSpec, ReceivedMessage, Redrive,
 };
-use crate::scenario::Scenario;
+use crate::scenario::{QueueConfig, Scenario};
 use context::RunContext;
 use fleet::Fleet;
 
@@ -109,7 +109,7 @@ async fn run_provisioned<B: Backend + 'static>(
     progress: Option<ProgressHook>,
 ) -> Result<Outcome, BackendError> {
     tracing::debug!(scenario = %scenario.name, seed, backend = backend.name(), "provisioning");
-    let (main, dlq) = provision(&scenario, &*backend).await?;
+    let (main, dlq) = provision(&scenario.queue, &*backend).await?;
     let ctx = Rc::new(RunContext::new(
         scenario.clone(),
         backend.clone(),
@@ -226,13 +226,9 @@ fn redrives(scenario: &Scenario) -> bool {
         .any(|e| matches!(e.action, crate::scenario::Action::Redrive { .. }))
 }
 
-/// Creates the DLQ (when the scenario has a redrive policy), the main queue and the tables.
-async fn provision<B: Backend>(
-    scenario: &Scenario,
-    backend: &B,
-) -> Result<(crate::backend::QueueId, Option<crate::backend::QueueId>), BackendError> {
-    let queue = &scenario.queue;
-    let spec = |role, redrive| QueueSpec {
+/// The queue the engine asks a backend for: `queue`'s attributes in `role`.
+pub fn queue_spec(queue: &QueueConfig, role: QueueRole, redrive: Option<Redrive>) -> QueueSpec {
+    QueueSpec {
         role,
         fifo: queue.fifo,
         visibility_timeout: queue.visibility_timeout,
@@ -242,11 +238,19 @@ async fn provision<B: Backend>(
         content_based_dedup: queue.content_based_dedup,
         redrive,
         sim: queue.sim,
-    };
+    }
+}
+
+/// Creates the DLQ (when the queue has a redrive policy), the main queue redriving to it, and
+/// the tables; returns the main queue and the DLQ.
+pub async fn provision<B: Backend>(
+    queue: &QueueConfig,
+    backend: &B,
+) -> Result<(QueueId, Option<QueueId>), BackendError> {
     let dlq = match queue.max_receive_count {
         Some(_) => Some(
             backend
-                .create_queue(&spec(QueueRole::DeadLetter, None))
+                .create_queue(&queue_spec(queue, QueueRole::DeadLetter, None))
                 .await?,
         ),
         None => None,
@@ -258,7 +262,7 @@ async fn provision<B: Backend>(
             max_receive_count,
         });
     let main = backend
-        .create_queue(&spec(QueueRole::Main, redrive))
+        .create_queue(&queue_spec(queue, QueueRole::Main, redrive))
         .await?;
     backend.create_tables().await?;
     Ok((main, dlq))

@@ -12,7 +12,7 @@ use qsim::backend::{
     UpdateOutcome,
 };
 
-use crate::moto::moto;
+use crate::moto::{moto, queue_names_with_prefix, table_names};
 
 fn queue_spec(role: QueueRole, fifo: bool) -> QueueSpec {
     QueueSpec {
@@ -82,34 +82,6 @@ fn bodies(messages: &[ReceivedMessage]) -> Vec<String> {
     let mut bodies: Vec<String> = messages.iter().map(|m| m.body.to_string()).collect();
     bodies.sort();
     bodies
-}
-
-async fn queue_names_with_prefix(sqs: &aws_sdk_sqs::Client, prefix: &str) -> Vec<String> {
-    let output = sqs
-        .list_queues()
-        .queue_name_prefix(prefix)
-        .send()
-        .await
-        .expect("ListQueues");
-    let mut names: Vec<String> = output
-        .queue_urls()
-        .iter()
-        .map(|url| url.rsplit('/').next().unwrap_or_default().to_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-async fn table_names(dynamodb: &aws_sdk_dynamodb::Client) -> Vec<String> {
-    let mut names = dynamodb
-        .list_tables()
-        .send()
-        .await
-        .expect("ListTables")
-        .table_names()
-        .to_vec();
-    names.sort();
-    names
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -5,7 +5,7 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::moto::{Moto, moto};
+use super::moto::{Moto, moto, queue_names_with_prefix, table_names};
 
 /// The shared moto_server, reset, held exclusively, with a runtime for SDK calls.
 fn exclusive_moto() -> (tokio::runtime::Runtime, Moto) {
@@ -47,27 +47,8 @@ fn text(bytes: &[u8]) -> String {
 /// Every queue and table name on the endpoint, sorted.
 fn resources(runtime: &tokio::runtime::Runtime, moto: &Moto) -> (Vec<String>, Vec<String>) {
     runtime.block_on(async {
-        let sqs = moto.sqs().await;
-        let mut queues: Vec<String> = sqs
-            .list_queues()
-            .send()
-            .await
-            .unwrap()
-            .queue_urls()
-            .iter()
-            .map(|url| url.rsplit('/').next().unwrap().to_owned())
-            .collect();
-        queues.sort();
-        let dynamodb = moto.dynamodb().await;
-        let mut tables = dynamodb
-            .list_tables()
-            .send()
-            .await
-            .unwrap()
-            .table_names()
-            .to_vec();
-        tables.sort();
-        (queues, tables)
+        let queues = queue_names_with_prefix(&moto.sqs().await, "").await;
+        (queues, table_names(&moto.dynamodb().await).await)
     })
 }
 

@@ -15,13 +15,14 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use qsim::backend::aws::{AwsBackend, AwsOptions, ResourceKind, SkipReason, cleanup_with_config};
 use qsim::backend::{
-    Backend, BackendErrorKind, Item, OutgoingMessage, PutOutcome, QueueId, QueueRole, QueueSpec,
+    Backend, BackendErrorKind, Item, OutgoingMessage, PutOutcome, QueueId, QueueRole,
     ReceiveRequest, Redrive, Status, Table,
 };
 use qsim::infra::ProvisionedQueues;
 use qsim::scenario::{self, QueueConfig, Scenario};
 
-use crate::moto::{Moto, moto};
+use crate::moto::{Moto, moto, table_names};
+use qsim::engine::{self, queue_spec};
 
 const FIX: &str = "qsim infra tfvars > terraform/scenarios.auto.tfvars.json && terraform apply";
 
@@ -195,46 +196,6 @@ fn options(moto: &Moto, provisioned: &ProvisionedQueues) -> AwsOptions {
     }
 }
 
-/// The QueueSpec the engine asks for, for `queue`.
-fn spec(queue: &QueueConfig, role: QueueRole, redrive: Option<Redrive>) -> QueueSpec {
-    QueueSpec {
-        role,
-        fifo: queue.fifo,
-        visibility_timeout: queue.visibility_timeout,
-        receive_wait: queue.receive_wait,
-        delay: queue.delay,
-        retention: queue.retention,
-        content_based_dedup: queue.content_based_dedup,
-        redrive,
-        sim: queue.sim,
-    }
-}
-
-/// Provisions as the engine does: DLQ, main queue (redriving to it), tables.
-async fn provision_run(backend: &AwsBackend, queue: &QueueConfig) -> (QueueId, Option<QueueId>) {
-    let dlq = match queue.max_receive_count {
-        Some(_) => Some(
-            backend
-                .create_queue(&spec(queue, QueueRole::DeadLetter, None))
-                .await
-                .expect("the DLQ fits"),
-        ),
-        None => None,
-    };
-    let redrive = dlq
-        .zip(queue.max_receive_count)
-        .map(|(dlq, count)| Redrive {
-            dlq,
-            max_receive_count: count,
-        });
-    let main = backend
-        .create_queue(&spec(queue, QueueRole::Main, redrive))
-        .await
-        .expect("the main queue fits");
-    backend.create_tables().await.expect("the tables fit");
-    (main, dlq)
-}
-
 async fn send(backend: &AwsBackend, queue: QueueId, bodies: &[&str]) {
     let batch: Vec<OutgoingMessage> = bodies
         .iter()
@@ -266,7 +227,7 @@ async fn a_provisioned_queue_that_does_not_fit_is_an_error_naming_attribute_and_
 
     // The DLQ only differs in its visibility timeout.
     let error = backend
-        .create_queue(&spec(&scenario.queue, QueueRole::DeadLetter, None))
+        .create_queue(&queue_spec(&scenario.queue, QueueRole::DeadLetter, None))
         .await
         .unwrap_err();
     assert!(
@@ -285,7 +246,7 @@ async fn a_provisioned_queue_that_does_not_fit_is_an_error_naming_attribute_and_
     let backend = moto
         .backend_with(&options(&moto, &provisioned), "happy")
         .await;
-    let mut dlq_spec = spec(&scenario.queue, QueueRole::DeadLetter, None);
+    let mut dlq_spec = queue_spec(&scenario.queue, QueueRole::DeadLetter, None);
     dlq_spec.visibility_timeout = Duration::from_secs(30);
     let dlq = backend
         .create_queue(&dlq_spec)
@@ -296,7 +257,7 @@ async fn a_provisioned_queue_that_does_not_fit_is_an_error_naming_attribute_and_
         max_receive_count: 3,
     };
     let error = backend
-        .create_queue(&spec(&scenario.queue, QueueRole::Main, Some(redrive)))
+        .create_queue(&queue_spec(&scenario.queue, QueueRole::Main, Some(redrive)))
         .await
         .unwrap_err();
     assert_eq!(error.resource, "qsim-happy");
@@ -327,7 +288,7 @@ async fn a_provisioned_queue_that_does_not_fit_is_an_error_naming_attribute_and_
     gone.dlq_arn = None;
     let backend = moto.backend_with(&options(&moto, &gone), "happy").await;
     let error = backend
-        .create_queue(&spec(&scenario.queue, QueueRole::Main, None))
+        .create_queue(&queue_spec(&scenario.queue, QueueRole::Main, None))
         .await
         .unwrap_err();
     assert!(
@@ -336,7 +297,7 @@ async fn a_provisioned_queue_that_does_not_fit_is_an_error_naming_attribute_and_
     );
     assert!(error.to_string().contains("does not exist"), "{error}");
     let error = backend
-        .create_queue(&spec(&scenario.queue, QueueRole::DeadLetter, None))
+        .create_queue(&queue_spec(&scenario.queue, QueueRole::DeadLetter, None))
         .await
         .unwrap_err();
     assert!(
@@ -407,7 +368,9 @@ async fn a_non_empty_provisioned_queue_is_purged_before_the_run_without_waiting_
         .backend_with(&options(&moto, &provisioned), "happy")
         .await;
     let started = Instant::now();
-    let (main, dlq) = provision_run(&backend, &scenario.queue).await;
+    let (main, dlq) = engine::provision(&scenario.queue, &backend)
+        .await
+        .expect("the provisioned resources fit");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "no 60 s purge wait on an endpoint without AsyncPurge: {:?}",
@@ -454,7 +417,9 @@ async fn a_non_empty_provisioned_queue_is_purged_before_the_run_without_waiting_
     let again = moto
         .backend_with(&options(&moto, &provisioned), "happy")
         .await;
-    provision_run(&again, &scenario.queue).await;
+    engine::provision(&scenario.queue, &again)
+        .await
+        .expect("the provisioned resources fit");
     assert_eq!(again.api_calls().get("PurgeQueue"), None);
     again.teardown().await.unwrap();
 }
@@ -499,14 +464,7 @@ async fn a_whole_run_on_provisioned_resources_leaves_them_in_place_and_empty() {
         assert_eq!(stored(&sqs, url).await, 0, "{url} empty");
     }
     let dynamodb = moto.dynamodb().await;
-    let mut tables = dynamodb
-        .list_tables()
-        .send()
-        .await
-        .unwrap()
-        .table_names()
-        .to_vec();
-    tables.sort();
+    let tables = table_names(&dynamodb).await;
     assert_eq!(tables, ["qsim-happy-side-effects", "qsim-happy-status"]);
     let calls = backend.api_calls();
     for deleting in ["DeleteQueue", "DeleteTable", "CreateQueue", "CreateTable"] {
@@ -531,7 +489,9 @@ async fn teardown_empties_what_a_failed_run_left_in_flight_and_can_run_twice() {
     let backend = moto
         .backend_with(&options(&moto, &provisioned), "happy")
         .await;
-    let (main, _) = provision_run(&backend, &scenario.queue).await;
+    let (main, _) = engine::provision(&scenario.queue, &backend)
+        .await
+        .expect("the provisioned resources fit");
     send(&backend, main, &["a", "b", "c"]).await;
     let taken = backend
         .receive(
@@ -577,7 +537,9 @@ async fn teardown_empties_what_a_failed_run_left_in_flight_and_can_run_twice() {
             "happy",
         )
         .await;
-    let (main, _) = provision_run(&kept, &scenario.queue).await;
+    let (main, _) = engine::provision(&scenario.queue, &kept)
+        .await
+        .expect("the provisioned resources fit");
     send(&kept, main, &["kept"]).await;
     kept.teardown().await.unwrap();
     assert_eq!(stored(&sqs, &provisioned.queue_url).await, 1);
@@ -609,8 +571,12 @@ async fn item_keys_of_two_runs_on_shared_tables_do_not_mix() {
     let second = moto
         .backend_with(&options(&moto, &provisioned), "happy")
         .await;
-    provision_run(&first, &scenario.queue).await;
-    provision_run(&second, &scenario.queue).await;
+    engine::provision(&scenario.queue, &first)
+        .await
+        .expect("the provisioned resources fit");
+    engine::provision(&scenario.queue, &second)
+        .await
+        .expect("the provisioned resources fit");
     assert_ne!(first.run_id(), second.run_id());
 
     let item = |count| Item {
@@ -704,7 +670,7 @@ async fn cleanup_skips_terraform_provisioned_resources() {
         )
         .await;
     leftover
-        .create_queue(&spec(&scenario.queue, QueueRole::Main, None))
+        .create_queue(&queue_spec(&scenario.queue, QueueRole::Main, None))
         .await
         .unwrap();
     leftover.teardown().await.unwrap();

@@ -235,3 +235,33 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
 }
+
+/// The names of the queues starting with `prefix` (every queue for ""), sorted.
+pub async fn queue_names_with_prefix(sqs: &aws_sdk_sqs::Client, prefix: &str) -> Vec<String> {
+    let output = sqs
+        .list_queues()
+        .queue_name_prefix(prefix)
+        .send()
+        .await
+        .expect("ListQueues");
+    let mut names: Vec<String> = output
+        .queue_urls()
+        .iter()
+        .map(|url| url.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every table name, sorted.
+pub async fn table_names(dynamodb: &aws_sdk_dynamodb::Client) -> Vec<String> {
+    let mut names = dynamodb
+        .list_tables()
+        .send()
+        .await
+        .expect("ListTables")
+        .table_names()
+        .to_vec();
+    names.sort();
+    names
+}
