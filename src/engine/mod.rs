@@ -16,7 +16,8 @@ mod requirements;
 mod timeline;
 
 pub use event::{
-    ActorId, CrashPoint, Event, EventKind, EventLog, ExitReason, MessageIx, MessageMeta, SkipReason,
+    ActorId, CrashPoint, Event, EventKind, EventLog, ExitReason, KeyRef, MessageIx, MessageMeta,
+    SkipReason,
 };
 pub use fleet::InstanceState;
 pub use payload::Body;
@@ -39,6 +40,11 @@ use fleet::Fleet;
 #[derive(Debug)]
 pub struct Outcome {
     pub seed: u64,
+    /// The backend's short name (`sim`, `aws`).
+    pub backend: &'static str,
+    /// Whether the log holds the queues' own transitions (see [`Backend::observes_transitions`]):
+    /// then every fate is observed, otherwise some are inferred from the final state.
+    pub observed_queue: bool,
     pub log: EventLog,
     pub final_state: FinalState,
     pub ending: Ending,
@@ -187,9 +193,17 @@ async fn run_provisioned<B: Backend + 'static>(
     };
     let peak_consumers = ctx.live.get().peak_consumers;
     drop(fleet);
-    let log = std::mem::take(&mut *ctx.log.borrow_mut());
+    // Reading the final state brought the queues up to date: what they did meanwhile (a
+    // retention expiry, a visibility timeout) belongs to the history too.
+    ctx.take_transitions();
+    let mut log = std::mem::take(&mut *ctx.log.borrow_mut());
+    // Lazily applied transitions carry their due moment; stable, so events of one moment keep
+    // the order they were recorded in.
+    log.events.sort_by_key(|event| event.at_us);
     Ok(Outcome {
         seed,
+        backend: backend.name(),
+        observed_queue: backend.observes_transitions(),
         log,
         final_state,
         ending,

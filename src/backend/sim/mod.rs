@@ -45,8 +45,8 @@ use tokio::sync::Notify;
 
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capabilities, Item, MoveTask, OutgoingMessage,
-    PutOutcome, QueueDepth, QueueId, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage,
-    SendOutcome, Table, Update, UpdateOutcome,
+    PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Receipt, ReceiveRequest,
+    ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
 use crate::rng::stream;
 
@@ -438,6 +438,24 @@ impl Backend for SimBackend {
             .borrow()
             .scan(table)
             .map_err(table_error("Scan", table))
+    }
+
+    fn observes_transitions(&self) -> bool {
+        true
+    }
+
+    fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {
+        for queue in self.queues.borrow_mut().iter_mut() {
+            let role = queue.spec.role;
+            for noted in queue.take_noted() {
+                sink(QueueTransition {
+                    at: self.clock.instant(noted.at),
+                    queue: role,
+                    kind: noted.kind,
+                    body: noted.body,
+                });
+            }
+        }
     }
 
     async fn teardown(&self) -> Result<(), BackendError> {
