@@ -143,7 +143,7 @@ table!(behavior {
     SIDE_EFFECT_DELAY side_effect_delay: ANY_DURATION, default("0s"), "Duration of the side effect itself (the external call).";
     IDEMPOTENCY idempotency: Shape::Choice(&["none", "memory", "lock", "tables"]), default("none"), "How repeated deliveries are recognised: none, an in-memory LRU, a status-table lock, or status + side-effects tables.";
     CACHE_SIZE cache_size: int_from(1), default("1000"), "idempotency = \"memory\" only: LRU capacity.";
-    LEASE lease: POSITIVE_DURATION, derived("queue.visibility_timeout"), "idempotency = \"lock\" or \"tables\" only: how long a STARTED claim holds.";
+    LEASE lease: ANY_DURATION, derived("queue.visibility_timeout"), "idempotency = \"lock\" or \"tables\" only: how long a STARTED claim holds (0s: another consumer may take it over at once).";
     BUSINESS_KEY business_key: Shape::Text, OPTIONAL, "Idempotency key = this payload field instead of the message id.";
     VERSIONING versioning: Shape::Table(&[versioning::KEYS]), OPTIONAL, "Apply messages as versioned events of an entity.";
     LOG_FIELD log_field: Shape::Text, OPTIONAL, "Payload field recorded in the order log at each side effect.";
