@@ -205,6 +205,6 @@ table!(autoscaler {
     INTERVAL interval: POSITIVE_DURATION, default("5s"), "How often the depth is checked.";
     SCALE_OUT_DEPTH scale_out_depth: int_from(1), REQUIRED, "Add an instance when the visible depth is >= this.";
     SCALE_IN_DEPTH scale_in_depth: int_from(0), OPTIONAL, "Terminate an instance when the depth is <= this (default: never).";
-    MIN min: int_from(0), default("1"), "Never fewer instances than this.";
+    MIN min: int_from(0), default("1"), "Instances the group has from the start (the autoscaler starts those its count lacks); never scales in below this.";
     MAX max: int_from(1), REQUIRED, "Never more instances than this (>= min).";
 });
