@@ -2,8 +2,9 @@
 //!
 //! One run: provision the queue, its DLQ and the two tables; start producers, consumer groups,
 //! the timeline and the autoscaler as tasks on one single-threaded runtime; end when producers are
-//! done, no consumer is alive and no timed action is still due (or at the scenario's timeout);
-//! then read the final state (messages left in each queue, both tables) and tear down.
+//! done, no consumer is alive and neither the timeline nor the autoscaler may still act (or at the
+//! scenario's timeout); then read the final state (messages left in each queue, both tables) and
+//! tear down.
 
 mod autoscaler;
 mod consumer;
@@ -57,7 +58,7 @@ pub struct Outcome {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
-    /// Producers done, no consumer alive, no timed action due.
+    /// Producers done, no consumer alive, nothing the timeline or the autoscaler would still do.
     Completed,
     /// The scenario's timeout passed first.
     TimedOut,
@@ -135,6 +136,7 @@ async fn run_provisioned<B: Backend + 'static>(
     let pending = Rc::new(timeline::Pending::default());
     tasks.extend(timeline::spawn(&ctx, &fleet, &pending));
     if let Some(config) = scenario.autoscaler.clone() {
+        autoscaler::start_min(&ctx, &fleet, &config);
         tasks.push(tokio::task::spawn_local(autoscaler::run(
             ctx.clone(),
             fleet.clone(),
@@ -151,7 +153,7 @@ async fn run_provisioned<B: Backend + 'static>(
             break None;
         }
         if ctx.producers_running.get() == 0 && !fleet.any_alive() {
-            match pending.may_still_act(&ctx).await {
+            match may_still_act(&ctx, &fleet, &pending).await {
                 Ok(false) => break Some(Ending::Completed),
                 Ok(true) => {}
                 Err(error) => ctx.fail(error),
@@ -211,6 +213,22 @@ async fn run_provisioned<B: Backend + 'static>(
         instances,
         peak_consumers,
     })
+}
+
+/// Whether the timeline or the autoscaler may still act, once the producers are done and no
+/// consumer is alive: the run is not over while one of them would.
+async fn may_still_act<B: Backend + 'static>(
+    ctx: &RunContext<B>,
+    fleet: &Fleet<B>,
+    pending: &timeline::Pending,
+) -> Result<bool, BackendError> {
+    if pending.may_still_act(ctx).await? {
+        return Ok(true);
+    }
+    match &ctx.scenario.autoscaler {
+        Some(config) => autoscaler::may_still_act(ctx, fleet, config).await,
+        None => Ok(false),
+    }
 }
 
 async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook) {

@@ -366,7 +366,7 @@ impl Backend for SimBackend {
             .borrow()
             .iter()
             .any(|q| q.spec.redrive.is_some_and(|r| r.dlq == source));
-        self.with_queue(START, source, |dlq, now| {
+        let task = self.with_queue(START, source, |dlq, now| {
             let per_second = max_per_second.unwrap_or(DEFAULT_MOVE_RATE);
             if !(1..=DEFAULT_MOVE_RATE).contains(&per_second) {
                 return Err(invalid("MaxNumberOfMessagesPerSecond is 1 to 500"));
@@ -384,7 +384,9 @@ impl Backend for SimBackend {
                 dlq.depth().visible,
                 handle.into(),
             )
-        })
+        })?;
+        move_task::wake_destinations(&self.queues.borrow(), source);
+        Ok(task)
     }
 
     async fn move_task_status(&self, source: QueueId) -> Result<Option<MoveTask>, BackendError> {
