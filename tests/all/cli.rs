@@ -237,4 +237,16 @@ fn junit_report_has_one_case_per_scenario_with_failures_marked() {
     );
     assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
     assert!(xml.contains("expected 4, got 5"), "{xml}");
+    // Every metric of both runs as a property, whether the scenario expects it or not.
+    assert_eq!(
+        xml.matches("<property ").count(),
+        2 * qsim::scenario::Metric::ALL.len(),
+        "{xml}"
+    );
+    assert_eq!(
+        xml.matches(r#"<property name="metric.processed" value="5"/>"#)
+            .count(),
+        2,
+        "{xml}"
+    );
 }
