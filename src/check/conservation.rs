@@ -141,16 +141,27 @@ fn table_mismatches(outcome: &Outcome, facts: &Facts) -> Vec<String> {
         }
     }
     let mut wrong = Vec::new();
-    let keys = facts
-        .effects_by_key
-        .keys()
-        .map(|k| k.as_str())
-        .chain(facts.effect_events_by_key.keys().map(|k| &**k));
-    for key in keys.collect::<std::collections::BTreeSet<_>>() {
-        let table = facts.effects_by_key.get(key).copied().unwrap_or(0);
-        let events = facts.effect_events_by_key.get(key).copied().unwrap_or(0);
+    let mut mismatch = |key: &str, table: u32, events: u32| {
         if table != events {
             wrong.push(format!("{key} (table {table}, events {events})"));
+        }
+    };
+    let business = &facts.effects_by_business_key;
+    for (key, &table) in &facts.effects_by_key {
+        let own = log
+            .lookup(key)
+            .map_or(0, |ix| facts.messages[ix.0 as usize].own_key_effects);
+        mismatch(key, table, own + business.get(&**key).copied().unwrap_or(0));
+    }
+    for (key, &events) in business {
+        if !facts.effects_by_key.contains_key(&**key) {
+            mismatch(key, 0, events);
+        }
+    }
+    for (i, f) in facts.messages.iter().enumerate() {
+        let id = &log.messages[i].id;
+        if f.own_key_effects > 0 && !facts.effects_by_key.contains_key(&**id) {
+            mismatch(id, 0, f.own_key_effects);
         }
     }
     let entities = facts

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
-use crate::engine::{Body, EventKind, InstanceState, MessageIx, Outcome};
+use crate::engine::{Body, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
 
 /// Where a message ended up. Decided from what happened, in this order of precedence.
@@ -69,6 +69,10 @@ pub struct MessageFacts {
     pub stale: bool,
     /// Side effects and applies this message's handling performed.
     pub effects: u32,
+    /// Of those, side effects and applies keyed by the message's own id (most are: it is the
+    /// default key, and counting it here costs no map).
+    pub own_key_effects: u32,
+    pub own_key_applies: u32,
     pub in_main: bool,
     pub in_dlq: bool,
     /// Transitions the queue was seen making (only on backends that observe them).
@@ -105,10 +109,11 @@ pub struct Facts {
     pub unexpected: u64,
     /// Side-effect count per key, from the side-effects table (entities excluded).
     pub effects_by_key: BTreeMap<String, u32>,
-    /// Versioned applies per idempotency key, from the log (the table counts them per entity).
-    pub applies_by_key: BTreeMap<Arc<str>, u32>,
-    /// Side-effect events per key, from the log (to check against the table).
-    pub effect_events_by_key: BTreeMap<Arc<str>, u32>,
+    /// Versioned applies per business key, from the log (the table counts them per entity;
+    /// applies keyed by a message's own id are in [`MessageFacts::own_key_applies`]).
+    pub applies_by_business_key: BTreeMap<Arc<str>, u32>,
+    /// Side-effect events per business key, from the log (to check against the table).
+    pub effects_by_business_key: BTreeMap<Arc<str>, u32>,
     /// Applies per entity, and the version each ended at, from the side-effects table.
     pub entity_versions: BTreeMap<String, (u32, Option<u64>)>,
     /// Status per key, from the status table.
@@ -180,9 +185,14 @@ impl Facts {
                 }
                 EventKind::SideEffect { key } => {
                     let ix = event.message.expect("effects name a message");
-                    facts.messages[ix.0 as usize].effects += 1;
-                    let key = log.key(ix, key).clone();
-                    *facts.effect_events_by_key.entry(key).or_default() += 1;
+                    let f = &mut facts.messages[ix.0 as usize];
+                    f.effects += 1;
+                    if key == KeyRef::MESSAGE_ID {
+                        f.own_key_effects += 1;
+                    } else {
+                        let key = log.key(ix, key).clone();
+                        *facts.effects_by_business_key.entry(key).or_default() += 1;
+                    }
                 }
                 EventKind::Applying { .. } => {
                     let ix = event.message.expect("applies name a message");
@@ -190,9 +200,14 @@ impl Facts {
                 }
                 EventKind::Applied { version, key } => {
                     let ix = event.message.expect("applies name a message");
-                    facts.messages[ix.0 as usize].effects += 1;
-                    let key = log.key(ix, key).clone();
-                    *facts.applies_by_key.entry(key).or_default() += 1;
+                    let f = &mut facts.messages[ix.0 as usize];
+                    f.effects += 1;
+                    if key == KeyRef::MESSAGE_ID {
+                        f.own_key_applies += 1;
+                    } else {
+                        let key = log.key(ix, key).clone();
+                        *facts.applies_by_business_key.entry(key).or_default() += 1;
+                    }
                     let invoked = applying.remove(&(event.actor, ix)).unwrap_or(position);
                     if let Some(entity) = &log.meta(ix).entity {
                         facts
