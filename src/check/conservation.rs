@@ -10,8 +10,6 @@
 //! is the number of deliveries since the message entered the queue; and every side-effect
 //! table item counts exactly the side-effect (or apply) events logged for its key.
 
-use std::collections::BTreeMap;
-
 use super::facts::{Facts, Fate};
 use crate::backend::TransitionKind;
 use crate::engine::{Body, EventKind, Outcome};
@@ -128,18 +126,6 @@ fn receive_count_mismatches(outcome: &Outcome, facts: &Facts) -> Vec<String> {
 /// (versioned entities: from the applies to that entity).
 fn table_mismatches(outcome: &Outcome, facts: &Facts) -> Vec<String> {
     let log = &outcome.log;
-    let mut applies: BTreeMap<&str, u32> = BTreeMap::new();
-    // Entities are known from the payload's `entity` field; a consumer versioning by other
-    // fields writes items this check cannot attribute, so they are left out.
-    let mut attributable = true;
-    for event in &log.events {
-        if let (EventKind::Applied { .. }, Some(ix)) = (event.kind, event.message) {
-            match &log.meta(ix).entity {
-                Some(entity) => *applies.entry(entity).or_default() += 1,
-                None => attributable = false,
-            }
-        }
-    }
     let mut wrong = Vec::new();
     let mut mismatch = |key: &str, table: u32, events: u32| {
         if table != events {
@@ -168,11 +154,10 @@ fn table_mismatches(outcome: &Outcome, facts: &Facts) -> Vec<String> {
         .entity_versions
         .keys()
         .map(|k| k.as_str())
-        .chain(applies.keys().copied());
-    let entities = entities.filter(|_| attributable);
+        .chain(facts.applied.keys().map(|k| &**k));
     for entity in entities.collect::<std::collections::BTreeSet<_>>() {
         let table = facts.entity_versions.get(entity).map_or(0, |e| e.0);
-        let events = applies.get(entity).copied().unwrap_or(0);
+        let events = facts.applied.get(entity).map_or(0, |a| a.len() as u32);
         if table != events {
             wrong.push(format!("entity:{entity} (table {table}, events {events})"));
         }

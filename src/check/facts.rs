@@ -141,8 +141,10 @@ impl Facts {
             observed_queue: outcome.observed_queue,
             ..Facts::default()
         };
-        // The open `Applying` of each (actor, message), waiting for its `Applied`.
-        let mut applying: HashMap<(crate::engine::ActorId, MessageIx), usize> = HashMap::new();
+        // The open `Applying` of each (actor, message), waiting for its `Applied`: where it is
+        // in the log, and the entity it writes.
+        let mut applying: HashMap<(crate::engine::ActorId, MessageIx), (usize, KeyRef)> =
+            HashMap::new();
         for (position, event) in log.events.iter().enumerate() {
             let m = event.message.map(|ix| ix.0 as usize);
             match event.kind {
@@ -194,9 +196,9 @@ impl Facts {
                         *facts.effects_by_business_key.entry(key).or_default() += 1;
                     }
                 }
-                EventKind::Applying { .. } => {
+                EventKind::Applying { entity, .. } => {
                     let ix = event.message.expect("applies name a message");
-                    applying.insert((event.actor, ix), position);
+                    applying.insert((event.actor, ix), (position, entity));
                 }
                 EventKind::Applied { version, key } => {
                     let ix = event.message.expect("applies name a message");
@@ -208,19 +210,16 @@ impl Facts {
                         let key = log.key(ix, key).clone();
                         *facts.applies_by_business_key.entry(key).or_default() += 1;
                     }
-                    let invoked = applying.remove(&(event.actor, ix)).unwrap_or(position);
-                    if let Some(entity) = &log.meta(ix).entity {
-                        facts
-                            .applied
-                            .entry(entity.clone())
-                            .or_default()
-                            .push(Apply {
-                                message: ix,
-                                version,
-                                invoked,
-                                completed: position,
-                            });
-                    }
+                    let (invoked, entity) = applying
+                        .remove(&(event.actor, ix))
+                        .expect("the consumer logs `applying` before `applied`");
+                    let entity = log.key(ix, entity).clone();
+                    facts.applied.entry(entity).or_default().push(Apply {
+                        message: ix,
+                        version,
+                        invoked,
+                        completed: position,
+                    });
                 }
                 EventKind::Logged { value } => {
                     let ix = event.message.expect("log entries name a message");
@@ -247,14 +246,14 @@ impl Facts {
             .side_effects
             .iter()
             .filter_map(|(key, item)| {
-                let entity = key.strip_prefix("entity:")?;
+                let entity = crate::backend::entity_of_item_key(key)?;
                 Some((entity.to_owned(), (item.count, item.version)))
             })
             .collect();
         facts.effects_by_key = state
             .side_effects
             .iter()
-            .filter(|(key, _)| !key.starts_with("entity:"))
+            .filter(|(key, _)| crate::backend::entity_of_item_key(key).is_none())
             .map(|(key, item)| (key.clone(), item.count))
             .collect();
         facts.status_by_key = state

@@ -440,11 +440,13 @@ impl<B: Backend> Consumer<B> {
                     },
                     ..Update::default()
                 };
-                let item_key = format!("entity:{entity}");
+                let item_key = crate::backend::entity_item_key(&entity);
+                let entity = ctx.log.borrow_mut().intern(&entity);
                 self.record(
                     Some(ix),
                     EventKind::Applying {
                         version: saturate(version),
+                        entity,
                     },
                 );
                 return match ctx
