@@ -36,7 +36,13 @@ fn main() {
         let mut calls = 0;
         for _ in 0..ROUNDS {
             let backend = Rc::new(moto.backend(&scenario.name).await);
-            let outcome = engine::run(Rc::new(scenario.clone()), backend.clone(), scenario.seed, None)
+            let outcome = engine::run(
+                Rc::new(scenario.clone()),
+                backend.clone(),
+                scenario.seed,
+                None,
+                engine::Limits::default(),
+            )
                 .await
                 .expect("the drain run");
             let verdict = qsim::check::check(&scenario, &outcome);

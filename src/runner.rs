@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub update: UpdateMode,
     /// Called with a progress report every few seconds on real backends.
     pub progress: Option<ProgressFn>,
+    /// Limits beyond the scenario's virtual `timeout` (`--max-wall`).
+    pub limits: engine::Limits,
     /// Pre-provisioned resources per scenario (`--resources`); each run uses its scenario's.
     pub resources: Option<Arc<ResourcesFile>>,
 }
@@ -68,6 +70,7 @@ impl Default for RunOptions {
             snapshots: None,
             update: UpdateMode::Never,
             progress: None,
+            limits: engine::Limits::default(),
             resources: None,
         }
     }
@@ -135,7 +138,7 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
             let sim = Rc::new(SimBackend::new(seed));
             (
                 "sim",
-                simulated_block_on(execute(&scenario, sim, seed, None)),
+                simulated_block_on(execute(&scenario, sim, seed, None, options.limits)),
                 None,
             )
         }
@@ -156,8 +159,14 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
                 match AwsBackend::connect(&aws, &scenario.name).await {
                     Ok(backend) => {
                         let backend = Rc::new(backend);
-                        let execution =
-                            execute_interruptible(&scenario, backend.clone(), seed, progress).await;
+                        let execution = execute_interruptible(
+                            &scenario,
+                            backend.clone(),
+                            seed,
+                            progress,
+                            options.limits,
+                        )
+                        .await;
                         (execution, Some(backend.api_calls()))
                     }
                     Err(error) => (Execution::Failed(error), None),
@@ -266,7 +275,13 @@ fn backend_args(options: &RunOptions) -> String {
 /// Runs `scenario` on a fresh simulator and returns what happened (tests and benchmarks).
 pub fn simulate(scenario: Rc<Scenario>, seed: u64) -> Result<Outcome, BackendError> {
     let backend = Rc::new(SimBackend::new(seed));
-    simulated_block_on(engine::run(scenario, backend, seed, None))
+    simulated_block_on(engine::run(
+        scenario,
+        backend,
+        seed,
+        None,
+        engine::Limits::default(),
+    ))
 }
 
 enum Execution {
@@ -281,13 +296,14 @@ async fn execute<B: Backend + 'static>(
     backend: Rc<B>,
     seed: u64,
     progress: Option<ProgressHook>,
+    limits: engine::Limits,
 ) -> Execution {
     let missing = engine::missing_capabilities(scenario, &backend.capabilities());
     if !missing.is_empty() {
         tracing::info!(scenario = %scenario.name, ?missing, "skipped: the backend lacks capabilities");
         return Execution::Skipped(missing);
     }
-    match engine::run(scenario.clone(), backend, seed, progress).await {
+    match engine::run(scenario.clone(), backend, seed, progress, limits).await {
         Ok(outcome) => Execution::Done(Box::new(outcome)),
         Err(error) => Execution::Failed(error),
     }
@@ -299,6 +315,7 @@ async fn execute_interruptible<B: Backend + 'static>(
     backend: Rc<B>,
     seed: u64,
     progress: Option<ProgressHook>,
+    limits: engine::Limits,
 ) -> Execution {
     tokio::select! {
         biased;
@@ -308,7 +325,7 @@ async fn execute_interruptible<B: Backend + 'static>(
             let _ = backend.teardown().await;
             Execution::Interrupted
         }
-        execution = execute(scenario, backend.clone(), seed, progress) => execution,
+        execution = execute(scenario, backend.clone(), seed, progress, limits) => execution,
     }
 }
 

@@ -26,7 +26,8 @@ pub struct CheckResult {
 #[derive(Debug)]
 pub struct Verdict {
     pub results: Vec<CheckResult>,
-    pub timed_out: bool,
+    /// How the run ended; anything but completed fails it.
+    pub ending: Ending,
     pub facts: Facts,
     /// Broken conservation laws: bugs in qsim, reported as internal errors.
     pub violations: Vec<Violation>,
@@ -34,7 +35,9 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn passed(&self) -> bool {
-        !self.timed_out && self.violations.is_empty() && self.results.iter().all(|r| r.passed)
+        self.ending == Ending::Completed
+            && self.violations.is_empty()
+            && self.results.iter().all(|r| r.passed)
     }
 
     pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
@@ -66,7 +69,7 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         .collect();
     Verdict {
         results,
-        timed_out: outcome.ending == Ending::TimedOut,
+        ending: outcome.ending,
         violations: conservation::check(outcome, &facts),
         facts,
     }

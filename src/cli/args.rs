@@ -111,6 +111,10 @@ pub struct RunArgs {
     /// Rewrite snapshots instead of comparing (same as INSTA_UPDATE=always).
     #[arg(long)]
     pub update_snapshots: bool,
+    /// Stop a run that has taken this much wall-clock time (`timeout` is virtual time on the
+    /// simulator); `0s` for no limit.
+    #[arg(long, value_name = "DURATION", default_value_t = crate::engine::DEFAULT_MAX_WALL.into())]
+    pub max_wall: humantime::Duration,
     /// Run this many scenarios at once (useful on real backends, where runs mostly wait).
     #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
     pub jobs: usize,

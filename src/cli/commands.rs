@@ -162,6 +162,9 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
         snapshots: args.snapshots.clone(),
         update: UpdateMode::from_env(args.update_snapshots),
         progress: Some(progress_printer(args.jobs > 1)),
+        limits: crate::engine::Limits {
+            max_wall: Some(*args.max_wall).filter(|d| !d.is_zero()),
+        },
         resources,
     };
     let several = scenarios.len() > 1;

@@ -40,7 +40,9 @@ pub fn start_min<B: Backend + 'static>(
     fleet.start(
         group,
         missing,
-        consumers.start + consumers.stagger * alive,
+        consumers
+            .start
+            .saturating_add(consumers.stagger.saturating_mul(alive)),
         consumers.stagger,
     );
     for _ in 0..missing {

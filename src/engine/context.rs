@@ -3,12 +3,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::event::{ActorId, EventKind, EventLog, MessageIx};
 use super::payload::Body;
+use super::{Ending, Limits};
 use crate::backend::{Backend, BackendError, QueueId, QueueRole, QueueTransition};
 use crate::scenario::{LiveMetric, Scenario};
 
@@ -43,15 +45,28 @@ pub struct RunContext<B> {
     pub changed: Notify,
     /// The actors of the queues' own transitions: `queue:main`, `queue:dlq`.
     queue_actors: [ActorId; 2],
+    /// Why the run must stop before it is over (a limit), once one is hit.
+    stop: Cell<Option<Ending>>,
+    /// The wall-clock moment after which the run stops (`--max-wall`).
+    wall_deadline: Option<std::time::Instant>,
+    /// Events recorded at the current virtual instant since the last one that made progress.
+    standstill: Cell<(u64, u64)>,
 }
+
+/// Events in a row at one virtual instant, none of them progress, after which a run counts as
+/// stuck: real SQS would have let time pass (every call takes some), the simulator cannot.
+pub const STANDSTILL_EVENTS: u64 = 100_000;
+
+/// How often (in events) the wall clock is read for `--max-wall`: rarely enough to cost nothing.
+const WALL_CHECK_EVERY: u64 = 4096;
 
 impl<B: Backend> RunContext<B> {
     pub fn new(
         scenario: Rc<Scenario>,
         backend: Rc<B>,
         seed: u64,
-        main: QueueId,
-        dlq: Option<QueueId>,
+        (main, dlq): (QueueId, Option<QueueId>),
+        limits: Limits,
     ) -> Self {
         let producers = scenario.producers.len();
         let mut log = EventLog::default();
@@ -70,6 +85,70 @@ impl<B: Backend> RunContext<B> {
             fatal: RefCell::new(None),
             changed: Notify::new(),
             queue_actors,
+            stop: Cell::new(None),
+            wall_deadline: limits
+                .max_wall
+                .and_then(|max| std::time::Instant::now().checked_add(max)),
+            standstill: Cell::new((0, 0)),
+        }
+    }
+
+    /// `origin + offset` on the run's clock, saturating far in the future instead of
+    /// overflowing (a scenario's times are bounded by validation; the engine still never panics).
+    pub fn at(&self, offset: Duration) -> Instant {
+        at_offset(self.origin, offset)
+    }
+
+    /// The limit that stopped the run, if one did.
+    pub fn stopped(&self) -> Option<Ending> {
+        self.stop.get()
+    }
+
+    fn stop_at(&self, ending: Ending) {
+        if self.stop.get().is_none() {
+            self.stop.set(Some(ending));
+            self.changed.notify_one();
+        }
+    }
+
+    /// Counts `kind` towards the limits: the wall clock, and a virtual instant that never ends.
+    fn watch(&self, at: u64, kind: EventKind) {
+        let (instant, count) = self.standstill.get();
+        // Progress is what a stuck loop never does: a message sent or deleted, an instance
+        // starting or ending, a timeline action. Receiving and working on the same message again
+        // is not.
+        let progress = matches!(
+            kind,
+            EventKind::Sent
+                | EventKind::SendFailed
+                | EventKind::ProducerDone
+                | EventKind::Deleted
+                | EventKind::ConsumerStarted
+                | EventKind::Exited(_)
+                | EventKind::Crashed(_)
+                | EventKind::Killed
+                | EventKind::PurgeRequested(_)
+                | EventKind::RedriveStarted
+                | EventKind::Deployed
+                | EventKind::ScaledOut
+                | EventKind::ScaledIn
+        );
+        let count = if instant == at && !progress {
+            count + 1
+        } else {
+            0
+        };
+        self.standstill.set((at, count));
+        if count >= STANDSTILL_EVENTS {
+            self.stop_at(Ending::Standstill);
+        }
+        let checked = self.log.borrow().events.len() as u64;
+        if checked % WALL_CHECK_EVERY == 0
+            && self
+                .wall_deadline
+                .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+        {
+            self.stop_at(Ending::WallLimit);
         }
     }
 
@@ -94,6 +173,7 @@ impl<B: Backend> RunContext<B> {
         self.take_transitions();
         let at = self.now_us();
         self.log.borrow_mut().push(at, actor, message, kind);
+        self.watch(at, kind);
     }
 
     /// Moves the queue transitions the backend observed into the log. A lazily applied timer
@@ -125,8 +205,9 @@ impl<B: Backend> RunContext<B> {
         self.changed.notify_one();
     }
 
+    /// Whether actors must stop: a fatal backend error, or a limit.
     pub fn has_failed(&self) -> bool {
-        self.fatal.borrow().is_some()
+        self.fatal.borrow().is_some() || self.stop.get().is_some()
     }
 
     /// The current value of a live metric; queue depths are asked from the backend.
@@ -148,4 +229,12 @@ impl<B: Backend> RunContext<B> {
         };
         Ok(value as f64)
     }
+}
+
+/// `origin + offset`, saturating at a century past `origin`.
+pub fn at_offset(origin: Instant, offset: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    origin
+        .checked_add(offset.min(FAR))
+        .unwrap_or(origin + Duration::from_secs(365 * 24 * 3600))
 }

@@ -99,7 +99,7 @@ impl<B: Backend + 'static> Fleet<B> {
                     incarnation: 0,
                 },
             );
-            self.spawn(name, delay + stagger * k);
+            self.spawn(name, delay.saturating_add(stagger.saturating_mul(k)));
         }
     }
 

@@ -31,7 +31,8 @@ use std::time::Duration;
 use tokio::time::{sleep, sleep_until};
 
 use crate::backend::{
-    Backend, BackendError, Item, MoveTask, QueueId, QueueRole, QueueSpec, ReceivedMessage, Redrive,
+    Backend, BackendError, Capability, Item, MoveTask, QueueId, QueueRole, QueueSpec,
+    ReceivedMessage, Redrive,
 };
 use crate::scenario::{QueueConfig, Scenario};
 use context::RunContext;
@@ -62,7 +63,59 @@ pub enum Ending {
     Completed,
     /// The scenario's timeout passed first.
     TimedOut,
+    /// The wall-clock limit (`--max-wall`) passed first.
+    WallLimit,
+    /// Virtual time stood still: [`context::STANDSTILL_EVENTS`] events in a row at one instant
+    /// without progress (e.g. a 0 s visibility timeout and work that takes no time, which
+    /// redelivers the same message at the same instant forever).
+    Standstill,
 }
+
+impl Ending {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Completed => "completed",
+            Ending::TimedOut => "timed-out",
+            Ending::WallLimit => "wall-limit",
+            Ending::Standstill => "standstill",
+        }
+    }
+
+    /// What a report says about how the run ended.
+    pub fn describe(self, scenario: &Scenario) -> String {
+        match self {
+            Ending::Completed => "completed".to_owned(),
+            Ending::TimedOut => format!(
+                "timed out after {}",
+                humantime::format_duration(scenario.timeout)
+            ),
+            Ending::WallLimit => "stopped by the wall-clock limit (--max-wall)".to_owned(),
+            Ending::Standstill => format!(
+                "stopped: virtual time stood still for {} events in a row without progress \
+                 (a livelock, e.g. a 0 s visibility timeout with work that takes no time)",
+                context::STANDSTILL_EVENTS
+            ),
+        }
+    }
+}
+
+/// Limits of one run beyond the scenario's own `timeout` (virtual time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Stop after this much wall-clock time (`--max-wall`); `None` for no limit.
+    pub max_wall: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_wall: Some(DEFAULT_MAX_WALL),
+        }
+    }
+}
+
+/// `--max-wall`'s default: far above any catalog scenario (the largest takes seconds).
+pub const DEFAULT_MAX_WALL: Duration = Duration::from_secs(600);
 
 /// The backend's state after the run.
 #[derive(Debug, Default)]
@@ -74,7 +127,8 @@ pub struct FinalState {
     pub move_task: Option<MoveTask>,
 }
 
-/// How often the main loop re-checks whether the run is over, besides being woken.
+/// How often the main loop re-checks whether the run is over on a real backend, besides being
+/// woken.
 const SETTLE_CHECK: Duration = Duration::from_millis(50);
 
 /// What a long run is doing, for a progress line (the engine never prints it itself).
@@ -101,8 +155,9 @@ pub async fn run<B: Backend + 'static>(
     backend: Rc<B>,
     seed: u64,
     progress: Option<ProgressHook>,
+    limits: Limits,
 ) -> Result<Outcome, BackendError> {
-    let result = run_provisioned(scenario, backend.clone(), seed, progress).await;
+    let result = run_provisioned(scenario, backend.clone(), seed, progress, limits).await;
     let teardown = backend.teardown().await;
     let outcome = result?;
     teardown?;
@@ -114,6 +169,7 @@ async fn run_provisioned<B: Backend + 'static>(
     backend: Rc<B>,
     seed: u64,
     progress: Option<ProgressHook>,
+    limits: Limits,
 ) -> Result<Outcome, BackendError> {
     tracing::debug!(scenario = %scenario.name, seed, backend = backend.name(), "provisioning");
     let (main, dlq) = provision(&scenario.queue, &*backend).await?;
@@ -121,8 +177,8 @@ async fn run_provisioned<B: Backend + 'static>(
         scenario.clone(),
         backend.clone(),
         seed,
-        main,
-        dlq,
+        (main, dlq),
+        limits,
     ));
     let fleet = Fleet::new(ctx.clone());
 
@@ -147,15 +203,24 @@ async fn run_provisioned<B: Backend + 'static>(
         tasks.push(tokio::task::spawn_local(report_progress(ctx.clone(), hook)));
     }
 
-    let deadline = ctx.origin() + scenario.timeout;
+    let deadline = ctx.at(scenario.timeout);
+    let virtual_clock = backend.capabilities().has(Capability::Deterministic);
     let ending = loop {
-        if ctx.has_failed() {
+        if ctx.fatal.borrow().is_some() {
             break None;
         }
+        if let Some(stopped) = ctx.stopped() {
+            break Some(stopped);
+        }
+        // While actors run, every change that can end the run wakes this loop. A pending action
+        // waits on a condition nobody announces (a depth, a timer), and on a real backend depths
+        // change unannounced: then it looks again now and then. Not otherwise: an idle run on a
+        // virtual clock must not tick through days of empty time.
+        let mut look_again = !virtual_clock;
         if ctx.producers_running.get() == 0 && !fleet.any_alive() {
             match may_still_act(&ctx, &fleet, &pending).await {
                 Ok(false) => break Some(Ending::Completed),
-                Ok(true) => {}
+                Ok(true) => look_again = true,
                 Err(error) => ctx.fail(error),
             }
         }
@@ -166,7 +231,7 @@ async fn run_provisioned<B: Backend + 'static>(
                 ctx.record(ctx.actor("engine"), None, EventKind::TimedOut);
                 break Some(Ending::TimedOut);
             }
-            _ = sleep(SETTLE_CHECK) => {}
+            _ = sleep(SETTLE_CHECK), if look_again => {}
         }
     };
     let elapsed = ctx.origin().elapsed();

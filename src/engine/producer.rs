@@ -23,7 +23,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     let actor = ctx.actor(&producer.name);
     let mut rng = rng::stream(ctx.seed, &format!("producer:{}", producer.name));
     let plan = payload::plan(&producer.payload, &mut rng);
-    let start = ctx.origin() + producer.start;
+    let start = ctx.at(producer.start);
     sleep_until(start).await;
 
     let limit = match &producer.amount {
@@ -37,7 +37,10 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     };
     let per_message = match producer.rate {
         Rate::Unlimited => None,
-        Rate::PerSecond(rate) => Some(Duration::from_secs_f64(1.0 / rate)),
+        // A rate too slow for a Duration waits "forever" rather than overflowing.
+        Rate::PerSecond(rate) => {
+            Some(Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::MAX))
+        }
     };
     let mut next_send = start;
     let mut sent = 0u64;
@@ -46,7 +49,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     while limit.is_none_or(|l| sent < l) && !ctx.producer_stopped[index].get() {
         let batch_len = match &producer.amount {
             Amount::Schedule(times) => {
-                sleep_until(start + times[sent as usize]).await;
+                sleep_until(ctx.at(producer.start.saturating_add(times[sent as usize]))).await;
                 1
             }
             _ => {
@@ -61,7 +64,8 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
             break;
         }
         if let Some(per_message) = per_message {
-            next_send += per_message * batch_len as u32;
+            let step = per_message.saturating_mul(u32::try_from(batch_len).unwrap_or(u32::MAX));
+            next_send = next_send.checked_add(step).unwrap_or(ctx.at(Duration::MAX));
         }
 
         // Virtual time stands still until the next await: one reading serves the whole batch.

@@ -66,7 +66,7 @@ pub fn spawn<B: Backend + 'static>(
             }
             tokio::task::spawn_local(async move {
                 match &entry.trigger {
-                    Trigger::At(at) => sleep_until(ctx.origin() + *at).await,
+                    Trigger::At(at) => sleep_until(ctx.at(*at)).await,
                     Trigger::When { condition, poll } => loop {
                         match ctx.live_metric(condition.metric).await {
                             Ok(value) if condition.op.holds(value, condition.value) => break,

@@ -518,7 +518,11 @@ pub const EVENTS: &[EventDoc] = &[
         actor: "engine",
         message: Names::Never,
         fields: &[
-            field!("ending", String, "completed or timed-out"),
+            field!(
+                "ending",
+                String,
+                "completed, timed-out, wall-limit (`--max-wall`) or standstill (a livelock)"
+            ),
             field!(
                 "peak_consumers",
                 Integer,
@@ -617,11 +621,7 @@ pub fn write(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io
         }
     }
     let mut fields = Map::new();
-    let ending = match outcome.ending {
-        crate::engine::Ending::Completed => "completed",
-        crate::engine::Ending::TimedOut => "timed-out",
-    };
-    fields.insert("ending".into(), json!(ending));
+    fields.insert("ending".into(), json!(outcome.ending.as_str()));
     fields.insert("peak_consumers".into(), json!(outcome.peak_consumers));
     let redriven = outcome
         .final_state

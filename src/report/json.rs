@@ -70,6 +70,8 @@ pub enum Status {
 pub enum RunEnding {
     Completed,
     TimedOut,
+    WallLimit,
+    Standstill,
 }
 
 #[derive(Debug, Serialize)]
@@ -193,6 +195,8 @@ fn fill_finished(report: &mut ScenarioReport, finished: &Finished) {
     report.ending = Some(match outcome.ending {
         Ending::Completed => RunEnding::Completed,
         Ending::TimedOut => RunEnding::TimedOut,
+        Ending::WallLimit => RunEnding::WallLimit,
+        Ending::Standstill => RunEnding::Standstill,
     });
     report.elapsed_seconds = Some(outcome.elapsed.as_secs_f64());
     report.metrics = Metrics(

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::backend::Capability;
 use crate::check::{Fate, Value, describe_expected};
+use crate::engine::Ending;
 use crate::report::snapshot::SnapshotStatus;
 use crate::runner::{Finished, RunResult, ScenarioRun};
 use crate::scenario::Metric;
@@ -25,8 +26,9 @@ pub fn line(run: &ScenarioRun) -> String {
                 metric(Metric::Dlq),
                 metric(Metric::SideEffects),
             );
-            if verdict.timed_out {
-                line.push_str(" TIMED-OUT");
+            if verdict.ending != Ending::Completed {
+                line.push(' ');
+                line.push_str(&verdict.ending.as_str().to_uppercase());
             }
             if let SnapshotStatus::Pending { .. } = snapshot {
                 line.push_str(" (new snapshot pending review)");
@@ -82,12 +84,8 @@ pub fn details(run: &ScenarioRun) -> String {
                 "  ✗ internal error, a bug in qsim (please report it with the reproduce command): {violation}"
             );
         }
-        if verdict.timed_out {
-            let _ = writeln!(
-                out,
-                "  ✗ timed out after {}",
-                humantime::format_duration(run.scenario.timeout)
-            );
+        if verdict.ending != Ending::Completed {
+            let _ = writeln!(out, "  ✗ {}", verdict.ending.describe(&run.scenario));
         }
         for failure in verdict.failures() {
             let e = &failure.expectation;

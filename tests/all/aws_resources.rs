@@ -439,6 +439,7 @@ async fn a_whole_run_on_provisioned_resources_leaves_them_in_place_and_empty() {
             backend.clone(),
             scenario.seed,
             None,
+            qsim::engine::Limits::default(),
         ))
         .await
         .expect("happy runs on provisioned resources");

@@ -7,6 +7,7 @@ mod cli;
 mod diagnostics;
 mod history;
 mod infra;
+mod limits;
 mod moto;
 mod readme;
 mod scenarios;

@@ -30,7 +30,8 @@ impl<B: Backend> Consumer<B> {
     ) -> Result<Claim, BackendError> {
         let ctx = self.ctx.clone();
         let now_ms = ctx.now_ms();
-        let lease_until_ms = now_ms + lease.as_millis() as u64;
+        let lease_until_ms =
+            now_ms.saturating_add(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX));
         let item = Item {
             status: Some(Status::Started),
             attempts: 1,

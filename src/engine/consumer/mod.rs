@@ -326,7 +326,7 @@ impl<B: Backend> Consumer<B> {
         let chaos = behavior.chaos;
         let mut delay = behavior.processing;
         if chaos.slow_rate > 0.0 && self.rng.random_bool(chaos.slow_rate) {
-            delay += chaos.slow_delay;
+            delay = delay.saturating_add(chaos.slow_delay);
         }
         if !delay.is_zero() {
             sleep(delay).await;
