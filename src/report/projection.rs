@@ -78,6 +78,17 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
     }
     let _ = writeln!(out, "consumers:");
     for (group, states) in &facts.instances {
+        // How many instances the autoscaler started depends on when its ticks saw which depth:
+        // timing, on a real backend. Only how they ended is the scenario's.
+        let autoscaled = scenario
+            .autoscaler
+            .as_ref()
+            .is_some_and(|a| a.group == *group);
+        if autoscaled {
+            let states: Vec<&str> = states.keys().map(|s| state_name(*s)).collect();
+            let _ = writeln!(out, "  {group} (autoscaled): [{}]", states.join(", "));
+            continue;
+        }
         let states: Vec<String> = states
             .iter()
             .map(|(s, n)| format!("{}: {n}", state_name(*s)))
