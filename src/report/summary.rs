@@ -230,8 +230,12 @@ pub fn clock(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     } else if d < Duration::from_secs(60) {
         format!("{:.1}s", d.as_secs_f64())
-    } else {
+    } else if d < Duration::from_secs(3600) {
         format!("{}m {}s", d.as_secs() / 60, d.as_secs() % 60)
+    } else if d < Duration::from_secs(86_400) {
+        format!("{}h {}m", d.as_secs() / 3600, d.as_secs() % 3600 / 60)
+    } else {
+        format!("{}d {}h", d.as_secs() / 86_400, d.as_secs() % 86_400 / 3600)
     }
 }
 
@@ -275,4 +279,23 @@ pub fn totals(runs: &[ScenarioRun]) -> String {
         skipped,
     } = counts(runs);
     format!("qsim: {passed} passed, {failed} failed, {skipped} skipped")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_read_in_their_largest_units() {
+        let cases = [
+            (Duration::from_millis(12), "12ms"),
+            (Duration::from_millis(2500), "2.5s"),
+            (Duration::from_secs(125), "2m 5s"),
+            (Duration::from_secs(2 * 3600 + 60 * 7), "2h 7m"),
+            (Duration::from_secs(7 * 86_400), "7d 0h"),
+        ];
+        for (duration, text) in cases {
+            assert_eq!(clock(duration), text);
+        }
+    }
 }
