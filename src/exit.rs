@@ -11,6 +11,9 @@ pub enum QsimExitCode {
     BadInput = 2,
     /// The backend failed: credentials, network, an API error outside the scenario's control.
     BackendError = 3,
+    /// qsim broke its own conservation law (a bug in qsim, not in the scenario): the history
+    /// does not add up. The details name the law and the messages.
+    InternalError = 4,
     /// Ctrl-C stopped a run (its backend resources were deleted first).
     Interrupted = 130,
 }

@@ -36,6 +36,17 @@ pub enum BackendErrorKind {
     Provisioned(String),
 }
 
+impl BackendErrorKind {
+    /// The service understood the request and said no to it (a stale receipt, a limit): the
+    /// caller's situation, which a real consumer logs and survives, not a broken backend.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            BackendErrorKind::ReceiptHandleInvalid | BackendErrorKind::InvalidParameter(_)
+        )
+    }
+}
+
 impl fmt::Display for BackendErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -19,7 +19,8 @@ pub use error::{BackendError, BackendErrorKind};
 pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
 pub use types::{
     Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
-    QueueRole, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, SimKnobs,
+    QueueRole, QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive,
+    SendOutcome, SimKnobs, TransitionKind,
 };
 
 use std::time::Duration;
@@ -113,6 +114,18 @@ pub trait Backend {
 
     /// Scan of the whole table, sorted by key so reports are stable.
     async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError>;
+
+    /// Whether [`Backend::take_transitions`] reports every transition the queues make by
+    /// themselves (visibility expiry, redrive, purge, deduplication, retention).
+    fn observes_transitions(&self) -> bool {
+        false
+    }
+
+    /// Hands over the queue transitions observed since the last call, oldest first per queue.
+    /// Backends that cannot observe them report none.
+    fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {
+        let _ = sink;
+    }
 
     /// Removes what this run created (a no-op for the simulator). Pre-provisioned resources are
     /// never deleted: their queues are only emptied for the next run.

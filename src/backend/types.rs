@@ -199,3 +199,51 @@ impl Capabilities {
         self.0.contains(&capability)
     }
 }
+
+/// A change a queue made by itself, not as the answer to a call: what the history needs to
+/// account for every message. Only backends that can observe them report them (the simulator);
+/// on AWS the checker infers them from the final state instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueTransition {
+    /// When it happened (a lazily applied timer reports its due moment, not the moment it was
+    /// applied).
+    pub at: tokio::time::Instant,
+    /// The queue it happened in.
+    pub queue: QueueRole,
+    pub kind: TransitionKind,
+    /// The message's body, which names it.
+    pub body: Arc<str>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransitionKind {
+    /// An in-flight message's visibility timeout ran out: it is visible again.
+    VisibilityExpired,
+    /// Moved to the dead-letter queue by the redrive policy, with the receive count it had.
+    DeadLettered { receive_count: u32 },
+    /// Deleted by a purge.
+    Purged,
+    /// A FIFO send accepted but dropped: its deduplication id was seen within 5 minutes.
+    Deduplicated,
+    /// Deleted at the end of the retention period.
+    Expired,
+    /// Returned to this queue from its dead-letter queue by a message move task (as a new
+    /// message, never received).
+    Redriven,
+    /// Simulator fault injection: a receive left a second copy in the queue.
+    Duplicated,
+}
+
+impl TransitionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransitionKind::VisibilityExpired => "visibility-expired",
+            TransitionKind::DeadLettered { .. } => "dead-lettered",
+            TransitionKind::Purged => "purged",
+            TransitionKind::Deduplicated => "deduplicated",
+            TransitionKind::Expired => "expired",
+            TransitionKind::Redriven => "redriven",
+            TransitionKind::Duplicated => "duplicated",
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::backend::{ReceivedMessage, Status};
+use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
 use crate::engine::{Body, EventKind, InstanceState, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
 
@@ -24,6 +24,8 @@ pub enum Fate {
     /// A FIFO send within 5 minutes of an earlier one with the same deduplication id, never
     /// delivered: the queue dropped it, as it should.
     Deduplicated,
+    /// Deleted by the queue at the end of its retention period.
+    Expired,
     /// The send itself failed.
     NotSent,
     /// Acknowledged by the queue, never processed, not in any queue, not purged (Jepsen: lost).
@@ -39,6 +41,7 @@ impl Fate {
             Fate::Processed => "processed",
             Fate::Purged => "purged",
             Fate::Deduplicated => "deduplicated",
+            Fate::Expired => "expired",
             Fate::NotSent => "not-sent",
             Fate::Lost => "lost",
         }
@@ -53,16 +56,34 @@ const DEDUP_WINDOW_US: u64 = 300_000_000;
 #[derive(Clone, Debug, Default)]
 pub struct MessageFacts {
     pub sent: bool,
+    pub send_failed: bool,
+    /// Position of its `sent` event in the log: the queue's order of sends.
+    pub sent_position: usize,
     /// Receive events (each delivery counts).
     pub deliveries: u32,
     pub first_received_us: Option<u64>,
+    pub last_received_us: Option<u64>,
+    /// The highest receive count SQS reported for it.
+    pub max_receive_count: u32,
     pub deleted: bool,
     pub stale: bool,
     /// Side effects and applies this message's handling performed.
     pub effects: u32,
     pub in_main: bool,
     pub in_dlq: bool,
+    /// Transitions the queue was seen making (only on backends that observe them).
+    pub observed: Observed,
     pub fate: Option<Fate>,
+}
+
+/// What the queue was seen doing to a message.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Observed {
+    pub purged: bool,
+    pub deduplicated: bool,
+    pub expired: bool,
+    pub dead_lettered: bool,
+    pub duplicated: bool,
 }
 
 /// One versioned write that succeeded, bracketed by the positions in the event log of its
@@ -84,6 +105,10 @@ pub struct Facts {
     pub unexpected: u64,
     /// Side-effect count per key, from the side-effects table (entities excluded).
     pub effects_by_key: BTreeMap<String, u32>,
+    /// Versioned applies per idempotency key, from the log (the table counts them per entity).
+    pub applies_by_key: BTreeMap<Arc<str>, u32>,
+    /// Side-effect events per key, from the log (to check against the table).
+    pub effect_events_by_key: BTreeMap<Arc<str>, u32>,
     /// Applies per entity, and the version each ended at, from the side-effects table.
     pub entity_versions: BTreeMap<String, (u32, Option<u64>)>,
     /// Status per key, from the status table.
@@ -96,8 +121,11 @@ pub struct Facts {
     pub clean_exits: u64,
     /// Instances per group name and final state.
     pub instances: BTreeMap<String, BTreeMap<InstanceState, u32>>,
-    pub purges_us: Vec<u64>,
+    /// Purge calls that succeeded: when, and of which queue.
+    pub purges: Vec<(u64, QueueRole)>,
     pub redriven: u64,
+    /// Whether the queue's transitions were observed (fates decided from them) or are inferred.
+    pub observed_queue: bool,
 }
 
 impl Facts {
@@ -105,6 +133,7 @@ impl Facts {
         let log = &outcome.log;
         let mut facts = Facts {
             messages: vec![MessageFacts::default(); log.messages.len()],
+            observed_queue: outcome.observed_queue,
             ..Facts::default()
         };
         // The open `Applying` of each (actor, message), waiting for its `Applied`.
@@ -112,11 +141,33 @@ impl Facts {
         for (position, event) in log.events.iter().enumerate() {
             let m = event.message.map(|ix| ix.0 as usize);
             match event.kind {
-                EventKind::Sent => facts.messages[m.expect("sends name a message")].sent = true,
-                EventKind::Received { .. } => {
+                EventKind::Sent => {
+                    let f = &mut facts.messages[m.expect("sends name a message")];
+                    f.sent = true;
+                    f.sent_position = position;
+                }
+                EventKind::SendFailed => {
+                    facts.messages[m.expect("sends name a message")].send_failed = true
+                }
+                EventKind::Received { receive_count } => {
                     let f = &mut facts.messages[m.expect("receives name a message")];
                     f.deliveries += 1;
                     f.first_received_us.get_or_insert(event.at_us);
+                    f.last_received_us = Some(event.at_us);
+                    f.max_receive_count = f.max_receive_count.max(receive_count);
+                }
+                EventKind::Queue(transition) => {
+                    if let Some(m) = m {
+                        let seen = &mut facts.messages[m].observed;
+                        match transition {
+                            TransitionKind::Purged => seen.purged = true,
+                            TransitionKind::Deduplicated => seen.deduplicated = true,
+                            TransitionKind::Expired => seen.expired = true,
+                            TransitionKind::DeadLettered { .. } => seen.dead_lettered = true,
+                            TransitionKind::Duplicated => seen.duplicated = true,
+                            TransitionKind::VisibilityExpired | TransitionKind::Redriven => {}
+                        }
+                    }
                 }
                 EventKind::Unexpected => facts.unexpected += 1,
                 EventKind::Deleted => {
@@ -127,16 +178,21 @@ impl Facts {
                 EventKind::StaleMessage { .. } => {
                     facts.messages[m.expect("stale names a message")].stale = true
                 }
-                EventKind::SideEffect => {
-                    facts.messages[m.expect("effects name a message")].effects += 1
+                EventKind::SideEffect { key } => {
+                    let ix = event.message.expect("effects name a message");
+                    facts.messages[ix.0 as usize].effects += 1;
+                    let key = log.key(ix, key).clone();
+                    *facts.effect_events_by_key.entry(key).or_default() += 1;
                 }
                 EventKind::Applying { .. } => {
                     let ix = event.message.expect("applies name a message");
                     applying.insert((event.actor, ix), position);
                 }
-                EventKind::Applied { version } => {
+                EventKind::Applied { version, key } => {
                     let ix = event.message.expect("applies name a message");
                     facts.messages[ix.0 as usize].effects += 1;
+                    let key = log.key(ix, key).clone();
+                    *facts.applies_by_key.entry(key).or_default() += 1;
                     let invoked = applying.remove(&(event.actor, ix)).unwrap_or(position);
                     if let Some(entity) = &log.meta(ix).entity {
                         facts
@@ -162,9 +218,7 @@ impl Facts {
                 }
                 EventKind::Crashed(_) | EventKind::Killed => facts.crashes += 1,
                 EventKind::Exited(_) => facts.clean_exits += 1,
-                EventKind::PurgeRequested(crate::backend::QueueRole::Main) => {
-                    facts.purges_us.push(event.at_us)
-                }
+                EventKind::PurgeRequested(queue) => facts.purges.push((event.at_us, queue)),
                 _ => {}
             }
         }
@@ -214,9 +268,7 @@ impl Facts {
         flag: impl Fn(&mut MessageFacts) -> &mut bool,
     ) {
         for message in messages {
-            let ix = serde_json::from_str::<Body>(&message.body)
-                .ok()
-                .and_then(|b| log.lookup(&b.id));
+            let ix = Body::id_of(&message.body).and_then(|id| log.lookup(&id));
             match ix {
                 Some(ix) => *flag(&mut self.messages[ix.0 as usize]) = true,
                 None => self.unexpected += 1,
@@ -224,51 +276,88 @@ impl Facts {
         }
     }
 
+    /// Each message's fate, by the README's rules: observed transitions where the backend
+    /// reports them, otherwise inferred from the calls qsim made and the final state.
     fn decide_fates(&mut self, scenario: &Scenario, outcome: &Outcome) {
         let log = &outcome.log;
-        // Earliest accepted send per deduplication id, for FIFO queues.
-        let mut first_dedup: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut order: Vec<usize> = (0..self.messages.len()).collect();
-        order.sort_by_key(|&i| log.messages[i].sent_at_us.unwrap_or(u64::MAX));
-        for i in order {
-            let meta = &log.messages[i];
-            let f = &mut self.messages[i];
-            let sent_at = meta.sent_at_us.unwrap_or(0);
-            let duplicate_send = scenario.queue.fifo
-                && meta
-                    .dedup_id
-                    .as_deref()
-                    .is_some_and(|d| match first_dedup.get(d) {
-                        Some(&first) => sent_at.saturating_sub(first) < DEDUP_WINDOW_US,
-                        None => false,
-                    });
-            if f.sent && !duplicate_send {
-                if let Some(d) = meta.dedup_id.as_deref() {
-                    first_dedup.insert(d, sent_at);
-                }
-            }
-            let purged = self
-                .purges_us
+        let deduplicated = if self.observed_queue {
+            self.messages
                 .iter()
-                .any(|&p| sent_at <= p + PURGE_REACH_US);
-            f.fate = Some(if f.in_dlq {
+                .map(|f| f.observed.deduplicated)
+                .collect()
+        } else {
+            self.infer_deduplicated(scenario, log)
+        };
+        let max_receive_count = scenario.queue.max_receive_count;
+        for (i, f) in self.messages.iter_mut().enumerate() {
+            let sent_at = log.messages[i].sent_at_us.unwrap_or(0);
+            let effected = f.effects > 0;
+            f.fate = Some(if f.send_failed || !f.sent {
+                Fate::NotSent
+            } else if f.in_dlq {
                 Fate::Dlq
             } else if f.in_main {
                 Fate::Remaining
-            } else if f.deleted && f.stale {
+            } else if f.deleted && f.stale && !effected {
                 Fate::Stale
             } else if f.deleted {
                 Fate::Processed
-            } else if !f.sent {
-                Fate::NotSent
-            } else if purged {
-                Fate::Purged
-            } else if duplicate_send && f.deliveries == 0 {
+            } else if self.observed_queue {
+                if f.observed.purged {
+                    Fate::Purged
+                } else if deduplicated[i] {
+                    Fate::Deduplicated
+                } else if f.observed.expired {
+                    Fate::Expired
+                } else {
+                    Fate::Lost
+                }
+            } else if deduplicated[i] {
                 Fate::Deduplicated
+            } else if self.purges.iter().any(|&(at, queue)| match queue {
+                QueueRole::Main => sent_at <= at + PURGE_REACH_US,
+                // Only messages that had used up their receives can have reached the DLQ.
+                QueueRole::DeadLetter => {
+                    max_receive_count.is_some_and(|max| f.max_receive_count >= max)
+                        && f.last_received_us.is_some_and(|last| last <= at)
+                }
+            }) {
+                Fate::Purged
             } else {
                 Fate::Lost
             });
         }
+    }
+
+    /// FIFO sends the queue must have dropped: never received, and an earlier accepted send
+    /// (in the queue's order, which is the order of `sent` events) had the same deduplication
+    /// id less than 5 minutes before.
+    fn infer_deduplicated(&self, scenario: &Scenario, log: &crate::engine::EventLog) -> Vec<bool> {
+        let mut dropped = vec![false; self.messages.len()];
+        if !scenario.queue.fifo {
+            return dropped;
+        }
+        let mut order: Vec<usize> = (0..self.messages.len())
+            .filter(|&i| self.messages[i].sent)
+            .collect();
+        order.sort_by_key(|&i| self.messages[i].sent_position);
+        let mut accepted: BTreeMap<&str, u64> = BTreeMap::new();
+        for i in order {
+            let meta = &log.messages[i];
+            let Some(dedup) = meta.dedup_id.as_deref() else {
+                continue;
+            };
+            let sent_at = meta.sent_at_us.unwrap_or(0);
+            let within = accepted
+                .get(dedup)
+                .is_some_and(|&first| sent_at.saturating_sub(first) < DEDUP_WINDOW_US);
+            if within && self.messages[i].deliveries == 0 {
+                dropped[i] = true;
+            } else {
+                accepted.insert(dedup, sent_at);
+            }
+        }
+        dropped
     }
 
     pub fn fate(&self, ix: usize) -> Fate {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::facts::{Apply, Facts, Fate};
 use crate::engine::Outcome;
-use crate::scenario::{FieldValue, Metric};
+use crate::scenario::Metric;
 
 /// A metric's value.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,7 +108,7 @@ pub fn evaluate(
         },
         Metric::DuplicatedEffects => keys(facts, |c| c > 1, |c| f64::from(c.saturating_sub(1))),
         Metric::EffectsPerKeyMax => number(f64::from(
-            facts.effects_by_key.values().copied().max().unwrap_or(0),
+            effects_per_key(facts).map(|(_, c)| c).max().unwrap_or(0),
         )),
         Metric::Lost => count(&|i| fate(i) == Fate::Lost),
         Metric::Unexpected => number(facts.unexpected as f64),
@@ -129,20 +129,25 @@ pub fn evaluate(
         Metric::Purged => count(&|i| fate(i) == Fate::Purged),
         Metric::Stale => count(&|i| fate(i) == Fate::Stale),
         Metric::Deduplicated => count(&|i| fate(i) == Fate::Deduplicated),
+        Metric::Expired => count(&|i| fate(i) == Fate::Expired),
         Metric::MinAttempts => extreme(&|i| fate(i) == Fate::Processed, false),
         Metric::MaxAttempts => extreme(&|i| fate(i) == Fate::Processed, true),
         Metric::PeakConsumers => number(outcome.peak_consumers as f64),
         Metric::Crashed => number(facts.crashes as f64),
         Metric::ExitedClean => number(facts.clean_exits as f64),
         Metric::Ordered | Metric::OrderViolations => {
+            // Send order per producer within each group: values need not grow with sends, and
+            // logging a redelivered message again is no violation.
             let mut violations = Vec::new();
             for entries in facts.order_log.values() {
-                let mut highest: Option<&FieldValue> = None;
-                for (ix, value) in entries {
-                    if highest.is_some_and(|h| value <= h) {
-                        violations.push(log.meta(*ix).id.to_string());
+                let mut highest: BTreeMap<usize, u64> = BTreeMap::new();
+                for (ix, _) in entries {
+                    let meta = log.meta(*ix);
+                    let top = highest.entry(meta.producer).or_default();
+                    if meta.seq < *top {
+                        violations.push(meta.id.to_string());
                     }
-                    highest = highest.max(Some(value));
+                    *top = (*top).max(meta.seq);
                 }
             }
             let value = if metric == Metric::Ordered {
@@ -199,7 +204,7 @@ pub fn evaluate(
                 })
                 .collect();
             Evaluated {
-                value: Value::Bool(wrong.is_empty() && !newest.is_empty()),
+                value: Value::Bool(wrong.is_empty()),
                 involved: wrong,
             }
         }
@@ -225,8 +230,8 @@ pub fn evaluate(
     }
 }
 
-/// Writes whose version is not above one that had completed before they were even sent, with
-/// that version. Real-time order: overlapping writes, whose responses may come back in either
+/// Writes whose version is below one that had completed before they were even sent, with that
+/// version (writing an equal version again is a duplicate, counted per key, not a stale write). Real-time order: overlapping writes, whose responses may come back in either
 /// order on a real backend, are never mistaken for stale ones. `applied` is in completion order.
 fn stale_applies(applied: &[Apply]) -> Vec<(&Apply, u32)> {
     let mut by_invoked: Vec<&Apply> = applied.iter().collect();
@@ -238,21 +243,30 @@ fn stale_applies(applied: &[Apply]) -> Vec<(&Apply, u32)> {
         while let Some(before) = completed.next_if(|b| b.completed < apply.invoked) {
             highest = highest.max(Some(before.version));
         }
-        if let Some(highest) = highest.filter(|h| apply.version <= *h) {
+        if let Some(highest) = highest.filter(|h| apply.version < *h) {
             stale.push((apply, highest));
         }
     }
     stale
 }
 
-/// Sums `weight(count)` over side-effect keys whose count satisfies `pred`; lists those keys.
-fn keys(facts: &Facts, pred: impl Fn(u32) -> bool, weight: impl Fn(u32) -> f64) -> Evaluated {
-    let matching: Vec<(&String, u32)> = facts
+/// Side effects per idempotency key: plain side effects from the side-effects table (which
+/// also counts an effect whose response never came back), versioned applies from the log.
+fn effects_per_key(facts: &Facts) -> impl Iterator<Item = (&str, u32)> {
+    let mut per_key: BTreeMap<&str, u32> = facts
         .effects_by_key
         .iter()
-        .filter(|(_, c)| pred(**c))
-        .map(|(k, c)| (k, *c))
+        .map(|(k, c)| (k.as_str(), *c))
         .collect();
+    for (key, applies) in &facts.applies_by_key {
+        *per_key.entry(key).or_default() += applies;
+    }
+    per_key.into_iter()
+}
+
+/// Sums `weight(count)` over idempotency keys whose count satisfies `pred`; lists those keys.
+fn keys(facts: &Facts, pred: impl Fn(u32) -> bool, weight: impl Fn(u32) -> f64) -> Evaluated {
+    let matching: Vec<(&str, u32)> = effects_per_key(facts).filter(|(_, c)| pred(*c)).collect();
     Evaluated {
         value: Value::Number(matching.iter().map(|(_, c)| weight(*c)).sum()),
         involved: matching

@@ -1,10 +1,12 @@
 //! Invariants: the scenario's `[expect]` checked against metrics derived from what actually
 //! happened (the event log and the backend's final state), never from what was configured.
 
+mod conservation;
 mod facts;
 mod metrics;
 
-pub use facts::{Apply, Facts, Fate, MessageFacts};
+pub use conservation::Violation;
+pub use facts::{Apply, Facts, Fate, MessageFacts, Observed};
 pub use metrics::Value;
 
 use crate::engine::{Ending, Outcome};
@@ -26,11 +28,13 @@ pub struct Verdict {
     pub results: Vec<CheckResult>,
     pub timed_out: bool,
     pub facts: Facts,
+    /// Broken conservation laws: bugs in qsim, reported as internal errors.
+    pub violations: Vec<Violation>,
 }
 
 impl Verdict {
     pub fn passed(&self) -> bool {
-        !self.timed_out && self.results.iter().all(|r| r.passed)
+        !self.timed_out && self.violations.is_empty() && self.results.iter().all(|r| r.passed)
     }
 
     pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
@@ -63,6 +67,7 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> Verdict {
     Verdict {
         results,
         timed_out: outcome.ending == Ending::TimedOut,
+        violations: conservation::check(outcome, &facts),
         facts,
     }
 }

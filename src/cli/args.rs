@@ -47,7 +47,11 @@ pub enum Command {
         files: Vec<PathBuf>,
     },
     /// Print the JSON Schema of the scenario format (for `#:schema` lines in editors).
-    Schema,
+    Schema {
+        /// The schema of one line of the `--events` history instead.
+        #[arg(long)]
+        events: bool,
+    },
     /// Delete queues and tables earlier runs left on AWS (name prefix `qsim-` AND tag
     /// `qsim:managed=true`; nothing else is ever touched).
     Cleanup {

@@ -56,9 +56,14 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
             }
             Err(code) => code,
         },
-        Command::Schema => {
-            let schema = serde_json::to_string_pretty(&scenario::json_schema())
-                .expect("a JSON value always serializes");
+        Command::Schema { events } => {
+            let schema = if events {
+                crate::report::events::json_schema()
+            } else {
+                scenario::json_schema()
+            };
+            let schema =
+                serde_json::to_string_pretty(&schema).expect("a JSON value always serializes");
             out(&schema);
             QsimExitCode::Passed
         }
@@ -157,7 +162,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
         }
         out_raw(&summary::details(&run));
         if let (Some(path), RunResult::Finished(finished)) = (&args.events, &run.result) {
-            if let Err(e) = write_events(path, several, &run.scenario.name, &finished.outcome) {
+            if let Err(e) = write_events(path, several, &run.scenario, &finished.outcome) {
                 err(&format!("error: writing events to {}: {e}", path.display()));
                 failed_io = true;
                 return false;
@@ -184,6 +189,11 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
         QsimExitCode::Interrupted
     } else if runs
         .iter()
+        .any(|r| matches!(&r.result, RunResult::Finished(f) if !f.verdict.violations.is_empty()))
+    {
+        QsimExitCode::InternalError
+    } else if runs
+        .iter()
         .any(|r| matches!(r.result, RunResult::BackendFailed(_)))
     {
         QsimExitCode::BackendError
@@ -197,17 +207,17 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
 fn write_events(
     path: &Path,
     several: bool,
-    name: &str,
+    scenario: &crate::scenario::Scenario,
     outcome: &crate::engine::Outcome,
 ) -> std::io::Result<()> {
     let file = if several {
         std::fs::create_dir_all(path)?;
-        path.join(format!("{name}.jsonl"))
+        path.join(format!("{}.jsonl", scenario.name))
     } else {
         path.to_owned()
     };
     let mut writer = std::io::BufWriter::new(std::fs::File::create(file)?);
-    outcome.log.write_jsonl(&mut writer)?;
+    crate::report::events::write(&mut writer, scenario, outcome)?;
     std::io::Write::flush(&mut writer)
 }
 

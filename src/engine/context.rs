@@ -8,7 +8,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::event::{ActorId, EventKind, EventLog, MessageIx};
-use crate::backend::{Backend, BackendError, QueueId};
+use super::payload::Body;
+use crate::backend::{Backend, BackendError, QueueId, QueueRole, QueueTransition};
 use crate::scenario::{LiveMetric, Scenario};
 
 /// Counters the timeline's `when` conditions and the progress line read while the run goes on.
@@ -40,6 +41,8 @@ pub struct RunContext<B> {
     pub fatal: RefCell<Option<BackendError>>,
     /// Wakes the engine's main loop when something that may end the run happened.
     pub changed: Notify,
+    /// The actors of the queues' own transitions: `queue:main`, `queue:dlq`.
+    queue_actors: [ActorId; 2],
 }
 
 impl<B: Backend> RunContext<B> {
@@ -51,12 +54,14 @@ impl<B: Backend> RunContext<B> {
         dlq: Option<QueueId>,
     ) -> Self {
         let producers = scenario.producers.len();
+        let mut log = EventLog::default();
+        let queue_actors = [log.actor("queue:main"), log.actor("queue:dlq")];
         RunContext {
             scenario,
             backend,
             seed,
             origin: Instant::now(),
-            log: RefCell::new(EventLog::default()),
+            log: RefCell::new(log),
             main,
             dlq,
             live: Cell::new(LiveCounters::default()),
@@ -64,6 +69,7 @@ impl<B: Backend> RunContext<B> {
             producers_running: Cell::new(producers),
             fatal: RefCell::new(None),
             changed: Notify::new(),
+            queue_actors,
         }
     }
 
@@ -83,9 +89,27 @@ impl<B: Backend> RunContext<B> {
         self.log.borrow_mut().actor(name)
     }
 
+    /// Records an event now, after the queue transitions the backend observed before it.
     pub fn record(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
+        self.take_transitions();
         let at = self.now_us();
         self.log.borrow_mut().push(at, actor, message, kind);
+    }
+
+    /// Moves the queue transitions the backend observed into the log. A lazily applied timer
+    /// reports its due moment, which can be earlier than events already logged: the engine
+    /// orders the log by time once the run is over.
+    pub fn take_transitions(&self) {
+        let mut log = self.log.borrow_mut();
+        self.backend.take_transitions(&mut |t: QueueTransition| {
+            let at = t.at.saturating_duration_since(self.origin).as_micros() as u64;
+            let actor = match t.queue {
+                QueueRole::Main => self.queue_actors[0],
+                QueueRole::DeadLetter => self.queue_actors[1],
+            };
+            let message = Body::id_of(&t.body).and_then(|id| log.lookup(&id));
+            log.push(at, actor, message, EventKind::Queue(t.kind));
+        });
     }
 
     pub fn count(&self, update: impl FnOnce(&mut LiveCounters)) {

@@ -6,12 +6,11 @@
 //! million messages within a few hundred megabytes.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::backend::{QueueRole, Status};
+use crate::backend::{QueueRole, Status, TransitionKind};
 use crate::scenario::FieldValue;
 
 /// Index of a message in [`EventLog::messages`].
@@ -21,6 +20,15 @@ pub struct MessageIx(pub u32);
 /// Index of an actor in [`EventLog::actors`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ActorId(pub u32);
+
+/// The idempotency key a consumer used for a message: the message's own id, or an index in
+/// [`EventLog::keys`] (a business key). Most keys are message ids, which then cost nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyRef(u32);
+
+impl KeyRef {
+    pub const MESSAGE_ID: KeyRef = KeyRef(u32::MAX);
+}
 
 /// What the engine knows about a message it generated (the producer's side of the history).
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +46,8 @@ pub struct MessageMeta {
     pub version: Option<u64>,
     /// When the producer handed it to the queue, microseconds since the start.
     pub sent_at_us: Option<u64>,
+    /// Position among its producer's messages of the same group (the body's `seq`), from 1.
+    pub seq: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,14 +105,22 @@ pub enum EventKind {
     Rejected,
     /// Visibility reset to 0 so another consumer can take it at once (shutdown).
     Released,
-    Skipped(SkipReason),
-    SideEffect,
+    /// Released, but the release failed (e.g. another consumer had deleted it meanwhile).
+    ReleaseFailed,
+    Skipped {
+        reason: SkipReason,
+        key: KeyRef,
+    },
+    SideEffect {
+        key: KeyRef,
+    },
     /// A versioned apply is about to be sent (with `Applied`, it brackets the write in time).
     Applying {
         version: u32,
     },
     Applied {
         version: u32,
+        key: KeyRef,
     },
     StaleVersion {
         version: u32,
@@ -119,6 +137,9 @@ pub enum EventKind {
     Deleted,
     DeleteFailed,
     Heartbeat,
+    /// A heartbeat's ChangeMessageVisibility was refused (e.g. past SQS's 12-hour limit); the
+    /// consumer stops extending that message and goes on working.
+    HeartbeatFailed,
     Crashed(CrashPoint),
     Killed,
     Exited(ExitReason),
@@ -131,6 +152,8 @@ pub enum EventKind {
     ScaledOut,
     ScaledIn,
     TimedOut,
+    /// A transition the queue made by itself (observed on the simulator only).
+    Queue(TransitionKind),
 }
 
 /// Everything recorded in one run.
@@ -140,6 +163,9 @@ pub struct EventLog {
     pub actors: Vec<Arc<str>>,
     pub messages: Vec<MessageMeta>,
     pub values: Vec<FieldValue>,
+    /// Business keys consumers used, by [`KeyRef`].
+    pub keys: Vec<Arc<str>>,
+    key_index: HashMap<Arc<str>, u32>,
     by_id: MessageIndex,
 }
 
@@ -187,19 +213,31 @@ impl EventLog {
         });
     }
 
+    /// The reference to idempotency key `key` used for message `ix`.
+    pub fn key_ref(&mut self, ix: MessageIx, key: &Arc<str>) -> KeyRef {
+        if Arc::ptr_eq(key, &self.meta(ix).id) || *key == self.meta(ix).id {
+            return KeyRef::MESSAGE_ID;
+        }
+        if let Some(&k) = self.key_index.get(key) {
+            return KeyRef(k);
+        }
+        let k = self.keys.len() as u32;
+        self.keys.push(key.clone());
+        self.key_index.insert(key.clone(), k);
+        KeyRef(k)
+    }
+
+    /// The key `key` names for message `ix`.
+    pub fn key(&self, ix: MessageIx, key: KeyRef) -> &Arc<str> {
+        match key {
+            KeyRef::MESSAGE_ID => &self.meta(ix).id,
+            KeyRef(k) => &self.keys[k as usize],
+        }
+    }
+
     pub fn intern_value(&mut self, value: FieldValue) -> u32 {
         self.values.push(value);
         self.values.len() as u32 - 1
-    }
-
-    /// Writes one JSON object per line: `{"t_ms":..,"actor":..,"event":..,"message":..,...}`.
-    pub fn write_jsonl(&self, out: &mut impl Write) -> io::Result<()> {
-        for event in &self.events {
-            let line = JsonEvent::new(self, event);
-            serde_json::to_writer(&mut *out, &line)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
     }
 }
 
@@ -265,108 +303,6 @@ fn split_id(id: &str) -> Option<(&str, u64)> {
     (digits.len() == unpadded.max(4)).then_some((producer, n))
 }
 
-#[derive(Serialize)]
-struct JsonEvent<'a> {
-    t_ms: f64,
-    actor: &'a str,
-    event: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    #[serde(flatten)]
-    detail: serde_json::Map<String, serde_json::Value>,
-}
-
-impl<'a> JsonEvent<'a> {
-    fn new(log: &'a EventLog, event: &Event) -> Self {
-        use serde_json::json;
-        let mut detail = serde_json::Map::new();
-        let mut put = |k: &str, v: serde_json::Value| {
-            detail.insert(k.to_owned(), v);
-        };
-        let name = match event.kind {
-            EventKind::Sent => "sent",
-            EventKind::SendFailed => "send-failed",
-            EventKind::ProducerDone => "producer-done",
-            EventKind::ConsumerStarted => "consumer-started",
-            EventKind::Received { receive_count } => {
-                put("receive_count", json!(receive_count));
-                "received"
-            }
-            EventKind::Unexpected => "unexpected",
-            EventKind::Rejected => "rejected",
-            EventKind::Released => "released",
-            EventKind::Skipped(reason) => {
-                put("reason", json!(reason));
-                "skipped"
-            }
-            EventKind::SideEffect => "side-effect",
-            EventKind::Applying { version } => {
-                put("version", json!(version));
-                "applying"
-            }
-            EventKind::Applied { version } => {
-                put("version", json!(version));
-                "applied"
-            }
-            EventKind::StaleVersion { version, current } => {
-                put("version", json!(version));
-                put("current", json!(current));
-                "stale-version"
-            }
-            EventKind::StaleMessage { age_ms } => {
-                put("age_ms", json!(age_ms));
-                "stale-message"
-            }
-            EventKind::Logged { value } => {
-                let value = match &log.values[value as usize] {
-                    FieldValue::Int(i) => json!(i),
-                    FieldValue::Str(s) => json!(s),
-                };
-                put("value", value);
-                "logged"
-            }
-            EventKind::StatusWritten(status) => {
-                put("status", json!(status.as_str()));
-                "status-written"
-            }
-            EventKind::Deleted => "deleted",
-            EventKind::DeleteFailed => "delete-failed",
-            EventKind::Heartbeat => "heartbeat",
-            EventKind::Crashed(point) => {
-                put("point", json!(point));
-                "crashed"
-            }
-            EventKind::Killed => "killed",
-            EventKind::Exited(reason) => {
-                put("reason", json!(reason));
-                "exited"
-            }
-            EventKind::ShutdownRequested => "shutdown-requested",
-            EventKind::PurgeRequested(queue) => {
-                put("queue", json!(queue.as_str()));
-                "purge"
-            }
-            EventKind::PurgeFailed(queue) => {
-                put("queue", json!(queue.as_str()));
-                "purge-failed"
-            }
-            EventKind::RedriveStarted => "redrive-started",
-            EventKind::RedriveFailed => "redrive-failed",
-            EventKind::Deployed => "deployed",
-            EventKind::ScaledOut => "scaled-out",
-            EventKind::ScaledIn => "scaled-in",
-            EventKind::TimedOut => "timed-out",
-        };
-        JsonEvent {
-            t_ms: event.at_us as f64 / 1000.0,
-            actor: &log.actors[event.actor.0 as usize],
-            event: name,
-            message: event.message.map(|m| &*log.messages[m.0 as usize].id),
-            detail,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +317,7 @@ mod tests {
             entity: None,
             version: None,
             sent_at_us: None,
+            seq: 0,
         }
     }
 

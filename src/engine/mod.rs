@@ -2,8 +2,9 @@
 //!
 //! One run: provision the queue, its DLQ and the two tables; start producers, consumer groups,
 //! the timeline and the autoscaler as tasks on one single-threaded runtime; end when producers are
-//! done, no consumer is alive and no timed action is still due (or at the scenario's timeout);
-//! then read the final state (messages left in each queue, both tables) and tear down.
+//! done, no consumer is alive and neither the timeline nor the autoscaler may still act (or at the
+//! scenario's timeout); then read the final state (messages left in each queue, both tables) and
+//! tear down.
 
 mod autoscaler;
 mod consumer;
@@ -16,7 +17,8 @@ mod requirements;
 mod timeline;
 
 pub use event::{
-    ActorId, CrashPoint, Event, EventKind, EventLog, ExitReason, MessageIx, MessageMeta, SkipReason,
+    ActorId, CrashPoint, Event, EventKind, EventLog, ExitReason, KeyRef, MessageIx, MessageMeta,
+    SkipReason,
 };
 pub use fleet::InstanceState;
 pub use payload::Body;
@@ -39,6 +41,11 @@ use fleet::Fleet;
 #[derive(Debug)]
 pub struct Outcome {
     pub seed: u64,
+    /// The backend's short name (`sim`, `aws`).
+    pub backend: &'static str,
+    /// Whether the log holds the queues' own transitions (see [`Backend::observes_transitions`]):
+    /// then every fate is observed, otherwise some are inferred from the final state.
+    pub observed_queue: bool,
     pub log: EventLog,
     pub final_state: FinalState,
     pub ending: Ending,
@@ -51,7 +58,7 @@ pub struct Outcome {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
-    /// Producers done, no consumer alive, no timed action due.
+    /// Producers done, no consumer alive, nothing the timeline or the autoscaler would still do.
     Completed,
     /// The scenario's timeout passed first.
     TimedOut,
@@ -129,6 +136,7 @@ async fn run_provisioned<B: Backend + 'static>(
     let pending = Rc::new(timeline::Pending::default());
     tasks.extend(timeline::spawn(&ctx, &fleet, &pending));
     if let Some(config) = scenario.autoscaler.clone() {
+        autoscaler::start_min(&ctx, &fleet, &config);
         tasks.push(tokio::task::spawn_local(autoscaler::run(
             ctx.clone(),
             fleet.clone(),
@@ -145,7 +153,7 @@ async fn run_provisioned<B: Backend + 'static>(
             break None;
         }
         if ctx.producers_running.get() == 0 && !fleet.any_alive() {
-            match pending.may_still_act(&ctx).await {
+            match may_still_act(&ctx, &fleet, &pending).await {
                 Ok(false) => break Some(Ending::Completed),
                 Ok(true) => {}
                 Err(error) => ctx.fail(error),
@@ -187,9 +195,17 @@ async fn run_provisioned<B: Backend + 'static>(
     };
     let peak_consumers = ctx.live.get().peak_consumers;
     drop(fleet);
-    let log = std::mem::take(&mut *ctx.log.borrow_mut());
+    // Reading the final state brought the queues up to date: what they did meanwhile (a
+    // retention expiry, a visibility timeout) belongs to the history too.
+    ctx.take_transitions();
+    let mut log = std::mem::take(&mut *ctx.log.borrow_mut());
+    // Lazily applied transitions carry their due moment; stable, so events of one moment keep
+    // the order they were recorded in.
+    log.events.sort_by_key(|event| event.at_us);
     Ok(Outcome {
         seed,
+        backend: backend.name(),
+        observed_queue: backend.observes_transitions(),
         log,
         final_state,
         ending,
@@ -197,6 +213,22 @@ async fn run_provisioned<B: Backend + 'static>(
         instances,
         peak_consumers,
     })
+}
+
+/// Whether the timeline or the autoscaler may still act, once the producers are done and no
+/// consumer is alive: the run is not over while one of them would.
+async fn may_still_act<B: Backend + 'static>(
+    ctx: &RunContext<B>,
+    fleet: &Fleet<B>,
+    pending: &timeline::Pending,
+) -> Result<bool, BackendError> {
+    if pending.may_still_act(ctx).await? {
+        return Ok(true);
+    }
+    match &ctx.scenario.autoscaler {
+        Some(config) => autoscaler::may_still_act(ctx, fleet, config).await,
+        None => Ok(false),
+    }
 }
 
 async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook) {

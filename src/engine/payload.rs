@@ -28,6 +28,18 @@ pub struct Body<'a> {
     pub fields: BTreeMap<String, JsonField>,
 }
 
+impl Body<'_> {
+    /// The qsim id of a body without building its fields; `None` for a body qsim did not write.
+    pub fn id_of(body: &str) -> Option<std::borrow::Cow<'_, str>> {
+        #[derive(Deserialize)]
+        struct IdOnly<'a> {
+            #[serde(borrow)]
+            id: std::borrow::Cow<'a, str>,
+        }
+        serde_json::from_str::<IdOnly>(body).ok().map(|b| b.id)
+    }
+}
+
 /// A payload field as JSON (a string or an integer).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(untagged)]

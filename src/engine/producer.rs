@@ -189,6 +189,7 @@ fn compose<B: Backend>(
         entity: body.fields.get(ENTITY_FIELD).map(|f| f.as_key()),
         version: body.fields.get(VERSION_FIELD).and_then(|f| f.as_u64()),
         sent_at_us: Some(now.us),
+        seq,
     };
     let outgoing = OutgoingMessage {
         entry_id: format!("m{n}"),

@@ -2,6 +2,7 @@
 //! that reproduces the run, snapshot files and their diffs, JUnit XML, the JSON-lines event log.
 //! Rendering only: nothing here runs scenarios or decides pass/fail.
 
+pub mod events;
 pub mod junit;
 pub mod projection;
 pub mod readme;

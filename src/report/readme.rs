@@ -1,5 +1,6 @@
-//! The README's generated blocks (the scenario catalog table and the metric list), so they cannot
-//! drift from `scenarios.d/` and the code: a test regenerates them and fails on any difference.
+//! The README's generated blocks (the scenario catalog table, the metric list, the event kinds of
+//! the history and their examples), so they cannot drift from `scenarios.d/` and the code: a test
+//! regenerates them and fails on any difference.
 
 use crate::scenario::{Metric, Scenario};
 
@@ -36,6 +37,12 @@ pub fn metrics_table() -> String {
 /// `readme` with the blocks between `<!-- KEY:begin -->` and `<!-- KEY:end -->` regenerated.
 pub fn refresh(readme: &str, scenarios: &[Scenario]) -> String {
     let readme = replace_block(readme, "scenarios", &scenarios_table(scenarios));
+    let readme = replace_block(&readme, "events", &crate::report::events::table());
+    let readme = replace_block(
+        &readme,
+        "event-examples",
+        &crate::report::events::examples(),
+    );
     replace_block(&readme, "metrics", &metrics_table())
 }
 

@@ -57,6 +57,12 @@ pub fn details(run: &ScenarioRun) -> String {
     if let RunResult::Finished(finished) = &run.result {
         let (verdict, snapshot) = (&finished.verdict, &finished.snapshot);
         out.push_str(&fate_notes(finished));
+        for violation in &verdict.violations {
+            let _ = writeln!(
+                out,
+                "  ✗ internal error, a bug in qsim (please report it with the reproduce command): {violation}"
+            );
+        }
         if verdict.timed_out {
             let _ = writeln!(
                 out,

@@ -469,6 +469,7 @@ pub enum Metric {
     Purged,
     Stale,
     Deduplicated,
+    Expired,
     MinAttempts,
     MaxAttempts,
     EffectsPerKeyMax,
@@ -486,154 +487,137 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Each metric's name and its definition in terms of the `--events` history (the README's
+    /// metric table is generated from these).
     pub const ALL: &[(Metric, &str, &str)] = &[
-        (
-            Metric::Sent,
-            "sent",
-            "messages the producers sent and SQS accepted",
-        ),
+        (Metric::Sent, "sent", "`sent` lines: messages SQS accepted"),
         (
             Metric::Received,
             "received",
-            "receives of messages in total (every delivery counts)",
+            "`received` events: every delivery of a known message counts",
         ),
         (
             Metric::Processed,
             "processed",
-            "messages handled and deleted (fate processed)",
+            "messages with fate `processed`",
         ),
         (
             Metric::SideEffects,
             "side_effects",
-            "side effects performed in total",
+            "whole run: the sum of `count` over the side-effects table's items (`final-item`, one per `side-effect` or `applied` event); per producer: its messages' `side-effect` and `applied` events",
         ),
         (
             Metric::DuplicatedEffects,
             "duplicated_effects",
-            "side effects beyond the first per key",
+            "over idempotency keys K, the sum of n(K) − 1 where n(K) > 1; n(K) = `side-effect` plus `applied` events with `key` K (for side effects qsim reads K's count in the side-effects table, which equals its events on a complete history)",
         ),
+        (Metric::Lost, "lost", "messages with fate `lost`"),
         (
-            Metric::Lost,
-            "lost",
-            "sent, never processed, not in any queue at the end, not purged",
+            Metric::Unexpected,
+            "unexpected",
+            "`unexpected` events plus `final-message` lines that name no message",
         ),
-        (Metric::Unexpected, "unexpected", "received but never sent"),
         (
             Metric::Redelivered,
             "redelivered",
-            "messages delivered more than once",
+            "messages with two or more `received` events",
         ),
-        (Metric::Dlq, "dlq", "messages in the DLQ at the end"),
+        (Metric::Dlq, "dlq", "messages with fate `dlq`"),
         (
             Metric::PoisonInDlq,
             "poison_in_dlq",
-            "poison messages in the DLQ at the end",
+            "messages with fate `dlq` whose `sent` line says `poison: true`",
         ),
         (
             Metric::GoodInDlq,
             "good_in_dlq",
-            "non-poison messages in the DLQ at the end",
+            "messages with fate `dlq` and `poison: false`",
         ),
         (
             Metric::DlqReceivesMin,
             "dlq_receives_min",
-            "fewest receives of a message that ended in the DLQ",
+            "fewest `received` events of a message with fate `dlq` (0 if none)",
         ),
         (
             Metric::DlqReceivesMax,
             "dlq_receives_max",
-            "most receives of a message that ended in the DLQ",
+            "most `received` events of a message with fate `dlq` (0 if none)",
         ),
         (
             Metric::Remaining,
             "remaining",
-            "messages left in the main queue at the end",
+            "messages with fate `remaining`",
         ),
         (
             Metric::QueueEmpty,
             "queue_empty",
-            "main queue and DLQ both empty at the end",
+            "no message with fate `dlq` or `remaining` and no `final-message` line without a message",
         ),
-        (Metric::Purged, "purged", "messages removed by a purge"),
-        (
-            Metric::Stale,
-            "stale",
-            "messages deleted as too old (stale_after), not applied",
-        ),
+        (Metric::Purged, "purged", "messages with fate `purged`"),
+        (Metric::Stale, "stale", "messages with fate `stale`"),
         (
             Metric::Deduplicated,
             "deduplicated",
-            "FIFO sends dropped by the queue's deduplication",
+            "messages with fate `deduplicated`",
         ),
+        (Metric::Expired, "expired", "messages with fate `expired`"),
         (
             Metric::MinAttempts,
             "min_attempts",
-            "fewest receives of a processed message",
+            "fewest `received` events of a message with fate `processed` (0 if none)",
         ),
         (
             Metric::MaxAttempts,
             "max_attempts",
-            "most receives of a processed message",
+            "most `received` events of a message with fate `processed` (0 if none)",
         ),
         (
             Metric::EffectsPerKeyMax,
             "effects_per_key_max",
-            "most side effects for one key",
+            "the largest n(K) (see `duplicated_effects`; 0 if none)",
         ),
         (
             Metric::PeakConsumers,
             "peak_consumers",
-            "most consumers running at once",
+            "`run-ended`'s `peak_consumers`: most consumer instances alive at once",
         ),
-        (
-            Metric::Crashed,
-            "crashed",
-            "consumer instances that crashed or were killed",
-        ),
-        (
-            Metric::ExitedClean,
-            "exited_clean",
-            "consumer instances that exited cleanly",
-        ),
-        (
-            Metric::Ordered,
-            "ordered",
-            "the order log is in send order within each group",
-        ),
+        (Metric::Crashed, "crashed", "`crashed` plus `killed` events"),
+        (Metric::ExitedClean, "exited_clean", "`exited` events"),
+        (Metric::Ordered, "ordered", "no order violation"),
         (
             Metric::OrderViolations,
             "order_violations",
-            "entries of the order log out of send order",
+            "`logged` events whose message's `seq` is lower than that of a message of the same producer and group logged before it",
         ),
         (
             Metric::VersionsIncreasing,
             "versions_increasing",
-            "versions applied strictly increase per entity",
+            "no stale overwrite",
         ),
         (
             Metric::StaleOverwrites,
             "stale_overwrites",
-            "applied versions older than one applied before",
+            "`applied` events whose version is lower than that of an `applied` event of the same entity logged before this write's `applying` event",
         ),
         (
             Metric::FinalVersionsNewest,
             "final_versions_newest",
-            "every entity ends at its newest version",
+            "every entity of a `sent` line ends (`final-item` key `entity:E`) at the highest version sent for it; true when there is none",
         ),
         (
             Metric::Redriven,
             "redriven",
-            "messages moved from the DLQ back by a move task",
+            "`run-ended`'s `redriven`: messages the move task moved back",
         ),
         (
             Metric::OldestAgeSeconds,
             "oldest_age_seconds",
-            "age of the oldest message when first received",
+            "the largest (first `received` − `sent`) time of a message, in seconds (0 if none)",
         ),
         (
             Metric::Status,
             "status",
-            "items per status in the status table, e.g. { COMPLETED = 5 }",
+            "`final-item` lines of table `status` per status, e.g. { COMPLETED = 5 }",
         ),
     ];
 
@@ -671,6 +655,7 @@ impl Metric {
                 | Purged
                 | Stale
                 | Deduplicated
+                | Expired
                 | MinAttempts
                 | MaxAttempts
                 | OldestAgeSeconds

@@ -45,8 +45,8 @@ use tokio::sync::Notify;
 
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capabilities, Item, MoveTask, OutgoingMessage,
-    PutOutcome, QueueDepth, QueueId, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage,
-    SendOutcome, Table, Update, UpdateOutcome,
+    PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Receipt, ReceiveRequest,
+    ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
 use crate::rng::stream;
 
@@ -366,7 +366,7 @@ impl Backend for SimBackend {
             .borrow()
             .iter()
             .any(|q| q.spec.redrive.is_some_and(|r| r.dlq == source));
-        self.with_queue(START, source, |dlq, now| {
+        let task = self.with_queue(START, source, |dlq, now| {
             let per_second = max_per_second.unwrap_or(DEFAULT_MOVE_RATE);
             if !(1..=DEFAULT_MOVE_RATE).contains(&per_second) {
                 return Err(invalid("MaxNumberOfMessagesPerSecond is 1 to 500"));
@@ -384,7 +384,9 @@ impl Backend for SimBackend {
                 dlq.depth().visible,
                 handle.into(),
             )
-        })
+        })?;
+        move_task::wake_destinations(&self.queues.borrow(), source);
+        Ok(task)
     }
 
     async fn move_task_status(&self, source: QueueId) -> Result<Option<MoveTask>, BackendError> {
@@ -438,6 +440,24 @@ impl Backend for SimBackend {
             .borrow()
             .scan(table)
             .map_err(table_error("Scan", table))
+    }
+
+    fn observes_transitions(&self) -> bool {
+        true
+    }
+
+    fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {
+        for queue in self.queues.borrow_mut().iter_mut() {
+            let role = queue.spec.role;
+            for noted in queue.take_noted() {
+                sink(QueueTransition {
+                    at: self.clock.instant(noted.at),
+                    queue: role,
+                    kind: noted.kind,
+                    body: noted.body,
+                });
+            }
+        }
     }
 
     async fn teardown(&self) -> Result<(), BackendError> {

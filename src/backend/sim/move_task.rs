@@ -3,7 +3,9 @@
 //!
 //! Progress is computed lazily from virtual time: move number `k` (from 0) happens at
 //! `started + (k + 1) / rate`, and every backend call first performs the moves due by its moment,
-//! in order, so the result is the same as a background task's without needing one.
+//! in order, so the result is the same as a background task's without needing one. A waiting
+//! long poll sleeps at most until the next move is due, and starting a task wakes the long polls
+//! of the queues it returns messages to, so a moved message wakes a receive at its arrival.
 //!
 //! Invariants: at most one running task per DLQ; `running` counts the running tasks, so calls pay
 //! nothing when none runs. A task completes when it moved what was visible at its start, or
@@ -17,6 +19,18 @@ use crate::backend::{BackendErrorKind, MoveTask, MoveTaskState, QueueId};
 use super::clock::Moment;
 use super::limits::invalid;
 use super::queue::Queue;
+
+/// A task just started on `dlq`: long polls already waiting on the queues it returns messages
+/// to planned their wake-up without its moves (see `SimBackend::try_receive`). Wake them so they
+/// plan again and return at the first move instead of at the end of their wait.
+pub(super) fn wake_destinations(queues: &[Queue], dlq: QueueId) {
+    for queue in queues
+        .iter()
+        .filter(|q| q.spec.redrive.is_some_and(|r| r.dlq == dlq))
+    {
+        queue.notify.notify_waiters();
+    }
+}
 
 #[derive(Debug)]
 struct TaskRun {

@@ -30,12 +30,13 @@ impl PurgeWindow {
         }
     }
 
-    /// When the window has ended by `now`: the messages it may still delete.
-    pub(super) fn take_ended(&mut self, now: Moment) -> Option<Vec<(u32, u64)>> {
+    /// When the window has ended by `now`: the moment it ended and the messages it may still
+    /// delete.
+    pub(super) fn take_ended(&mut self, now: Moment) -> Option<(Moment, Vec<(u32, u64)>)> {
         match self.until {
             Some(until) if until <= now => {
                 self.until = None;
-                Some(std::mem::take(&mut self.sent_during))
+                Some((until, std::mem::take(&mut self.sent_during)))
             }
             _ => None,
         }

@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 
 use crate::backend::{
     BackendErrorKind, OutgoingMessage, QueueDepth, QueueId, QueueSpec, Receipt, ReceivedMessage,
+    TransitionKind,
 };
 
 use super::clock::Moment;
@@ -68,6 +69,14 @@ impl Transfer {
     }
 }
 
+/// A transition the queue made by itself, noted for the run's history.
+#[derive(Debug)]
+pub(super) struct Noted {
+    pub(super) at: Moment,
+    pub(super) kind: TransitionKind,
+    pub(super) body: Arc<str>,
+}
+
 #[derive(Debug)]
 pub(super) struct Queue {
     pub(super) id: QueueId,
@@ -84,6 +93,8 @@ pub(super) struct Queue {
     dedup: DedupWindow,
     ids: ChaCha8Rng,
     faults: Faults,
+    /// Transitions not yet taken by [`Queue::take_noted`].
+    noted: Vec<Noted>,
 }
 
 impl Queue {
@@ -113,6 +124,7 @@ impl Queue {
             purge: PurgeWindow::default(),
             dedup: DedupWindow::default(),
             ids,
+            noted: Vec::new(),
         }
     }
 
@@ -131,10 +143,11 @@ impl Queue {
     /// Applies everything due by `now`: the end of a purge window, visibility and delay ends,
     /// retention.
     pub(super) fn advance(&mut self, now: Moment) {
-        if let Some(sent_during) = self.purge.take_ended(now) {
+        if let Some((ended, sent_during)) = self.purge.take_ended(now) {
             for (slot, seq) in sent_during {
                 if self.store.live(slot, seq).is_some() && self.faults.coin() {
-                    self.remove(slot);
+                    let message = self.remove(slot);
+                    self.note(ended, TransitionKind::Purged, message.body);
                 }
             }
         }
@@ -147,12 +160,17 @@ impl Queue {
                 State::Delayed { until } if until == timer.at => true,
                 _ => continue,
             };
+            if !first_time {
+                let body = Arc::clone(&message.body);
+                self.note(timer.at, TransitionKind::VisibilityExpired, body);
+            }
             self.store.set_state(timer.slot, State::Visible);
             self.make_available(timer.slot, first_time);
         }
         while let Some(timer) = self.retention.pop_due(now) {
             if self.store.live(timer.slot, timer.seq).is_some() {
-                self.remove(timer.slot);
+                let message = self.remove(timer.slot);
+                self.note(timer.at, TransitionKind::Expired, message.body);
             }
         }
         let store = &self.store;
@@ -200,6 +218,7 @@ impl Queue {
                 }
             };
             if let Some(original) = self.dedup.original(&key, now) {
+                self.note(now, TransitionKind::Deduplicated, Arc::clone(&message.body));
                 return Ok(original);
             }
             Some(key)
@@ -267,6 +286,10 @@ impl Queue {
                 // Not `remove`: a FIFO group being drained is re-examined at `finish`.
                 let mut message = self.store.remove(slot);
                 message.origin = Some(self.id);
+                let kind = TransitionKind::DeadLettered {
+                    receive_count: message.receive_count,
+                };
+                self.note(now, kind, Arc::clone(&message.body));
                 redriven.push(Transfer::from_stored(message));
                 continue;
             }
@@ -316,6 +339,7 @@ impl Queue {
                 receive_count: original.receive_count - 1,
                 origin: original.origin,
             };
+            self.note(now, TransitionKind::Duplicated, Arc::clone(&transfer.body));
             self.admit(transfer, State::Visible, copy_of);
         }
     }
@@ -396,6 +420,13 @@ impl Queue {
         if self.purge.running(now) {
             return Err(BackendErrorKind::PurgeInProgress);
         }
+        for (_, message) in self.store.all() {
+            self.noted.push(Noted {
+                at: now,
+                kind: TransitionKind::Purged,
+                body: Arc::clone(&message.body),
+            });
+        }
         self.store.clear();
         match &mut self.order {
             Order::Standard(order) => order.clear(),
@@ -416,6 +447,7 @@ impl Queue {
 
     /// A message a move task returns here: a new message (new id, enqueued now, never received).
     pub(super) fn arrive_moved(&mut self, now: Moment, transfer: Transfer) {
+        self.note(now, TransitionKind::Redriven, Arc::clone(&transfer.body));
         let moved = Transfer {
             message_id: next_message_id(&mut self.ids),
             enqueued_at: now,
@@ -443,6 +475,15 @@ impl Queue {
             }
         };
         Some(Transfer::from_stored(message))
+    }
+
+    /// Hands over the transitions noted since the last call.
+    pub(super) fn take_noted(&mut self) -> std::vec::Drain<'_, Noted> {
+        self.noted.drain(..)
+    }
+
+    fn note(&mut self, at: Moment, kind: TransitionKind, body: Arc<str>) {
+        self.noted.push(Noted { at, kind, body });
     }
 
     /// Every stored message, in send order, with the receipt its last receive issued.

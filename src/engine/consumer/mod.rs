@@ -20,7 +20,7 @@ mod idempotency;
 use idempotency::{Claim, Lru};
 
 use super::context::RunContext;
-use super::event::{ActorId, CrashPoint, EventKind, ExitReason, MessageIx, SkipReason};
+use super::event::{ActorId, CrashPoint, EventKind, ExitReason, KeyRef, MessageIx, SkipReason};
 use super::payload::Body;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Condition, Item, PutOutcome, Receipt, ReceiveRequest,
@@ -75,6 +75,19 @@ pub struct Consumer<B> {
     pub shared: Rc<GroupShared>,
     pub rng: ChaCha8Rng,
     seen: Lru,
+}
+
+/// One message of a receive response, with its body parsed once (`None`: not a message this
+/// run's producers sent).
+struct Delivery<'a> {
+    message: &'a ReceivedMessage,
+    known: Option<(MessageIx, Body<'a>)>,
+}
+
+impl Delivery<'_> {
+    fn ix(&self) -> Option<MessageIx> {
+        self.known.as_ref().map(|(ix, _)| *ix)
+    }
 }
 
 /// What to do with a message after handling it.
@@ -147,37 +160,83 @@ impl<B: Backend> Consumer<B> {
                 continue;
             }
             last_message = ctx.now_us();
+            let held = self.deliveries(&batch);
 
             let mut deletes: Vec<(Receipt, Option<MessageIx>)> = Vec::new();
-            let mut rest = batch.into_iter();
-            for message in rest.by_ref() {
-                let (ix, disposition) = self.handle(&message).await?;
+            // Messages not yet handled, and handled ones waiting for the batch delete: what
+            // the instance still holds, so what a heartbeat extends.
+            let mut waiting: Vec<Receipt> = Vec::new();
+            let mut next = 0;
+            while next < held.len() {
+                // SIGTERM (also during the receive's long poll) or the limit: nothing more
+                // is started; the rest is released below.
+                let limit_reached = group.message_limit.is_some_and(|limit| handled >= limit);
+                if self.control.is_terminating() || limit_reached {
+                    break;
+                }
+                let delivery = &held[next];
+                next += 1;
+                waiting.clear();
+                waiting.extend(deletes.iter().map(|(r, _)| r.clone()));
+                waiting.extend(held[next..].iter().map(|d| d.message.receipt.clone()));
+                let disposition = self.handle(delivery, &waiting).await?;
                 handled += 1;
                 match disposition {
-                    Disposition::Delete => deletes.push((message.receipt, ix)),
+                    Disposition::Delete => {
+                        deletes.push((delivery.message.receipt.clone(), delivery.ix()))
+                    }
                     Disposition::Leave => {}
                     Disposition::Crash(point) => {
-                        self.record(ix, EventKind::Crashed(point));
+                        self.record(delivery.ix(), EventKind::Crashed(point));
                         return Ok(ConsumerEnd::Crashed(point));
                     }
                 }
-                if self.control.is_terminating() {
-                    break;
-                }
             }
-            // SIGTERM mid-batch: hand back what was not started instead of waiting for timeouts.
-            for message in rest {
-                let ix = ctx.log.borrow().lookup(&message_id(&message.body));
-                ctx.backend
-                    .change_visibility(ctx.main, &message.receipt, Duration::ZERO)
-                    .await?;
-                self.record(ix, EventKind::Released);
+            // Hand back what was not started instead of letting it wait for its timeout.
+            for delivery in &held[next..] {
+                let released = ctx
+                    .backend
+                    .change_visibility(ctx.main, &delivery.message.receipt, Duration::ZERO)
+                    .await;
+                let kind = match released {
+                    Ok(()) => EventKind::Released,
+                    // Another consumer may have received and deleted it meanwhile: a real
+                    // consumer logs that and goes on.
+                    Err(e) if e.kind.is_refusal() => EventKind::ReleaseFailed,
+                    Err(e) => return Err(e),
+                };
+                self.record(delivery.ix(), kind);
             }
             self.delete(deletes).await?;
             if group.message_limit.is_some_and(|limit| handled >= limit) {
                 return Ok(ConsumerEnd::Exited(ExitReason::MessageLimit));
             }
         }
+    }
+
+    /// Records every message of a receive response at the moment of the receive (including
+    /// those the instance will not get to) and parses each body once.
+    fn deliveries<'a>(&self, batch: &'a [ReceivedMessage]) -> Vec<Delivery<'a>> {
+        let ctx = &self.ctx;
+        ctx.count(|live| live.received += batch.len() as u64);
+        batch
+            .iter()
+            .map(|message| {
+                let known = serde_json::from_str::<Body>(&message.body)
+                    .ok()
+                    .and_then(|body| Some((ctx.log.borrow().lookup(&body.id)?, body)));
+                match &known {
+                    Some((ix, _)) => self.record(
+                        Some(*ix),
+                        EventKind::Received {
+                            receive_count: message.receive_count,
+                        },
+                    ),
+                    None => self.record(None, EventKind::Unexpected),
+                }
+                Delivery { message, known }
+            })
+            .collect()
     }
 
     async fn delete(
@@ -212,56 +271,46 @@ impl<B: Backend> Consumer<B> {
         self.shared.behavior.borrow().clone()
     }
 
-    /// Handles one delivery. Returns the engine's index of the message (None for a body no
-    /// producer of this run sent) and what to do with it.
+    /// Handles one delivery; `also_held` are the other receipts the instance holds meanwhile.
     async fn handle(
         &mut self,
-        message: &ReceivedMessage,
-    ) -> Result<(Option<MessageIx>, Disposition), BackendError> {
+        delivery: &Delivery<'_>,
+        also_held: &[Receipt],
+    ) -> Result<Disposition, BackendError> {
         let ctx = self.ctx.clone();
-        ctx.count(|live| live.received += 1);
-        let Ok(body) = serde_json::from_str::<Body>(&message.body) else {
-            self.record(None, EventKind::Unexpected);
-            return Ok((None, Disposition::Leave));
+        let Some((ix, body)) = &delivery.known else {
+            return Ok(Disposition::Leave);
         };
-        let Some(ix) = ctx.log.borrow().lookup(&body.id) else {
-            self.record(None, EventKind::Unexpected);
-            return Ok((None, Disposition::Leave));
-        };
-        let ix_some = Some(ix);
-        self.record(
-            ix_some,
-            EventKind::Received {
-                receive_count: message.receive_count,
-            },
-        );
+        let (ix, message) = (*ix, delivery.message);
         let behavior = self.behavior();
 
         if self.crashes(behavior.chaos.crash_after_receive, CrashPoint::AfterReceive) {
-            return Ok((ix_some, Disposition::Crash(CrashPoint::AfterReceive)));
+            return Ok(Disposition::Crash(CrashPoint::AfterReceive));
         }
         if let Some(limit) = behavior.stale_after {
             let age_ms = ctx.now_ms().saturating_sub(body.sent_at_ms);
             if Duration::from_millis(age_ms) > limit {
                 self.record(
-                    ix_some,
+                    Some(ix),
                     EventKind::StaleMessage {
                         age_ms: saturate(age_ms),
                     },
                 );
-                return Ok((ix_some, Disposition::Delete));
+                return Ok(Disposition::Delete);
             }
         }
         if body.poison && behavior.reject_poison {
-            self.record(ix_some, EventKind::Rejected);
-            return Ok((ix_some, Disposition::Leave));
+            self.record(Some(ix), EventKind::Rejected);
+            return Ok(Disposition::Leave);
         }
 
         let actor = self.actor;
-        let work = self.process(ix, &body, &behavior);
-        let disposition =
-            heartbeating(&ctx, actor, ix, behavior.heartbeat, &message.receipt, work).await?;
-        Ok((ix_some, disposition))
+        let work = self.process(ix, body, &behavior);
+        let held = Held {
+            in_hand: (&message.receipt, ix),
+            also: also_held,
+        };
+        heartbeating(&ctx, actor, behavior.heartbeat, held, work).await
     }
 
     /// Processing, the idempotency protocol and the side effect.
@@ -295,11 +344,16 @@ impl<B: Backend> Consumer<B> {
             behavior.idempotency,
             Idempotency::Lock { .. } | Idempotency::Tables { .. }
         );
+        let key_ref = ctx.log.borrow_mut().key_ref(ix, &key);
+        let skipped = |reason| EventKind::Skipped {
+            reason,
+            key: key_ref,
+        };
         match &behavior.idempotency {
             Idempotency::None => {}
             Idempotency::Memory { capacity } => {
                 if self.seen.contains(&key) {
-                    self.record(Some(ix), EventKind::Skipped(SkipReason::SeenInMemory));
+                    self.record(Some(ix), skipped(SkipReason::SeenInMemory));
                     return Ok(Disposition::Delete);
                 }
                 self.seen.capacity = *capacity;
@@ -308,14 +362,11 @@ impl<B: Backend> Consumer<B> {
                 match self.claim(ix, &key, *lease).await? {
                     Claim::Claimed => {}
                     Claim::Completed => {
-                        self.record(Some(ix), EventKind::Skipped(SkipReason::AlreadyCompleted));
+                        self.record(Some(ix), skipped(SkipReason::AlreadyCompleted));
                         return Ok(Disposition::Delete);
                     }
                     Claim::Busy => {
-                        self.record(
-                            Some(ix),
-                            EventKind::Skipped(SkipReason::InProgressElsewhere),
-                        );
+                        self.record(Some(ix), skipped(SkipReason::InProgressElsewhere));
                         return Ok(Disposition::Leave);
                     }
                 }
@@ -323,7 +374,7 @@ impl<B: Backend> Consumer<B> {
         }
         let check_before_doing = matches!(behavior.idempotency, Idempotency::Tables { .. });
         if check_before_doing && ctx.backend.get(Table::SideEffects, &key).await?.is_some() {
-            self.record(Some(ix), EventKind::Skipped(SkipReason::AlreadyPerformed));
+            self.record(Some(ix), skipped(SkipReason::AlreadyPerformed));
             self.complete(ix, &key).await?;
             return Ok(Disposition::Delete);
         }
@@ -332,7 +383,7 @@ impl<B: Backend> Consumer<B> {
             sleep(behavior.side_effect_delay).await;
         }
         let performed = self
-            .side_effect(ix, &key, body, behavior, check_before_doing)
+            .side_effect(ix, (&key, key_ref), body, behavior, check_before_doing)
             .await?;
         if performed {
             if let Some(field) = &behavior.log_field {
@@ -358,7 +409,7 @@ impl<B: Backend> Consumer<B> {
     async fn side_effect(
         &mut self,
         ix: MessageIx,
-        key: &Arc<str>,
+        (key, key_ref): (&Arc<str>, KeyRef),
         body: &Body<'_>,
         behavior: &ConsumerBehavior,
         conditional: bool,
@@ -404,6 +455,7 @@ impl<B: Backend> Consumer<B> {
                             Some(ix),
                             EventKind::Applied {
                                 version: saturate(version),
+                                key: key_ref,
                             },
                         );
                         ctx.count(|live| live.side_effects += 1);
@@ -440,10 +492,15 @@ impl<B: Backend> Consumer<B> {
             true
         };
         if performed {
-            self.record(Some(ix), EventKind::SideEffect);
+            self.record(Some(ix), EventKind::SideEffect { key: key_ref });
             ctx.count(|live| live.side_effects += 1);
         } else {
-            self.record(Some(ix), EventKind::Skipped(SkipReason::ConditionFailed));
+            let reason = SkipReason::ConditionFailed;
+            let skipped = EventKind::Skipped {
+                reason,
+                key: key_ref,
+            };
+            self.record(Some(ix), skipped);
         }
         Ok(performed)
     }
@@ -464,30 +521,58 @@ impl<B: Backend> Consumer<B> {
     }
 }
 
-/// Runs `work`, extending the message's visibility every heartbeat interval while it runs.
+/// The receipts an instance holds while it works on one message.
+struct Held<'a> {
+    in_hand: (&'a Receipt, MessageIx),
+    /// The rest of its batch: handled and waiting for the batch delete, or not started yet.
+    also: &'a [Receipt],
+}
+
+/// Runs `work`, extending the visibility of every message the instance holds each heartbeat
+/// interval while it runs, as consumer libraries do: finished messages waiting for the batch
+/// delete and messages not started yet would otherwise come back to another consumer.
 async fn heartbeating<B: Backend, T>(
     ctx: &RunContext<B>,
     actor: ActorId,
-    ix: MessageIx,
     heartbeat: Option<Heartbeat>,
-    receipt: &Receipt,
+    held: Held<'_>,
     work: impl Future<Output = Result<T, BackendError>>,
 ) -> Result<T, BackendError> {
     let Some(heartbeat) = heartbeat else {
         return work.await;
     };
+    let (receipt, ix) = held.in_hand;
+    let mut extending: Vec<(&Receipt, Option<MessageIx>)> = vec![(receipt, Some(ix))];
+    extending.extend(held.also.iter().map(|r| (r, None)));
     tokio::pin!(work);
     loop {
         tokio::select! {
             biased;
             done = &mut work => return done,
             _ = sleep(heartbeat.interval) => {
-                match ctx.backend.change_visibility(ctx.main, receipt, heartbeat.extend).await {
-                    Ok(()) => ctx.record(actor, Some(ix), EventKind::Heartbeat),
-                    // The receipt went stale (the message was redelivered): nothing to extend.
-                    Err(e) if e.kind == BackendErrorKind::ReceiptHandleInvalid => {}
-                    Err(e) => return Err(e),
+                let mut still = Vec::with_capacity(extending.len());
+                for (receipt, ix) in extending {
+                    match ctx.backend.change_visibility(ctx.main, receipt, heartbeat.extend).await {
+                        Ok(()) => {
+                            if ix.is_some() {
+                                ctx.record(actor, ix, EventKind::Heartbeat);
+                            }
+                            still.push((receipt, ix));
+                        }
+                        // The receipt went stale (the message was redelivered or deleted):
+                        // nothing to extend any more.
+                        Err(e) if e.kind == BackendErrorKind::ReceiptHandleInvalid => {}
+                        // Refused, e.g. past SQS's 12-hour limit: a real consumer logs it,
+                        // stops extending and goes on working.
+                        Err(e) if e.kind.is_refusal() => {
+                            if ix.is_some() {
+                                ctx.record(actor, ix, EventKind::HeartbeatFailed);
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
+                extending = still;
             }
         }
     }
@@ -504,11 +589,4 @@ fn log_value(body: &Body, field: &str) -> Option<FieldValue> {
         "id" => Some(FieldValue::Str(body.id.to_string())),
         _ => body.fields.get(field).map(FieldValue::from),
     }
-}
-
-/// The qsim id of a body, for messages released without being parsed by `handle`.
-fn message_id(body: &str) -> String {
-    serde_json::from_str::<Body>(body)
-        .map(|b| b.id.into_owned())
-        .unwrap_or_default()
 }

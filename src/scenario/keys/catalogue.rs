@@ -143,7 +143,7 @@ table!(behavior {
     SIDE_EFFECT_DELAY side_effect_delay: ANY_DURATION, default("0s"), "Duration of the side effect itself (the external call).";
     IDEMPOTENCY idempotency: Shape::Choice(&["none", "memory", "lock", "tables"]), default("none"), "How repeated deliveries are recognised: none, an in-memory LRU, a status-table lock, or status + side-effects tables.";
     CACHE_SIZE cache_size: int_from(1), default("1000"), "idempotency = \"memory\" only: LRU capacity.";
-    LEASE lease: POSITIVE_DURATION, derived("queue.visibility_timeout"), "idempotency = \"lock\" or \"tables\" only: how long a STARTED claim holds.";
+    LEASE lease: ANY_DURATION, derived("queue.visibility_timeout"), "idempotency = \"lock\" or \"tables\" only: how long a STARTED claim holds (0s: another consumer may take it over at once).";
     BUSINESS_KEY business_key: Shape::Text, OPTIONAL, "Idempotency key = this payload field instead of the message id.";
     VERSIONING versioning: Shape::Table(&[versioning::KEYS]), OPTIONAL, "Apply messages as versioned events of an entity.";
     LOG_FIELD log_field: Shape::Text, OPTIONAL, "Payload field recorded in the order log at each side effect.";
@@ -205,6 +205,6 @@ table!(autoscaler {
     INTERVAL interval: POSITIVE_DURATION, default("5s"), "How often the depth is checked.";
     SCALE_OUT_DEPTH scale_out_depth: int_from(1), REQUIRED, "Add an instance when the visible depth is >= this.";
     SCALE_IN_DEPTH scale_in_depth: int_from(0), OPTIONAL, "Terminate an instance when the depth is <= this (default: never).";
-    MIN min: int_from(0), default("1"), "Never fewer instances than this.";
+    MIN min: int_from(0), default("1"), "Instances the group has from the start (the autoscaler starts those its count lacks); never scales in below this.";
     MAX max: int_from(1), REQUIRED, "Never more instances than this (>= min).";
 });

@@ -424,3 +424,43 @@ fn literal_payload_derives_the_count() {
     );
     assert_eq!(resolve_ok(&text).producers[0].amount, Amount::Count(4));
 }
+
+#[test]
+fn an_explicit_zero_lease_is_accepted_like_the_default_it_spells_out() {
+    // With a 0 s visibility timeout the lease defaults to 0 s: writing that value out, in a
+    // group or in a deploy, must mean the same, not be an error.
+    let text = indoc! {r#"
+        [scenario]
+        name = "zero-lease"
+        description = "A lease of 0s, by default and written out."
+        [queue]
+        visibility_timeout = "0s"
+        [[producers]]
+        name = "orders"
+        count = 1
+        [[consumers]]
+        name = "by-default"
+        idempotency = "lock"
+        [[consumers]]
+        name = "explicit"
+        idempotency = "tables"
+        lease = "0s"
+        [[at]]
+        time = "1s"
+        deploy = { group = "by-default", lease = "0s" }
+    "#};
+    let s = resolve_ok(text);
+    let zero = Duration::ZERO;
+    assert_eq!(
+        s.consumers[0].behavior.idempotency,
+        Idempotency::Lock { lease: zero }
+    );
+    assert_eq!(
+        s.consumers[1].behavior.idempotency,
+        Idempotency::Tables { lease: zero }
+    );
+    let Action::Deploy { behavior, .. } = &s.timeline[0].action else {
+        panic!("a deploy")
+    };
+    assert_eq!(behavior.idempotency, Idempotency::Lock { lease: zero });
+}

@@ -90,3 +90,26 @@ async fn a_long_poll_on_the_source_wakes_when_a_message_is_moved() {
     assert_eq!(bodies(&received), ["m00"]);
     assert_eq!(start.elapsed(), millis(500));
 }
+
+/// A long poll that began before the task started: the start itself must re-plan its wake-up,
+/// or it sleeps to the end of its wait although the first moved message arrived long before.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_long_poll_waiting_when_a_task_starts_wakes_at_the_first_move() {
+    let sim = SimBackend::new(1);
+    let (main, dlq, _) = dlq_holding(&sim, 1).await;
+    let start = Instant::now();
+    let long_poll = ReceiveRequest {
+        wait: secs(20),
+        ..request(10)
+    };
+    let (received, _) = tokio::join!(sim.receive(main, long_poll), async {
+        sleep(secs(1)).await;
+        sim.start_move_task(dlq, Some(2)).await.unwrap()
+    });
+    assert_eq!(bodies(&received.unwrap()), ["m00"]);
+    assert_eq!(
+        start.elapsed(),
+        millis(1_500),
+        "1 s to the start, then 1/rate"
+    );
+}

@@ -141,3 +141,47 @@ async fn a_fifo_long_poll_wakes_when_the_blocking_message_is_deleted() {
     assert_eq!(bodies(&received.unwrap()), ["m2"]);
     assert_eq!(start.elapsed(), secs(4));
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_long_poll_wakes_when_a_message_received_meanwhile_becomes_visible_again() {
+    let sim = SimBackend::new(1);
+    let queue = sim.create_queue(&standard()).await.unwrap();
+    let start = Instant::now();
+    // Both wait on an empty queue; one gets the message at 1 s and keeps it; the other must
+    // re-plan its wake-up with that delivery's visibility timeout, not sleep to its deadline.
+    let timed = || async {
+        let request = ReceiveRequest {
+            visibility: Some(secs(5)),
+            ..long_poll(1, secs(20))
+        };
+        let received = sim.receive(queue, request).await.unwrap();
+        (received, start.elapsed())
+    };
+    let (first, second, _) = tokio::join!(timed(), timed(), async {
+        sleep(secs(1)).await;
+        send_bodies(&sim, queue, &["a"]).await
+    });
+    let mut returns: Vec<_> = [first, second]
+        .into_iter()
+        .map(|(received, at)| (at, received[0].receive_count))
+        .collect();
+    returns.sort_unstable();
+    assert_eq!(returns, [(secs(1), 1), (secs(6), 2)]);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_long_poll_on_the_dlq_wakes_when_a_message_is_redriven() {
+    let sim = SimBackend::new(1);
+    let (main, dlq) = with_dlq(&sim, standard(), 1).await;
+    send_bodies(&sim, main, &["poison"]).await;
+    receive(&sim, main, 1).await;
+    sleep(secs(25)).await;
+    let start = Instant::now();
+    let (dead, redriving) = tokio::join!(sim.receive(dlq, long_poll(1, secs(20))), async {
+        sleep(secs(6)).await;
+        receive(&sim, main, 1).await
+    });
+    assert!(redriving.is_empty(), "receive 2 moves it");
+    assert_eq!(bodies(&dead.unwrap()), ["poison"]);
+    assert_eq!(start.elapsed(), secs(6));
+}
