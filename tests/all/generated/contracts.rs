@@ -37,8 +37,11 @@ const HANDLING: &[&str] = &[
 struct Instance {
     /// The event that ended the current incarnation, and its line.
     ended: Option<(String, usize)>,
-    /// Messages received minus released in the current incarnation.
+    /// Messages handled in the current incarnation: received, then worked on (a message only
+    /// released, or abandoned by a crash of another message of its batch, was not handled).
     handled: i64,
+    /// Receives of the current incarnation not yet worked on, per message.
+    unhandled: BTreeMap<String, u32>,
     /// The line of the SIGTERM, if one came.
     terminating: Option<usize>,
     received_after_sigterm: BTreeSet<String>,
@@ -56,9 +59,18 @@ pub fn check(lines: &[Value], groups: &BTreeMap<String, Option<u64>>) -> Result<
             continue;
         };
         if t < last_t {
+            let event = line.get("event").and_then(Value::as_str).unwrap_or("");
+            // The end-of-run lines' time is computed apart from the events' (see
+            // /work/gen-findings.md); only a rounding difference there gets its own signature.
+            let end_line = matches!(event, "final-message" | "final-item" | "run-ended");
+            let contract = if end_line && last_t - t < 1e-6 {
+                "time-order-final-rounding"
+            } else {
+                "time-order"
+            };
             return fail(
-                "time-order",
-                format!("line {line_no} at {t} ms comes after a line at {last_t} ms"),
+                contract,
+                format!("line {line_no} ({event}) at {t} ms comes after a line at {last_t} ms"),
             );
         }
         last_t = t;
@@ -83,23 +95,38 @@ pub fn check(lines: &[Value], groups: &BTreeMap<String, Option<u64>>) -> Result<
             "consumer-started" => {
                 inst.ended = None;
                 inst.handled = 0;
+                inst.unhandled.clear();
             }
-            "received" | "unexpected" => {
-                inst.handled += 1;
-                if let (Some(_), Some(m)) = (inst.terminating, message) {
-                    inst.received_after_sigterm.insert(m.to_string());
+            // The engine counts a body no producer sent as handled too.
+            "unexpected" => inst.handled += 1,
+            "received" => {
+                if let Some(m) = message {
+                    *inst.unhandled.entry(m.to_string()).or_default() += 1;
+                    if inst.terminating.is_some() {
+                        inst.received_after_sigterm.insert(m.to_string());
+                    }
                 }
             }
             "released" => {
-                inst.handled -= 1;
                 if let Some(m) = message {
                     inst.received_after_sigterm.remove(m);
+                    if let Some(n) = inst.unhandled.get_mut(m) {
+                        *n = n.saturating_sub(1);
+                    }
                 }
             }
             "shutdown-requested" => {
                 inst.terminating.get_or_insert(line_no);
             }
             _ => {}
+        }
+        if let Some(n) = message
+            .filter(|_| HANDLING.contains(&event))
+            .and_then(|m| inst.unhandled.get_mut(m))
+            .filter(|n| **n > 0)
+        {
+            *n -= 1;
+            inst.handled += 1;
         }
         if let Some(m) = message.filter(|m| inst.received_after_sigterm.contains(*m)) {
             if HANDLING.contains(&event) {

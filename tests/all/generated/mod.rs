@@ -34,7 +34,15 @@ const INVALID_MAX: f64 = 0.02;
 /// Properties where qsim and the specification are known to disagree: a failure with one of
 /// these signatures is counted and reported, not failed. Each entry is explained, with examples,
 /// in /work/gen-findings.md; remove it once qsim is fixed.
-const KNOWN_DIVERGENT: &[&str] = &[];
+const KNOWN_DIVERGENT: &[&str] = &[
+    // Finding 1: two redrives in a row fail the whole run instead of logging `redrive-failed`.
+    "backend-error:StartMessageMoveTask",
+    // Finding 2: the conservation law keys entities by the producer's `entity` field, the
+    // consumer writes `entity:<its versioning.entity field>`.
+    "conservation:a side-effects table item whose count differs from the events logged for its key",
+    // Finding 3: end-of-run lines are stamped from a float of seconds, a hair before the events.
+    "contract:time-order-final-rounding",
+];
 
 /// One broken property of one run.
 #[derive(Debug)]
@@ -76,21 +84,31 @@ fn run_once(scenario: &Rc<Scenario>) -> Result<(qsim::engine::Outcome, Vec<u8>),
             .unwrap_or_default();
         failure("panic", text)
     })?
-    .map_err(|error| failure("backend-error", error.to_string()))?;
+    .map_err(|error| {
+        // The operation names the failure: one broken call is not every backend error.
+        let operation = error.to_string();
+        let operation = operation
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        failure(format!("backend-error:{operation}"), error.to_string())
+    })?;
     let mut jsonl = Vec::new();
-    outcome
-        .log
-        .write_jsonl(&mut jsonl)
+    qsim::report::events::write(&mut jsonl, scenario, &outcome)
         .map_err(|e| failure("jsonl", e.to_string()))?;
     Ok((outcome, jsonl))
 }
 
-/// Whether the reference could read the logs (false before events format version 1).
+/// What the cases that passed amounted to.
 #[derive(Default)]
 struct Tally {
     compared: u64,
     not_v1: u64,
     known: BTreeMap<String, u64>,
+    /// Runs in which each metric was not 0 (or a boolean metric was false): how much of the
+    /// metric space the generator reaches.
+    nonzero: BTreeMap<&'static str, u64>,
 }
 
 /// Every property of one scenario text. `Ok(())` when all hold.
@@ -98,7 +116,10 @@ fn check_text(text: &str, tally: &mut Tally) -> Result<(), Failure> {
     let scenario = scenario::parse(Path::new("generated.toml"), text)
         .map_err(|e| failure("invalid", e.render(false)))?;
     let scenario = Rc::new(scenario);
-    let (outcome, jsonl) = run_once(&scenario)?;
+    let (outcome, jsonl) = match run_once(&scenario) {
+        Ok(run) => run,
+        Err(f) => return known_or(tally, f),
+    };
     let (_, again) = run_once(&scenario)?;
     if jsonl != again {
         let first = String::from_utf8_lossy(&jsonl);
@@ -116,6 +137,10 @@ fn check_text(text: &str, tally: &mut Tally) -> Result<(), Failure> {
             second.lines().nth(at).unwrap_or("(end)")
         );
         return Err(failure("determinism", detail));
+    }
+    if let Some(dir) = std::env::var_os("QSIM_GEN_JSONL_DIR") {
+        let path = Path::new(&dir).join(format!("{}.jsonl", scenario.name));
+        std::fs::write(path, &jsonl).map_err(|e| failure("jsonl", e.to_string()))?;
     }
     let text = String::from_utf8(jsonl).map_err(|e| failure("jsonl", e.to_string()))?;
     let lines: Vec<Json> = text
@@ -146,7 +171,23 @@ fn check_text(text: &str, tally: &mut Tally) -> Result<(), Failure> {
     };
     tally.compared += 1;
     let verdict = check::check(&scenario, &outcome);
+    if let Some(v) = verdict.violations.first() {
+        known_or(
+            tally,
+            failure(format!("conservation:{}", v.law), v.to_string()),
+        )?;
+    }
     let whole = history.metrics(None);
+    for (name, value) in &whole {
+        let interesting = match value {
+            RefValue::Number(n) => *n != 0.0,
+            RefValue::Bool(b) => !b,
+            RefValue::Counts(c) => !c.is_empty(),
+        };
+        if interesting {
+            *tally.nonzero.entry(name).or_default() += 1;
+        }
+    }
     for (metric, name, _) in Metric::ALL {
         let actual = check::metric_value(*metric, &outcome, &verdict.facts);
         compare(tally, name, None, &actual, whole.get(name))?;
@@ -330,10 +371,16 @@ fn generated_scenarios_keep_the_history_consistent() {
     for (signature, (seed, text, f, count)) in &failing {
         let small = shrink(text, signature);
         std::fs::create_dir_all(FIXTURES).unwrap();
-        let file = format!(
-            "{FIXTURES}/{}-{seed}.toml",
-            signature.replace([':', '@'], "-")
-        );
+        let stem: String = signature
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | '0'..='9' => c,
+                'A'..='Z' => c.to_ascii_lowercase(),
+                _ => '-',
+            })
+            .take(60)
+            .collect();
+        let file = format!("{FIXTURES}/{stem}-{seed}.toml");
         std::fs::write(&file, &small).unwrap();
         report.push(format!(
             "{signature} ({count} cases): seed {seed} (QSIM_GEN_SEED={seed} QSIM_GEN_CASES=1)\n\
@@ -344,13 +391,15 @@ fn generated_scenarios_keep_the_history_consistent() {
     let ran = cases as usize - invalid.len();
     eprintln!(
         "generated: {ran} scenarios ran ({} invalid skipped), {} fixtures, {} compared with the \
-         reference, {} logs not in events format v1, known divergences {:?}, in {:.1?}",
+         reference, {} logs not in events format v1, known divergences {:?}, in {:.1?}\n\
+         runs per metric with a value other than 0 (false for booleans): {:?}",
         invalid.len(),
         fixtures.len(),
         tally.compared,
         tally.not_v1,
         tally.known,
-        started.elapsed()
+        started.elapsed(),
+        tally.nonzero,
     );
     if invalid.len() as f64 > INVALID_MAX * cases as f64 {
         for (seed, text, error) in invalid.iter().take(3) {

@@ -124,6 +124,30 @@ impl History {
             observed: first.get("observed_queue").and_then(Value::as_bool) == Some(true),
             max_receive_count: first.get("max_receive_count").and_then(Value::as_u64),
         };
+        // Messages first: a queue event of a message (a FIFO `deduplicated`) may be logged
+        // before its `sent` line at the same instant.
+        for line in &lines[1..] {
+            let event = str_of(line, "event").unwrap_or("");
+            if !matches!(event, "sent" | "send-failed") {
+                continue;
+            }
+            let id = str_of(line, "message").ok_or("a send without a message")?;
+            let producer = str_of(line, "producer").unwrap_or("").to_string();
+            let group = str_of(line, "group").unwrap_or("");
+            h.by_id.insert(id.to_string(), h.messages.len());
+            h.messages.push(Msg {
+                group: format!("{producer}/{group}"),
+                producer,
+                dedup_id: str_of(line, "dedup_id").map(str::to_string),
+                entity: str_of(line, "entity").map(str::to_string),
+                version: int(line, "version"),
+                poison: line.get("poison").and_then(Value::as_bool) == Some(true),
+                seq: int(line, "seq").unwrap_or(0),
+                accepted: event == "sent",
+                sent_t: num(line, "t_ms").unwrap_or(0.0),
+                ..Msg::default()
+            });
+        }
         // The open `applying` line of each (actor, message).
         let mut applying: BTreeMap<(String, String), usize> = BTreeMap::new();
         for (n, line) in lines.iter().enumerate().skip(1) {
@@ -133,24 +157,6 @@ impl History {
             let message = str_of(line, "message");
             let ix = message.and_then(|m| h.by_id.get(m).copied());
             match event {
-                "sent" | "send-failed" => {
-                    let id = message.ok_or("a send without a message")?.to_string();
-                    let producer = str_of(line, "producer").unwrap_or("").to_string();
-                    let group = str_of(line, "group").unwrap_or("");
-                    h.by_id.insert(id, h.messages.len());
-                    h.messages.push(Msg {
-                        group: format!("{producer}/{group}"),
-                        producer,
-                        dedup_id: str_of(line, "dedup_id").map(str::to_string),
-                        entity: str_of(line, "entity").map(str::to_string),
-                        version: int(line, "version"),
-                        poison: line.get("poison").and_then(Value::as_bool) == Some(true),
-                        seq: int(line, "seq").unwrap_or(0),
-                        accepted: event == "sent",
-                        sent_t: t,
-                        ..Msg::default()
-                    });
-                }
                 "received" => {
                     let rc = int(line, "receive_count").unwrap_or(0);
                     if let Some(i) = ix {
@@ -352,6 +358,7 @@ impl History {
         out.insert("purged", fated(Fate::Purged));
         out.insert("stale", fated(Fate::Stale));
         out.insert("deduplicated", fated(Fate::Deduplicated));
+        out.insert("expired", fated(Fate::Expired));
         out.insert("lost", fated(Fate::Lost));
         out.insert("redelivered", count(&|i| receives(i) >= 2.0));
         out.insert(
