@@ -297,7 +297,15 @@ fn shrink(text: &str, signature: &str) -> String {
             break;
         }
     }
-    lines.join("\n") + "\n"
+    // Deleted blocks leave their blank separators behind: keep one.
+    let mut text = String::new();
+    for line in lines {
+        if !(line.is_empty() && (text.is_empty() || text.ends_with("\n\n"))) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    text
 }
 
 fn fixture_files() -> Vec<PathBuf> {
