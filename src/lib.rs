@@ -12,7 +12,8 @@
 //!   from the scenario files, and the resources file that `terraform output -json` prints.
 //! - [`check`]: metrics and message fates derived from the event log and final state, checked
 //!   against the scenario's `[expect]` invariants.
-//! - [`report`]: what a person or CI reads: summary lines, failure details, snapshots, JSON lines.
+//! - [`report`]: what a person or CI reads: summary lines, failure details, snapshots, the JSON
+//!   and JUnit reports.
 //! - [`runner`]: one scenario end to end (capabilities, engine, checks, snapshot), shared by the
 //!   CLI, the tests and the benchmark.
 //! - [`cli`]: the command line, the only code that prints or exits.

@@ -101,6 +101,10 @@ pub struct RunArgs {
     /// Write a JUnit XML report.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write a JSON report: every verdict, metric and expectation (`-` for stdout, the human
+    /// summary then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Snapshot folder (default: snapshots/ beside the scenario folder).
     #[arg(long, value_name = "DIR")]
     pub snapshots: Option<PathBuf>,

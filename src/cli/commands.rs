@@ -4,13 +4,14 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::args::{AwsArgs, BackendKind, Cli, Command, InfraCommand, RunArgs};
-use super::output::{err, out, out_raw};
+use super::output::{Human, err, out, out_raw};
+use super::report_target::ReportTarget;
 use crate::backend::aws::AwsOptions;
 use crate::engine::Progress;
 use crate::exit::QsimExitCode;
 use crate::infra::ResourcesFile;
 use crate::report::snapshot::UpdateMode;
-use crate::report::{junit, summary};
+use crate::report::{json, junit, summary};
 use crate::runner::{self, BackendChoice, ProgressFn, RunOptions, RunResult, ScenarioRun};
 use crate::scenario::{self, Scenario};
 
@@ -138,6 +139,20 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
         Ok(resources) => resources,
         Err(code) => return code,
     };
+    let report = match &args.report {
+        None => None,
+        Some(path) => match ReportTarget::open(path) {
+            Ok(report) => Some(report),
+            Err(e) => {
+                err(&format!(
+                    "error: cannot write the report to {}: {e}",
+                    path.display()
+                ));
+                return QsimExitCode::BadInput;
+            }
+        },
+    };
+    let human = report.as_ref().map_or(Human::Stdout, ReportTarget::human);
     let options = RunOptions {
         backend: match args.backend {
             BackendKind::Sim => BackendChoice::Sim,
@@ -157,10 +172,10 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
         if args.backend == BackendKind::Aws && jobs == 1 && std::io::stderr().is_terminal() {
             eprint!("\r\x1b[2K"); // clear the progress line
         }
-        if !out(&summary::line(&run)) {
+        if !human.line(&summary::line(&run)) {
             return false;
         }
-        out_raw(&summary::details(&run));
+        human.raw(&summary::details(&run));
         if let (Some(path), RunResult::Finished(finished)) = (&args.events, &run.result) {
             if let Err(e) = write_events(path, several, &run.scenario, &finished.outcome) {
                 err(&format!("error: writing events to {}: {e}", path.display()));
@@ -175,10 +190,17 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
     if failed_io {
         return QsimExitCode::BadInput;
     }
-    out(&summary::totals(&runs));
+    human.line(&summary::totals(&runs));
     if let Some(path) = &args.junit {
         if let Err(e) = std::fs::write(path, junit::render(&runs)) {
             err(&format!("error: writing {}: {e}", path.display()));
+            return QsimExitCode::BadInput;
+        }
+    }
+    if let Some(report) = report {
+        let target = report.describe();
+        if let Err(e) = report.write(&json::render(&runs)) {
+            err(&format!("error: writing the report to {target}: {e}"));
             return QsimExitCode::BadInput;
         }
     }

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod output;
+mod report_target;
 
 pub use args::Cli;
 

@@ -1,4 +1,5 @@
-//! Writing to stdout without panicking on a closed pipe (`qsim list | head` exits quietly).
+//! Writing to stdout without panicking on a closed pipe (`qsim list | head` exits quietly), and
+//! to stderr.
 
 use std::io::{self, Write};
 
@@ -26,4 +27,36 @@ pub fn out_raw(text: &str) -> bool {
 
 pub fn err(text: &str) {
     let _ = writeln!(io::stderr().lock(), "{text}");
+}
+
+/// Where the human-readable summary of runs goes: stdout, or stderr when stdout carries the
+/// machine-readable report (`--report -`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Human {
+    Stdout,
+    Stderr,
+}
+
+impl Human {
+    /// As [`out`]: false when the reader went away.
+    pub fn line(self, text: &str) -> bool {
+        match self {
+            Human::Stdout => out(text),
+            Human::Stderr => {
+                err(text);
+                true
+            }
+        }
+    }
+
+    /// As [`out_raw`].
+    pub fn raw(self, text: &str) -> bool {
+        match self {
+            Human::Stdout => out_raw(text),
+            Human::Stderr => {
+                let _ = io::stderr().lock().write_all(text.as_bytes());
+                true
+            }
+        }
+    }
 }

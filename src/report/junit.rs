@@ -1,4 +1,5 @@
-//! JUnit XML, one test case per scenario, for CI systems that render it.
+//! JUnit XML, one test case per scenario, for CI systems that render it; each finished case
+//! carries every metric's whole-run value as a `metric.NAME` property.
 
 use std::fmt::Write as _;
 
@@ -26,24 +27,47 @@ pub fn render(runs: &[ScenarioRun]) -> String {
             escape(&run.scenario.name),
             run.wall.as_secs_f64()
         );
+        let mut body = properties(run);
         if let RunResult::Skipped { .. } = run.result {
             let _ = writeln!(
-                out,
-                ">\n    <skipped message=\"{}\"/>\n  </testcase>",
+                body,
+                "    <skipped message=\"{}\"/>",
                 escape(&summary::line(run))
             );
-        } else if run.passed() {
-            out.push_str("/>\n");
-        } else {
+        } else if !run.passed() {
             let _ = writeln!(
-                out,
-                ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>",
+                body,
+                "    <failure message=\"{}\">{}</failure>",
                 escape(&summary::line(run)),
                 escape(&summary::details(run))
             );
         }
+        if body.is_empty() {
+            out.push_str("/>\n");
+        } else {
+            let _ = write!(out, ">\n{body}  </testcase>\n");
+        }
     }
     out.push_str("</testsuite>\n");
+    out
+}
+
+/// `<properties>` with every metric's whole-run value (`metric.NAME`); empty when the run did not
+/// finish.
+fn properties(run: &ScenarioRun) -> String {
+    let RunResult::Finished(finished) = &run.result else {
+        return String::new();
+    };
+    let mut out = String::from("    <properties>\n");
+    for (metric, value) in summary::metric_values(finished) {
+        let _ = writeln!(
+            out,
+            "      <property name=\"metric.{}\" value=\"{}\"/>",
+            metric.name(),
+            escape(&value.to_string())
+        );
+    }
+    out.push_str("    </properties>\n");
     out
 }
 
@@ -52,4 +76,43 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{self, RunOptions};
+    use crate::scenario::{self, Metric};
+
+    #[test]
+    fn each_finished_case_has_every_metric_as_a_property() {
+        let scenario = scenario::load(std::path::Path::new("scenarios.d/happy.toml")).unwrap();
+        let run = runner::run_scenario(scenario, &RunOptions::default());
+        assert!(run.passed());
+        let xml = render(std::slice::from_ref(&run));
+        assert_eq!(
+            xml.matches("<property ").count(),
+            Metric::ALL.len(),
+            "{xml}"
+        );
+        for (_, name, _) in Metric::ALL {
+            assert!(
+                xml.contains(&format!("name=\"metric.{name}\"")),
+                "{name}: {xml}"
+            );
+        }
+        assert!(
+            xml.contains(r#"<property name="metric.sent" value="5"/>"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<property name="metric.dlq" value="0"/>"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<property name="metric.status" value="{ COMPLETED = 5 }"/>"#),
+            "{xml}"
+        );
+        assert!(xml.contains("</properties>\n  </testcase>\n"), "{xml}");
+    }
 }

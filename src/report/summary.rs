@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::check::{Fate, describe_expected};
+use crate::backend::Capability;
+use crate::check::{Fate, Value, describe_expected};
 use crate::report::snapshot::SnapshotStatus;
 use crate::runner::{Finished, RunResult, ScenarioRun};
 use crate::scenario::Metric;
@@ -40,8 +41,7 @@ pub fn line(run: &ScenarioRun) -> String {
             line
         }
         RunResult::Skipped { missing } => {
-            let what: Vec<&str> = missing.iter().map(|c| c.describe()).collect();
-            format!("SKIP {name:<24} {} lacks: {}", run.backend, what.join("; "))
+            format!("SKIP {name:<24} {}", skip_reason(run.backend, missing))
         }
         RunResult::BackendFailed(error) => format!("ERROR {name:<23} {}", error_chain(error)),
         RunResult::SnapshotIo(error) => format!("ERROR {name:<23} snapshot: {error}"),
@@ -49,6 +49,25 @@ pub fn line(run: &ScenarioRun) -> String {
             format!("STOP {name:<24} interrupted; its resources were deleted")
         }
     }
+}
+
+/// Why a backend skipped a scenario: `sim lacks: A; B`.
+pub fn skip_reason(backend: &str, missing: &[Capability]) -> String {
+    let what: Vec<&str> = missing.iter().map(|c| c.describe()).collect();
+    format!("{backend} lacks: {}", what.join("; "))
+}
+
+/// The whole-run value of every metric, in [`Metric::ALL`]'s order (the machine-readable
+/// reports carry all of them, not only those the scenario expects).
+pub fn metric_values(finished: &Finished) -> Vec<(Metric, Value)> {
+    Metric::ALL
+        .iter()
+        .map(|(metric, _, _)| {
+            let value =
+                crate::check::metric_value(*metric, &finished.outcome, &finished.verdict.facts);
+            (*metric, value)
+        })
+        .collect()
 }
 
 /// Everything a person needs to understand a failure and reproduce it; empty when it passed.
@@ -229,13 +248,33 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// `N passed, N failed, N skipped` (the closing line CI tools read).
-pub fn totals(runs: &[ScenarioRun]) -> String {
+/// How many runs passed, failed and were skipped (a skipped run is neither of the others).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+pub fn counts(runs: &[ScenarioRun]) -> Counts {
     let skipped = runs
         .iter()
         .filter(|r| matches!(r.result, RunResult::Skipped { .. }))
         .count();
     let failed = runs.iter().filter(|r| !r.passed()).count();
-    let passed = runs.len() - skipped - failed;
+    Counts {
+        passed: runs.len() - skipped - failed,
+        failed,
+        skipped,
+    }
+}
+
+/// `N passed, N failed, N skipped` (the closing line CI tools read).
+pub fn totals(runs: &[ScenarioRun]) -> String {
+    let Counts {
+        passed,
+        failed,
+        skipped,
+    } = counts(runs);
     format!("qsim: {passed} passed, {failed} failed, {skipped} skipped")
 }

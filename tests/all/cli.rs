@@ -171,7 +171,12 @@ fn events_are_written_as_json_lines() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let kinds: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(lines[0]["format"], "qsim-events");
+    assert_eq!(lines[0]["version"], 1);
+    let kinds: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .collect();
     assert!(
         kinds.contains(&"crashed") && kinds.contains(&"deleted"),
         "{kinds:?}"
@@ -237,4 +242,179 @@ fn junit_report_has_one_case_per_scenario_with_failures_marked() {
     );
     assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
     assert!(xml.contains("expected 4, got 5"), "{xml}");
+    // Every metric of both runs as a property, whether the scenario expects it or not.
+    assert_eq!(
+        xml.matches("<property ").count(),
+        2 * qsim::scenario::Metric::ALL.len(),
+        "{xml}"
+    );
+    assert_eq!(
+        xml.matches(r#"<property name="metric.processed" value="5"/>"#)
+            .count(),
+        2,
+        "{xml}"
+    );
+}
+
+/// The messages a scenario file's producers send, from the file itself.
+fn count_in_file(path: &str) -> u64 {
+    let scenario = qsim::scenario::load(Path::new(path)).unwrap();
+    scenario
+        .producers
+        .iter()
+        .map(|p| match p.amount {
+            qsim::scenario::Amount::Count(n) => n,
+            _ => panic!("{path}: a producer without a fixed count"),
+        })
+        .sum()
+}
+
+#[test]
+fn json_report_has_each_verdict_every_metric_and_each_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("qsim.json");
+    let failing = "tests/fixtures/failing/happy-wrong-expectation.toml";
+    let output = qsim(
+        &[
+            "run",
+            "scenarios.d/happy.toml",
+            failing,
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        |_| {},
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("FAIL happy-wrong-expectation"),
+        "the human summary stays on stdout: {stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["format"], "qsim-report");
+    assert_eq!(json["version"], 1);
+    assert_eq!(
+        (&json["passed"], &json["failed"], &json["skipped"]),
+        (&1.into(), &1.into(), &0.into())
+    );
+    let scenarios = json["scenarios"].as_array().unwrap();
+    let names: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["happy", "happy-wrong-expectation"]);
+
+    let happy = &scenarios[0];
+    let sent = count_in_file("scenarios.d/happy.toml");
+    assert_eq!(happy["status"], "passed");
+    assert_eq!(happy["file"], "scenarios.d/happy.toml");
+    assert_eq!(
+        (&happy["backend"], &happy["seed"]),
+        (&"sim".into(), &1.into())
+    );
+    assert_eq!(happy["ending"], "completed");
+    assert_eq!(happy["elapsed_seconds"], 3.0, "the summary says `sim 3.0s`");
+    assert_eq!(happy["snapshot"]["status"], "matched");
+    let metrics = happy["metrics"].as_object().unwrap();
+    assert_eq!(metrics.len(), qsim::scenario::Metric::ALL.len());
+    assert_eq!(metrics["sent"], sent);
+    assert_eq!(metrics["processed"], sent);
+    assert_eq!(
+        metrics["dlq"], 0,
+        "reported though happy does not expect it"
+    );
+    let processed = happy["fates"]["processed"].as_array().unwrap();
+    assert_eq!(processed.len() as u64, sent);
+    assert_eq!(
+        happy["fates"].as_object().unwrap().len(),
+        1,
+        "{}",
+        happy["fates"]
+    );
+
+    let failed = &scenarios[1];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["file"], failing);
+    assert_eq!(failed["snapshot"]["status"], "missing-in-ci");
+    assert_eq!(failed["metrics"]["sent"], count_in_file(failing));
+    let expectations = failed["expectations"].as_array().unwrap();
+    let wrong: Vec<&serde_json::Value> =
+        expectations.iter().filter(|e| e["pass"] == false).collect();
+    assert_eq!(wrong.len(), 1, "{expectations:?}");
+    let wrong = wrong[0];
+    assert_eq!(wrong["metric"], "processed");
+    assert_eq!(wrong["scope"], serde_json::Value::Null);
+    assert_eq!(wrong["expected"], 4);
+    assert_ne!(wrong["actual"], wrong["expected"]);
+    assert_eq!(wrong["actual"], failed["metrics"]["processed"]);
+    assert!(
+        expectations
+            .iter()
+            .filter(|e| e["pass"] == true)
+            .all(|e| e["actual"] == failed["metrics"][e["metric"].as_str().unwrap()]),
+        "{expectations:?}"
+    );
+    // The same reproduce command as the summary prints.
+    let reproduce = failed["reproduce"].as_str().unwrap();
+    assert_eq!(reproduce, format!("qsim run {failing} --seed 1"));
+    assert!(
+        stdout.contains(&format!("reproduce: {reproduce}")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn json_report_on_stdout_moves_the_summary_to_stderr() {
+    let output = qsim(
+        &[
+            "run-all",
+            "--dir",
+            "tests/fixtures/failing",
+            "--report",
+            "-",
+        ],
+        |_| {},
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is only the report ({e}): {}", text(&output.stdout)));
+    assert_eq!(json["failed"], 1);
+    assert_eq!(json["scenarios"][0]["name"], "happy-wrong-expectation");
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("FAIL happy-wrong-expectation"), "{stderr}");
+    assert!(
+        stderr.contains("✗ processed: expected 4, got 5"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("qsim: 0 passed, 1 failed, 0 skipped"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unwritable_report_path_exits_2_before_running_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("no-such-folder/qsim.json");
+    let output = qsim(
+        &[
+            "run",
+            "scenarios.d/happy.toml",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        |_| {},
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stdout).is_empty(),
+        "nothing ran: {}",
+        text(&output.stdout)
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot write the report to") && stderr.contains("no-such-folder"),
+        "{stderr}"
+    );
 }
