@@ -16,7 +16,10 @@ mod table;
 mod types;
 
 pub use error::{BackendError, BackendErrorKind};
-pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
+pub use table::{
+    Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome, entity_item_key,
+    entity_of_item_key,
+};
 pub use types::{
     Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
     QueueRole, QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive,

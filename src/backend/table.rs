@@ -23,6 +23,18 @@ impl Table {
     }
 }
 
+/// The side-effects table's key of a versioned entity's item.
+pub fn entity_item_key(entity: &str) -> String {
+    format!("{ENTITY_PREFIX}{entity}")
+}
+
+/// The entity a side-effects table key names, if it is an entity's item.
+pub fn entity_of_item_key(key: &str) -> Option<&str> {
+    key.strip_prefix(ENTITY_PREFIX)
+}
+
+const ENTITY_PREFIX: &str = "entity:";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
     Started,

@@ -10,8 +10,6 @@
 //! is the number of deliveries since the message entered the queue; and every side-effect
 //! table item counts exactly the side-effect (or apply) events logged for its key.
 
-use std::collections::BTreeMap;
-
 use super::facts::{Facts, Fate};
 use crate::backend::TransitionKind;
 use crate::engine::{Body, EventKind, Outcome};
@@ -128,40 +126,38 @@ fn receive_count_mismatches(outcome: &Outcome, facts: &Facts) -> Vec<String> {
 /// (versioned entities: from the applies to that entity).
 fn table_mismatches(outcome: &Outcome, facts: &Facts) -> Vec<String> {
     let log = &outcome.log;
-    let mut applies: BTreeMap<&str, u32> = BTreeMap::new();
-    // Entities are known from the payload's `entity` field; a consumer versioning by other
-    // fields writes items this check cannot attribute, so they are left out.
-    let mut attributable = true;
-    for event in &log.events {
-        if let (EventKind::Applied { .. }, Some(ix)) = (event.kind, event.message) {
-            match &log.meta(ix).entity {
-                Some(entity) => *applies.entry(entity).or_default() += 1,
-                None => attributable = false,
-            }
-        }
-    }
     let mut wrong = Vec::new();
-    let keys = facts
-        .effects_by_key
-        .keys()
-        .map(|k| k.as_str())
-        .chain(facts.effect_events_by_key.keys().map(|k| &**k));
-    for key in keys.collect::<std::collections::BTreeSet<_>>() {
-        let table = facts.effects_by_key.get(key).copied().unwrap_or(0);
-        let events = facts.effect_events_by_key.get(key).copied().unwrap_or(0);
+    let mut mismatch = |key: &str, table: u32, events: u32| {
         if table != events {
             wrong.push(format!("{key} (table {table}, events {events})"));
+        }
+    };
+    let business = &facts.effects_by_business_key;
+    for (key, &table) in &facts.effects_by_key {
+        let own = log
+            .lookup(key)
+            .map_or(0, |ix| facts.messages[ix.0 as usize].own_key_effects);
+        mismatch(key, table, own + business.get(&**key).copied().unwrap_or(0));
+    }
+    for (key, &events) in business {
+        if !facts.effects_by_key.contains_key(&**key) {
+            mismatch(key, 0, events);
+        }
+    }
+    for (i, f) in facts.messages.iter().enumerate() {
+        let id = &log.messages[i].id;
+        if f.own_key_effects > 0 && !facts.effects_by_key.contains_key(&**id) {
+            mismatch(id, 0, f.own_key_effects);
         }
     }
     let entities = facts
         .entity_versions
         .keys()
         .map(|k| k.as_str())
-        .chain(applies.keys().copied());
-    let entities = entities.filter(|_| attributable);
+        .chain(facts.applied.keys().map(|k| &**k));
     for entity in entities.collect::<std::collections::BTreeSet<_>>() {
         let table = facts.entity_versions.get(entity).map_or(0, |e| e.0);
-        let events = applies.get(entity).copied().unwrap_or(0);
+        let events = facts.applied.get(entity).map_or(0, |a| a.len() as u32);
         if table != events {
             wrong.push(format!("entity:{entity} (table {table}, events {events})"));
         }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
-use crate::engine::{Body, EventKind, InstanceState, MessageIx, Outcome};
+use crate::engine::{Body, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
 
 /// Where a message ended up. Decided from what happened, in this order of precedence.
@@ -69,6 +69,10 @@ pub struct MessageFacts {
     pub stale: bool,
     /// Side effects and applies this message's handling performed.
     pub effects: u32,
+    /// Of those, side effects and applies keyed by the message's own id (most are: it is the
+    /// default key, and counting it here costs no map).
+    pub own_key_effects: u32,
+    pub own_key_applies: u32,
     pub in_main: bool,
     pub in_dlq: bool,
     /// Transitions the queue was seen making (only on backends that observe them).
@@ -105,10 +109,11 @@ pub struct Facts {
     pub unexpected: u64,
     /// Side-effect count per key, from the side-effects table (entities excluded).
     pub effects_by_key: BTreeMap<String, u32>,
-    /// Versioned applies per idempotency key, from the log (the table counts them per entity).
-    pub applies_by_key: BTreeMap<Arc<str>, u32>,
-    /// Side-effect events per key, from the log (to check against the table).
-    pub effect_events_by_key: BTreeMap<Arc<str>, u32>,
+    /// Versioned applies per business key, from the log (the table counts them per entity;
+    /// applies keyed by a message's own id are in [`MessageFacts::own_key_applies`]).
+    pub applies_by_business_key: BTreeMap<Arc<str>, u32>,
+    /// Side-effect events per business key, from the log (to check against the table).
+    pub effects_by_business_key: BTreeMap<Arc<str>, u32>,
     /// Applies per entity, and the version each ended at, from the side-effects table.
     pub entity_versions: BTreeMap<String, (u32, Option<u64>)>,
     /// Status per key, from the status table.
@@ -136,8 +141,10 @@ impl Facts {
             observed_queue: outcome.observed_queue,
             ..Facts::default()
         };
-        // The open `Applying` of each (actor, message), waiting for its `Applied`.
-        let mut applying: HashMap<(crate::engine::ActorId, MessageIx), usize> = HashMap::new();
+        // The open `Applying` of each (actor, message), waiting for its `Applied`: where it is
+        // in the log, and the entity it writes.
+        let mut applying: HashMap<(crate::engine::ActorId, MessageIx), (usize, KeyRef)> =
+            HashMap::new();
         for (position, event) in log.events.iter().enumerate() {
             let m = event.message.map(|ix| ix.0 as usize);
             match event.kind {
@@ -180,32 +187,39 @@ impl Facts {
                 }
                 EventKind::SideEffect { key } => {
                     let ix = event.message.expect("effects name a message");
-                    facts.messages[ix.0 as usize].effects += 1;
-                    let key = log.key(ix, key).clone();
-                    *facts.effect_events_by_key.entry(key).or_default() += 1;
+                    let f = &mut facts.messages[ix.0 as usize];
+                    f.effects += 1;
+                    if key == KeyRef::MESSAGE_ID {
+                        f.own_key_effects += 1;
+                    } else {
+                        let key = log.key(ix, key).clone();
+                        *facts.effects_by_business_key.entry(key).or_default() += 1;
+                    }
                 }
-                EventKind::Applying { .. } => {
+                EventKind::Applying { entity, .. } => {
                     let ix = event.message.expect("applies name a message");
-                    applying.insert((event.actor, ix), position);
+                    applying.insert((event.actor, ix), (position, entity));
                 }
                 EventKind::Applied { version, key } => {
                     let ix = event.message.expect("applies name a message");
-                    facts.messages[ix.0 as usize].effects += 1;
-                    let key = log.key(ix, key).clone();
-                    *facts.applies_by_key.entry(key).or_default() += 1;
-                    let invoked = applying.remove(&(event.actor, ix)).unwrap_or(position);
-                    if let Some(entity) = &log.meta(ix).entity {
-                        facts
-                            .applied
-                            .entry(entity.clone())
-                            .or_default()
-                            .push(Apply {
-                                message: ix,
-                                version,
-                                invoked,
-                                completed: position,
-                            });
+                    let f = &mut facts.messages[ix.0 as usize];
+                    f.effects += 1;
+                    if key == KeyRef::MESSAGE_ID {
+                        f.own_key_applies += 1;
+                    } else {
+                        let key = log.key(ix, key).clone();
+                        *facts.applies_by_business_key.entry(key).or_default() += 1;
                     }
+                    let (invoked, entity) = applying
+                        .remove(&(event.actor, ix))
+                        .expect("the consumer logs `applying` before `applied`");
+                    let entity = log.key(ix, entity).clone();
+                    facts.applied.entry(entity).or_default().push(Apply {
+                        message: ix,
+                        version,
+                        invoked,
+                        completed: position,
+                    });
                 }
                 EventKind::Logged { value } => {
                     let ix = event.message.expect("log entries name a message");
@@ -232,14 +246,14 @@ impl Facts {
             .side_effects
             .iter()
             .filter_map(|(key, item)| {
-                let entity = key.strip_prefix("entity:")?;
+                let entity = crate::backend::entity_of_item_key(key)?;
                 Some((entity.to_owned(), (item.count, item.version)))
             })
             .collect();
         facts.effects_by_key = state
             .side_effects
             .iter()
-            .filter(|(key, _)| !key.starts_with("entity:"))
+            .filter(|(key, _)| crate::backend::entity_of_item_key(key).is_none())
             .map(|(key, item)| (key.clone(), item.count))
             .collect();
         facts.status_by_key = state

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::facts::{Apply, Facts, Fate};
-use crate::engine::Outcome;
+use std::borrow::Cow;
+
+use crate::engine::{EventLog, Outcome};
 use crate::scenario::Metric;
 
 /// A metric's value.
@@ -106,9 +108,15 @@ pub fn evaluate(
                     .sum(),
             ),
         },
-        Metric::DuplicatedEffects => keys(facts, |c| c > 1, |c| f64::from(c.saturating_sub(1))),
+        Metric::DuplicatedEffects => {
+            keys(facts, log, |c| c > 1, |c| f64::from(c.saturating_sub(1)))
+        }
         Metric::EffectsPerKeyMax => number(f64::from(
-            effects_per_key(facts).map(|(_, c)| c).max().unwrap_or(0),
+            effects_per_key(facts, log)
+                .values()
+                .copied()
+                .max()
+                .unwrap_or(0),
         )),
         Metric::Lost => count(&|i| fate(i) == Fate::Lost),
         Metric::Unexpected => number(facts.unexpected as f64),
@@ -252,21 +260,36 @@ fn stale_applies(applied: &[Apply]) -> Vec<(&Apply, u32)> {
 
 /// Side effects per idempotency key: plain side effects from the side-effects table (which
 /// also counts an effect whose response never came back), versioned applies from the log.
-fn effects_per_key(facts: &Facts) -> impl Iterator<Item = (&str, u32)> {
-    let mut per_key: BTreeMap<&str, u32> = facts
-        .effects_by_key
-        .iter()
-        .map(|(k, c)| (k.as_str(), *c))
-        .collect();
-    for (key, applies) in &facts.applies_by_key {
-        *per_key.entry(key).or_default() += applies;
+fn effects_per_key<'a>(facts: &'a Facts, log: &'a EventLog) -> Cow<'a, BTreeMap<String, u32>> {
+    let own_applies = facts.messages.iter().any(|m| m.own_key_applies > 0);
+    if !own_applies && facts.applies_by_business_key.is_empty() {
+        return Cow::Borrowed(&facts.effects_by_key);
     }
-    per_key.into_iter()
+    let mut per_key = facts.effects_by_key.clone();
+    let own = facts.messages.iter().enumerate();
+    let own = own.filter(|(_, m)| m.own_key_applies > 0);
+    for (i, m) in own {
+        *per_key.entry(log.messages[i].id.to_string()).or_default() += m.own_key_applies;
+    }
+    for (key, applies) in &facts.applies_by_business_key {
+        *per_key.entry(key.to_string()).or_default() += applies;
+    }
+    Cow::Owned(per_key)
 }
 
 /// Sums `weight(count)` over idempotency keys whose count satisfies `pred`; lists those keys.
-fn keys(facts: &Facts, pred: impl Fn(u32) -> bool, weight: impl Fn(u32) -> f64) -> Evaluated {
-    let matching: Vec<(&str, u32)> = effects_per_key(facts).filter(|(_, c)| pred(*c)).collect();
+fn keys(
+    facts: &Facts,
+    log: &EventLog,
+    pred: impl Fn(u32) -> bool,
+    weight: impl Fn(u32) -> f64,
+) -> Evaluated {
+    let per_key = effects_per_key(facts, log);
+    let matching: Vec<(&str, u32)> = per_key
+        .iter()
+        .filter(|(_, c)| pred(**c))
+        .map(|(k, c)| (k.as_str(), *c))
+        .collect();
     Evaluated {
         value: Value::Number(matching.iter().map(|(_, c)| weight(*c)).sum()),
         involved: matching

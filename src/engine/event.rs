@@ -117,6 +117,8 @@ pub enum EventKind {
     /// A versioned apply is about to be sent (with `Applied`, it brackets the write in time).
     Applying {
         version: u32,
+        /// The entity the consumer writes (its `versioning.entity` field's value).
+        entity: KeyRef,
     },
     Applied {
         version: u32,
@@ -218,12 +220,17 @@ impl EventLog {
         if Arc::ptr_eq(key, &self.meta(ix).id) || *key == self.meta(ix).id {
             return KeyRef::MESSAGE_ID;
         }
-        if let Some(&k) = self.key_index.get(key) {
+        self.intern(key)
+    }
+
+    /// A reference to `text` in [`EventLog::keys`] (business keys, entities).
+    pub fn intern(&mut self, text: &Arc<str>) -> KeyRef {
+        if let Some(&k) = self.key_index.get(text) {
             return KeyRef(k);
         }
         let k = self.keys.len() as u32;
-        self.keys.push(key.clone());
-        self.key_index.insert(key.clone(), k);
+        self.keys.push(text.clone());
+        self.key_index.insert(text.clone(), k);
         KeyRef(k)
     }
 

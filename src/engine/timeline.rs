@@ -135,6 +135,9 @@ async fn execute<B: Backend + 'static>(
             let Some(dlq) = ctx.dlq else { return };
             match ctx.backend.start_move_task(dlq, *max_per_second).await {
                 Ok(_) => ctx.record(actor, None, EventKind::RedriveStarted),
+                // Refused (a task is already running, as SQS allows one per queue): part of the
+                // scenario, like a purge within 60 s of the last.
+                Err(e) if e.kind.is_refusal() => ctx.record(actor, None, EventKind::RedriveFailed),
                 Err(e) => {
                     ctx.record(actor, None, EventKind::RedriveFailed);
                     ctx.fail(e);

@@ -231,9 +231,16 @@ pub const EVENTS: &[EventDoc] = &[
         event: "applying",
         actor: "consumer",
         message: Names::Always,
-        fields: &[field!("version", Integer, "the version being written")],
+        fields: &[
+            field!("version", Integer, "the version being written"),
+            field!(
+                "entity",
+                String,
+                "the entity written (the value of the consumer's `versioning.entity` field)"
+            ),
+        ],
         meaning: "a versioned write is sent (with `applied` it brackets the write in time)",
-        example: r#"{"t_ms":20.0,"actor":"worker-1","event":"applying","message":"events-0007","version":4}"#,
+        example: r#"{"t_ms":20.0,"actor":"worker-1","event":"applying","message":"events-0007","version":4,"entity":"e1"}"#,
     },
     EventDoc {
         event: "applied",
@@ -575,7 +582,9 @@ pub fn write(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io
     for event in &log.events {
         line(&event_line(log, event, scenario.queue.fifo))?;
     }
-    let end_ms = outcome.elapsed.as_secs_f64() * 1000.0;
+    // In the events' own unit, so the end is never a rounding error before the last event.
+    let last_us = log.events.last().map_or(0, |e| e.at_us);
+    let end_ms = (outcome.elapsed.as_micros() as u64).max(last_us) as f64 / 1000.0;
     let engine = "engine";
     let queues = [
         ("main", &outcome.final_state.main),
@@ -700,8 +709,9 @@ fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
             put("key", key(k));
             "side-effect"
         }
-        EventKind::Applying { version } => {
+        EventKind::Applying { version, entity } => {
             put("version", json!(version));
+            put("entity", key(entity));
             "applying"
         }
         EventKind::Applied { version, key: k } => {

@@ -597,7 +597,7 @@ impl Metric {
         (
             Metric::StaleOverwrites,
             "stale_overwrites",
-            "`applied` events whose version is lower than that of an `applied` event of the same entity logged before this write's `applying` event",
+            "`applied` events whose version is lower than that of an `applied` event of the same entity (the `entity` of their `applying` lines) logged before this write's `applying` event",
         ),
         (
             Metric::FinalVersionsNewest,

@@ -6,6 +6,7 @@ mod aws_resources;
 mod cli;
 mod diagnostics;
 mod generated;
+mod history;
 mod infra;
 mod moto;
 mod readme;

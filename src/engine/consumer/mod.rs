@@ -177,8 +177,10 @@ impl<B: Backend> Consumer<B> {
                 let delivery = &held[next];
                 next += 1;
                 waiting.clear();
-                waiting.extend(deletes.iter().map(|(r, _)| r.clone()));
-                waiting.extend(held[next..].iter().map(|d| d.message.receipt.clone()));
+                if self.shared.behavior.borrow().heartbeat.is_some() {
+                    waiting.extend(deletes.iter().map(|(r, _)| r.clone()));
+                    waiting.extend(held[next..].iter().map(|d| d.message.receipt.clone()));
+                }
                 let disposition = self.handle(delivery, &waiting).await?;
                 handled += 1;
                 match disposition {
@@ -438,11 +440,13 @@ impl<B: Backend> Consumer<B> {
                     },
                     ..Update::default()
                 };
-                let item_key = format!("entity:{entity}");
+                let item_key = crate::backend::entity_item_key(&entity);
+                let entity = ctx.log.borrow_mut().intern(&entity);
                 self.record(
                     Some(ix),
                     EventKind::Applying {
                         version: saturate(version),
+                        entity,
                     },
                 );
                 return match ctx
