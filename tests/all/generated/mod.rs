@@ -34,15 +34,7 @@ const INVALID_MAX: f64 = 0.02;
 /// Properties where qsim and the specification are known to disagree: a failure with one of
 /// these signatures is counted and reported, not failed. Each entry is explained, with examples,
 /// in /work/gen-findings.md; remove it once qsim is fixed.
-const KNOWN_DIVERGENT: &[&str] = &[
-    // Finding 1: two redrives in a row fail the whole run instead of logging `redrive-failed`.
-    "backend-error:StartMessageMoveTask",
-    // Finding 2: the conservation law keys entities by the producer's `entity` field, the
-    // consumer writes `entity:<its versioning.entity field>`.
-    "conservation:a side-effects table item whose count differs from the events logged for its key",
-    // Finding 3: end-of-run lines are stamped from a float of seconds, a hair before the events.
-    "contract:time-order-final-rounding",
-];
+const KNOWN_DIVERGENT: &[&str] = &[];
 
 /// One broken property of one run.
 #[derive(Debug)]

@@ -94,8 +94,8 @@ pub struct History {
     purges: Vec<(String, f64)>,
     /// Logged entries: (producer/group, message index), in file order.
     logged: Vec<(String, usize)>,
-    /// Applied writes: (message index, version, line of its applying, line of the applied).
-    applied: Vec<(usize, i64, usize, usize)>,
+    /// Applied writes: (entity written, version, line of its applying, line of the applied).
+    applied: Vec<(Option<String>, i64, usize, usize)>,
 }
 
 fn str_of<'a>(line: &'a Value, key: &str) -> Option<&'a str> {
@@ -148,8 +148,8 @@ impl History {
                 ..Msg::default()
             });
         }
-        // The open `applying` line of each (actor, message).
-        let mut applying: BTreeMap<(String, String), usize> = BTreeMap::new();
+        // The open `applying` line of each (actor, message), and the entity it writes.
+        let mut applying: BTreeMap<(String, String), (usize, Option<String>)> = BTreeMap::new();
         for (n, line) in lines.iter().enumerate().skip(1) {
             let t = num(line, "t_ms").unwrap_or(0.0);
             let event = str_of(line, "event").unwrap_or("");
@@ -181,16 +181,21 @@ impl History {
                     *h.effects_by_key.entry(key).or_default() += 1;
                     if event == "applied" {
                         let m = message.unwrap_or("").to_string();
-                        let opened = applying.remove(&(actor.to_string(), m)).unwrap_or(n);
+                        let (opened, entity) = applying
+                            .remove(&(actor.to_string(), m))
+                            .unwrap_or((n, None));
                         let version = int(line, "version").unwrap_or(0);
-                        if let Some(i) = ix {
-                            h.applied.push((i, version, opened, n));
-                        }
+                        // The entity the consumer wrote (README: "the `entity` of their
+                        // `applying` lines"); the message's own for a log without it.
+                        let entity =
+                            entity.or_else(|| ix.and_then(|i| h.messages[i].entity.clone()));
+                        h.applied.push((entity, version, opened, n));
                     }
                 }
                 "applying" => {
                     let m = message.unwrap_or("").to_string();
-                    applying.insert((actor.to_string(), m), n);
+                    let entity = str_of(line, "entity").map(str::to_string);
+                    applying.insert((actor.to_string(), m), (n, entity));
                 }
                 "logged" => {
                     if let Some(i) = ix {
@@ -425,11 +430,11 @@ impl History {
         out.insert("ordered", Bool(violations == 0));
 
         let mut stale_overwrites = 0;
-        for &(i, version, opened, _) in &self.applied {
-            let entity = &self.messages[i].entity;
-            let newer_done_before = self.applied.iter().any(|&(j, v, _, done)| {
-                done < opened && self.messages[j].entity == *entity && v > version
-            });
+        for (entity, version, opened, _) in &self.applied {
+            let newer_done_before = self
+                .applied
+                .iter()
+                .any(|(e, v, _, done)| done < opened && e == entity && v > version);
             if entity.is_some() && newer_done_before {
                 stale_overwrites += 1;
             }
