@@ -5,6 +5,7 @@ mod aws_cli;
 mod aws_resources;
 mod cli;
 mod diagnostics;
+mod generated;
 mod history;
 mod infra;
 mod limits;
