@@ -176,6 +176,15 @@ impl<B: Backend> RunContext<B> {
         self.watch(at, kind);
     }
 
+    /// Records the outcome of a call whose transitions the log must show after it: the sends a
+    /// FIFO queue then drops as duplicates, the purge whose victims follow. Call
+    /// [`RunContext::take_transitions`] right before the call, so only its own follow.
+    pub fn record_cause(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
+        let at = self.now_us();
+        self.log.borrow_mut().push(at, actor, message, kind);
+        self.watch(at, kind);
+    }
+
     /// Moves the queue transitions the backend observed into the log. A lazily applied timer
     /// reports its due moment, which can be earlier than events already logged: the engine
     /// orders the log by time once the run is over.

@@ -88,6 +88,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
             break;
         }
         sent += batch.len() as u64;
+        ctx.take_transitions();
         match ctx.backend.send(ctx.main, &batch).await {
             Ok(results) => {
                 let mut ok = 0;
@@ -98,7 +99,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
                         EventKind::SendFailed
                     };
                     ok += u64::from(result.is_ok());
-                    ctx.record(actor, Some(*ix), kind);
+                    ctx.record_cause(actor, Some(*ix), kind);
                 }
                 ctx.count(|live| live.sent += ok);
             }

@@ -117,8 +117,9 @@ async fn execute<B: Backend + 'static>(
                 QueueTarget::DeadLetter => (ctx.dlq, QueueRole::DeadLetter),
             };
             let Some(queue) = queue else { return };
+            ctx.take_transitions();
             match ctx.backend.purge(queue).await {
-                Ok(()) => ctx.record(actor, None, EventKind::PurgeRequested(role)),
+                Ok(()) => ctx.record_cause(actor, None, EventKind::PurgeRequested(role)),
                 Err(e) if e.kind == BackendErrorKind::PurgeInProgress => {
                     ctx.record(actor, None, EventKind::PurgeFailed(role))
                 }

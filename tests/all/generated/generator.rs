@@ -154,9 +154,15 @@ impl Gen {
         } else if self.chance(0.3) {
             self.line("kind", q("standard"));
         }
-        // Never "0s": a message left visible at once is received again at the same virtual
-        // instant, forever (the simulator's livelock in /work/gen-findings.md).
-        self.maybe(0.85, "visibility_timeout", |g| g.dur(500, 10_000));
+        // Sometimes "0s": a message left visible at once is received again at the same virtual
+        // instant, a livelock the engine must stop as a standstill.
+        self.maybe(0.85, "visibility_timeout", |g| {
+            if g.chance(0.05) {
+                q("0s")
+            } else {
+                g.dur(500, 10_000)
+            }
+        });
         self.maybe(0.5, "receive_wait", |g| g.dur(0, 3_000));
         self.maybe(0.15, "delay", |g| g.dur(0, 3_000));
         self.maybe(0.3, "retention", |g| {
