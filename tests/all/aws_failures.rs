@@ -3,8 +3,8 @@
 //! SIGTERM deletes the run's resources and exits 143, Ctrl-C with `--jobs` reports every
 //! scenario's state, and a failed teardown names what is left and the `qsim cleanup` command.
 
-use std::io::Read;
-use std::net::{Ipv4Addr, TcpListener};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -109,6 +109,46 @@ impl Drop for Running {
             let _ = child.wait();
         }
     }
+}
+
+/// A loopback proxy to `upstream` that forwards everything except a request whose bytes contain
+/// `stall` (its `X-Amz-Target`): that one is neither forwarded nor answered, and its connection
+/// hangs until the client closes it. Returns the proxy's endpoint URL.
+fn stalling_proxy(upstream: SocketAddr, stall: &'static str) -> String {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { break };
+            let Ok(server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (mut from_client, mut to_server) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut from_server, mut to_client) = (server, client);
+            std::thread::spawn(move || {
+                let mut buffer = vec![0u8; 1 << 16];
+                let mut stalled = false;
+                while let Ok(n) = from_client.read(&mut buffer) {
+                    if n == 0 {
+                        break;
+                    }
+                    stalled = stalled
+                        || buffer[..n]
+                            .windows(stall.len())
+                            .any(|w| w == stall.as_bytes());
+                    if !stalled && to_server.write_all(&buffer[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_server.shutdown(std::net::Shutdown::Both);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from_server, &mut to_client);
+            });
+        }
+    });
+    format!("http://{address}")
 }
 
 /// A slow scenario named `name`: two producers over ~60 s, one slow consumer.
@@ -358,4 +398,49 @@ fn a_failed_teardown_names_what_is_left_and_the_cleanup_command() {
             .await
             .unwrap();
     });
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once_naming_what_may_be_left_and_the_cleanup_command() {
+    let (runtime, moto) = exclusive_moto();
+    let upstream: SocketAddr = moto
+        .endpoint_url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    // The teardown's DeleteQueue never gets an answer: the run is stuck tearing down.
+    let proxy = stalling_proxy(upstream, "AmazonSQS.DeleteQueue");
+    let child = Running::spawn(qsim(
+        &proxy,
+        &["run", "scenarios.d/backlog-drain.toml", "--backend", "aws"],
+    ));
+    wait_for_resources(&runtime, &moto, 3);
+    child.signal("INT");
+    std::thread::sleep(Duration::from_secs(2));
+    let again = Instant::now();
+    child.signal("INT");
+    let output = child.wait();
+    let took = again.elapsed();
+    assert_eq!(output.status.code(), Some(130), "{}", describe(&output));
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let stderr = text(&output.stderr);
+    let cleanup =
+        format!("Delete them with: qsim cleanup --region us-east-1 --endpoint-url {proxy}");
+    for expected in [
+        "Ctrl-C again: exiting without finishing the teardown.",
+        "backlog-drain: queues and tables named qsim-backlog-drain-",
+        &cleanup,
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected}: {}",
+            describe(&output)
+        );
+    }
+    // What it said may be left is there, and the command it printed (here without the proxy)
+    // deletes it.
+    assert_eq!(qsim_resources(&runtime, &moto).len(), 3);
+    let cleaned = qsim(&moto.endpoint_url(), &["cleanup"]).output().unwrap();
+    assert_eq!(cleaned.status.code(), Some(0), "{}", describe(&cleaned));
+    assert_eq!(qsim_resources(&runtime, &moto), Vec::<String>::new());
 }
