@@ -163,6 +163,13 @@ impl ScenarioRun {
         )
     }
 
+    /// The run went through but deleting its resources failed: the result's error is the
+    /// teardown's (with a run error too, the teardown's is in [`Leftovers::error`] instead).
+    pub fn failed_in_teardown(&self) -> bool {
+        matches!(self.result, RunResult::BackendFailed(_))
+            && self.leftovers.as_ref().is_some_and(|l| l.error.is_none())
+    }
+
     /// The endpoint could not be reached: later runs on it would only wait out the timeouts.
     fn found_endpoint_unreachable(&self) -> bool {
         matches!(&self.result, RunResult::BackendFailed(error) if error.kind.is_unreachable())

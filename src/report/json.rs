@@ -201,6 +201,12 @@ fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         RunResult::Skipped { missing } => {
             report.skip_reason = Some(summary::skip_reason(run.backend, missing));
         }
+        RunResult::BackendFailed(error) if run.failed_in_teardown() => {
+            report.error = Some(format!(
+                "deleting the run's resources failed: {}",
+                summary::error_chain(error)
+            ));
+        }
         RunResult::BackendFailed(error) => report.error = Some(summary::error_chain(error)),
         RunResult::SnapshotIo(error) => report.error = Some(format!("snapshot: {error}")),
         RunResult::Interrupted { signal } => {

@@ -43,6 +43,10 @@ pub fn line(run: &ScenarioRun) -> String {
         RunResult::Skipped { missing } => {
             format!("SKIP {name:<24} {}", skip_reason(run.backend, missing))
         }
+        RunResult::BackendFailed(error) if run.failed_in_teardown() => format!(
+            "ERROR {name:<23} deleting the run's resources failed: {}",
+            error_chain(error)
+        ),
         RunResult::BackendFailed(error) => format!("ERROR {name:<23} {}", error_chain(error)),
         RunResult::SnapshotIo(error) => format!("ERROR {name:<23} snapshot: {error}"),
         RunResult::Interrupted { signal } => {

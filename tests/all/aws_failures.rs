@@ -444,3 +444,60 @@ fn a_second_ctrl_c_exits_at_once_naming_what_may_be_left_and_the_cleanup_command
     assert_eq!(cleaned.status.code(), Some(0), "{}", describe(&cleaned));
     assert_eq!(qsim_resources(&runtime, &moto), Vec::<String>::new());
 }
+
+#[test]
+fn a_teardown_that_fails_after_a_run_that_went_through_is_the_run_s_error() {
+    let (runtime, moto) = exclusive_moto();
+    let child = Running::spawn(qsim(
+        &moto.endpoint_url(),
+        &["run", "scenarios.d/happy.toml", "--backend", "aws"],
+    ));
+    // happy has a DLQ: two queues, two tables.
+    wait_for_resources(&runtime, &moto, 4);
+    let table = runtime.block_on(async {
+        let dynamodb = moto.dynamodb().await;
+        let table = table_names(&dynamodb)
+            .await
+            .into_iter()
+            .find(|name| name.starts_with("qsim-happy-") && name.ends_with("-side-effects"))
+            .expect("the run's side-effects table");
+        dynamodb
+            .update_table()
+            .table_name(&table)
+            .deletion_protection_enabled(true)
+            .send()
+            .await
+            .expect("protect the table");
+        table
+    });
+    let output = child.wait();
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let stdout = text(&output.stdout);
+    for expected in [
+        &format!(
+            "ERROR happy                   deleting the run's resources failed: DeleteTable on {table}"
+        ),
+        &format!("left behind: table {table}"),
+        "delete them with: qsim cleanup --region us-east-1 --endpoint-url ",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected}: {}",
+            describe(&output)
+        );
+    }
+    assert_eq!(
+        qsim_resources(&runtime, &moto),
+        std::slice::from_ref(&table)
+    );
+    runtime.block_on(async {
+        let dynamodb = moto.dynamodb().await;
+        dynamodb
+            .update_table()
+            .table_name(&table)
+            .deletion_protection_enabled(false)
+            .send()
+            .await
+            .unwrap();
+    });
+}
