@@ -501,3 +501,36 @@ fn a_teardown_that_fails_after_a_run_that_went_through_is_the_run_s_error() {
             .unwrap();
     });
 }
+
+#[test]
+fn after_a_stop_signal_no_scenario_starts_and_each_is_reported_not_started() {
+    use qsim::interrupt::{Interrupts, Signal};
+    use qsim::runner::{self, NotStarted, RunOptions, RunResult};
+
+    let scenarios: Vec<_> = ["scenarios.d/happy.toml", "scenarios.d/dup.toml"]
+        .into_iter()
+        .map(|path| qsim::scenario::load(Path::new(path)).unwrap())
+        .collect();
+    let interrupts = Interrupts::new();
+    assert!(interrupts.raise(Signal::Terminate));
+    let options = RunOptions {
+        interrupts: Some(interrupts),
+        ..RunOptions::default()
+    };
+    let mut reported = Vec::new();
+    runner::run_all(scenarios, &options, 2, |run| {
+        reported.push((run.scenario.name.clone(), run.result));
+        true
+    });
+    let names: Vec<&str> = reported.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["happy", "dup"], "every scenario, in order");
+    for (name, result) in &reported {
+        assert!(
+            matches!(
+                result,
+                RunResult::NotStarted(NotStarted::Interrupted(Signal::Terminate))
+            ),
+            "{name}: {result:?}"
+        );
+    }
+}
