@@ -16,9 +16,20 @@ pub enum QsimExitCode {
     InternalError = 4,
     /// Ctrl-C stopped a run (its backend resources were deleted first).
     Interrupted = 130,
+    /// SIGTERM stopped a run (its backend resources were deleted first): 128 + 15, as a shell
+    /// reports a process that SIGTERM ended.
+    Terminated = 143,
 }
 
 impl QsimExitCode {
+    /// The code for a run stopped by `signal`.
+    pub fn stopped_by(signal: crate::interrupt::Signal) -> QsimExitCode {
+        match signal {
+            crate::interrupt::Signal::Interrupt => QsimExitCode::Interrupted,
+            crate::interrupt::Signal::Terminate => QsimExitCode::Terminated,
+        }
+    }
+
     pub fn code(self) -> u8 {
         self as u8
     }

@@ -16,6 +16,8 @@
 //!   and JUnit reports.
 //! - [`runner`]: one scenario end to end (capabilities, engine, checks, snapshot), shared by the
 //!   CLI, the tests and the benchmark.
+//! - [`interrupt`]: Ctrl-C and SIGTERM: the first stops every run (which deletes its resources),
+//!   a second ends the process at once.
 //! - [`cli`]: the command line, the only code that prints or exits.
 //! - [`rng`]: one root seed, one independent stream per actor.
 //! - [`bench`]: the simulator benchmark behind `qsim bench` and `cargo bench`.
@@ -28,6 +30,7 @@ pub mod cli;
 pub mod engine;
 pub mod exit;
 pub mod infra;
+pub mod interrupt;
 pub mod report;
 pub mod rng;
 pub mod runner;

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
-use crate::backend::aws::{AwsBackend, AwsOptions};
+use crate::backend::aws::{AwsBackend, AwsOptions, ResourceKind};
 use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, Capability};
 use crate::check::{self, Verdict};
-use crate::engine::{self, Outcome, Progress, ProgressHook};
+use crate::engine::{self, Outcome, Progress, ProgressHook, RunError};
 use crate::infra::ResourcesFile;
+use crate::interrupt::{ActiveRun, Interrupts, Signal};
 use crate::report::projection;
 use crate::report::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::scenario::Scenario;
@@ -42,6 +43,9 @@ pub struct RunOptions {
     pub limits: engine::Limits,
     /// Pre-provisioned resources per scenario (`--resources`); each run uses its scenario's.
     pub resources: Option<Arc<ResourcesFile>>,
+    /// Ctrl-C and SIGTERM, shared by every run (see [`crate::interrupt`]); without it, a run on
+    /// a real backend listens for them itself.
+    pub interrupts: Option<Arc<Interrupts>>,
 }
 
 /// Receives progress reports of a run on a real backend: (scenario name, progress).
@@ -72,6 +76,7 @@ impl Default for RunOptions {
             progress: None,
             limits: engine::Limits::default(),
             resources: None,
+            interrupts: None,
         }
     }
 }
@@ -86,6 +91,10 @@ pub struct ScenarioRun {
     pub result: RunResult,
     /// API calls per operation, on backends that count them (what a run costs on AWS).
     pub api_calls: Option<BTreeMap<&'static str, u64>>,
+    /// HTTP requests per operation, SDK retries included (what AWS bills), where counted.
+    pub api_attempts: Option<BTreeMap<String, u64>>,
+    /// What the run could not delete, when its teardown failed or was cut short.
+    pub leftovers: Option<Leftovers>,
     /// The flags that select this backend again, for the reproduce command.
     pub backend_args: String,
 }
@@ -109,8 +118,32 @@ pub enum RunResult {
     BackendFailed(BackendError),
     /// Writing or reading a snapshot failed.
     SnapshotIo(String),
-    /// Ctrl-C: the run stopped and its resources were torn down.
-    Interrupted,
+    /// Ctrl-C or SIGTERM: the run stopped and its resources were torn down.
+    Interrupted {
+        signal: Signal,
+    },
+    /// Never started: an earlier signal, or the endpoint was unreachable for an earlier run.
+    NotStarted(NotStarted),
+}
+
+/// Why a scenario was not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotStarted {
+    Interrupted(Signal),
+    /// The endpoint could not be reached during the run of this scenario.
+    Unreachable {
+        during: String,
+    },
+}
+
+/// Resources a run created and could not delete.
+#[derive(Debug)]
+pub struct Leftovers {
+    pub resources: Vec<(ResourceKind, String)>,
+    /// The teardown's error, when the run's result does not already carry it.
+    pub error: Option<BackendError>,
+    /// The command that deletes them.
+    pub cleanup_command: String,
 }
 
 impl ScenarioRun {
@@ -118,10 +151,31 @@ impl ScenarioRun {
         match &self.result {
             RunResult::Finished(f) => f.verdict.passed() && !f.snapshot.is_failure(),
             RunResult::Skipped { .. } => true,
-            RunResult::BackendFailed(_) | RunResult::SnapshotIo(_) | RunResult::Interrupted => {
-                false
-            }
+            RunResult::BackendFailed(_)
+            | RunResult::SnapshotIo(_)
+            | RunResult::Interrupted { .. }
+            | RunResult::NotStarted(_) => false,
         }
+    }
+
+    /// A run that was stopped or never started: neither passed nor failed.
+    pub fn interrupted_or_not_started(&self) -> bool {
+        matches!(
+            self.result,
+            RunResult::Interrupted { .. } | RunResult::NotStarted(_)
+        )
+    }
+
+    /// The run went through but deleting its resources failed: the result's error is the
+    /// teardown's (with a run error too, the teardown's is in [`Leftovers::error`] instead).
+    pub fn failed_in_teardown(&self) -> bool {
+        matches!(self.result, RunResult::BackendFailed(_))
+            && self.leftovers.as_ref().is_some_and(|l| l.error.is_none())
+    }
+
+    /// The endpoint could not be reached: later runs on it would only wait out the timeouts.
+    fn found_endpoint_unreachable(&self) -> bool {
+        matches!(&self.result, RunResult::BackendFailed(error) if error.kind.is_unreachable())
     }
 }
 
@@ -133,7 +187,7 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
     let scenario = Rc::new(scenario);
     let seed = options.seed.unwrap_or(scenario.seed);
     let started = Instant::now();
-    let (backend_name, execution, api_calls) = match &options.backend {
+    let (backend_name, execution, usage) = match &options.backend {
         BackendChoice::Sim => {
             let sim = Rc::new(SimBackend::new(seed));
             (
@@ -155,34 +209,69 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
                 // The CLI checked every scenario against the file before running any.
                 aws.provisioned = resources.matching(&scenario).ok().cloned();
             }
-            let (execution, calls) = realtime_block_on(async {
+            let interrupts = options.interrupts.as_deref();
+            let (execution, usage) = realtime_block_on(async {
                 match AwsBackend::connect(&aws, &scenario.name).await {
                     Ok(backend) => {
                         let backend = Rc::new(backend);
+                        let _active = options.interrupts.as_ref().map(|interrupts| {
+                            interrupts.register(ActiveRun {
+                                scenario: scenario.name.clone(),
+                                prefix: backend.prefix().to_owned(),
+                                cleanup_command: aws.cleanup_command(),
+                            })
+                        });
                         let execution = execute_interruptible(
                             &scenario,
                             backend.clone(),
                             seed,
                             progress,
                             options.limits,
+                            interrupts,
                         )
                         .await;
-                        (execution, Some(backend.api_calls()))
+                        let usage = Usage {
+                            calls: backend.api_calls(),
+                            attempts: backend.api_attempts(),
+                            undeleted: backend.undeleted(),
+                            cleanup_command: aws.cleanup_command(),
+                        };
+                        (execution, Some(usage))
                     }
-                    Err(error) => (Execution::Failed(error), None),
+                    Err(error) => (Execution::Failed(RunError::Run(error)), None),
                 }
             });
-            ("aws", execution, calls)
+            ("aws", execution, usage)
         }
     };
     let wall = started.elapsed();
+    let mut teardown_error = None;
     let result = match execution {
         Execution::Skipped(missing) => RunResult::Skipped { missing },
-        Execution::Failed(error) => RunResult::BackendFailed(error),
-        Execution::Interrupted => RunResult::Interrupted,
+        Execution::Failed(error) => {
+            let (error, teardown) = error.split();
+            teardown_error = teardown;
+            RunResult::BackendFailed(error)
+        }
+        Execution::Interrupted { signal, teardown } => {
+            teardown_error = teardown;
+            RunResult::Interrupted { signal }
+        }
         Execution::Done(outcome) => finish(&scenario, *outcome, seed, options),
     };
     let backend_args = backend_args(options);
+    let (api_calls, api_attempts, leftovers) = match usage {
+        Some(usage) => {
+            let leftovers =
+                (!usage.undeleted.is_empty() || teardown_error.is_some()).then(|| Leftovers {
+                    resources: usage.undeleted,
+                    error: teardown_error,
+                    cleanup_command: usage.cleanup_command,
+                });
+            (Some(usage.calls), Some(usage.attempts), leftovers)
+        }
+        None => (None, None, None),
+    };
     ScenarioRun {
         scenario: report_scenario,
         seed,
@@ -190,13 +279,43 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
         wall,
         result,
         api_calls,
+        api_attempts,
+        leftovers,
         backend_args,
+    }
+}
+
+/// What a run on AWS used and left behind.
+struct Usage {
+    calls: BTreeMap<&'static str, u64>,
+    attempts: BTreeMap<String, u64>,
+    undeleted: Vec<(ResourceKind, String)>,
+    cleanup_command: String,
+}
+
+/// A scenario that was never run, for the report.
+fn not_started(scenario: Scenario, options: &RunOptions, why: NotStarted) -> ScenarioRun {
+    ScenarioRun {
+        seed: options.seed.unwrap_or(scenario.seed),
+        scenario: Arc::new(scenario),
+        backend: match options.backend {
+            BackendChoice::Sim => "sim",
+            BackendChoice::Aws(_) => "aws",
+        },
+        wall: Duration::ZERO,
+        result: RunResult::NotStarted(why),
+        api_calls: None,
+        api_attempts: None,
+        leftovers: None,
+        backend_args: backend_args(options),
     }
 }
 
 /// Runs `scenarios` on up to `jobs` threads (each run has its own runtime and backend) and hands
 /// each result to `report` in the scenarios' order, as soon as it and all before it are done.
-/// `report` returns false to stop: scenarios not yet started are not run.
+/// `report` returns false to stop: scenarios not yet started are not run. After a stop signal,
+/// or once a run found the endpoint unreachable, no new scenario starts: the rest are reported
+/// as [`RunResult::NotStarted`], so every scenario gets a result.
 pub fn run_all(
     scenarios: Vec<Scenario>,
     options: &RunOptions,
@@ -214,12 +333,23 @@ pub fn run_all(
             .collect::<std::collections::VecDeque<_>>(),
     );
     let stop = AtomicBool::new(false);
+    let unreachable: Mutex<Option<String>> = Mutex::new(None);
+    let halted = || -> Option<NotStarted> {
+        if let Some(signal) = options.interrupts.as_ref().and_then(|i| i.received()) {
+            return Some(NotStarted::Interrupted(signal));
+        }
+        let during = unreachable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        during.map(|during| NotStarted::Unreachable { during })
+    };
     let (done, results) = mpsc::channel::<(usize, ScenarioRun)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, total.max(1)) {
-            let (queue, stop, done) = (&queue, &stop, done.clone());
+            let (queue, stop, done, unreachable) = (&queue, &stop, done.clone(), &unreachable);
             scope.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.load(Ordering::Relaxed) && halted().is_none() {
                     let Some((index, scenario)) = queue
                         .lock()
                         .expect("no worker panics holding it")
@@ -227,7 +357,12 @@ pub fn run_all(
                     else {
                         break;
                     };
-                    if done.send((index, run_scenario(scenario, options))).is_err() {
+                    let run = run_scenario(scenario, options);
+                    if run.found_endpoint_unreachable() {
+                        let mut first = unreachable.lock().unwrap_or_else(|p| p.into_inner());
+                        first.get_or_insert_with(|| run.scenario.name.clone());
+                    }
+                    if done.send((index, run)).is_err() {
                         break;
                     }
                 }
@@ -236,16 +371,32 @@ pub fn run_all(
         drop(done);
         let mut pending: BTreeMap<usize, ScenarioRun> = BTreeMap::new();
         let mut next = 0;
-        for (index, run) in results {
-            pending.insert(index, run);
+        let mut report_ready = |pending: &mut BTreeMap<usize, ScenarioRun>| {
             while let Some(run) = pending.remove(&next) {
                 next += 1;
                 if !report(run) {
                     stop.store(true, Ordering::Relaxed);
-                    return;
+                    return false;
                 }
             }
+            true
+        };
+        for (index, run) in results {
+            pending.insert(index, run);
+            if !report_ready(&mut pending) {
+                return;
+            }
         }
+        // Every worker is done: what is still queued was held back by a stop signal or an
+        // unreachable endpoint.
+        let why = halted();
+        let queue = std::mem::take(&mut *queue.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(why) = why {
+            for (index, scenario) in queue {
+                pending.insert(index, not_started(scenario, options, why.clone()));
+            }
+        }
+        report_ready(&mut pending);
     });
 }
 
@@ -275,6 +426,7 @@ fn backend_args(options: &RunOptions) -> String {
 /// Runs `scenario` on a fresh simulator and returns what happened (tests and benchmarks).
 pub fn simulate(scenario: Rc<Scenario>, seed: u64) -> Result<Outcome, BackendError> {
     let backend = Rc::new(SimBackend::new(seed));
+    // The simulator's teardown cannot fail: the run's error is the only one.
     simulated_block_on(engine::run(
         scenario,
         backend,
@@ -282,12 +434,16 @@ pub fn simulate(scenario: Rc<Scenario>, seed: u64) -> Result<Outcome, BackendErr
         None,
         engine::Limits::default(),
     ))
+    .map_err(|e| e.split().0)
 }
 
 enum Execution {
     Skipped(Vec<Capability>),
-    Failed(BackendError),
-    Interrupted,
+    Failed(RunError),
+    Interrupted {
+        signal: Signal,
+        teardown: Option<BackendError>,
+    },
     Done(Box<Outcome>),
 }
 
@@ -309,21 +465,28 @@ async fn execute<B: Backend + 'static>(
     }
 }
 
-/// As [`execute`], but Ctrl-C stops the run and still tears its resources down.
+/// As [`execute`], but Ctrl-C or SIGTERM stops the run and still tears its resources down.
 async fn execute_interruptible<B: Backend + 'static>(
     scenario: &Rc<Scenario>,
     backend: Rc<B>,
     seed: u64,
     progress: Option<ProgressHook>,
     limits: engine::Limits,
+    interrupts: Option<&Interrupts>,
 ) -> Execution {
+    let stopped = async {
+        match interrupts {
+            Some(interrupts) => interrupts.stopped().await,
+            None => crate::interrupt::next_signal().await,
+        }
+    };
     tokio::select! {
         biased;
-        _ = tokio::signal::ctrl_c() => {
+        signal = stopped => {
             // The run's future is dropped mid-flight; teardown is idempotent and deletes
             // whatever this run had created so far.
-            let _ = backend.teardown().await;
-            Execution::Interrupted
+            let teardown = backend.teardown().await.err();
+            Execution::Interrupted { signal, teardown }
         }
         execution = execute(scenario, backend.clone(), seed, progress, limits) => execution,
     }

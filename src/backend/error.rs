@@ -29,7 +29,10 @@ pub enum BackendErrorKind {
     Throttled,
     /// The queue or table does not exist (or was deleted under us).
     NotFound,
-    /// Credentials, network, or anything else from the service.
+    /// The endpoint could not be reached or did not answer in time (retries included): every
+    /// further call would wait for the same timeouts, so callers stop rather than retry.
+    Unreachable(String),
+    /// Credentials, or anything else from the service.
     Service(String),
     /// A pre-provisioned (`--resources`) queue or table is missing or does not fit the scenario;
     /// the text names what differs and how to fix it.
@@ -37,6 +40,11 @@ pub enum BackendErrorKind {
 }
 
 impl BackendErrorKind {
+    /// The endpoint is down or silent: calling it again would only wait out the timeouts.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, BackendErrorKind::Unreachable(_))
+    }
+
     /// The service understood the request and said no to it (a stale receipt, a limit): the
     /// caller's situation, which a real consumer logs and survives, not a broken backend.
     pub fn is_refusal(&self) -> bool {
@@ -62,6 +70,9 @@ impl fmt::Display for BackendErrorKind {
             }
             BackendErrorKind::Throttled => f.write_str("throttled after retries"),
             BackendErrorKind::NotFound => f.write_str("does not exist"),
+            BackendErrorKind::Unreachable(what) => {
+                write!(f, "the endpoint is unreachable or did not answer: {what}")
+            }
             BackendErrorKind::Service(what) | BackendErrorKind::Provisioned(what) => {
                 f.write_str(what)
             }

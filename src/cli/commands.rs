@@ -166,6 +166,10 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
             max_wall: Some(*args.max_wall).filter(|d| !d.is_zero()),
         },
         resources,
+        interrupts: match args.backend {
+            BackendKind::Sim => None,
+            BackendKind::Aws => super::signals::listen(),
+        },
     };
     let several = scenarios.len() > 1;
     let mut runs: Vec<ScenarioRun> = Vec::new();
@@ -186,9 +190,8 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
                 return false;
             }
         }
-        let interrupted = matches!(run.result, RunResult::Interrupted);
         runs.push(run);
-        !interrupted
+        true
     });
     if failed_io {
         return QsimExitCode::BadInput;
@@ -207,20 +210,24 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
             return QsimExitCode::BadInput;
         }
     }
-    if runs
-        .iter()
-        .any(|r| matches!(r.result, RunResult::Interrupted))
-    {
-        QsimExitCode::Interrupted
+    let stopped_by = runs.iter().find_map(|r| match r.result {
+        RunResult::Interrupted { signal } => Some(signal),
+        RunResult::NotStarted(crate::runner::NotStarted::Interrupted(signal)) => Some(signal),
+        _ => None,
+    });
+    if let Some(signal) = stopped_by {
+        QsimExitCode::stopped_by(signal)
     } else if runs
         .iter()
         .any(|r| matches!(&r.result, RunResult::Finished(f) if !f.verdict.violations.is_empty()))
     {
         QsimExitCode::InternalError
-    } else if runs
-        .iter()
-        .any(|r| matches!(r.result, RunResult::BackendFailed(_)))
-    {
+    } else if runs.iter().any(|r| {
+        matches!(
+            r.result,
+            RunResult::BackendFailed(_) | RunResult::NotStarted(_)
+        ) || r.leftovers.is_some()
+    }) {
         QsimExitCode::BackendError
     } else if runs.iter().all(ScenarioRun::passed) {
         QsimExitCode::Passed

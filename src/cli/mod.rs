@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod output;
 mod report_target;
+mod signals;
 
 pub use args::Cli;
 

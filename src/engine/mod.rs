@@ -148,20 +148,69 @@ pub struct ProgressHook {
     pub report: Box<dyn Fn(&Progress)>,
 }
 
+/// A run that failed, or whose resources could not all be deleted, or both: neither error
+/// hides the other (the report names what is left behind).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run failed; its resources were deleted.
+    #[error("{0}")]
+    Run(BackendError),
+    /// The run went through; deleting its resources failed.
+    #[error("deleting the run's resources failed: {0}")]
+    Teardown(BackendError),
+    /// The run failed, and deleting its resources failed too.
+    #[error("{run}; deleting the run's resources failed too: {teardown}")]
+    Both {
+        run: BackendError,
+        teardown: BackendError,
+    },
+}
+
+impl RunError {
+    /// The run's own error, when it had one.
+    pub fn run(&self) -> Option<&BackendError> {
+        match self {
+            RunError::Run(run) | RunError::Both { run, .. } => Some(run),
+            RunError::Teardown(_) => None,
+        }
+    }
+
+    /// The teardown's error, when it failed.
+    pub fn teardown(&self) -> Option<&BackendError> {
+        match self {
+            RunError::Teardown(teardown) | RunError::Both { teardown, .. } => Some(teardown),
+            RunError::Run(_) => None,
+        }
+    }
+
+    /// The run's error, else the teardown's; the other, if any, as its own value.
+    pub fn split(self) -> (BackendError, Option<BackendError>) {
+        match self {
+            RunError::Run(run) => (run, None),
+            RunError::Teardown(teardown) => (teardown, None),
+            RunError::Both { run, teardown } => (run, Some(teardown)),
+        }
+    }
+}
+
 /// Runs `scenario` on `backend` with `seed`. Must be called inside a `tokio::task::LocalSet`.
-/// Tears the backend's resources down whatever happens.
+/// Tears the backend's resources down whatever happens, and reports a teardown failure even
+/// when the run failed too.
 pub async fn run<B: Backend + 'static>(
     scenario: Rc<Scenario>,
     backend: Rc<B>,
     seed: u64,
     progress: Option<ProgressHook>,
     limits: Limits,
-) -> Result<Outcome, BackendError> {
+) -> Result<Outcome, RunError> {
     let result = run_provisioned(scenario, backend.clone(), seed, progress, limits).await;
     let teardown = backend.teardown().await;
-    let outcome = result?;
-    teardown?;
-    Ok(outcome)
+    match (result, teardown) {
+        (Ok(outcome), Ok(())) => Ok(outcome),
+        (Ok(_), Err(teardown)) => Err(RunError::Teardown(teardown)),
+        (Err(run), Ok(())) => Err(RunError::Run(run)),
+        (Err(run), Err(teardown)) => Err(RunError::Both { run, teardown }),
+    }
 }
 
 async fn run_provisioned<B: Backend + 'static>(

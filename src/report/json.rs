@@ -25,6 +25,8 @@ pub struct Report {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    pub interrupted: usize,
+    pub not_started: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +54,12 @@ pub struct ScenarioReport {
     pub internal_errors: Vec<String>,
     /// API calls per operation, on backends that count them.
     pub api_calls: Option<BTreeMap<&'static str, u64>>,
+    /// HTTP requests per operation, SDK retries included, on backends that count them.
+    pub api_attempts: Option<BTreeMap<String, u64>>,
+    /// `kind name` of each resource the run could not delete.
+    pub left_behind: Vec<String>,
+    /// The command that deletes them (when `left_behind` is not empty).
+    pub cleanup: Option<String>,
     pub snapshot: Option<SnapshotReport>,
     /// The command that runs it again, as the summary prints it.
     pub reproduce: String,
@@ -63,6 +71,8 @@ pub enum Status {
     Passed,
     Failed,
     Skipped,
+    Interrupted,
+    NotStarted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -140,6 +150,8 @@ pub fn report(runs: &[ScenarioRun]) -> Report {
         passed: counts.passed,
         failed: counts.failed,
         skipped: counts.skipped,
+        interrupted: counts.interrupted,
+        not_started: counts.not_started,
     }
 }
 
@@ -154,6 +166,8 @@ pub fn render(runs: &[ScenarioRun]) -> String {
 fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     let status = match run.result {
         RunResult::Skipped { .. } => Status::Skipped,
+        RunResult::Interrupted { .. } => Status::Interrupted,
+        RunResult::NotStarted(_) => Status::NotStarted,
         _ if run.passed() => Status::Passed,
         _ => Status::Failed,
     };
@@ -173,6 +187,14 @@ fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         fates: BTreeMap::new(),
         internal_errors: Vec::new(),
         api_calls: run.api_calls.clone(),
+        api_attempts: run.api_attempts.clone(),
+        left_behind: run
+            .leftovers
+            .iter()
+            .flat_map(|l| &l.resources)
+            .map(|(kind, name)| format!("{} {name}", kind.as_str()))
+            .collect(),
+        cleanup: run.leftovers.as_ref().map(|l| l.cleanup_command.clone()),
         snapshot: None,
         reproduce: summary::reproduce_command(run),
     };
@@ -181,11 +203,18 @@ fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         RunResult::Skipped { missing } => {
             report.skip_reason = Some(summary::skip_reason(run.backend, missing));
         }
+        RunResult::BackendFailed(error) if run.failed_in_teardown() => {
+            report.error = Some(format!(
+                "deleting the run's resources failed: {}",
+                summary::error_chain(error)
+            ));
+        }
         RunResult::BackendFailed(error) => report.error = Some(summary::error_chain(error)),
         RunResult::SnapshotIo(error) => report.error = Some(format!("snapshot: {error}")),
-        RunResult::Interrupted => {
-            report.error = Some("interrupted; its resources were deleted".to_owned());
+        RunResult::Interrupted { signal } => {
+            report.error = Some(format!("interrupted by {}", signal.describe()));
         }
+        RunResult::NotStarted(why) => report.error = Some(summary::not_started(why)),
     }
     report
 }
@@ -446,6 +475,8 @@ mod tests {
                 missing: vec![Capability::AsyncPurge],
             },
             api_calls: None,
+            api_attempts: None,
+            leftovers: None,
             backend_args: " --backend aws".to_owned(),
         };
         let json = parse(std::slice::from_ref(&run));

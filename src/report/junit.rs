@@ -7,11 +7,13 @@ use crate::report::summary;
 use crate::runner::{RunResult, ScenarioRun};
 
 pub fn render(runs: &[ScenarioRun]) -> String {
-    let failures = runs.iter().filter(|r| !r.passed()).count();
-    let skipped = runs
-        .iter()
-        .filter(|r| matches!(r.result, RunResult::Skipped { .. }))
-        .count();
+    // JUnit has no "interrupted": stopped and never-started runs are reported as skipped, with
+    // the reason, so an interrupted run is not counted as a failure.
+    let skips = |r: &ScenarioRun| {
+        r.interrupted_or_not_started() || matches!(r.result, RunResult::Skipped { .. })
+    };
+    let failures = runs.iter().filter(|r| !r.passed() && !skips(r)).count();
+    let skipped = runs.iter().filter(|r| skips(r)).count();
     let time: f64 = runs.iter().map(|r| r.wall.as_secs_f64()).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -28,7 +30,7 @@ pub fn render(runs: &[ScenarioRun]) -> String {
             run.wall.as_secs_f64()
         );
         let mut body = properties(run);
-        if let RunResult::Skipped { .. } = run.result {
+        if skips(run) {
             let _ = writeln!(
                 body,
                 "    <skipped message=\"{}\"/>",

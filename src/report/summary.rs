@@ -7,7 +7,7 @@ use crate::backend::Capability;
 use crate::check::{Fate, Value, describe_expected};
 use crate::engine::Ending;
 use crate::report::snapshot::SnapshotStatus;
-use crate::runner::{Finished, RunResult, ScenarioRun};
+use crate::runner::{Finished, Leftovers, NotStarted, RunResult, ScenarioRun};
 use crate::scenario::Metric;
 
 /// `PASS happy  sent=5 processed=5 dlq=0 effects=5  sim 12.0s  wall 3ms`
@@ -45,10 +45,34 @@ pub fn line(run: &ScenarioRun) -> String {
         RunResult::Skipped { missing } => {
             format!("SKIP {name:<24} {}", skip_reason(run.backend, missing))
         }
+        RunResult::BackendFailed(error) if run.failed_in_teardown() => format!(
+            "ERROR {name:<23} deleting the run's resources failed: {}",
+            error_chain(error)
+        ),
         RunResult::BackendFailed(error) => format!("ERROR {name:<23} {}", error_chain(error)),
         RunResult::SnapshotIo(error) => format!("ERROR {name:<23} snapshot: {error}"),
-        RunResult::Interrupted => {
-            format!("STOP {name:<24} interrupted; its resources were deleted")
+        RunResult::Interrupted { signal } => {
+            let resources = match &run.leftovers {
+                Some(_) => "some of its resources remain (see below)",
+                None => "its resources were deleted",
+            };
+            format!(
+                "STOP {name:<24} interrupted by {}; {resources}",
+                signal.describe()
+            )
+        }
+        RunResult::NotStarted(why) => format!("NOT-RUN {name:<21} {}", not_started(why)),
+    }
+}
+
+/// Why a scenario was not run.
+pub fn not_started(why: &NotStarted) -> String {
+    match why {
+        NotStarted::Interrupted(signal) => {
+            format!("not started: stopped by {}", signal.describe())
+        }
+        NotStarted::Unreachable { during } => {
+            format!("not started: the endpoint was unreachable during {during}")
         }
     }
 }
@@ -143,12 +167,28 @@ pub fn details(run: &ScenarioRun) -> String {
             SnapshotStatus::Matched | SnapshotStatus::Updated { .. } => {}
         }
     }
+    if let Some(leftovers) = &run.leftovers {
+        out.push_str(&leftovers_note(leftovers));
+    }
     if let Some(calls) = &run.api_calls {
         let total: u64 = calls.values().sum();
         let each: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
         let _ = writeln!(out, "  api calls: {total} ({})", each.join(", "));
     }
-    if !run.passed() {
+    if let Some(attempts) = &run.api_attempts {
+        // The SDK's retries are billed too: worth a line when there were any.
+        let total: u64 = attempts.values().sum();
+        let calls: u64 = run.api_calls.iter().flat_map(|c| c.values()).sum();
+        if total != calls {
+            let each: Vec<String> = attempts.iter().map(|(op, n)| format!("{op} {n}")).collect();
+            let _ = writeln!(
+                out,
+                "  api requests sent, SDK retries included: {total} ({})",
+                each.join(", ")
+            );
+        }
+    }
+    if !run.passed() && !matches!(run.result, RunResult::NotStarted(_)) {
         let _ = writeln!(
             out,
             "  seed {} · reproduce: {}",
@@ -156,6 +196,30 @@ pub fn details(run: &ScenarioRun) -> String {
             reproduce_command(run)
         );
     }
+    out
+}
+
+/// What a run could not delete, and the command that deletes it.
+fn leftovers_note(leftovers: &Leftovers) -> String {
+    let mut out = String::new();
+    if let Some(error) = &leftovers.error {
+        let _ = writeln!(
+            out,
+            "  ✗ deleting the run's resources failed: {}",
+            error_chain(error)
+        );
+    }
+    if leftovers.resources.is_empty() {
+        let _ = writeln!(out, "  some of the run's resources may remain");
+    } else {
+        let names: Vec<String> = leftovers
+            .resources
+            .iter()
+            .map(|(kind, name)| format!("{} {name}", kind.as_str()))
+            .collect();
+        let _ = writeln!(out, "  left behind: {}", names.join(", "));
+    }
+    let _ = writeln!(out, "  delete them with: {}", leftovers.cleanup_command);
     out
 }
 
@@ -256,6 +320,10 @@ pub struct Counts {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Stopped by Ctrl-C or SIGTERM: neither passed nor failed.
+    pub interrupted: usize,
+    /// Never started (a stop signal, or the endpoint was unreachable).
+    pub not_started: usize,
 }
 
 pub fn counts(runs: &[ScenarioRun]) -> Counts {
@@ -263,11 +331,20 @@ pub fn counts(runs: &[ScenarioRun]) -> Counts {
         .iter()
         .filter(|r| matches!(r.result, RunResult::Skipped { .. }))
         .count();
-    let failed = runs.iter().filter(|r| !r.passed()).count();
+    let count =
+        |stopped: fn(&RunResult) -> bool| runs.iter().filter(|r| stopped(&r.result)).count();
+    let interrupted = count(|r| matches!(r, RunResult::Interrupted { .. }));
+    let not_started = count(|r| matches!(r, RunResult::NotStarted(_)));
+    let failed = runs
+        .iter()
+        .filter(|r| !r.passed() && !r.interrupted_or_not_started())
+        .count();
     Counts {
-        passed: runs.len() - skipped - failed,
+        passed: runs.len() - skipped - failed - interrupted - not_started,
         failed,
         skipped,
+        interrupted,
+        not_started,
     }
 }
 
@@ -277,8 +354,17 @@ pub fn totals(runs: &[ScenarioRun]) -> String {
         passed,
         failed,
         skipped,
+        interrupted,
+        not_started,
     } = counts(runs);
-    format!("qsim: {passed} passed, {failed} failed, {skipped} skipped")
+    let mut line = format!("qsim: {passed} passed, {failed} failed, {skipped} skipped");
+    if interrupted + not_started > 0 {
+        let _ = write!(
+            line,
+            ", {interrupted} interrupted, {not_started} not started"
+        );
+    }
+    line
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod aws_backend;
 mod aws_cli;
+mod aws_failures;
 mod aws_resources;
 mod cli;
 mod diagnostics;

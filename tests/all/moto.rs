@@ -4,8 +4,11 @@
 //! (so one test's `POST /moto-api/reset` never wipes another's resources) and start from a
 //! reset server. The server is stopped when the test binary exits, however it exits: it runs
 //! under a small shell that kills it once its stdin (a pipe held by this process) reaches EOF.
-//! A missing `moto_server` fails the tests with instructions: CI installs it
-//! (`.ci/ensure-moto.sh`), so a skip would hide a broken setup.
+//! `moto_server` comes from PATH (CI installs it with `.ci/ensure-moto.sh`); when it is missing,
+//! the harness installs `moto[server]` once into a virtualenv beside the build output
+//! (`target/moto-venv`, guarded by a lock directory so concurrent test processes install it
+//! once) and uses that, so `cargo test` passes on a machine with only Rust and Python. When that
+//! fails too the tests fail with instructions: a skip would hide a broken setup.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -116,18 +119,13 @@ struct MotoServer {
 
 impl MotoServer {
     fn start() -> MotoServer {
-        if find_on_path("moto_server").is_none() {
-            panic!(
-                "moto_server is not on PATH: the AWS backend tests need a real moto_server.\n\
-                 Install it with `.ci/ensure-moto.sh` (pip install 'moto[server]')."
-            );
-        }
+        let program = find_on_path("moto_server").unwrap_or_else(install_in_venv);
         let port = free_port();
         let log = std::env::temp_dir().join(format!("qsim-moto-{port}.log"));
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(
-                r#"moto_server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+                r#""$3" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
                    server=$!
                    cat >/dev/null
                    kill "$server" 2>/dev/null
@@ -136,6 +134,7 @@ impl MotoServer {
             .arg("qsim-moto")
             .arg(port.to_string())
             .arg(&log)
+            .arg(&program)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -222,6 +221,118 @@ impl Drop for MotoServer {
         drop(supervisor.1.take());
         let _ = supervisor.0.wait();
     }
+}
+
+/// How long a lock directory may stand before it is taken for the leftover of a killed install.
+const STALE_INSTALL: Duration = Duration::from_secs(15 * 60);
+
+/// `target/moto-venv/bin/moto_server`, installed there first when missing: for machines with
+/// Python but no moto_server on PATH.
+fn install_in_venv() -> PathBuf {
+    let target = target_dir();
+    let venv = target.join("moto-venv");
+    let program = venv.join("bin").join("moto_server");
+    if program.is_file() {
+        return program;
+    }
+    std::fs::create_dir_all(&target).expect("create the target directory");
+    let lock = target.join("moto-venv.lock");
+    let waited = Instant::now();
+    loop {
+        match std::fs::create_dir(&lock) {
+            Ok(()) => break,
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                let age = std::fs::metadata(&lock)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|modified| modified.elapsed().ok());
+                if age.is_some_and(|age| age > STALE_INSTALL) {
+                    let _ = std::fs::remove_dir(&lock);
+                    continue;
+                }
+                if waited.elapsed() > STALE_INSTALL {
+                    panic!("waited too long for {} to go away", lock.display());
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(error) => panic!("cannot create {}: {error}", lock.display()),
+        }
+    }
+    // Another process may have installed it while this one waited.
+    let result = if program.is_file() {
+        Ok(())
+    } else {
+        create_venv(&venv)
+    };
+    let _ = std::fs::remove_dir(&lock);
+    if let Err(error) = result {
+        panic!(
+            "moto_server is not on PATH and installing it into {} failed: {error}\n\
+             The AWS backend tests need a real moto_server: install it with \
+             `.ci/ensure-moto.sh` (pip install 'moto[server]'), or make `python3 -m venv` work.",
+            venv.display()
+        );
+    }
+    program
+}
+
+/// Says on the process's real stderr (not the test harness's captured one) why the first test
+/// waits for a pip install.
+fn create_venv(venv: &std::path::Path) -> Result<(), String> {
+    let say = |text: String| {
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    };
+    say(format!(
+        "moto_server is not on PATH: installing moto[server] into {} (once; later runs reuse it)",
+        venv.display()
+    ));
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|python| find_on_path(python).is_some())
+        .ok_or("no python3 on PATH")?;
+    let _ = std::fs::remove_dir_all(venv);
+    run_step(Command::new(python).args(["-m", "venv"]).arg(venv))?;
+    let pip = venv.join("bin").join("pip");
+    let installed = run_step(Command::new(&pip).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "moto[server]",
+    ]));
+    if installed.is_err() || !venv.join("bin").join("moto_server").is_file() {
+        // Leave nothing half-installed for the next run to mistake for a working one.
+        let _ = std::fs::remove_dir_all(venv);
+        installed?;
+        return Err("pip finished but installed no moto_server".into());
+    }
+    say(format!("moto_server installed into {}", venv.display()));
+    Ok(())
+}
+
+fn run_step(command: &mut Command) -> Result<(), String> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("{command:?}: {error}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// The build's target directory, from the test executable's own path
+/// (`TARGET/debug/deps/all-HASH`), so that CARGO_TARGET_DIR is respected.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.ancestors()
+        .nth(3)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
 fn free_port() -> u16 {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 
 use super::api_calls::ApiCalls;
+use super::cleanup::ResourceKind;
 use super::errors::sdk_error;
 use super::item_keys::ItemKeys;
 use super::naming::{RunNames, new_run_id};
@@ -116,9 +117,16 @@ impl AwsBackend {
             Some(_) => ItemKeys::shared_tables(names.run_id()),
             None => ItemKeys::own_tables(),
         };
+        let calls = ApiCalls::default();
+        let sqs = aws_sdk_sqs::config::Builder::from(config)
+            .interceptor(calls.attempt_counter())
+            .build();
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(config)
+            .interceptor(calls.attempt_counter())
+            .build();
         Ok(AwsBackend {
-            sqs: aws_sdk_sqs::Client::new(config),
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             names,
             keep: options.keep,
             custom_endpoint: has_custom_endpoint(config),
@@ -127,7 +135,7 @@ impl AwsBackend {
             settles_at: Cell::new(None),
             queues: RefCell::new(Vec::new()),
             tables: RefCell::new(Vec::new()),
-            calls: ApiCalls::default(),
+            calls,
         })
     }
 
@@ -173,9 +181,36 @@ impl AwsBackend {
         self.keys.stored(key).into_owned()
     }
 
-    /// Requests made so far, per API operation (SDK-internal retries not included).
+    /// Calls made so far, per API operation (SDK-internal retries not included: see
+    /// [`AwsBackend::api_attempts`]).
     pub fn api_calls(&self) -> BTreeMap<&'static str, u64> {
         self.calls.snapshot()
+    }
+
+    /// HTTP requests sent so far, per API operation: every attempt, the SDK's retries included
+    /// (what AWS bills). At least [`AwsBackend::api_calls`] for each operation.
+    pub fn api_attempts(&self) -> BTreeMap<String, u64> {
+        self.calls.attempts()
+    }
+
+    /// The queues and tables this run created and has not deleted (yet): after a teardown that
+    /// failed, what is left behind for `qsim cleanup`. Empty with `keep` (kept on purpose) and
+    /// for pre-provisioned resources (never deleted).
+    pub fn undeleted(&self) -> Vec<(ResourceKind, String)> {
+        if self.keep {
+            return Vec::new();
+        }
+        let queues = self.queues.borrow();
+        let tables = self.tables.borrow();
+        let queues = queues
+            .iter()
+            .filter(|q| !q.deleted && !q.provisioned)
+            .map(|q| (ResourceKind::Queue, q.name.clone()));
+        let tables = tables
+            .iter()
+            .filter(|t| !t.deleted)
+            .map(|t| (ResourceKind::Table, t.name.clone()));
+        queues.chain(tables).collect()
     }
 
     pub(super) fn queue_ref(&self, queue: QueueId) -> Result<QueueRef, BackendError> {
@@ -230,6 +265,7 @@ impl AwsBackend {
             };
             match outcome {
                 Ok(()) => self.queues.borrow_mut()[index].deleted = true,
+                Err(error) if error.kind.is_unreachable() => return Err(error),
                 Err(error) => {
                     first_error.get_or_insert(error);
                 }
@@ -260,6 +296,7 @@ impl AwsBackend {
             };
             match outcome {
                 Ok(()) => self.tables.borrow_mut()[index].deleted = true,
+                Err(error) if error.kind.is_unreachable() => return Err(error),
                 Err(error) => {
                     first_error.get_or_insert(error);
                 }
@@ -395,7 +432,19 @@ impl Backend for AwsBackend {
             return Ok(());
         }
         let emptied = self.empty_provisioned_queues().await;
+        if let Err(error) = &emptied
+            && error.kind.is_unreachable()
+        {
+            // Each further call would wait out the same timeouts: stop, and let the caller
+            // report what is left (see `undeleted`).
+            return emptied;
+        }
         let queues = self.delete_queues().await;
+        if let Err(error) = &queues
+            && error.kind.is_unreachable()
+        {
+            return queues;
+        }
         let tables = self.delete_tables().await;
         emptied.and(queues).and(tables)
     }

@@ -19,11 +19,25 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let detail = DisplayErrorContext(&error).to_string();
-    let kind = match error.code() {
-        Some(code) => kind_for_code(code, error.message(), detail),
-        None => BackendErrorKind::Service(detail),
+    let kind = if is_unreachable(&error) {
+        BackendErrorKind::Unreachable(detail)
+    } else {
+        match error.code() {
+            Some(code) => kind_for_code(code, error.message(), detail),
+            None => BackendErrorKind::Service(detail),
+        }
     };
     BackendError::new(operation, resource, kind).with_source(error)
+}
+
+/// The request never got an answer: the connection failed, or the endpoint stayed silent past
+/// the timeouts (see [`super::options`]), retries included.
+fn is_unreachable<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
+        _ => false,
+    }
 }
 
 /// An SDK call that an AWS-compatible endpoint answered with a server error or an unknown

@@ -12,6 +12,9 @@
 //!   after the run, shared through per-run item keys, and never deleted;
 //! - errors name the operation and the resource and keep the SDK error as their source; the
 //!   message is rendered with `DisplayErrorContext`, never with credentials;
+//! - every SDK call is bounded: connect, attempt and whole-call timeouts, long polls getting
+//!   their wait on top ([`options`]); a silent or unreachable endpoint is
+//!   `BackendErrorKind::Unreachable`, and calls are counted both per call and per attempt;
 //! - time is the wall clock: this backend runs on a current_thread runtime without paused time.
 
 mod api_calls;

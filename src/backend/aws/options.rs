@@ -3,8 +3,11 @@
 //! aws-config's default chain does the work (environment, profiles, SSO, instance roles;
 //! AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL included); explicit options override it.
 
+use std::time::Duration;
+
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_sqs::config::Region;
 
 use crate::backend::{BackendError, BackendErrorKind};
@@ -12,6 +15,16 @@ use crate::backend::{BackendError, BackendErrorKind};
 /// Attempts per request, the first included: throttling and transient errors are retried by the
 /// SDK's standard retry mode, with backoff, before an error reaches the engine.
 const MAX_ATTEMPTS: u32 = 4;
+
+/// Opening a TCP (and TLS) connection: an endpoint that does not accept within this is down.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One attempt of one request, connection included, for everything but long polls: SQS and
+/// DynamoDB answer in milliseconds, so an endpoint silent this long is not going to answer.
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One call, every retry included: no call outlives this (long polls get their wait on top, see
+/// [`long_poll_timeouts`]), so an endpoint that accepts connections and never answers cannot
+/// hang a run.
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// What `qsim run --backend aws` and `qsim cleanup` were told about the account to use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,7 +47,8 @@ impl AwsOptions {
     /// that need more (tests pinning static credentials) add to it before `load()`.
     pub fn config_loader(&self) -> aws_config::ConfigLoader {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(timeouts(Duration::ZERO));
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }
@@ -47,6 +61,22 @@ impl AwsOptions {
         loader
     }
 
+    /// `qsim cleanup` with the flags that reach the same account and endpoint: what a person
+    /// runs to delete what a run left behind.
+    pub fn cleanup_command(&self) -> String {
+        let mut command = String::from("qsim cleanup");
+        for (flag, value) in [
+            ("--region", &self.region),
+            ("--profile", &self.profile),
+            ("--endpoint-url", &self.endpoint_url),
+        ] {
+            if let Some(value) = value {
+                command.push_str(&format!(" {flag} {value}"));
+            }
+        }
+        command
+    }
+
     /// Resolves the SDK configuration; fails early when no region can be found, since every
     /// later call would fail with a less helpful message.
     pub async fn load(&self) -> Result<aws_config::SdkConfig, BackendError> {
@@ -54,6 +84,22 @@ impl AwsOptions {
         require_region(&config)?;
         Ok(config)
     }
+}
+
+/// The timeouts of a call that may legitimately wait `wait` before the endpoint answers (a
+/// ReceiveMessage long poll holds the response up to its WaitTimeSeconds, at most 20 s).
+fn timeouts(wait: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(wait + ATTEMPT_TIMEOUT)
+        .operation_timeout(wait + OPERATION_TIMEOUT)
+        .build()
+}
+
+/// Per-call override for a ReceiveMessage long poll of `wait`: the default timeouts plus the
+/// wait, so a poll is never cut short yet a silent endpoint still ends it.
+pub(crate) fn long_poll_timeouts(wait: Duration) -> aws_sdk_sqs::config::Builder {
+    aws_sdk_sqs::config::Builder::default().timeout_config(timeouts(wait))
 }
 
 /// A configuration without a region cannot sign a single request.
@@ -73,4 +119,36 @@ pub(crate) fn require_region(config: &aws_config::SdkConfig) -> Result<(), Backe
 /// Whether requests go to an endpoint other than AWS's own (moto, LocalStack, ...).
 pub(crate) fn has_custom_endpoint(config: &aws_config::SdkConfig) -> bool {
     config.endpoint_url().is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_call_is_bounded_and_long_polls_get_their_wait_on_top() {
+        let plain = timeouts(Duration::ZERO);
+        assert_eq!(plain.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert_eq!(plain.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(plain.operation_timeout(), Some(OPERATION_TIMEOUT));
+        let poll = timeouts(Duration::from_secs(20));
+        assert_eq!(
+            poll.operation_attempt_timeout(),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(poll.operation_timeout(), Some(Duration::from_secs(45)));
+    }
+
+    #[tokio::test]
+    async fn loaded_configurations_carry_the_timeouts() {
+        let options = AwsOptions {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            ..AwsOptions::default()
+        };
+        let config = options.config_loader().load().await;
+        let timeouts = config.timeout_config().expect("a timeout config");
+        assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+    }
 }

@@ -17,6 +17,7 @@ use aws_sdk_sqs::types::{
 use super::backend::{AwsBackend, QueueState};
 use super::errors::{entry_error, is_unimplemented, sdk_error};
 use super::naming::{MANAGED_TAG, RUN_TAG};
+use super::options::long_poll_timeouts;
 use super::purge_windows::PURGE_WINDOWS;
 use crate::backend::{
     BackendError, BackendErrorKind, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
@@ -243,6 +244,8 @@ impl AwsBackend {
             .set_visibility_timeout(request.visibility.map(seconds))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .customize()
+            .config_override(long_poll_timeouts(request.wait))
             .send()
             .await
             .map_err(|error| sdk_error("ReceiveMessage", name, error))?;
