@@ -454,7 +454,7 @@ async fn execute<B: Backend + 'static>(
     progress: Option<ProgressHook>,
     limits: engine::Limits,
 ) -> Execution {
-    let missing = engine::missing_capabilities(scenario, &backend.capabilities());
+    let missing = engine::missing_capabilities(scenario, &*backend);
     if !missing.is_empty() {
         tracing::info!(scenario = %scenario.name, ?missing, "skipped: the backend lacks capabilities");
         return Execution::Skipped(missing);

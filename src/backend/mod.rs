@@ -40,6 +40,11 @@ pub trait Backend {
     /// What this backend can show faithfully; scenarios needing more are reported as skipped.
     fn capabilities(&self) -> Capabilities;
 
+    /// The most messages per second it is declared to take (`None`: no declared bound).
+    fn max_send_rate(&self) -> Option<u32> {
+        None
+    }
+
     /// Creates (or, for pre-provisioned resources, looks up) the queue for `spec`.
     /// A DLQ is created before the queue that redrives to it.
     async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueId, BackendError>;

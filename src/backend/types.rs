@@ -153,6 +153,9 @@ pub enum Capability {
     FifoRedeliveryOrder,
     /// Deterministic for a seed (virtual time, one RNG): timelines are exact.
     Deterministic,
+    /// Taking messages as fast as the scenario's producers send them (their rates summed):
+    /// an endpoint declared slower (`--endpoint-max-rate`) would fail such a scenario on timing.
+    SendRate,
 }
 
 impl Capability {
@@ -170,6 +173,9 @@ impl Capability {
                 "FIFO group order when several in-flight messages of a group time out"
             }
             Capability::Deterministic => "deterministic timing for a seed",
+            Capability::SendRate => {
+                "the scenario's send rate (above what --endpoint-max-rate declares the endpoint takes)"
+            }
         }
     }
 }

@@ -141,6 +141,11 @@ pub struct AwsArgs {
     /// An AWS-compatible endpoint instead of AWS: moto_server, LocalStack, ElasticMQ.
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
+    /// Messages per second the endpoint takes: scenarios whose producers send faster are
+    /// skipped, saying so (default with --endpoint-url: 50, about what moto_server sustains;
+    /// 0: no bound).
+    #[arg(long, value_name = "N")]
+    pub endpoint_max_rate: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

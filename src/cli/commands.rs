@@ -290,6 +290,14 @@ fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
         endpoint_url: args.endpoint_url.clone(),
         keep,
         provisioned: None,
+        max_send_rate: match args.endpoint_max_rate {
+            Some(0) => None,
+            Some(rate) => Some(rate),
+            None => args
+                .endpoint_url
+                .as_ref()
+                .map(|_| crate::backend::aws::CUSTOM_ENDPOINT_MAX_RATE),
+        },
     }
 }
 

@@ -1,15 +1,37 @@
 //! Which backend capabilities a scenario depends on, derived from what the file asks for (never
 //! from its name), so a backend that lacks one reports the scenario as skipped, saying why.
 
-use crate::backend::{Capabilities, Capability};
-use crate::scenario::{Action, DedupSource, Scenario};
+use crate::backend::{Backend, Capability};
+use crate::scenario::{Action, DedupSource, Rate, Scenario};
 
-/// Capabilities `scenario` needs that `available` lacks, in a stable order.
-pub fn missing_capabilities(scenario: &Scenario, available: &Capabilities) -> Vec<Capability> {
-    required(scenario)
+/// Capabilities `scenario` needs that `backend` lacks, in a stable order.
+pub fn missing_capabilities<B: Backend>(scenario: &Scenario, backend: &B) -> Vec<Capability> {
+    let available = backend.capabilities();
+    let mut missing: Vec<Capability> = required(scenario)
         .into_iter()
         .filter(|c| !available.has(*c))
-        .collect()
+        .collect();
+    if backend
+        .max_send_rate()
+        .is_some_and(|max| send_rate(scenario) > f64::from(max))
+    {
+        missing.push(Capability::SendRate);
+    }
+    missing
+}
+
+/// Messages per second the scenario's producers send at most, all at once: the sum of their
+/// rates (a producer without a rate sends as fast as the endpoint answers, which asks for no
+/// particular rate).
+pub fn send_rate(scenario: &Scenario) -> f64 {
+    scenario
+        .producers
+        .iter()
+        .map(|p| match p.rate {
+            Rate::PerSecond(rate) => rate,
+            Rate::Unlimited => 0.0,
+        })
+        .sum()
 }
 
 fn required(scenario: &Scenario) -> Vec<Capability> {
@@ -41,4 +63,37 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
         }
     }
     needs
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_send_rate_is_the_sum_of_the_producers_rates() {
+        let text = r#"
+            [scenario]
+            name = "rates"
+            description = "two producers with rates, one without"
+            [[producers]]
+            name = "a"
+            count = 10
+            rate = "30/s"
+            [[producers]]
+            name = "b"
+            count = 10
+            rate = "1/m"
+            [[producers]]
+            name = "c"
+            count = 10
+            [[consumers]]
+            name = "w"
+            [expect]
+            sent = 30
+        "#;
+        let scenario = crate::scenario::parse(Path::new("rates.toml"), text).unwrap();
+        assert!((send_rate(&scenario) - (30.0 + 1.0 / 60.0)).abs() < 1e-9);
+    }
 }

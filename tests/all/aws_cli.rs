@@ -208,3 +208,36 @@ fn no_run_leaves_resources_behind_and_foreign_ones_are_never_touched() {
     );
     assert!(tables.is_empty(), "{tables:?}");
 }
+
+/// A scenario that sends faster than the endpoint is declared to take is skipped before anything
+/// is created, naming why; `--endpoint-max-rate 0` lifts the bound. No endpoint is needed to
+/// decide: the port answers nothing.
+#[test]
+fn a_scenario_faster_than_the_endpoint_is_skipped_saying_so() {
+    let qsim = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_qsim"))
+            .args(["run", "scenarios.d/backlog-drain.toml", "--backend", "aws"])
+            .args([
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+                "--region",
+                "us-east-1",
+            ])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("CI", "true")
+            .output()
+            .expect("qsim runs")
+    };
+    let skipped = qsim(&[]);
+    let stdout = text(&skipped.stdout);
+    assert_eq!(skipped.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("SKIP backlog-drain"), "{stdout}");
+    assert!(stdout.contains("--endpoint-max-rate"), "{stdout}");
+    // Declared fast enough, it tries, and the silent port makes it a backend error.
+    let tried = qsim(&["--endpoint-max-rate", "200"]);
+    assert_eq!(tried.status.code(), Some(3), "{}", text(&tried.stdout));
+}

@@ -72,6 +72,7 @@ impl Moto {
             endpoint_url: Some(self.endpoint_url()),
             keep: false,
             provisioned: None,
+            max_send_rate: None,
         }
     }
 

@@ -34,6 +34,8 @@ pub struct AwsBackend {
     pub(super) names: RunNames,
     keep: bool,
     pub(super) custom_endpoint: bool,
+    /// See [`AwsOptions::max_send_rate`].
+    max_send_rate: Option<u32>,
     /// `--resources`: the queues and tables to use instead of creating any.
     pub(super) provisioned: Option<ProvisionedQueues>,
     pub(super) keys: ItemKeys,
@@ -131,6 +133,7 @@ impl AwsBackend {
             keep: options.keep,
             custom_endpoint: has_custom_endpoint(config),
             provisioned: options.provisioned.clone(),
+            max_send_rate: options.max_send_rate,
             keys,
             settles_at: Cell::new(None),
             queues: RefCell::new(Vec::new()),
@@ -327,6 +330,10 @@ impl Backend for AwsBackend {
             .into_iter()
             .collect(),
         )
+    }
+
+    fn max_send_rate(&self) -> Option<u32> {
+        self.max_send_rate
     }
 
     async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {

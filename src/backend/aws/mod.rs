@@ -39,4 +39,4 @@ pub use cleanup::{
     cleanup_with_config,
 };
 pub use naming::{MANAGED_TAG, PROVISIONED_BY_TAG, RESOURCE_PREFIX, RUN_TAG, TERRAFORM};
-pub use options::AwsOptions;
+pub use options::{AwsOptions, CUSTOM_ENDPOINT_MAX_RATE};

@@ -26,6 +26,12 @@ pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// hang a run.
 pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
 
+/// The send rate an AWS-compatible endpoint is taken to sustain unless `--endpoint-max-rate`
+/// says otherwise: moto_server on one core answers roughly 150-250 requests a second in this
+/// project's moto_drain benchmark, and a scenario's consumers need three or four calls per message
+/// sent, so a producer much faster than 50 messages a second outruns what it can show.
+pub const CUSTOM_ENDPOINT_MAX_RATE: u32 = 50;
+
 /// What `qsim run --backend aws` and `qsim cleanup` were told about the account to use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AwsOptions {
@@ -40,6 +46,10 @@ pub struct AwsOptions {
     /// Pre-provisioned queues and tables (`--resources`, from Terraform) to use instead of
     /// creating per-run ones; they are never deleted.
     pub provisioned: Option<crate::infra::ProvisionedQueues>,
+    /// Messages per second the endpoint is declared to take (`--endpoint-max-rate`): scenarios
+    /// whose producers send faster are skipped, saying so, instead of failing on timing.
+    /// `None`: no bound (AWS itself).
+    pub max_send_rate: Option<u32>,
 }
 
 impl AwsOptions {
