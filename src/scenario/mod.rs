@@ -18,12 +18,18 @@ mod schema;
 pub use catalog::discover;
 pub use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError, line_column};
 pub use model::*;
+pub use resolve::{Limits, estimate_consumers, estimate_messages};
 pub use schema::json_schema;
 
 use std::path::Path;
 
-/// Reads and resolves one scenario file.
+/// Reads and resolves one scenario file, within the default [`Limits`].
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with(path, &Limits::default())
+}
+
+/// Reads and resolves one scenario file; one bigger than `limits` is invalid.
+pub fn load_with(path: &Path, limits: &Limits) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|error| {
         ScenarioError::new(
             path.to_path_buf(),
@@ -31,11 +37,16 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
             ScenarioErrorKind::Io(error),
         )
     })?;
-    parse(path, &text)
+    parse_with(path, &text, limits)
 }
 
-/// Resolves scenario text; `path` is only used in messages.
+/// Resolves scenario text within the default [`Limits`]; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with(path, text, &Limits::default())
+}
+
+/// Resolves scenario text; one bigger than `limits` is invalid.
+pub fn parse_with(path: &Path, text: &str, limits: &Limits) -> Result<Scenario, ScenarioError> {
     let fail = |kind| ScenarioError::new(path.to_path_buf(), text.to_string(), kind);
     // Parse the document alone first: its errors are syntax, the deserializer's are about keys
     // and types, and the two are located differently.
@@ -53,6 +64,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             error,
         })))
     })?;
-    resolve::resolve(&raw, path)
+    resolve::resolve(&raw, path, limits)
         .map_err(|diagnostics| fail(ScenarioErrorKind::Invalid(diagnostics)))
 }

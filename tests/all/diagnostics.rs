@@ -20,3 +20,28 @@ fn invalid_fixture() {
         });
     });
 }
+
+/// The message estimate refuses a scenario with exit 2 until `--max-messages` makes room.
+#[test]
+fn max_messages_raises_the_limit() {
+    let file = "tests/fixtures/invalid/message-estimate.toml";
+    let validate = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_qsim"))
+            .arg("validate")
+            .arg(file)
+            .args(extra)
+            .output()
+            .expect("qsim runs")
+    };
+    let refused = validate(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--max-messages"), "{stderr}");
+    let allowed = validate(&["--max-messages", "5000000000"]);
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+}

@@ -136,12 +136,20 @@ fn expected(
             format!("`{name}` is true or false, not {}", kind_of(other)),
             format!("write {name} = true or {name} = false"),
         ),
-        (toml::Value::Integer(n), _) => return Some(equal(*n as f64)),
-        (toml::Value::Float(n), _) => return Some(equal(*n)),
-        (toml::Value::String(text), _) => match parse_comparison(text) {
-            Ok((op, value)) => return Some(Expected::Compare { op, value }),
+        (toml::Value::Integer(n), m) => match possible(m, *n as f64) {
+            Ok(value) => return Some(equal(value)),
             Err(message) => (message, number_help(name)),
         },
+        (toml::Value::Float(n), m) => match possible(m, *n) {
+            Ok(value) => return Some(equal(value)),
+            Err(message) => (message, number_help(name)),
+        },
+        (toml::Value::String(text), m) => {
+            match parse_comparison(text).and_then(|(op, v)| Ok((op, possible(m, v)?))) {
+                Ok((op, value)) => return Some(Expected::Compare { op, value }),
+                Err(message) => (message, number_help(name)),
+            }
+        }
         (toml::Value::Boolean(_), _) => (
             format!("`{name}` is a number, not true or false"),
             number_help(name),
@@ -153,6 +161,27 @@ fn expected(
     };
     ctx.error(value.span(), path.to_string(), message, help);
     None
+}
+
+/// A value the metric can take: finite and not negative, and a whole number unless the metric
+/// is a time (an expectation that can never hold is a mistake in the file, not a finding).
+fn possible(metric: Metric, value: f64) -> Result<f64, String> {
+    let name = metric.name();
+    if !value.is_finite() {
+        return Err(format!("`{name}` takes a finite number, not {value}"));
+    }
+    if value < 0.0 {
+        return Err(format!(
+            "`{name}` is never negative, so {value} cannot match"
+        ));
+    }
+    let fractional = metric != Metric::OldestAgeSeconds && value.fract() != 0.0;
+    if fractional {
+        return Err(format!(
+            "`{name}` is a count, so {value} cannot match (not a whole number)"
+        ));
+    }
+    Ok(value)
 }
 
 fn equal(value: f64) -> Expected {

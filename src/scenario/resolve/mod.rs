@@ -8,6 +8,7 @@
 
 mod consumer;
 mod ctx;
+mod estimate;
 mod expect;
 mod payload;
 mod producer;
@@ -31,7 +32,13 @@ use crate::backend::SimKnobs;
 use ctx::{Ctx, Loc};
 use timeline::Names;
 
-pub fn resolve(raw: &RawScenario, path: &Path) -> Result<Scenario, Vec<Diagnostic>> {
+pub use estimate::{Limits, consumers as estimate_consumers, messages as estimate_messages};
+
+pub fn resolve(
+    raw: &RawScenario,
+    path: &Path,
+    limits: &Limits,
+) -> Result<Scenario, Vec<Diagnostic>> {
     let mut ctx = Ctx::default();
     let header = header(&mut ctx, raw.scenario.as_ref());
     let queue = queue(&mut ctx, raw.queue.as_ref());
@@ -61,6 +68,10 @@ pub fn resolve(raw: &RawScenario, path: &Path) -> Result<Scenario, Vec<Diagnosti
         autoscaler,
         expect,
     };
+    // Estimated only once the scenario is otherwise valid: placeholders are not estimates.
+    if ctx.is_clean() {
+        estimate::check(&mut ctx, &scenario, &raw.producers, &raw.consumers, limits);
+    }
     ctx.finish(scenario)
 }
 
