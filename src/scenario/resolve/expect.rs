@@ -126,8 +126,8 @@ fn expected(
         (toml::Value::Table(table), Metric::Status) => return status(ctx, path, table, value),
         (_, Metric::Status) => (
             format!(
-                "`status` takes a table of counts, not a {}",
-                value.get_ref().type_str()
+                "`status` takes a table of counts, not {}",
+                kind_of(value.get_ref())
             ),
             status_help(),
         ),

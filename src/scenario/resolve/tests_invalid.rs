@@ -110,6 +110,7 @@ fn assert_one(text: &str, key: &str, message: &str, help: &str) {
 #[test_case("[expect]\nqueue_empty = 1", "expect.queue_empty", "true or false, not an integer", "queue_empty = true"; "bool metric with number")]
 #[test_case("[expect]\nprocessed = true", "expect.processed", "is a number, not true or false", "processed = \">= 5\""; "number metric with bool")]
 #[test_case("[expect]\nprocessed = \"=> 1\"", "expect.processed", "unknown comparison operator \"=>\"", "OP one of == != <= >= < >"; "bad comparison")]
+#[test_case("[expect]\nstatus = 3", "expect.status", "takes a table of counts, not an integer", "status = { COMPLETED = 5 }"; "status not a table")]
 #[test_case("[expect]\nstatus = { DONE = 1 }", "expect.status.DONE", "unknown status `DONE`", "STARTED, COMPLETED"; "unknown status")]
 #[test_case("[expect]\npoison_in_dlq = 0", "expect.poison_in_dlq", "the `poison_in_dlq` metric needs a DLQ", "max_receive_count"; "dlq metric without dlq")]
 #[test_case("[expect.producer.ordrs]\nsent = 1", "expect.producer.ordrs", "no producer \"ordrs\"", "producers in this file: orders"; "unknown scoped producer")]
@@ -134,16 +135,86 @@ fn scenario_rule(header: &str, key: &str, message: &str, help: &str) {
 #[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"w\", procesing = \"1s\" }\n", "at[0].deploy.procesing", "did you mean `processing`?", "`at[0].deploy` takes: group, processing"; "unknown key in inline table")]
 #[test_case("[queues]\nkind = \"fifo\"\n", "queues", "did you mean `queue`?", "the top level takes: scenario, queue, producers"; "unknown table")]
 #[test_case("[[producers]]\nname = \"a\"\n[[producers]]\nname = \"b\"\ncont = 1\n", "producers[1].cont", "unknown key `cont`", "`producers[1]` takes: name, start, count"; "unknown key in second array entry")]
-#[test_case("[scenario]\nname = \"a\"\nname = \"b\"\n", "scenario.name", "duplicate key", "TOML syntax"; "duplicate key")]
+#[test_case("[scenario]\nname = \"a\"\nname = \"b\"\n", "scenario.name", "`name` is set twice: first at line 2", "remove one"; "duplicate key")]
+#[test_case("[queue]\nkind = \"fifo\"\n[queue]\ndelay = \"1s\"\n", "queue", "the table `[queue]` is defined twice: first at line 1", "merge the two"; "duplicate table")]
+#[test_case("[[producers]]\nname = \"a\"\n[producers]\ncount = 1\n", "producers", "`[producers]` clashes with `[[producers]]` at line 1", "not both"; "table after array of tables")]
+#[test_case("[queue]\nkind = \"fifo\"\n[[queue]]\n", "queue", "`[[queue]]` clashes with `[queue]` at line 1", "not both"; "array of tables after table")]
+#[test_case("[[producers]]\nname = \"p\"\ncount = 12345678901234567890\n", "producers[0].count", "12345678901234567890 is out of range: above the maximum, 1000000000", "count takes an integer"; "twenty digit count")]
+#[test_case("[scenario]\ntimeout = 1979-05-27T07:32:00Z\n", "scenario.timeout", "expected a string, found a date or time", "timeout takes a duration"; "datetime for a duration")]
+#[test_case("[queue]\nmax_receive_count = 2.0\n", "queue.max_receive_count", "expected an integer, found the number 2.0", "from 1 to 1000"; "float for an integer")]
+#[test_case("[producers]\nname = \"p\"\n", "producers", "expected an array of tables, found a table", "producers takes an array of tables"; "table for an array of tables")]
+#[test_case("[expect]\nproducer = 3\n", "expect.producer", "expected a table of [expect.producer.NAME] tables, found the integer 3", "expect takes"; "expect producer not a table")]
 #[test_case("[[producers]]\nname = \"p\"\ncount = \"3\"\n", "producers[0].count", "expected an integer", "count takes an integer from 1 to 1000000000"; "wrong type")]
 #[test_case("[scenario]\nname = \"x\n", "scenario.name", "", "TOML syntax"; "syntax error")]
 fn toml_rule(text: &str, key: &str, message: &str, help: &str) {
-    let error = parse(Path::new("t.toml"), text).expect_err("a toml error");
+    assert_one(text, key, message, help);
+}
+
+/// serde would stop at the first unknown key or wrong type; the structure pass reports them all.
+#[test]
+fn every_unknown_key_and_wrong_type_is_reported_at_once() {
+    let text = indoc! {r#"
+        [scenario]
+        naem = "x"
+        seed = "7"
+        [[producers]]
+        name = "p"
+        cont = 1
+        [[consumers]]
+        name = "w"
+        count = 2.5
+        [queues]
+    "#};
+    let keys: Vec<String> = diagnostics(text).into_iter().map(|d| d.key).collect();
+    assert_eq!(
+        keys,
+        [
+            "scenario.naem",
+            "scenario.seed",
+            "producers[0].cont",
+            "consumers[0].count",
+            "queues"
+        ]
+    );
+}
+
+#[test]
+fn every_recoverable_syntax_error_is_reported_at_once() {
+    let text = "[scenario]\nname = \"x\"\nname = \"y\"\n[queue]\nkind = \"fifo\"\n[queue]\n";
+    let error = parse(Path::new("t.toml"), text).expect_err("two duplicates");
     assert!(
-        matches!(error.kind, ScenarioErrorKind::Syntax { .. }),
+        matches!(error.kind, ScenarioErrorKind::Syntax(_)),
         "{error:?}"
     );
-    assert_one(text, key, message, help);
+    let keys: Vec<&str> = error.diagnostics().iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(keys, ["scenario.name", "queue"]);
+}
+
+#[test]
+fn invalid_utf8_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        b"[scenario]\nname = \"p\"\ndescription = \"d\xff\"\n",
+    )
+    .unwrap();
+    let error = load(&path).expect_err("not UTF-8");
+    let line = &error.plain_lines()[0];
+    assert!(
+        line.ends_with("bad.toml:3:17: the file is not UTF-8: invalid byte 0xFF here"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_huge_value_is_not_echoed_whole() {
+    let huge = "x".repeat(2_000_000);
+    let text = format!("{BASE}[queue]\nkind = \"{huge}\"\n");
+    let error = parse(Path::new("t.toml"), &text).expect_err("unknown kind");
+    let rendered = error.render(false);
+    assert!(rendered.len() < 2_000, "{} bytes rendered", rendered.len());
+    assert!(rendered.contains("(2000000 characters)"), "{rendered}");
 }
 
 #[test]
