@@ -56,6 +56,10 @@ pub enum Shape {
         max: Option<Duration>,
         /// Zero is not allowed even though `min` is zero.
         positive: bool,
+        /// Whole seconds only: SQS takes these as integer seconds (VisibilityTimeout,
+        /// WaitTimeSeconds, DelaySeconds, MessageRetentionPeriod), and a 1ns long-poll wait
+        /// would make an idle consumer poll a billion times a second of virtual time.
+        seconds: bool,
     },
     Choice(&'static [&'static str]),
     /// `"unlimited"`, `"N/s"`, `"N/m"`.
@@ -98,6 +102,7 @@ pub const fn secs(min_secs: u64, max_secs: u64) -> Shape {
         min: Duration::from_secs(min_secs),
         max: Some(Duration::from_secs(max_secs)),
         positive: false,
+        seconds: true,
     }
 }
 
@@ -132,6 +137,7 @@ pub const ANY_DURATION: Shape = Shape::Duration {
     min: Duration::ZERO,
     max: Some(MAX_VIRTUAL),
     positive: false,
+    seconds: false,
 };
 
 /// Any duration up to [`MAX_VIRTUAL`] but zero.
@@ -139,6 +145,7 @@ pub const POSITIVE_DURATION: Shape = Shape::Duration {
     min: Duration::ZERO,
     max: Some(MAX_VIRTUAL),
     positive: true,
+    seconds: false,
 };
 
 /// A duration from `min_ms` milliseconds to [`MAX_VIRTUAL`]: for periods the engine ticks at
@@ -148,6 +155,7 @@ pub const fn at_least_ms(min_ms: u64) -> Shape {
         min: Duration::from_millis(min_ms),
         max: Some(MAX_VIRTUAL),
         positive: false,
+        seconds: false,
     }
 }
 
@@ -167,6 +175,7 @@ pub const fn positive_up_to(max_secs: u64) -> Shape {
         min: Duration::ZERO,
         max: Some(Duration::from_secs(max_secs)),
         positive: true,
+        seconds: false,
     }
 }
 
@@ -187,7 +196,12 @@ impl Shape {
             } => format!("an integer from {min} to {max}"),
             Shape::Int { min, max: None } => format!("an integer >= {min}"),
             Shape::Float { min, max } => format!("a number from {min:.1} to {max:.1}"),
-            Shape::Duration { min, max, positive } => {
+            Shape::Duration {
+                min,
+                max,
+                positive,
+                seconds,
+            } => {
                 let low = if *positive {
                     "> 0s".to_string()
                 } else {
@@ -203,7 +217,11 @@ impl Shape {
                     Some(max) => format!("{low} and <= {}", fmt_duration(*max)),
                     None => low,
                 };
-                format!("a duration {range}, written like \"250ms\", \"30s\", \"5m\", \"4d\"")
+                if *seconds {
+                    format!("whole seconds {range}, written like \"30s\", \"5m\", \"4d\"")
+                } else {
+                    format!("a duration {range}, written like \"250ms\", \"30s\", \"5m\", \"4d\"")
+                }
             }
             Shape::Choice(values) => format!("one of {}", quoted_list(values)),
             Shape::Rate => format!(
@@ -348,10 +366,11 @@ mod tests {
             };
             defaults += 1;
             let valid = match key.shape {
-                Shape::Duration { min, max, positive } => humantime::parse_duration(text)
-                    .is_ok_and(|d| {
-                        d >= min && max.is_none_or(|m| d <= m) && !(positive && d.is_zero())
-                    }),
+                Shape::Duration {
+                    min, max, positive, ..
+                } => humantime::parse_duration(text).is_ok_and(|d| {
+                    d >= min && max.is_none_or(|m| d <= m) && !(positive && d.is_zero())
+                }),
                 Shape::Int { min, max } => text
                     .parse::<i64>()
                     .is_ok_and(|n| n >= min && max.is_none_or(|m| n <= m)),

@@ -187,9 +187,23 @@ impl Ctx {
                 return None;
             }
         };
-        if let Shape::Duration { min, max, positive } = *shape {
+        if let Shape::Duration {
+            min,
+            max,
+            positive,
+            seconds,
+        } = *shape
+        {
             if positive && duration.is_zero() {
                 self.error(value.span(), path, "must be longer than 0s", help);
+                return None;
+            }
+            if seconds && duration.subsec_nanos() != 0 {
+                let message = format!(
+                    "{} is not a whole number of seconds (SQS takes seconds)",
+                    fmt_duration(duration)
+                );
+                self.error(value.span(), path, message, help);
                 return None;
             }
             let bound = if duration < min {

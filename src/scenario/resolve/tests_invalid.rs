@@ -48,7 +48,7 @@ fn assert_one(text: &str, key: &str, message: &str, help: &str) {
 
 #[test_case("[[producers]]\nname = \"b\"\ncount = 1\nbatch_size = 11", "producers[1].batch_size", "11 is out of range", "from 1 to 10"; "batch size")]
 #[test_case("[[consumers]]\nname = \"b\"\nmax_messages = 0", "consumers[1].max_messages", "0 is out of range", "from 1 to 10"; "max messages")]
-#[test_case("[queue]\nvisibility_timeout = \"thirty seconds\"", "queue.visibility_timeout", "is not a duration", "\"250ms\""; "unparsable duration")]
+#[test_case("[queue]\nvisibility_timeout = \"thirty seconds\"", "queue.visibility_timeout", "is not a duration", "whole seconds from 0s to 12h"; "unparsable duration")]
 #[test_case("[queue]\nvisibility_timeout = \"13h\"", "queue.visibility_timeout", "13h is out of range", "from 0s to 12h"; "duration above max")]
 #[test_case("[queue]\nretention = \"30s\"", "queue.retention", "out of range: shorter than the minimum, 1m", "from 1m to 14d"; "duration below min")]
 #[test_case("[queue]\nmax_receive_count = 0", "queue.max_receive_count", "out of range", "from 1 to 1000"; "max receive count")]
@@ -289,6 +289,9 @@ fn a_bad_behaviour_key_is_reported_once_despite_deploys() {
 #[test_case("[expect]\nprocessed = inf", "expect.processed", "takes a finite number, not inf", "processed = 5"; "infinity")]
 #[test_case("[expect]\nprocessed = \"== inf\"", "expect.processed", "\"inf\" is not a finite number", "processed = 5"; "infinity in a comparison")]
 #[test_case("[expect]\nprocessed = \">>= 3\"", "expect.processed", "unknown comparison operator \">>=\"", "OP one of"; "doubled operator")]
+#[test_case("[queue]\nreceive_wait = \"1ns\"", "queue.receive_wait", "1ns is not a whole number of seconds (SQS takes seconds)", "whole seconds from 0s to 20s"; "sub-second queue wait")]
+#[test_case("[[consumers]]\nname = \"b\"\nwait = \"500ms\"", "consumers[1].wait", "500ms is not a whole number of seconds", "whole seconds from 0s to 20s"; "sub-second consumer wait")]
+#[test_case("[queue]\nvisibility_timeout = \"1500ms\"", "queue.visibility_timeout", "1s 500ms is not a whole number of seconds", "whole seconds"; "sub-second visibility timeout")]
 #[test_case("[queue]\nkind = \"FIFO\"", "queue.kind", "did you mean \"fifo\"?", "\"standard\", \"fifo\""; "kind in capitals")]
 fn bound(extra: &str, key: &str, message: &str, help: &str) {
     assert_one(&format!("{BASE}{extra}\n"), key, message, help);
