@@ -5,6 +5,7 @@ mod aws_cli;
 mod aws_resources;
 mod cli;
 mod diagnostics;
+mod fuzz;
 mod history;
 mod infra;
 mod moto;
