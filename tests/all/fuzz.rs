@@ -49,6 +49,9 @@ const DOCUMENTED_EXIT_CODES: &[i32] = &[0, 1, 2, 3, 4, 130];
 const KNOWN_ENGINE_FINDINGS: &[&str] = &[
     // 8.7 million short polls: slow, not stuck; bounded by the engine's wall-clock limit.
     "thousand-short-pollers.toml",
+    // Wall time grows with idle virtual time: 24 h with 113 events take 20 s, 6.5 days 2m50s.
+    "idle-day-costs-wall-time.toml",
+    "idle-week-costs-wall-time.toml",
 ];
 
 /// splitmix64: a small seeded generator, so a mutant is reproducible from (seed, index) alone.
