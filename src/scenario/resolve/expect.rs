@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::ctx::{Ctx, Loc};
 use super::timeline::{Names, known, needs_dlq};
 use super::values::{kind_of, parse_comparison};
-use crate::scenario::keys::{OPERATORS, STATUSES};
+use crate::scenario::keys::{OPERATORS, STATUSES, echo};
 use crate::scenario::locate::closest;
 use crate::scenario::raw::{RawChecks, RawExpect};
 use crate::scenario::{CompareOp, Expectation, Expectations, Expected, Metric, QueueConfig};
@@ -38,7 +38,7 @@ pub fn resolve(
     if let Some(producers) = &raw.get_ref().producer {
         let ploc = loc.table("producer", producers);
         for (name, table) in producers.get_ref() {
-            let path = ploc.key(name.get_ref());
+            let path = ploc.key(&echo(name.get_ref()));
             let producer = known(ctx, &names.producers, "producer", path.clone(), name);
             let sloc = Loc {
                 path,
@@ -91,12 +91,12 @@ fn metric(
                 .filter(|(m, _, _)| m.per_message())
                 .map(|(_, n, _)| *n)
                 .collect();
-            let message = format!("`{}` is not a per-message metric", name.get_ref());
+            let message = format!("`{}` is not a per-message metric", echo(name.get_ref()));
             let help = format!(
                 "[expect.producer.NAME] takes metrics about messages: {}",
                 per_message.join(", ")
             );
-            ctx.error(name.span(), loc.key(name.get_ref()), message, help);
+            ctx.error(name.span(), loc.key(&echo(name.get_ref())), message, help);
             return None;
         }
         return Some(metric);
@@ -110,8 +110,8 @@ fn metric(
     } else {
         format!("known metrics: {}", known.join(", "))
     };
-    let message = format!("unknown metric `{}`{suggestion}", name.get_ref());
-    ctx.error(name.span(), loc.key(name.get_ref()), message, help);
+    let message = format!("unknown metric `{}`{suggestion}", echo(name.get_ref()));
+    ctx.error(name.span(), loc.key(&echo(name.get_ref())), message, help);
     None
 }
 
@@ -220,10 +220,10 @@ fn status(
                 counts.insert(status.clone(), count);
             }
             (false, _) => {
-                let message = format!("unknown status `{status}`");
+                let message = format!("unknown status `{}`", echo(status));
                 ctx.error(
                     value.span(),
-                    format!("{path}.{status}"),
+                    format!("{path}.{}", echo(status)),
                     message,
                     status_help(),
                 );
@@ -233,7 +233,7 @@ fn status(
                 let message = format!("the {status} count is not an integer >= 0");
                 ctx.error(
                     value.span(),
-                    format!("{path}.{status}"),
+                    format!("{path}.{}", echo(status)),
                     message,
                     status_help(),
                 );

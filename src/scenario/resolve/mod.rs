@@ -25,7 +25,7 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::error::Diagnostic;
-use super::keys::{queue as qkey, scenario as skey, sim as simkey};
+use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
 use super::{QueueConfig, Scenario};
 use crate::backend::SimKnobs;
@@ -110,7 +110,7 @@ fn header(ctx: &mut Ctx, raw: Option<&Spanned<RawHeader>>) -> Header {
             ctx.error(
                 tag.span(),
                 path,
-                format!("\"{}\" is not a valid tag", tag.get_ref()),
+                format!("\"{}\" is not a valid tag", echo(tag.get_ref())),
                 help,
             );
         }
@@ -241,7 +241,7 @@ fn unique_names(ctx: &mut Ctx, list: &Loc, names: &[Option<&Spanned<String>>], k
             .position(|other| other.is_some_and(|o| o.get_ref() == name.get_ref()));
         if let Some(first) = earlier {
             let path = format!("{}[{i}].name", list.path);
-            let message = format!("duplicate {kind} name \"{}\"", name.get_ref());
+            let message = format!("duplicate {kind} name \"{}\"", echo(name.get_ref()));
             let help = format!(
                 "{kind} names are unique; {}[{first}] already uses it",
                 list.path

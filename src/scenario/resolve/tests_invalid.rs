@@ -353,3 +353,28 @@ fn a_continuous_producer_is_estimated_until_its_stop() {
         "{keys:?}"
     );
 }
+
+/// A long value is cut in every message that echoes it (`X` is replaced by 10,000 `x`s).
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"X/s\""; "rate")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"1/X\""; "rate unit")]
+#[test_case("[[at]]\ntime = \"1s\"\nterminate = \"X\""; "target")]
+#[test_case("[[at]]\nwhen = \"X > 1\"\nkill = \"all\""; "live metric")]
+#[test_case("[[at]]\nwhen = \"sent >>X 1\"\nkill = \"all\""; "operator")]
+#[test_case("[[consumers]]\nname = \"b\"\nchaos = { crash_after_receive = \"X\" }"; "crash policy")]
+#[test_case("[expect]\nX = 1"; "metric name")]
+#[test_case("[expect]\nstatus = { X = 1 }"; "status")]
+#[test_case("[expect]\nprocessed = \">= X\""; "comparison number")]
+#[test_case("[queue]\nvisibility_timeout = \"X\""; "duration")]
+#[test_case("[[consumers]]\nname = \"X\""; "name")]
+fn long_values_are_cut(extra: &str) {
+    let text = format!("{BASE}{}\n", extra.replace('X', &"x".repeat(10_000)));
+    for d in diagnostics(&text) {
+        assert!(
+            d.message.len() < 300,
+            "{} bytes: {}",
+            d.message.len(),
+            &d.message[..300]
+        );
+        assert!(d.key.len() < 300, "key of {} bytes", d.key.len());
+    }
+}

@@ -40,7 +40,13 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let number = number.trim();
     let n = match number.parse::<f64>() {
         Ok(n) if n.is_finite() => n,
-        Ok(_) => return Err(format!("\"{number}\" in \"{text}\" is not a finite number")),
+        Ok(_) => {
+            return Err(format!(
+                "\"{}\" in \"{}\" is not a finite number",
+                echo(number),
+                echo(text)
+            ));
+        }
         Err(_) => {
             return Err(format!(
                 "\"{}\" in \"{}\" is not a number",
@@ -50,7 +56,10 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
         }
     };
     if n <= 0.0 {
-        return Err(format!("the rate in \"{text}\" must be more than 0"));
+        return Err(format!(
+            "the rate in \"{}\" must be more than 0",
+            echo(text)
+        ));
     }
     let per_second = n / seconds;
     if per_second < MIN_RATE {
@@ -85,13 +94,16 @@ pub fn parse_comparison(text: &str) -> Result<(CompareOp, f64), String> {
                 echo(text)
             )
         } else {
-            format!("unknown comparison operator \"{written}\" (operators: {operators})")
+            format!(
+                "unknown comparison operator \"{}\" (operators: {operators})",
+                echo(written)
+            )
         });
     };
     let number = text[op.len()..].trim();
     let value = match number.parse::<f64>() {
         Ok(value) if value.is_finite() => value,
-        Ok(_) => return Err(format!("\"{number}\" is not a finite number")),
+        Ok(_) => return Err(format!("\"{}\" is not a finite number", echo(number))),
         Err(_) => return Err(format!("\"{}\" is not a number", echo(number))),
     };
     Ok((operator(op), value))
@@ -116,14 +128,17 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
         .unwrap_or(trimmed.len());
     let name = &trimmed[..name_end];
     if name.is_empty() {
-        return Err(format!("\"{trimmed}\" does not start with a metric name"));
+        return Err(format!(
+            "\"{}\" does not start with a metric name",
+            echo(trimmed)
+        ));
     }
     let Some(metric) = LiveMetric::from_name(name) else {
         let names: Vec<&str> = LiveMetric::ALL.iter().map(|(_, n, _)| *n).collect();
         let suggestion = closest(name, &names)
             .map(|s| format!(", did you mean `{s}`?"))
             .unwrap_or_default();
-        return Err(format!("unknown live metric `{name}`{suggestion}"));
+        return Err(format!("unknown live metric `{}`{suggestion}", echo(name)));
     };
     let (op, value) = parse_comparison(&trimmed[name_end..])?;
     Ok(Condition { metric, op, value })
@@ -138,7 +153,8 @@ pub fn parse_crash_policy(value: &toml::Value) -> Result<CrashPolicy, String> {
                 "once" => Ok(CrashPolicy::Once),
                 "always" => Ok(CrashPolicy::Always),
                 other => Err(format!(
-                    "unknown crash policy \"{other}\" (words: {})",
+                    "unknown crash policy \"{}\" (words: {})",
+                    echo(other),
                     quoted_list(CRASH_WORDS)
                 )),
             };
@@ -187,7 +203,8 @@ pub fn parse_target(text: &str, groups: &[&str]) -> Result<Target, String> {
         .map(|s| format!(", did you mean \"{s}\"?"))
         .unwrap_or_default();
     Err(format!(
-        "no consumer group or instance \"{text}\"{suggestion}"
+        "no consumer group or instance \"{}\"{suggestion}",
+        echo(text)
     ))
 }
 
