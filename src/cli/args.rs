@@ -13,6 +13,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Refuse (exit 2) a scenario whose estimate is more messages than this: its counts, or a
+    /// continuous producer's rate over the time until it is stopped or the run times out.
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::scenario::Limits::default().max_messages)]
+    pub max_messages: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,11 @@ use crate::runner::{self, BackendChoice, ProgressFn, RunOptions, RunResult, Scen
 use crate::scenario::{self, Scenario};
 
 pub fn dispatch(cli: Cli) -> QsimExitCode {
+    let limits = scenario::Limits {
+        max_messages: cli.max_messages,
+    };
+    let load_all = |files: &[PathBuf]| load_all(files, &limits);
+    let load_dir = |dir: &Path, tags: &[String]| load_dir(dir, tags, &limits);
     match cli.command {
         Command::Run { files, run } => match load_all(&files) {
             Ok(scenarios) => run_scenarios(scenarios, &run),
@@ -86,17 +91,17 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
             scenario,
             min_rate,
             max_memory_mib,
-        } => bench(&scenario, min_rate, max_memory_mib),
+        } => bench(&scenario, min_rate, max_memory_mib, &limits),
     }
 }
 
 /// Loads every file; prints every error (not just the first) and returns exit 2 if any failed.
-fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, QsimExitCode> {
+fn load_all(files: &[PathBuf], limits: &scenario::Limits) -> Result<Vec<Scenario>, QsimExitCode> {
     let color = std::io::stderr().is_terminal();
     let mut scenarios = Vec::new();
     let mut failed = false;
     for file in files {
-        match scenario::load(file) {
+        match scenario::load_with(file, limits) {
             Ok(s) => scenarios.push(s),
             Err(e) => {
                 err(&e.render(color));
@@ -119,7 +124,11 @@ fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, QsimExitCode> {
     Ok(scenarios)
 }
 
-fn load_dir(dir: &Path, tags: &[String]) -> Result<Vec<Scenario>, QsimExitCode> {
+fn load_dir(
+    dir: &Path,
+    tags: &[String],
+    limits: &scenario::Limits,
+) -> Result<Vec<Scenario>, QsimExitCode> {
     let files = match scenario::discover(dir) {
         Ok(files) => files,
         Err(e) => {
@@ -127,7 +136,7 @@ fn load_dir(dir: &Path, tags: &[String]) -> Result<Vec<Scenario>, QsimExitCode> 
             return Err(QsimExitCode::BadInput);
         }
     };
-    let scenarios = load_all(&files)?;
+    let scenarios = load_all(&files, limits)?;
     Ok(scenarios
         .into_iter()
         .filter(|s| tags.is_empty() || s.tags.iter().any(|t| tags.contains(t)))
@@ -253,8 +262,13 @@ fn write_events(
     std::io::Write::flush(&mut writer)
 }
 
-fn bench(path: &Path, min_rate: Option<f64>, max_memory_mib: Option<u64>) -> QsimExitCode {
-    let scenarios = match load_all(&[path.to_owned()]) {
+fn bench(
+    path: &Path,
+    min_rate: Option<f64>,
+    max_memory_mib: Option<u64>,
+    limits: &scenario::Limits,
+) -> QsimExitCode {
+    let scenarios = match load_all(&[path.to_owned()], limits) {
         Ok(s) => s,
         Err(code) => return code,
     };

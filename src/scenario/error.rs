@@ -42,17 +42,20 @@ pub struct ScenarioError {
 pub enum ScenarioErrorKind {
     /// The file could not be read.
     Io(std::io::Error),
-    /// TOML syntax, an unknown key, or a value of the wrong type: toml's own error, located.
+    /// Not a TOML document (every syntax error toml's parser recovers from, or bytes that are
+    /// not UTF-8), or a type error only the deserializer found: located.
     Syntax(Box<SyntaxError>),
     /// Well-formed TOML that breaks the format's rules: every problem found, in file order.
     Invalid(Vec<Diagnostic>),
 }
 
-/// toml's own error and the diagnostic made from it.
+/// toml's own errors and the diagnostics made from them.
 #[derive(Debug)]
 pub struct SyntaxError {
-    pub diagnostic: Diagnostic,
-    pub error: toml::de::Error,
+    /// At least one.
+    pub diagnostics: Vec<Diagnostic>,
+    /// toml's first error (none when the file is not UTF-8).
+    pub error: Option<toml::de::Error>,
 }
 
 impl ScenarioError {
@@ -64,7 +67,7 @@ impl ScenarioError {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match &self.kind {
             ScenarioErrorKind::Io(_) => &[],
-            ScenarioErrorKind::Syntax(syntax) => std::slice::from_ref(&syntax.diagnostic),
+            ScenarioErrorKind::Syntax(syntax) => &syntax.diagnostics,
             ScenarioErrorKind::Invalid(diagnostics) => diagnostics,
         }
     }
@@ -118,12 +121,43 @@ impl ScenarioError {
                 out.push('\n');
             }
             let _ = writeln!(out, "{}", self.plain_line(diagnostic));
+            if !excerpt_fits(&self.text, &diagnostic.span) {
+                // A 2 MB line is not echoed back: the plain line already says where it is.
+                let _ = handler.render_report(&mut out, &excerpt(diagnostic).without_label());
+                continue;
+            }
             let report = miette::Report::new(excerpt(diagnostic))
                 .with_source_code(NamedSource::new(&name, self.text.clone()));
             // Writing to a String cannot fail.
             let _ = handler.render_report(&mut out, report.as_ref());
         }
         out
+    }
+}
+
+/// Longest source line an excerpt shows; beyond it only the plain line and the help are printed.
+const EXCERPT_LINE_MAX: usize = 400;
+
+/// Whether the lines an excerpt shows (the span's lines and one on each side) are short enough
+/// to print.
+fn excerpt_fits(text: &str, span: &Range<usize>) -> bool {
+    let (first, _) = line_column(text, span.start);
+    let (last, _) = line_column(text, span.end);
+    text.lines()
+        .enumerate()
+        .skip(first.saturating_sub(2))
+        .take(last + 2 - first.saturating_sub(1))
+        .all(|(_, line)| line.len() <= EXCERPT_LINE_MAX)
+}
+
+trait WithoutLabel {
+    fn without_label(self) -> Self;
+}
+
+impl WithoutLabel for MietteDiagnostic {
+    fn without_label(mut self) -> Self {
+        self.labels = None;
+        self
     }
 }
 
@@ -160,7 +194,10 @@ impl std::error::Error for ScenarioError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             ScenarioErrorKind::Io(error) => Some(error),
-            ScenarioErrorKind::Syntax(syntax) => Some(&syntax.error),
+            ScenarioErrorKind::Syntax(syntax) => syntax
+                .error
+                .as_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             ScenarioErrorKind::Invalid(_) => None,
         }
     }

@@ -12,13 +12,18 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::Diagnostic;
-use super::keys;
+use super::keys::{self, echo};
 
 /// A toml error for `text`; `syntax` = the document itself did not parse.
 pub fn toml_diagnostic(text: &str, error: &toml::de::Error, syntax: bool) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let message = error.message().trim().to_string();
     if syntax {
+        if message == "duplicate key" {
+            if let Some(diagnostic) = duplicate(text, &span) {
+                return diagnostic;
+            }
+        }
         return Diagnostic {
             key: lexical_path(text, span.start),
             span,
@@ -195,6 +200,9 @@ fn lexical_path(text: &str, offset: usize) -> String {
         }
     }
     let line = text[line_start..].lines().next().unwrap_or_default();
+    if let Some((name, _)) = header(line) {
+        return name.to_string();
+    }
     let key = line
         .split_once('=')
         .map(|(key, _)| key.trim())
@@ -203,6 +211,92 @@ fn lexical_path(text: &str, offset: usize) -> String {
         Some(key) => join(&table, key),
         None => table,
     }
+}
+
+/// `[name]` → `("name", false)`, `[[name]]` → `("name", true)`.
+fn header(line: &str) -> Option<(&str, bool)> {
+    let line = line.trim();
+    if let Some(rest) = line.strip_prefix("[[") {
+        return Some((rest.split_once("]]")?.0.trim(), true));
+    }
+    let rest = line.strip_prefix('[')?;
+    Some((rest.split_once(']')?.0.trim(), false))
+}
+
+/// toml's "duplicate key", said with the key and the line it was first defined at: a table
+/// header given twice, a table and an array of tables of one name, or a key set twice.
+fn duplicate(text: &str, span: &Range<usize>) -> Option<Diagnostic> {
+    let line_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let before = &text[..line_start];
+    if let Some((name, array)) = header(line) {
+        let first = before
+            .lines()
+            .enumerate()
+            .filter_map(|(n, l)| header(l).map(|(h, a)| (n + 1, h, a)))
+            .find(|(_, h, _)| *h == name);
+        let written = |array: bool| match array {
+            true => format!("[[{name}]]"),
+            false => format!("[{name}]"),
+        };
+        let (message, help) = match first {
+            Some((n, _, false)) if !array => (
+                format!(
+                    "the table `{}` is defined twice: first at line {n}",
+                    written(false)
+                ),
+                format!("merge the two `{}` tables into one", written(false)),
+            ),
+            Some((n, _, earlier)) => (
+                format!(
+                    "`{}` clashes with `{}` at line {n}",
+                    written(array),
+                    written(earlier)
+                ),
+                format!(
+                    "`{name}` is either one table `[{name}]` or an array of tables `[[{name}]]` \
+                     (one `[[{name}]]` header per entry), not both"
+                ),
+            ),
+            None => (
+                format!("`{}` redefines `{name}`, already set", written(array)),
+                format!("set the keys of `{name}` in one place"),
+            ),
+        };
+        return Some(Diagnostic {
+            span: span.clone(),
+            key: name.to_string(),
+            message,
+            help: Some(help),
+        });
+    }
+    let key = line.split_once('=')?.0.trim();
+    let table_start = before
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| header(l).is_some())
+        .map(|(n, _)| n + 1)
+        .last()
+        .unwrap_or(0);
+    let first = before
+        .lines()
+        .enumerate()
+        .skip(table_start)
+        .find(|(_, l)| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+        .map(|(n, _)| n + 1);
+    let path = lexical_path(text, span.start);
+    let message = match first {
+        Some(n) => format!("`{}` is set twice: first at line {n}", echo(key)),
+        None => format!("`{}` is set twice", echo(key)),
+    };
+    Some(Diagnostic {
+        span: span.clone(),
+        key: path,
+        message,
+        help: Some("a key takes one value: remove one of them".into()),
+    })
 }
 
 /// The words between backticks, e.g. of "expected `a`, `b` or `c`".
@@ -216,8 +310,12 @@ fn backticked(text: &str) -> Vec<String> {
 
 /// The allowed key closest to a misspelled one, if it is close enough to be a typo.
 pub fn closest<'a, S: AsRef<str>>(wrong: &str, allowed: &'a [S]) -> Option<&'a str> {
+    let length = wrong.chars().count();
     allowed
         .iter()
+        // Lengths further apart than the distance allowed cannot be close (and a 2 MB value
+        // must not cost a 2 MB x N distance table).
+        .filter(|s| length.abs_diff(s.as_ref().chars().count()) <= (s.as_ref().len() / 3).max(1))
         .map(|s| (edit_distance(wrong, s.as_ref()), s.as_ref()))
         .filter(|(d, s)| *d <= (s.len() / 3).max(1))
         .min_by_key(|(d, _)| *d)

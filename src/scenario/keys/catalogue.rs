@@ -2,8 +2,8 @@
 //! `CONST name: shape, presence, "meaning";`.
 
 use super::{
-    ANY_DURATION, Key, POSITIVE_DURATION, PROBABILITY, Presence, Shape, int, int_from,
-    positive_up_to, secs,
+    ANY_DURATION, Key, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms, count_from,
+    instances_from, int, int_from, positive_up_to, secs,
 };
 
 const OPTIONAL: Presence = Presence::Optional;
@@ -91,12 +91,12 @@ table!(sim {
 table!(producer {
     NAME name: Shape::Name, REQUIRED, "Producer name, unique among producers.";
     START start: ANY_DURATION, default("0s"), "When the producer starts sending.";
-    COUNT count: int_from(1), OPTIONAL, "Send this many messages (exactly one of count / continuous / schedule).";
+    COUNT count: count_from(1), OPTIONAL, "Send this many messages (exactly one of count / continuous / schedule).";
     CONTINUOUS continuous: Shape::Bool, default("false"), "Send until a `stop` action names this producer; needs a finite rate.";
     SCHEDULE schedule: Shape::List(&ANY_DURATION), OPTIONAL, "Send one message at each of these offsets from start.";
     RATE rate: Shape::Rate, default("unlimited"), "How fast messages are sent.";
     BATCH_SIZE batch_size: int(1, 10), default("1"), "Messages per SendMessageBatch call.";
-    GROUPS groups: int_from(1), default("1"), "FIFO only when > 1: spread messages round-robin over groups g1..gN.";
+    GROUPS groups: int(1, 10_000), default("1"), "FIFO only when > 1: spread messages round-robin over groups g1..gN.";
     DEDUP dedup: Shape::Choice(&["message-id", "content", "payload"]), derived("\"content\" when queue.content_based_dedup, else \"message-id\""), "FIFO only: where MessageDeduplicationId comes from (\"content\" needs content_based_dedup, \"payload\" a literal payload).";
     DELAY delay: secs(0, 15 * 60), OPTIONAL, "Standard only: DelaySeconds of every message.";
     PAYLOAD payload: Shape::Table(&[payload::KEYS]), OPTIONAL, "What the messages contain (default kind = \"work\").";
@@ -106,17 +106,17 @@ table!(payload {
     KIND kind: Shape::Choice(PAYLOAD_KIND_NAMES), default("work"), "Message generator: work (poison keys), business-duplicates (field, orders, duplicates), versioned (entities, versions, shuffle), literal (messages).";
     POISON poison: Shape::Table(&[poison::KEYS]), OPTIONAL, "work: which messages are poison (exactly one of every / positions / probability).";
     FIELD field: Shape::Text, default("order_id"), "business-duplicates: the payload field that holds the business key.";
-    ORDERS orders: int_from(1), OPTIONAL, "business-duplicates (required): number of distinct business keys.";
-    DUPLICATES duplicates: int_from(0), default("1"), "business-duplicates: extra messages reusing existing keys (the producer sends orders + duplicates messages).";
-    ENTITIES entities: int_from(1), default("1"), "versioned: number of entities.";
-    VERSIONS versions: int_from(1), OPTIONAL, "versioned (required): versions 1..=N of each entity.";
+    ORDERS orders: count_from(1), OPTIONAL, "business-duplicates (required): number of distinct business keys.";
+    DUPLICATES duplicates: count_from(0), default("1"), "business-duplicates: extra messages reusing existing keys (the producer sends orders + duplicates messages).";
+    ENTITIES entities: count_from(1), default("1"), "versioned: number of entities.";
+    VERSIONS versions: count_from(1), OPTIONAL, "versioned (required): versions 1..=N of each entity.";
     SHUFFLE shuffle: Shape::Bool, default("true"), "versioned: send the versions in a seeded random order.";
     MESSAGES messages: Shape::TableList(&[literal::KEYS]), OPTIONAL, "literal (required): the messages, sent in order.";
 });
 
 table!(poison {
-    EVERY every: int_from(1), OPTIONAL, "Every N-th message is poison.";
-    POSITIONS positions: Shape::List(&int_from(1)), OPTIONAL, "These 1-based positions are poison.";
+    EVERY every: count_from(1), OPTIONAL, "Every N-th message is poison.";
+    POSITIONS positions: Shape::List(&count_from(1)), OPTIONAL, "These 1-based positions are poison.";
     PROBABILITY probability: super::PROBABILITY, OPTIONAL, "Each message is poison with this probability (seeded).";
 });
 
@@ -129,20 +129,20 @@ table!(literal {
 
 table!(consumer {
     NAME name: Shape::Name, REQUIRED, "Consumer group name, unique among groups; instances are NAME-1, NAME-2, ...";
-    COUNT count: int_from(0), default("1"), "Instances started at `start` (0 = started later by the timeline or autoscaler).";
+    COUNT count: instances_from(0), default("1"), "Instances started at `start` (0 = started later by the timeline or autoscaler).";
     START start: ANY_DURATION, default("0s"), "When the first instance starts.";
     STAGGER stagger: ANY_DURATION, default("0s"), "Instance k starts at start + k * stagger.";
     MAX_MESSAGES max_messages: int(1, 10), default("1"), "MaxNumberOfMessages per receive.";
     WAIT wait: secs(0, 20), derived("queue.receive_wait"), "WaitTimeSeconds of each receive.";
     IDLE_TIMEOUT idle_timeout: POSITIVE_DURATION, derived("queue.visibility_timeout + 2 * wait + 1s"), "An instance exits cleanly after this long without receiving anything.";
-    MESSAGE_LIMIT message_limit: int_from(1), OPTIONAL, "An instance exits cleanly after processing this many messages.";
+    MESSAGE_LIMIT message_limit: count_from(1), OPTIONAL, "An instance exits cleanly after processing this many messages.";
 });
 
 table!(behavior {
     PROCESSING processing: ANY_DURATION, default("0s"), "Time spent on a message before its side effect.";
     SIDE_EFFECT_DELAY side_effect_delay: ANY_DURATION, default("0s"), "Duration of the side effect itself (the external call).";
     IDEMPOTENCY idempotency: Shape::Choice(&["none", "memory", "lock", "tables"]), default("none"), "How repeated deliveries are recognised: none, an in-memory LRU, a status-table lock, or status + side-effects tables.";
-    CACHE_SIZE cache_size: int_from(1), default("1000"), "idempotency = \"memory\" only: LRU capacity.";
+    CACHE_SIZE cache_size: int(1, 10_000_000), default("1000"), "idempotency = \"memory\" only: LRU capacity.";
     LEASE lease: ANY_DURATION, derived("queue.visibility_timeout"), "idempotency = \"lock\" or \"tables\" only: how long a STARTED claim holds (0s: another consumer may take it over at once).";
     BUSINESS_KEY business_key: Shape::Text, OPTIONAL, "Idempotency key = this payload field instead of the message id.";
     VERSIONING versioning: Shape::Table(&[versioning::KEYS]), OPTIONAL, "Apply messages as versioned events of an entity.";
@@ -160,7 +160,7 @@ table!(versioning {
 });
 
 table!(heartbeat {
-    INTERVAL interval: POSITIVE_DURATION, REQUIRED, "Time between ChangeMessageVisibility calls (< extend).";
+    INTERVAL interval: at_least_ms(100), REQUIRED, "Time between ChangeMessageVisibility calls (< extend).";
     EXTEND extend: positive_up_to(12 * HOUR), REQUIRED, "Visibility timeout set by each heartbeat.";
 });
 
@@ -176,7 +176,7 @@ table!(chaos {
 table!(at {
     TIME time: ANY_DURATION, OPTIONAL, "Run the action at this time (exactly one of time / when).";
     WHEN when: Shape::Condition, OPTIONAL, "Run the action the first time this condition holds.";
-    POLL poll: POSITIVE_DURATION, default("100ms"), "With `when`: how often the condition is checked.";
+    POLL poll: at_least_ms(10), default("100ms"), "With `when`: how often the condition is checked.";
     TERMINATE terminate: Shape::Target, OPTIONAL, "Action: SIGTERM consumers (they finish in-flight work).";
     KILL kill: Shape::Target, OPTIONAL, "Action: SIGKILL consumers (in-flight messages come back later).";
     START start: Shape::Table(&[start::KEYS]), OPTIONAL, "Action: start more instances of a group.";
@@ -189,7 +189,7 @@ table!(at {
 
 table!(start {
     GROUP group: Shape::Name, REQUIRED, "The consumer group.";
-    COUNT count: int_from(1), default("1"), "How many instances to start.";
+    COUNT count: instances_from(1), default("1"), "How many instances to start.";
 });
 
 table!(deploy {
@@ -202,9 +202,9 @@ table!(redrive {
 
 table!(autoscaler {
     GROUP group: Shape::Name, REQUIRED, "The consumer group to scale.";
-    INTERVAL interval: POSITIVE_DURATION, default("5s"), "How often the depth is checked.";
-    SCALE_OUT_DEPTH scale_out_depth: int_from(1), REQUIRED, "Add an instance when the visible depth is >= this.";
-    SCALE_IN_DEPTH scale_in_depth: int_from(0), OPTIONAL, "Terminate an instance when the depth is <= this (default: never).";
-    MIN min: int_from(0), default("1"), "Instances the group has from the start (the autoscaler starts those its count lacks); never scales in below this.";
-    MAX max: int_from(1), REQUIRED, "Never more instances than this (>= min).";
+    INTERVAL interval: at_least_ms(100), default("5s"), "How often the depth is checked.";
+    SCALE_OUT_DEPTH scale_out_depth: count_from(1), REQUIRED, "Add an instance when the visible depth is >= this.";
+    SCALE_IN_DEPTH scale_in_depth: count_from(0), OPTIONAL, "Terminate an instance when the depth is <= this (default: never).";
+    MIN min: instances_from(0), default("1"), "Instances the group has from the start (the autoscaler starts those its count lacks); never scales in below this.";
+    MAX max: instances_from(1), REQUIRED, "Never more instances than this (>= min).";
 });

@@ -56,6 +56,10 @@ pub enum Shape {
         max: Option<Duration>,
         /// Zero is not allowed even though `min` is zero.
         positive: bool,
+        /// Whole seconds only: SQS takes these as integer seconds (VisibilityTimeout,
+        /// WaitTimeSeconds, DelaySeconds, MessageRetentionPeriod), and a 1ns long-poll wait
+        /// would make an idle consumer poll a billion times a second of virtual time.
+        seconds: bool,
     },
     Choice(&'static [&'static str]),
     /// `"unlimited"`, `"N/s"`, `"N/m"`.
@@ -98,22 +102,72 @@ pub const fn secs(min_secs: u64, max_secs: u64) -> Shape {
         min: Duration::from_secs(min_secs),
         max: Some(Duration::from_secs(max_secs)),
         positive: false,
+        seconds: true,
     }
 }
 
-/// Any duration, zero included.
+/// The longest virtual time a scenario may mention (a start, a timeout, a schedule offset, a
+/// processing time...): 30 days. Far beyond any failure mode worth simulating, and small enough
+/// that sums of such times never approach what the engine's clock can represent.
+pub const MAX_VIRTUAL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The most messages one producer may be asked for by a single key (`count`, `orders`,
+/// `versions`, `entities` x `versions`...). The whole scenario is further held to
+/// [`DEFAULT_MAX_MESSAGES`] (or `--max-messages`) by its message estimate.
+pub const MAX_COUNT: i64 = 1_000_000_000;
+
+/// The most instances one key may start (`count` of a group, `start.count`, autoscaler `max`).
+pub const MAX_INSTANCES: i64 = 1_000;
+
+/// The most consumer instances a scenario may run at once, over every group, start action and
+/// autoscaler: each instance is a task with its own state.
+pub const MAX_CONSUMERS: u64 = 10_000;
+
+/// Messages a scenario may send by its estimate unless `--max-messages` says otherwise (the
+/// benchmark sends one million).
+pub const DEFAULT_MAX_MESSAGES: u64 = 10_000_000;
+
+/// The slowest and fastest producer rates, in messages per second: one a day, and 100,000 a
+/// second (SQS standard queues take "nearly unlimited" sends; the simulator has to store them).
+pub const MIN_RATE: f64 = 1.0 / 86_400.0;
+pub const MAX_RATE: f64 = 100_000.0;
+
+/// Any duration up to [`MAX_VIRTUAL`], zero included.
 pub const ANY_DURATION: Shape = Shape::Duration {
     min: Duration::ZERO,
-    max: None,
+    max: Some(MAX_VIRTUAL),
     positive: false,
+    seconds: false,
 };
 
-/// Any duration but zero.
+/// Any duration up to [`MAX_VIRTUAL`] but zero.
 pub const POSITIVE_DURATION: Shape = Shape::Duration {
     min: Duration::ZERO,
-    max: None,
+    max: Some(MAX_VIRTUAL),
     positive: true,
+    seconds: false,
 };
+
+/// A duration from `min_ms` milliseconds to [`MAX_VIRTUAL`]: for periods the engine ticks at
+/// (polls, intervals), where a nanosecond would be a livelock.
+pub const fn at_least_ms(min_ms: u64) -> Shape {
+    Shape::Duration {
+        min: Duration::from_millis(min_ms),
+        max: Some(MAX_VIRTUAL),
+        positive: false,
+        seconds: false,
+    }
+}
+
+/// A count key: `min` to [`MAX_COUNT`].
+pub const fn count_from(min: i64) -> Shape {
+    int(min, MAX_COUNT)
+}
+
+/// An instance count: `min` to [`MAX_INSTANCES`].
+pub const fn instances_from(min: i64) -> Shape {
+    int(min, MAX_INSTANCES)
+}
 
 /// A duration from just above zero to `max_secs`.
 pub const fn positive_up_to(max_secs: u64) -> Shape {
@@ -121,6 +175,7 @@ pub const fn positive_up_to(max_secs: u64) -> Shape {
         min: Duration::ZERO,
         max: Some(Duration::from_secs(max_secs)),
         positive: true,
+        seconds: false,
     }
 }
 
@@ -141,7 +196,12 @@ impl Shape {
             } => format!("an integer from {min} to {max}"),
             Shape::Int { min, max: None } => format!("an integer >= {min}"),
             Shape::Float { min, max } => format!("a number from {min:.1} to {max:.1}"),
-            Shape::Duration { min, max, positive } => {
+            Shape::Duration {
+                min,
+                max,
+                positive,
+                seconds,
+            } => {
                 let low = if *positive {
                     "> 0s".to_string()
                 } else {
@@ -157,12 +217,17 @@ impl Shape {
                     Some(max) => format!("{low} and <= {}", fmt_duration(*max)),
                     None => low,
                 };
-                format!("a duration {range}, written like \"250ms\", \"30s\", \"5m\", \"4d\"")
+                if *seconds {
+                    format!("whole seconds {range}, written like \"30s\", \"5m\", \"4d\"")
+                } else {
+                    format!("a duration {range}, written like \"250ms\", \"30s\", \"5m\", \"4d\"")
+                }
             }
             Shape::Choice(values) => format!("one of {}", quoted_list(values)),
-            Shape::Rate => "\"unlimited\", or \"N/s\" / \"N/m\" with N > 0 (e.g. \"5/s\", \
-                            \"0.5/s\", \"30/m\")"
-                .into(),
+            Shape::Rate => format!(
+                "\"unlimited\", or \"N/s\", \"N/m\", \"N/h\", \"N/d\" (e.g. \"5/s\", \"0.5/s\", \
+                 \"30/m\") from 1/d to {MAX_RATE}/s"
+            ),
             Shape::CrashPolicy => {
                 "\"never\", \"once\", \"always\", or a probability from 0.0 to 1.0".into()
             }
@@ -222,8 +287,41 @@ pub fn quoted_list(values: &[&str]) -> String {
         .join(", ")
 }
 
+/// A duration as a person writes it in the file, largest units first: `7d`, `1h 30m`, `250ms`,
+/// `0s` (humantime would print seven days as `7days`, and its parts can be long).
 pub fn fmt_duration(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+    const UNITS: &[(&str, u128)] = &[
+        ("d", 86_400_000_000_000),
+        ("h", 3_600_000_000_000),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ];
+    let mut left = d.as_nanos();
+    if left == 0 {
+        return "0s".into();
+    }
+    let mut parts = Vec::new();
+    for (unit, nanos) in UNITS {
+        if left >= *nanos {
+            parts.push(format!("{}{unit}", left / nanos));
+            left %= nanos;
+        }
+    }
+    parts.join(" ")
+}
+
+/// A value echoed in a message, cut to a readable length (a 2 MB string must not be printed
+/// back whole).
+pub fn echo(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(MAX).collect();
+    format!("{cut}… ({} characters)", text.chars().count())
 }
 
 /// The keys of one table, looked up by a path of key names from the top of the file (array
@@ -268,10 +366,11 @@ mod tests {
             };
             defaults += 1;
             let valid = match key.shape {
-                Shape::Duration { min, max, positive } => humantime::parse_duration(text)
-                    .is_ok_and(|d| {
-                        d >= min && max.is_none_or(|m| d <= m) && !(positive && d.is_zero())
-                    }),
+                Shape::Duration {
+                    min, max, positive, ..
+                } => humantime::parse_duration(text).is_ok_and(|d| {
+                    d >= min && max.is_none_or(|m| d <= m) && !(positive && d.is_zero())
+                }),
                 Shape::Int { min, max } => text
                     .parse::<i64>()
                     .is_ok_and(|n| n >= min && max.is_none_or(|m| n <= m)),

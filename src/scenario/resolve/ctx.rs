@@ -11,7 +11,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use crate::scenario::error::Diagnostic;
-use crate::scenario::keys::{Key, NAME_MAX, Presence, Shape, fmt_duration, quoted_list};
+use crate::scenario::keys::{Key, NAME_MAX, Presence, Shape, echo, fmt_duration, quoted_list};
 use crate::scenario::locate::closest;
 
 /// Where a table is: its key path and span (the span missing keys are reported at).
@@ -122,6 +122,11 @@ impl Ctx {
         });
     }
 
+    /// No diagnostic recorded so far.
+    pub fn is_clean(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
     /// The value if no diagnostic was recorded, else every diagnostic once, in file order.
     pub fn finish<T>(mut self, value: T) -> Result<T, Vec<Diagnostic>> {
         if self.diagnostics.is_empty() {
@@ -177,18 +182,38 @@ impl Ctx {
         let duration = match humantime::parse_duration(text) {
             Ok(duration) => duration,
             Err(error) => {
-                let message = format!("\"{text}\" is not a duration: {error}");
+                let message = format!("\"{}\" is not a duration: {error}", echo(text));
                 self.error(value.span(), path, message, help);
                 return None;
             }
         };
-        if let Shape::Duration { min, max, positive } = *shape {
+        if let Shape::Duration {
+            min,
+            max,
+            positive,
+            seconds,
+        } = *shape
+        {
             if positive && duration.is_zero() {
                 self.error(value.span(), path, "must be longer than 0s", help);
                 return None;
             }
-            if duration < min || max.is_some_and(|max| duration > max) {
-                let message = format!("{} is out of range", fmt_duration(duration));
+            if seconds && duration.subsec_nanos() != 0 {
+                let message = format!(
+                    "{} is not a whole number of seconds (SQS takes seconds)",
+                    fmt_duration(duration)
+                );
+                self.error(value.span(), path, message, help);
+                return None;
+            }
+            let bound = if duration < min {
+                Some(format!("shorter than the minimum, {}", fmt_duration(min)))
+            } else {
+                max.filter(|max| duration > *max)
+                    .map(|max| format!("longer than the maximum, {}", fmt_duration(max)))
+            };
+            if let Some(bound) = bound {
+                let message = format!("{} is out of range: {bound}", fmt_duration(duration));
                 self.error(value.span(), path, message, help);
                 return None;
             }
@@ -211,17 +236,16 @@ impl Ctx {
         help: String,
     ) -> Option<i64> {
         let number = *value.get_ref();
-        let in_range = match *shape {
-            Shape::Int { min, max } => number >= min && max.is_none_or(|max| number <= max),
-            _ => true,
+        let bound = match *shape {
+            Shape::Int { min, .. } if number < min => Some(format!("below the minimum, {min}")),
+            Shape::Int { max: Some(max), .. } if number > max => {
+                Some(format!("above the maximum, {max}"))
+            }
+            _ => None,
         };
-        if !in_range {
-            self.error(
-                value.span(),
-                path,
-                format!("{number} is out of range"),
-                help,
-            );
+        if let Some(bound) = bound {
+            let message = format!("{number} is out of range: {bound}");
+            self.error(value.span(), path, message, help);
             return None;
         }
         Some(number)
@@ -254,7 +278,7 @@ impl Ctx {
         let number = *value.get_ref();
         let in_range = match key.shape {
             Shape::Float { min, max } => (min..=max).contains(&number),
-            _ => true,
+            _ => number.is_finite(),
         };
         if !in_range {
             let message = format!("{number} is out of range");
@@ -308,7 +332,7 @@ impl Ctx {
             self.error(
                 value.span(),
                 path,
-                format!("\"{name}\" is not a valid name"),
+                format!("\"{}\" is not a valid name", echo(name)),
                 help,
             );
             return None;
@@ -333,11 +357,16 @@ impl Ctx {
         if let Some(found) = values.iter().find(|v| **v == wanted) {
             return Some(found);
         }
-        let suggestion = closest(wanted, values)
+        // `kind = "FIFO"` is a capitalisation away from "fifo", not a typo of it.
+        let suggestion = values
+            .iter()
+            .find(|v| v.eq_ignore_ascii_case(wanted))
+            .copied()
+            .or_else(|| closest(wanted, values))
             .map(|s| format!(", did you mean \"{s}\"?"))
             .unwrap_or_default();
         let span = raw.map_or(loc.span.clone(), Spanned::span);
-        let message = format!("unknown value \"{wanted}\"{suggestion}");
+        let message = format!("unknown value \"{}\"{suggestion}", echo(wanted));
         let help = format!("{} takes one of {}", key.name, quoted_list(values));
         self.error(span, loc.key(key.name), message, help);
         None

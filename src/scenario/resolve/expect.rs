@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::ctx::{Ctx, Loc};
 use super::timeline::{Names, known, needs_dlq};
 use super::values::{kind_of, parse_comparison};
-use crate::scenario::keys::{OPERATORS, STATUSES};
+use crate::scenario::keys::{OPERATORS, STATUSES, echo};
 use crate::scenario::locate::closest;
 use crate::scenario::raw::{RawChecks, RawExpect};
 use crate::scenario::{CompareOp, Expectation, Expectations, Expected, Metric, QueueConfig};
@@ -38,7 +38,7 @@ pub fn resolve(
     if let Some(producers) = &raw.get_ref().producer {
         let ploc = loc.table("producer", producers);
         for (name, table) in producers.get_ref() {
-            let path = ploc.key(name.get_ref());
+            let path = ploc.key(&echo(name.get_ref()));
             let producer = known(ctx, &names.producers, "producer", path.clone(), name);
             let sloc = Loc {
                 path,
@@ -91,12 +91,12 @@ fn metric(
                 .filter(|(m, _, _)| m.per_message())
                 .map(|(_, n, _)| *n)
                 .collect();
-            let message = format!("`{}` is not a per-message metric", name.get_ref());
+            let message = format!("`{}` is not a per-message metric", echo(name.get_ref()));
             let help = format!(
                 "[expect.producer.NAME] takes metrics about messages: {}",
                 per_message.join(", ")
             );
-            ctx.error(name.span(), loc.key(name.get_ref()), message, help);
+            ctx.error(name.span(), loc.key(&echo(name.get_ref())), message, help);
             return None;
         }
         return Some(metric);
@@ -110,8 +110,8 @@ fn metric(
     } else {
         format!("known metrics: {}", known.join(", "))
     };
-    let message = format!("unknown metric `{}`{suggestion}", name.get_ref());
-    ctx.error(name.span(), loc.key(name.get_ref()), message, help);
+    let message = format!("unknown metric `{}`{suggestion}", echo(name.get_ref()));
+    ctx.error(name.span(), loc.key(&echo(name.get_ref())), message, help);
     None
 }
 
@@ -126,8 +126,8 @@ fn expected(
         (toml::Value::Table(table), Metric::Status) => return status(ctx, path, table, value),
         (_, Metric::Status) => (
             format!(
-                "`status` takes a table of counts, not a {}",
-                value.get_ref().type_str()
+                "`status` takes a table of counts, not {}",
+                kind_of(value.get_ref())
             ),
             status_help(),
         ),
@@ -136,12 +136,20 @@ fn expected(
             format!("`{name}` is true or false, not {}", kind_of(other)),
             format!("write {name} = true or {name} = false"),
         ),
-        (toml::Value::Integer(n), _) => return Some(equal(*n as f64)),
-        (toml::Value::Float(n), _) => return Some(equal(*n)),
-        (toml::Value::String(text), _) => match parse_comparison(text) {
-            Ok((op, value)) => return Some(Expected::Compare { op, value }),
+        (toml::Value::Integer(n), m) => match possible(m, *n as f64) {
+            Ok(value) => return Some(equal(value)),
             Err(message) => (message, number_help(name)),
         },
+        (toml::Value::Float(n), m) => match possible(m, *n) {
+            Ok(value) => return Some(equal(value)),
+            Err(message) => (message, number_help(name)),
+        },
+        (toml::Value::String(text), m) => {
+            match parse_comparison(text).and_then(|(op, v)| Ok((op, possible(m, v)?))) {
+                Ok((op, value)) => return Some(Expected::Compare { op, value }),
+                Err(message) => (message, number_help(name)),
+            }
+        }
         (toml::Value::Boolean(_), _) => (
             format!("`{name}` is a number, not true or false"),
             number_help(name),
@@ -153,6 +161,27 @@ fn expected(
     };
     ctx.error(value.span(), path.to_string(), message, help);
     None
+}
+
+/// A value the metric can take: finite and not negative, and a whole number unless the metric
+/// is a time (an expectation that can never hold is a mistake in the file, not a finding).
+fn possible(metric: Metric, value: f64) -> Result<f64, String> {
+    let name = metric.name();
+    if !value.is_finite() {
+        return Err(format!("`{name}` takes a finite number, not {value}"));
+    }
+    if value < 0.0 {
+        return Err(format!(
+            "`{name}` is never negative, so {value} cannot match"
+        ));
+    }
+    let fractional = metric != Metric::OldestAgeSeconds && value.fract() != 0.0;
+    if fractional {
+        return Err(format!(
+            "`{name}` is a count, so {value} cannot match (not a whole number)"
+        ));
+    }
+    Ok(value)
 }
 
 fn equal(value: f64) -> Expected {
@@ -191,10 +220,10 @@ fn status(
                 counts.insert(status.clone(), count);
             }
             (false, _) => {
-                let message = format!("unknown status `{status}`");
+                let message = format!("unknown status `{}`", echo(status));
                 ctx.error(
                     value.span(),
-                    format!("{path}.{status}"),
+                    format!("{path}.{}", echo(status)),
                     message,
                     status_help(),
                 );
@@ -204,7 +233,7 @@ fn status(
                 let message = format!("the {status} count is not an integer >= 0");
                 ctx.error(
                     value.span(),
-                    format!("{path}.{status}"),
+                    format!("{path}.{}", echo(status)),
                     message,
                     status_help(),
                 );

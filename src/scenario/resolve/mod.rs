@@ -8,6 +8,7 @@
 
 mod consumer;
 mod ctx;
+mod estimate;
 mod expect;
 mod payload;
 mod producer;
@@ -24,14 +25,20 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::error::Diagnostic;
-use super::keys::{queue as qkey, scenario as skey, sim as simkey};
+use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
 use super::{QueueConfig, Scenario};
 use crate::backend::SimKnobs;
 use ctx::{Ctx, Loc};
 use timeline::Names;
 
-pub fn resolve(raw: &RawScenario, path: &Path) -> Result<Scenario, Vec<Diagnostic>> {
+pub use estimate::{Limits, consumers as estimate_consumers, messages as estimate_messages};
+
+pub fn resolve(
+    raw: &RawScenario,
+    path: &Path,
+    limits: &Limits,
+) -> Result<Scenario, Vec<Diagnostic>> {
     let mut ctx = Ctx::default();
     let header = header(&mut ctx, raw.scenario.as_ref());
     let queue = queue(&mut ctx, raw.queue.as_ref());
@@ -61,6 +68,10 @@ pub fn resolve(raw: &RawScenario, path: &Path) -> Result<Scenario, Vec<Diagnosti
         autoscaler,
         expect,
     };
+    // Estimated only once the scenario is otherwise valid: placeholders are not estimates.
+    if ctx.is_clean() {
+        estimate::check(&mut ctx, &scenario, &raw.producers, &raw.consumers, limits);
+    }
     ctx.finish(scenario)
 }
 
@@ -99,7 +110,7 @@ fn header(ctx: &mut Ctx, raw: Option<&Spanned<RawHeader>>) -> Header {
             ctx.error(
                 tag.span(),
                 path,
-                format!("\"{}\" is not a valid tag", tag.get_ref()),
+                format!("\"{}\" is not a valid tag", echo(tag.get_ref())),
                 help,
             );
         }
@@ -230,7 +241,7 @@ fn unique_names(ctx: &mut Ctx, list: &Loc, names: &[Option<&Spanned<String>>], k
             .position(|other| other.is_some_and(|o| o.get_ref() == name.get_ref()));
         if let Some(first) = earlier {
             let path = format!("{}[{i}].name", list.path);
-            let message = format!("duplicate {kind} name \"{}\"", name.get_ref());
+            let message = format!("duplicate {kind} name \"{}\"", echo(name.get_ref()));
             let help = format!(
                 "{kind} names are unique; {}[{first}] already uses it",
                 list.path

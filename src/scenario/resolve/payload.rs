@@ -80,6 +80,7 @@ pub fn payload(
                 duplicates,
             };
             let count = orders.saturating_add(duplicates);
+            too_many(ctx, loc, "orders", raw.orders.as_ref(), count);
             let derived = Derived {
                 kind: "business-duplicates",
                 count,
@@ -98,6 +99,7 @@ pub fn payload(
                 .bool(loc, &key::SHUFFLE, raw.shuffle.as_ref())
                 .unwrap_or(true);
             let count = entities.saturating_mul(versions);
+            too_many(ctx, loc, "versions", raw.versions.as_ref(), count);
             let payload = Payload::Versioned {
                 entities,
                 versions,
@@ -142,6 +144,23 @@ pub fn payload(
     }
 }
 
+/// Rejects a payload whose keys are each in range but whose product or sum is not.
+/// (`orders + duplicates`, `entities x versions`), reported at `name`.
+fn too_many(ctx: &mut Ctx, loc: &Loc, name: &str, at: Option<&Spanned<i64>>, count: u64) {
+    if count > keys::MAX_COUNT as u64 {
+        let span = at.map_or(loc.span.clone(), Spanned::span);
+        let message = format!(
+            "the payload sends {count} messages, more than the maximum, {}",
+            keys::MAX_COUNT
+        );
+        let help = format!(
+            "a producer sends at most {} messages (orders + duplicates, entities x versions)",
+            keys::MAX_COUNT
+        );
+        ctx.error(span, loc.key(name), message, help);
+    }
+}
+
 fn poison(ctx: &mut Ctx, loc: &Loc, raw: &RawPoison) -> Option<PoisonPattern> {
     use keys::poison as key;
     let help = "set exactly one of every = N, positions = [1, 5], probability = 0.1";
@@ -165,7 +184,7 @@ fn poison(ctx: &mut Ctx, loc: &Loc, raw: &RawPoison) -> Option<PoisonPattern> {
     if let Some(positions) = raw.positions.as_ref() {
         let list = loc.table("positions", positions);
         let help = "positions are 1-based message numbers: integers >= 1".to_string();
-        let shape = keys::int_from(1);
+        let shape = keys::count_from(1);
         let items = positions.get_ref().iter().enumerate();
         let checked =
             items.map(|(i, p)| ctx.check_int(list.item(i, p).path, p, &shape, help.clone()));

@@ -48,9 +48,9 @@ fn assert_one(text: &str, key: &str, message: &str, help: &str) {
 
 #[test_case("[[producers]]\nname = \"b\"\ncount = 1\nbatch_size = 11", "producers[1].batch_size", "11 is out of range", "from 1 to 10"; "batch size")]
 #[test_case("[[consumers]]\nname = \"b\"\nmax_messages = 0", "consumers[1].max_messages", "0 is out of range", "from 1 to 10"; "max messages")]
-#[test_case("[queue]\nvisibility_timeout = \"thirty seconds\"", "queue.visibility_timeout", "is not a duration", "\"250ms\""; "unparsable duration")]
+#[test_case("[queue]\nvisibility_timeout = \"thirty seconds\"", "queue.visibility_timeout", "is not a duration", "whole seconds from 0s to 12h"; "unparsable duration")]
 #[test_case("[queue]\nvisibility_timeout = \"13h\"", "queue.visibility_timeout", "13h is out of range", "from 0s to 12h"; "duration above max")]
-#[test_case("[queue]\nretention = \"30s\"", "queue.retention", "out of range", "from 1m to 14days"; "duration below min")]
+#[test_case("[queue]\nretention = \"30s\"", "queue.retention", "out of range: shorter than the minimum, 1m", "from 1m to 14d"; "duration below min")]
 #[test_case("[queue]\nmax_receive_count = 0", "queue.max_receive_count", "out of range", "from 1 to 1000"; "max receive count")]
 #[test_case("[queue]\nkind = \"fifio\"", "queue.kind", "did you mean \"fifo\"?", "one of \"standard\", \"fifo\""; "queue kind typo")]
 #[test_case("[queue.sim]\nreorder_rate = 1.5", "queue.sim.reorder_rate", "1.5 is out of range", "from 0.0 to 1.0"; "probability")]
@@ -67,7 +67,7 @@ fn assert_one(text: &str, key: &str, message: &str, help: &str) {
 #[test_case("[[producers]]\nname = \"b\"\ncount = 1\nschedule = [\"0s\"]", "producers[1].schedule", "`schedule` conflicts with `count`", "exactly one of count"; "count and schedule")]
 #[test_case("[[producers]]\nname = \"b\"", "producers[1]", "does not say how many messages", "exactly one of count"; "no amount")]
 #[test_case("[[producers]]\nname = \"b\"\ncontinuous = true", "producers[1].rate", "needs a finite rate", "rate = \"5/s\""; "continuous unlimited")]
-#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"5/h\"", "producers[1].rate", "unknown rate unit \"h\"", "\"N/s\" / \"N/m\""; "rate unit")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"5/y\"", "producers[1].rate", "unknown rate unit \"y\"", "\"N/s\", \"N/m\""; "rate unit")]
 #[test_case("[[producers]]\nname = \"b\"\nschedule = []", "producers[1].schedule", "the schedule is empty", "at least one offset"; "empty schedule")]
 #[test_case("[[producers]]\nname = \"b\"\ncount = 4\npayload = { kind = \"versioned\", versions = 2 }", "producers[1].count", "count is set by the payload", "versioned payload sends 2 messages"; "versioned with count")]
 #[test_case("[[producers]]\nname = \"b\"\nschedule = [\"0s\"]\npayload = { kind = \"literal\", messages = [{}, {}] }", "producers[1].schedule", "1 offsets for 2 messages", "one offset per literal message"; "literal schedule length")]
@@ -100,16 +100,17 @@ fn assert_one(text: &str, key: &str, message: &str, help: &str) {
 #[test_case("[[at]]\ntime = \"1s\"\nredrive = {}", "at[0].redrive", "redrive needs a DLQ", "max_receive_count"; "redrive without dlq")]
 #[test_case("[queue]\nmax_receive_count = 2\n[[at]]\ntime = \"1s\"\nredrive = { max_per_second = 501 }", "at[0].redrive.max_per_second", "501 is out of range", "from 1 to 500"; "redrive rate")]
 #[test_case("[[at]]\ntime = \"1s\"\nstop_all = false", "at[0].stop_all", "does nothing", "stop_all = true"; "stop all false")]
-#[test_case("[[at]]\ntime = \"1s\"\nstart = { group = \"worker\", count = 0 }", "at[0].start.count", "0 is out of range", "integer >= 1"; "start zero")]
+#[test_case("[[at]]\ntime = \"1s\"\nstart = { group = \"worker\", count = 0 }", "at[0].start.count", "0 is out of range", "integer from 1 to 1000"; "start zero")]
 #[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"workers\" }", "at[0].deploy.group", "no consumer group \"workers\"", "consumer groups in this file: worker"; "deploy unknown group")]
 #[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"worker\", cache_size = 5 }", "at[0].deploy.cache_size", "not \"none\"", "idempotency = \"memory\""; "deploy param of another idempotency")]
 #[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5\nmin = 3\nmax = 2", "autoscaler.max", "max 2 is below min 3", "integer >= min"; "autoscaler max below min")]
 #[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5\nscale_in_depth = 5\nmax = 2", "autoscaler.scale_in_depth", "not below scale_out_depth", "flaps"; "autoscaler flapping")]
-#[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5", "autoscaler.max", "missing required key `max`", "integer >= 1"; "autoscaler without max")]
+#[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5", "autoscaler.max", "missing required key `max`", "integer from 1 to 1000"; "autoscaler without max")]
 #[test_case("[expect]\nprocesed = 1", "expect.procesed", "unknown metric `procesed`, did you mean `processed`?", "known metrics: sent, received"; "unknown metric")]
 #[test_case("[expect]\nqueue_empty = 1", "expect.queue_empty", "true or false, not an integer", "queue_empty = true"; "bool metric with number")]
 #[test_case("[expect]\nprocessed = true", "expect.processed", "is a number, not true or false", "processed = \">= 5\""; "number metric with bool")]
-#[test_case("[expect]\nprocessed = \"=> 1\"", "expect.processed", "does not start with a comparison operator", "OP one of == != <= >= < >"; "bad comparison")]
+#[test_case("[expect]\nprocessed = \"=> 1\"", "expect.processed", "unknown comparison operator \"=>\"", "OP one of == != <= >= < >"; "bad comparison")]
+#[test_case("[expect]\nstatus = 3", "expect.status", "takes a table of counts, not an integer", "status = { COMPLETED = 5 }"; "status not a table")]
 #[test_case("[expect]\nstatus = { DONE = 1 }", "expect.status.DONE", "unknown status `DONE`", "STARTED, COMPLETED"; "unknown status")]
 #[test_case("[expect]\npoison_in_dlq = 0", "expect.poison_in_dlq", "the `poison_in_dlq` metric needs a DLQ", "max_receive_count"; "dlq metric without dlq")]
 #[test_case("[expect.producer.ordrs]\nsent = 1", "expect.producer.ordrs", "no producer \"ordrs\"", "producers in this file: orders"; "unknown scoped producer")]
@@ -134,16 +135,86 @@ fn scenario_rule(header: &str, key: &str, message: &str, help: &str) {
 #[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"w\", procesing = \"1s\" }\n", "at[0].deploy.procesing", "did you mean `processing`?", "`at[0].deploy` takes: group, processing"; "unknown key in inline table")]
 #[test_case("[queues]\nkind = \"fifo\"\n", "queues", "did you mean `queue`?", "the top level takes: scenario, queue, producers"; "unknown table")]
 #[test_case("[[producers]]\nname = \"a\"\n[[producers]]\nname = \"b\"\ncont = 1\n", "producers[1].cont", "unknown key `cont`", "`producers[1]` takes: name, start, count"; "unknown key in second array entry")]
-#[test_case("[scenario]\nname = \"a\"\nname = \"b\"\n", "scenario.name", "duplicate key", "TOML syntax"; "duplicate key")]
-#[test_case("[[producers]]\nname = \"p\"\ncount = \"3\"\n", "producers[0].count", "expected an integer", "count takes an integer >= 1"; "wrong type")]
+#[test_case("[scenario]\nname = \"a\"\nname = \"b\"\n", "scenario.name", "`name` is set twice: first at line 2", "remove one"; "duplicate key")]
+#[test_case("[queue]\nkind = \"fifo\"\n[queue]\ndelay = \"1s\"\n", "queue", "the table `[queue]` is defined twice: first at line 1", "merge the two"; "duplicate table")]
+#[test_case("[[producers]]\nname = \"a\"\n[producers]\ncount = 1\n", "producers", "`[producers]` clashes with `[[producers]]` at line 1", "not both"; "table after array of tables")]
+#[test_case("[queue]\nkind = \"fifo\"\n[[queue]]\n", "queue", "`[[queue]]` clashes with `[queue]` at line 1", "not both"; "array of tables after table")]
+#[test_case("[[producers]]\nname = \"p\"\ncount = 12345678901234567890\n", "producers[0].count", "12345678901234567890 is out of range: above the maximum, 1000000000", "count takes an integer"; "twenty digit count")]
+#[test_case("[scenario]\ntimeout = 1979-05-27T07:32:00Z\n", "scenario.timeout", "expected a string, found a date or time", "timeout takes a duration"; "datetime for a duration")]
+#[test_case("[queue]\nmax_receive_count = 2.0\n", "queue.max_receive_count", "expected an integer, found the number 2.0", "from 1 to 1000"; "float for an integer")]
+#[test_case("[producers]\nname = \"p\"\n", "producers", "expected an array of tables, found a table", "producers takes an array of tables"; "table for an array of tables")]
+#[test_case("[expect]\nproducer = 3\n", "expect.producer", "expected a table of [expect.producer.NAME] tables, found the integer 3", "expect takes"; "expect producer not a table")]
+#[test_case("[[producers]]\nname = \"p\"\ncount = \"3\"\n", "producers[0].count", "expected an integer", "count takes an integer from 1 to 1000000000"; "wrong type")]
 #[test_case("[scenario]\nname = \"x\n", "scenario.name", "", "TOML syntax"; "syntax error")]
 fn toml_rule(text: &str, key: &str, message: &str, help: &str) {
-    let error = parse(Path::new("t.toml"), text).expect_err("a toml error");
+    assert_one(text, key, message, help);
+}
+
+/// serde would stop at the first unknown key or wrong type; the structure pass reports them all.
+#[test]
+fn every_unknown_key_and_wrong_type_is_reported_at_once() {
+    let text = indoc! {r#"
+        [scenario]
+        naem = "x"
+        seed = "7"
+        [[producers]]
+        name = "p"
+        cont = 1
+        [[consumers]]
+        name = "w"
+        count = 2.5
+        [queues]
+    "#};
+    let keys: Vec<String> = diagnostics(text).into_iter().map(|d| d.key).collect();
+    assert_eq!(
+        keys,
+        [
+            "scenario.naem",
+            "scenario.seed",
+            "producers[0].cont",
+            "consumers[0].count",
+            "queues"
+        ]
+    );
+}
+
+#[test]
+fn every_recoverable_syntax_error_is_reported_at_once() {
+    let text = "[scenario]\nname = \"x\"\nname = \"y\"\n[queue]\nkind = \"fifo\"\n[queue]\n";
+    let error = parse(Path::new("t.toml"), text).expect_err("two duplicates");
     assert!(
-        matches!(error.kind, ScenarioErrorKind::Syntax { .. }),
+        matches!(error.kind, ScenarioErrorKind::Syntax(_)),
         "{error:?}"
     );
-    assert_one(text, key, message, help);
+    let keys: Vec<&str> = error.diagnostics().iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(keys, ["scenario.name", "queue"]);
+}
+
+#[test]
+fn invalid_utf8_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        b"[scenario]\nname = \"p\"\ndescription = \"d\xff\"\n",
+    )
+    .unwrap();
+    let error = load(&path).expect_err("not UTF-8");
+    let line = &error.plain_lines()[0];
+    assert!(
+        line.ends_with("bad.toml:3:17: the file is not UTF-8: invalid byte 0xFF here"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_huge_value_is_not_echoed_whole() {
+    let huge = "x".repeat(2_000_000);
+    let text = format!("{BASE}[queue]\nkind = \"{huge}\"\n");
+    let error = parse(Path::new("t.toml"), &text).expect_err("unknown kind");
+    let rendered = error.render(false);
+    assert!(rendered.len() < 2_000, "{} bytes rendered", rendered.len());
+    assert!(rendered.contains("(2000000 characters)"), "{rendered}");
 }
 
 #[test]
@@ -181,4 +252,129 @@ fn a_bad_behaviour_key_is_reported_once_despite_deploys() {
     );
     let keys: Vec<String> = diagnostics(&text).into_iter().map(|d| d.key).collect();
     assert_eq!(keys, ["consumers[0].processing"]);
+}
+
+/// A file that validates runs safely: every duration, time, rate and count the engine will use
+/// is bounded, and the message says the bound.
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nstart = \"999999999999d\"", "producers[1].start", "longer than the maximum, 30d", "from 0s to 30d"; "start")]
+#[test_case("[[producers]]\nname = \"b\"\nschedule = [\"0s\", \"31d\"]", "producers[1].schedule[1]", "31d is out of range: longer than the maximum, 30d", "from 0s to 30d"; "schedule offset")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"1e-300/s\"", "producers[1].rate", "slower than the minimum, 1/d", "from 1/d to 100000/s"; "rate below one a day")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"200000/s\"", "producers[1].rate", "faster than the maximum, 100000/s", "from 1/d to 100000/s"; "rate above max")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"inf/s\"", "producers[1].rate", "\"inf\" in \"inf/s\" is not a finite number", "\"N/s\""; "infinite rate")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1000000001", "producers[1].count", "above the maximum, 1000000000", "from 1 to 1000000000"; "count")]
+#[test_case("[[producers]]\nname = \"b\"\npayload = { kind = \"business-duplicates\", orders = 1000000001 }", "producers[1].payload.orders", "above the maximum, 1000000000", "from 1 to 1000000000"; "orders")]
+#[test_case("[[producers]]\nname = \"b\"\npayload = { kind = \"business-duplicates\", orders = 1000000000, duplicates = 1 }", "producers[1].payload.orders", "sends 1000000001 messages, more than the maximum", "orders + duplicates"; "orders plus duplicates")]
+#[test_case("[[producers]]\nname = \"b\"\npayload = { kind = \"versioned\", versions = 9000000000000 }", "producers[1].payload.versions", "above the maximum, 1000000000", "from 1 to 1000000000"; "versions")]
+#[test_case("[[producers]]\nname = \"b\"\npayload = { kind = \"versioned\", entities = 100000, versions = 100000 }", "producers[1].payload.versions", "sends 10000000000 messages, more than the maximum", "entities x versions"; "entities times versions")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\npayload = { poison = { every = 1000000001 } }", "producers[1].payload.poison.every", "above the maximum", "from 1 to 1000000000"; "poison every")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\ngroups = 10001", "producers[1].groups", "above the maximum, 10000", "from 1 to 10000"; "fifo groups")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 20000000", "producers[1]", "sends up to 20000001 messages, more than the limit of 10000000", "--max-messages"; "message estimate of counts")]
+#[test_case("[[producers]]\nname = \"b\"\ncontinuous = true\nrate = \"100000/s\"", "producers[1]", "more than the limit of 10000000", "--max-messages"; "continuous over the default timeout")]
+#[test_case("[[consumers]]\nname = \"b\"\ncount = 1001", "consumers[1].count", "above the maximum, 1000", "from 0 to 1000"; "consumer count")]
+#[test_case("[[consumers]]\nname = \"b\"\nprocessing = \"31d\"", "consumers[1].processing", "longer than the maximum, 30d", "from 0s to 30d"; "processing")]
+#[test_case("[[consumers]]\nname = \"b\"\nidempotency = \"memory\"\ncache_size = 10000001", "consumers[1].cache_size", "above the maximum, 10000000", "from 1 to 10000000"; "cache size")]
+#[test_case("[[consumers]]\nname = \"b\"\nmessage_limit = 1000000001", "consumers[1].message_limit", "above the maximum", "from 1 to 1000000000"; "message limit")]
+#[test_case("[[consumers]]\nname = \"b\"\nheartbeat = { interval = \"1ms\", extend = \"3s\" }", "consumers[1].heartbeat.interval", "shorter than the minimum, 100ms", "from 100ms to 30d"; "heartbeat interval")]
+#[test_case("[[consumers]]\nname = \"b\"\nchaos = { restart_after = \"40d\" }", "consumers[1].chaos.restart_after", "longer than the maximum, 30d", "from 0s to 30d"; "restart after")]
+#[test_case("[[at]]\ntime = \"31d\"\nkill = \"all\"", "at[0].time", "longer than the maximum, 30d", "from 0s to 30d"; "timeline time")]
+#[test_case("[[at]]\nwhen = \"sent > 1\"\npoll = \"1ns\"\nkill = \"all\"", "at[0].poll", "shorter than the minimum, 10ms", "from 10ms to 30d"; "poll")]
+#[test_case("[[at]]\ntime = \"1s\"\nstart = { group = \"worker\", count = 1001 }", "at[0].start.count", "above the maximum, 1000", "from 1 to 1000"; "start count")]
+#[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5\nmax = 1001", "autoscaler.max", "above the maximum, 1000", "from 1 to 1000"; "autoscaler max")]
+#[test_case("[autoscaler]\ngroup = \"worker\"\nscale_out_depth = 5\nmax = 2\ninterval = \"1us\"", "autoscaler.interval", "shorter than the minimum, 100ms", "from 100ms to 30d"; "autoscaler interval")]
+#[test_case("[expect]\nprocessed = 4.5", "expect.processed", "is a count, so 4.5 cannot match", "processed = 5"; "fractional count")]
+#[test_case("[expect]\nprocessed = \">= 2.5\"", "expect.processed", "is a count, so 2.5 cannot match", "processed = 5"; "fractional count in a comparison")]
+#[test_case("[expect]\nprocessed = -1", "expect.processed", "never negative", "processed = 5"; "negative count")]
+#[test_case("[expect]\nlost = \"> -1\"", "expect.lost", "never negative", "lost = 5"; "negative count in a comparison")]
+#[test_case("[expect]\nprocessed = nan", "expect.processed", "takes a finite number, not NaN", "processed = 5"; "nan")]
+#[test_case("[expect]\nprocessed = inf", "expect.processed", "takes a finite number, not inf", "processed = 5"; "infinity")]
+#[test_case("[expect]\nprocessed = \"== inf\"", "expect.processed", "\"inf\" is not a finite number", "processed = 5"; "infinity in a comparison")]
+#[test_case("[expect]\nprocessed = \">>= 3\"", "expect.processed", "unknown comparison operator \">>=\"", "OP one of"; "doubled operator")]
+#[test_case("[queue]\nreceive_wait = \"1ns\"", "queue.receive_wait", "1ns is not a whole number of seconds (SQS takes seconds)", "whole seconds from 0s to 20s"; "sub-second queue wait")]
+#[test_case("[[consumers]]\nname = \"b\"\nwait = \"500ms\"", "consumers[1].wait", "500ms is not a whole number of seconds", "whole seconds from 0s to 20s"; "sub-second consumer wait")]
+#[test_case("[queue]\nvisibility_timeout = \"1500ms\"", "queue.visibility_timeout", "1s 500ms is not a whole number of seconds", "whole seconds"; "sub-second visibility timeout")]
+#[test_case("[queue]\nkind = \"FIFO\"", "queue.kind", "did you mean \"fifo\"?", "\"standard\", \"fifo\""; "kind in capitals")]
+fn bound(extra: &str, key: &str, message: &str, help: &str) {
+    assert_one(&format!("{BASE}{extra}\n"), key, message, help);
+}
+
+#[test_case("timeout = \"31d\"", "longer than the maximum, 30d"; "timeout")]
+#[test_case("timeout = \"999999999999999999999999d\"", "is not a duration"; "timeout beyond any clock")]
+fn timeout_bound(line: &str, message: &str) {
+    let text = format!(
+        "[scenario]\nname = \"x\"\ndescription = \"d\"\n{line}\n[[producers]]\nname = \"p\"\ncount = 1\n[[consumers]]\nname = \"w\"\n"
+    );
+    assert_one(
+        &text,
+        "scenario.timeout",
+        message,
+        "timeout takes a duration > 0s and <= 30d",
+    );
+}
+
+#[test]
+fn an_older_oldest_age_may_be_fractional() {
+    let text = format!("{BASE}[expect]\noldest_age_seconds = \"< 2.5\"\n");
+    parse(Path::new("t.toml"), &text).expect("a time metric takes fractions");
+}
+
+#[test]
+fn the_message_limit_is_a_parameter() {
+    let text = format!("{BASE}[[producers]]\nname = \"b\"\ncount = 5\n");
+    let small = Limits { max_messages: 5 };
+    let error = parse_with(Path::new("t.toml"), &text, &small).expect_err("6 > 5");
+    let messages: Vec<_> = error.diagnostics().iter().map(|d| &d.message).collect();
+    assert!(
+        messages[0].contains("up to 6 messages, more than the limit of 5"),
+        "{messages:?}"
+    );
+    parse_with(Path::new("t.toml"), &text, &Limits { max_messages: 6 }).expect("6 fit");
+}
+
+#[test]
+fn a_continuous_producer_is_estimated_until_its_stop() {
+    let text = format!(
+        "{BASE}[[producers]]\nname = \"b\"\ncontinuous = true\nrate = \"10/s\"\n[[at]]\ntime = \"3s\"\nstop = \"b\"\n"
+    );
+    let scenario = parse(Path::new("t.toml"), &text).unwrap();
+    assert_eq!(estimate_messages(&scenario), [1, 31]);
+    let text = format!(
+        "{BASE}[[consumers]]\nname = \"b\"\ncount = 1000\n{}",
+        "[[at]]\ntime = \"1s\"\nstart = { group = \"b\", count = 1000 }\n".repeat(10)
+    );
+    let keys: Vec<_> = diagnostics(&text)
+        .into_iter()
+        .map(|d| (d.key, d.message))
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0]
+            .1
+            .contains("11001 consumer instances, more than the limit of 10000"),
+        "{keys:?}"
+    );
+}
+
+/// A long value is cut in every message that echoes it (`X` is replaced by 10,000 `x`s).
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"X/s\""; "rate")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nrate = \"1/X\""; "rate unit")]
+#[test_case("[[at]]\ntime = \"1s\"\nterminate = \"X\""; "target")]
+#[test_case("[[at]]\nwhen = \"X > 1\"\nkill = \"all\""; "live metric")]
+#[test_case("[[at]]\nwhen = \"sent >>X 1\"\nkill = \"all\""; "operator")]
+#[test_case("[[consumers]]\nname = \"b\"\nchaos = { crash_after_receive = \"X\" }"; "crash policy")]
+#[test_case("[expect]\nX = 1"; "metric name")]
+#[test_case("[expect]\nstatus = { X = 1 }"; "status")]
+#[test_case("[expect]\nprocessed = \">= X\""; "comparison number")]
+#[test_case("[queue]\nvisibility_timeout = \"X\""; "duration")]
+#[test_case("[[consumers]]\nname = \"X\""; "name")]
+fn long_values_are_cut(extra: &str) {
+    let text = format!("{BASE}{}\n", extra.replace('X', &"x".repeat(10_000)));
+    for d in diagnostics(&text) {
+        assert!(
+            d.message.len() < 300,
+            "{} bytes: {}",
+            d.message.len(),
+            &d.message[..300]
+        );
+        assert!(d.key.len() < 300, "key of {} bytes", d.key.len());
+    }
 }

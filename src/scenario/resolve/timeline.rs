@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::consumer::{self, Layer};
 use super::ctx::{Ctx, Loc, OneOf};
 use super::values::{parse_condition, parse_target};
-use crate::scenario::keys::{Key, at as key, autoscaler as akey};
+use crate::scenario::keys::{Key, at as key, autoscaler as akey, echo};
 use crate::scenario::raw::{RawAt, RawAutoscaler, RawConsumer};
 use crate::scenario::{
     Action, Autoscaler, LiveMetric, QueueConfig, QueueTarget, TimelineEntry, Trigger,
@@ -56,7 +56,7 @@ pub fn known(
     ctx.error(
         value.span(),
         path,
-        format!("no {what} \"{name}\"{suggestion}"),
+        format!("no {what} \"{}\"{suggestion}", echo(name)),
         help,
     );
     None

@@ -4,7 +4,7 @@
 //! Pure functions: each returns the parsed value or a message saying what is wrong; the caller
 //! attaches span, key and the help line from the catalogue.
 
-use crate::scenario::keys::{CRASH_WORDS, OPERATORS, quoted_list};
+use crate::scenario::keys::{CRASH_WORDS, MAX_RATE, MIN_RATE, OPERATORS, echo, quoted_list};
 use crate::scenario::locate::closest;
 use crate::scenario::{CompareOp, Condition, CrashPolicy, LiveMetric, Rate, Target};
 
@@ -19,45 +19,93 @@ pub fn kind_of(value: &toml::Value) -> String {
     format!("{article} {kind}")
 }
 
-/// `"unlimited"`, `"N/s"` or `"N/m"` with N > 0 (fractions allowed).
+/// `"unlimited"`, or `"N/s"`, `"N/m"`, `"N/h"`, `"N/d"` (fractions allowed) from [`MIN_RATE`] to
+/// [`MAX_RATE`] a second: the engine spaces sends by `1 / rate`, which must be a representable
+/// duration, and a faster rate than the maximum only fills memory.
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let text = text.trim();
     if text == "unlimited" {
         return Ok(Rate::Unlimited);
     }
     let Some((number, unit)) = text.split_once('/') else {
-        return Err(format!("\"{text}\" is not a rate"));
+        return Err(format!("\"{}\" is not a rate", echo(text)));
     };
-    let per_second = match unit.trim() {
+    let seconds = match unit.trim() {
         "s" => 1.0,
-        "m" => 1.0 / 60.0,
-        other => return Err(format!("unknown rate unit \"{other}\"")),
+        "m" => 60.0,
+        "h" => 3_600.0,
+        "d" => 86_400.0,
+        other => return Err(format!("unknown rate unit \"{}\"", echo(other))),
     };
-    match number.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n > 0.0 => Ok(Rate::PerSecond(n * per_second)),
-        Ok(_) => Err(format!("the rate in \"{text}\" must be more than 0")),
-        Err(_) => Err(format!(
-            "\"{}\" in \"{text}\" is not a number",
-            number.trim()
-        )),
+    let number = number.trim();
+    let n = match number.parse::<f64>() {
+        Ok(n) if n.is_finite() => n,
+        Ok(_) => {
+            return Err(format!(
+                "\"{}\" in \"{}\" is not a finite number",
+                echo(number),
+                echo(text)
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "\"{}\" in \"{}\" is not a number",
+                echo(number),
+                echo(text)
+            ));
+        }
+    };
+    if n <= 0.0 {
+        return Err(format!(
+            "the rate in \"{}\" must be more than 0",
+            echo(text)
+        ));
     }
+    let per_second = n / seconds;
+    if per_second < MIN_RATE {
+        return Err(format!(
+            "the rate \"{}\" is slower than the minimum, 1/d",
+            echo(text)
+        ));
+    }
+    if per_second > MAX_RATE {
+        return Err(format!(
+            "the rate \"{}\" is faster than the maximum, {MAX_RATE}/s",
+            echo(text)
+        ));
+    }
+    Ok(Rate::PerSecond(per_second))
 }
 
 /// `"OP NUMBER"`, e.g. `">= 2"`; the operator may touch the number.
 pub fn parse_comparison(text: &str) -> Result<(CompareOp, f64), String> {
     let text = text.trim();
-    let Some(op) = OPERATORS.iter().find(|op| text.starts_with(**op)) else {
-        return Err(format!(
-            "\"{text}\" does not start with a comparison operator ({})",
-            OPERATORS.join(" ")
-        ));
+    // The whole run of operator characters is the operator: `">>= 3"` is a wrong operator,
+    // not `>` followed by the number `">= 3"`.
+    let op_end = text
+        .find(|c: char| !matches!(c, '<' | '>' | '=' | '!'))
+        .unwrap_or(text.len());
+    let written = &text[..op_end];
+    let Some(op) = OPERATORS.iter().find(|op| **op == written) else {
+        let operators = OPERATORS.join(" ");
+        return Err(if written.is_empty() {
+            format!(
+                "\"{}\" does not start with a comparison operator ({operators})",
+                echo(text)
+            )
+        } else {
+            format!(
+                "unknown comparison operator \"{}\" (operators: {operators})",
+                echo(written)
+            )
+        });
     };
     let number = text[op.len()..].trim();
-    let value = number
-        .parse::<f64>()
-        .ok()
-        .filter(|n| n.is_finite())
-        .ok_or_else(|| format!("\"{number}\" is not a number"))?;
+    let value = match number.parse::<f64>() {
+        Ok(value) if value.is_finite() => value,
+        Ok(_) => return Err(format!("\"{}\" is not a finite number", echo(number))),
+        Err(_) => return Err(format!("\"{}\" is not a number", echo(number))),
+    };
     Ok((operator(op), value))
 }
 
@@ -80,14 +128,17 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
         .unwrap_or(trimmed.len());
     let name = &trimmed[..name_end];
     if name.is_empty() {
-        return Err(format!("\"{trimmed}\" does not start with a metric name"));
+        return Err(format!(
+            "\"{}\" does not start with a metric name",
+            echo(trimmed)
+        ));
     }
     let Some(metric) = LiveMetric::from_name(name) else {
         let names: Vec<&str> = LiveMetric::ALL.iter().map(|(_, n, _)| *n).collect();
         let suggestion = closest(name, &names)
             .map(|s| format!(", did you mean `{s}`?"))
             .unwrap_or_default();
-        return Err(format!("unknown live metric `{name}`{suggestion}"));
+        return Err(format!("unknown live metric `{}`{suggestion}", echo(name)));
     };
     let (op, value) = parse_comparison(&trimmed[name_end..])?;
     Ok(Condition { metric, op, value })
@@ -102,7 +153,8 @@ pub fn parse_crash_policy(value: &toml::Value) -> Result<CrashPolicy, String> {
                 "once" => Ok(CrashPolicy::Once),
                 "always" => Ok(CrashPolicy::Always),
                 other => Err(format!(
-                    "unknown crash policy \"{other}\" (words: {})",
+                    "unknown crash policy \"{}\" (words: {})",
+                    echo(other),
                     quoted_list(CRASH_WORDS)
                 )),
             };
@@ -151,7 +203,8 @@ pub fn parse_target(text: &str, groups: &[&str]) -> Result<Target, String> {
         .map(|s| format!(", did you mean \"{s}\"?"))
         .unwrap_or_default();
     Err(format!(
-        "no consumer group or instance \"{text}\"{suggestion}"
+        "no consumer group or instance \"{}\"{suggestion}",
+        echo(text)
     ))
 }
 
@@ -165,7 +218,15 @@ mod tests {
     #[test_case("0.5/s" => Ok(Rate::PerSecond(0.5)))]
     #[test_case("30/m" => Ok(Rate::PerSecond(0.5)))]
     #[test_case("0/s" => Err("the rate in \"0/s\" must be more than 0".into()))]
-    #[test_case("5/h" => Err("unknown rate unit \"h\"".into()))]
+    #[test_case("120/h" => Ok(Rate::PerSecond(120.0 / 3600.0)))]
+    #[test_case("5/y" => Err("unknown rate unit \"y\"".into()))]
+    #[test_case("1e-300/s" => Err("the rate \"1e-300/s\" is slower than the minimum, 1/d".into()); "below one a day")]
+    #[test_case("0.5/d" => Err("the rate \"0.5/d\" is slower than the minimum, 1/d".into()); "half a day")]
+    #[test_case("1/d" => Ok(Rate::PerSecond(1.0 / 86_400.0)); "one a day")]
+    #[test_case("100001/s" => Err("the rate \"100001/s\" is faster than the maximum, 100000/s".into()); "above max")]
+    #[test_case("inf/s" => Err("\"inf\" in \"inf/s\" is not a finite number".into()); "infinite")]
+    #[test_case("NaN/s" => Err("\"NaN\" in \"NaN/s\" is not a finite number".into()); "nan")]
+    #[test_case("-3/s" => Err("the rate in \"-3/s\" must be more than 0".into()); "negative")]
     #[test_case("fast" => Err("\"fast\" is not a rate".into()))]
     fn rates(text: &str) -> Result<Rate, String> {
         parse_rate(text)
@@ -176,6 +237,9 @@ mod tests {
     #[test_case("!= 0" => Ok((CompareOp::Ne, 0.0)))]
     #[test_case("=> 2" => matches Err(_))]
     #[test_case(">= two" => Err("\"two\" is not a number".into()))]
+    #[test_case(">>= 3" => Err("unknown comparison operator \">>=\" (operators: == != <= >= < >)".into()); "doubled operator")]
+    #[test_case(">= inf" => Err("\"inf\" is not a finite number".into()); "infinite")]
+    #[test_case("== NaN" => Err("\"NaN\" is not a finite number".into()); "nan")]
     fn comparisons(text: &str) -> Result<(CompareOp, f64), String> {
         parse_comparison(text)
     }

@@ -71,14 +71,7 @@ pub fn check(lines: &[Value], groups: &BTreeMap<String, Option<u64>>) -> Result<
         };
         if t < last_t {
             let event = line.get("event").and_then(Value::as_str).unwrap_or("");
-            // The end-of-run lines' time is computed apart from the events' (see
-            // /work/gen-findings.md); only a rounding difference there gets its own signature.
-            let end_line = matches!(event, "final-message" | "final-item" | "run-ended");
-            let contract = if end_line && last_t - t < 1e-6 {
-                "time-order-final-rounding"
-            } else {
-                "time-order"
-            };
+            let contract = "time-order";
             return fail(
                 contract,
                 format!("line {line_no} ({event}) at {t} ms comes after a line at {last_t} ms"),

@@ -102,6 +102,11 @@ impl Gen {
         q(&duration(ms.clamp(lo, hi)))
     }
 
+    /// A duration in whole seconds, from `lo` to `hi` seconds: what SQS's own settings take.
+    fn secs(&mut self, lo: u64, hi: u64) -> String {
+        q(&duration(self.rng.random_range(lo..=hi) * 1000))
+    }
+
     /// A probability as a TOML float: mostly small, sometimes 0 or 1.
     fn probability(&mut self) -> String {
         match self.int(0, 9) {
@@ -160,11 +165,11 @@ impl Gen {
             if g.chance(0.05) {
                 q("0s")
             } else {
-                g.dur(500, 10_000)
+                g.secs(1, 10)
             }
         });
-        self.maybe(0.5, "receive_wait", |g| g.dur(0, 3_000));
-        self.maybe(0.15, "delay", |g| g.dur(0, 3_000));
+        self.maybe(0.5, "receive_wait", |g| g.secs(0, 3));
+        self.maybe(0.15, "delay", |g| g.secs(0, 3));
         self.maybe(0.3, "retention", |g| {
             let r = g.pick(&["60s", "90s", "1h", "4d", "14days"]);
             q(r)
@@ -186,7 +191,7 @@ impl Gen {
                 self.maybe(0.6, "reorder_rate", |g| g.probability());
             }
             self.maybe(0.4, "reorder_window", |g| g.int(1, 12).to_string());
-            self.maybe(0.4, "purge_window", |g| g.dur(0, 60_000));
+            self.maybe(0.4, "purge_window", |g| g.secs(0, 60));
         }
     }
 
@@ -258,7 +263,7 @@ impl Gen {
                 self.line("dedup", q(dedup));
             }
         } else {
-            self.maybe(0.15, "delay", |g| g.dur(0, 2_000));
+            self.maybe(0.15, "delay", |g| g.secs(0, 2));
         }
         self.payload(kind, literal_count, payload_dedup);
         self.producers.push((name, continuous));
@@ -351,7 +356,7 @@ impl Gen {
             self.maybe(0.3, "start", |g| g.dur(0, 5_000));
             self.maybe(0.3, "stagger", |g| g.dur(0, 3_000));
             self.maybe(0.4, "max_messages", |g| g.int(1, 10).to_string());
-            self.maybe(0.3, "wait", |g| g.dur(0, 2_000));
+            self.maybe(0.3, "wait", |g| g.secs(0, 2));
             self.maybe(0.5, "idle_timeout", |g| g.dur(500, 10_000));
             self.maybe(0.25, "message_limit", |g| g.int(1, 6).to_string());
             let keys = self.behavior(0.4);

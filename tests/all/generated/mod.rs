@@ -32,8 +32,8 @@ const DEFAULT_SEED: u64 = 0x5eed_0000;
 const INVALID_MAX: f64 = 0.02;
 
 /// Properties where qsim and the specification are known to disagree: a failure with one of
-/// these signatures is counted and reported, not failed. Each entry is explained, with examples,
-/// in /work/gen-findings.md; remove it once qsim is fixed.
+/// these signatures is counted and reported, not failed. Each entry must say why, with the
+/// fixture that shows it; remove it once qsim is fixed. Empty: none is known.
 const KNOWN_DIVERGENT: &[&str] = &[];
 
 /// One broken property of one run.
