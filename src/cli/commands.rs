@@ -112,12 +112,17 @@ fn load_all(files: &[PathBuf], limits: &scenario::Limits) -> Result<Vec<Scenario
     if failed {
         return Err(QsimExitCode::BadInput);
     }
-    let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    let mut names: Vec<(&str, &Path)> = scenarios
+        .iter()
+        .map(|s| (s.name.as_str(), s.path.as_path()))
+        .collect();
     names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+    if let Some(w) = names.windows(2).find(|w| w[0].0 == w[1].0) {
         err(&format!(
-            "error: two scenario files are named `{}` (names must be unique: they name snapshots)",
-            w[0]
+            "error: {} and {} are both named `{}` (names must be unique: they name snapshots)",
+            w[0].1.display(),
+            w[1].1.display(),
+            w[0].0
         ));
         return Err(QsimExitCode::BadInput);
     }
@@ -161,6 +166,10 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
             }
         },
     };
+    if let Err(e) = writable_outputs(args, scenarios.len() > 1) {
+        err(&format!("error: {e}"));
+        return QsimExitCode::BadInput;
+    }
     let human = report.as_ref().map_or(Human::Stdout, ReportTarget::human);
     let options = RunOptions {
         backend: match args.backend {
@@ -243,6 +252,26 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
     } else {
         QsimExitCode::CheckFailed
     }
+}
+
+/// Makes sure `--junit` and `--events` can be written before anything runs, so a typo in a path
+/// fails at once instead of after a long run.
+fn writable_outputs(args: &RunArgs, several: bool) -> Result<(), String> {
+    let describe = |path: &Path, e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    if let Some(path) = &args.junit {
+        std::fs::File::create(path).map_err(|e| describe(path, e))?;
+    }
+    if let Some(path) = &args.events {
+        if several {
+            std::fs::create_dir_all(path).map_err(|e| describe(path, e))?;
+            let probe = path.join(".qsim-write-check");
+            std::fs::File::create(&probe).map_err(|e| describe(path, e))?;
+            let _ = std::fs::remove_file(probe);
+        } else {
+            std::fs::File::create(path).map_err(|e| describe(path, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_events(

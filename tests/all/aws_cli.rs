@@ -132,7 +132,14 @@ fn no_run_leaves_resources_behind_and_foreign_ones_are_never_touched() {
     // An interrupted run: Ctrl-C once its queues exist.
     let child = qsim(
         &moto,
-        &["run", "scenarios.d/backlog-drain.toml", "--backend", "aws"],
+        &[
+            "run",
+            "scenarios.d/backlog-drain.toml",
+            "--backend",
+            "aws",
+            "--endpoint-max-rate",
+            "0",
+        ],
     )
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())

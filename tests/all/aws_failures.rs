@@ -259,7 +259,14 @@ fn sigterm_deletes_the_run_s_resources_and_exits_143() {
     let (runtime, moto) = exclusive_moto();
     let child = Running::spawn(qsim(
         &moto.endpoint_url(),
-        &["run", "scenarios.d/backlog-drain.toml", "--backend", "aws"],
+        &[
+            "run",
+            "scenarios.d/backlog-drain.toml",
+            "--backend",
+            "aws",
+            "--endpoint-max-rate",
+            "0",
+        ],
     ));
     wait_for_resources(&runtime, &moto, 3);
     std::thread::sleep(Duration::from_secs(1));
@@ -320,7 +327,14 @@ fn a_failed_teardown_names_what_is_left_and_the_cleanup_command() {
     let (runtime, moto) = exclusive_moto();
     let child = Running::spawn(qsim(
         &moto.endpoint_url(),
-        &["run", "scenarios.d/backlog-drain.toml", "--backend", "aws"],
+        &[
+            "run",
+            "scenarios.d/backlog-drain.toml",
+            "--backend",
+            "aws",
+            "--endpoint-max-rate",
+            "0",
+        ],
     ));
     wait_for_resources(&runtime, &moto, 3);
     // Deletion protection makes the teardown's DeleteTable fail; deleting the main queue makes
@@ -412,7 +426,14 @@ fn a_second_ctrl_c_exits_at_once_naming_what_may_be_left_and_the_cleanup_command
     let proxy = stalling_proxy(upstream, "AmazonSQS.DeleteQueue");
     let child = Running::spawn(qsim(
         &proxy,
-        &["run", "scenarios.d/backlog-drain.toml", "--backend", "aws"],
+        &[
+            "run",
+            "scenarios.d/backlog-drain.toml",
+            "--backend",
+            "aws",
+            "--endpoint-max-rate",
+            "0",
+        ],
     ));
     wait_for_resources(&runtime, &moto, 3);
     child.signal("INT");

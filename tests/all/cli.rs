@@ -418,3 +418,38 @@ fn unwritable_report_path_exits_2_before_running_anything() {
         "{stderr}"
     );
 }
+
+#[test]
+fn unwritable_junit_or_events_paths_exit_2_before_running_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-folder/out");
+    for flag in ["--junit", "--events"] {
+        let output = qsim(
+            &[
+                "run",
+                "scenarios.d/happy.toml",
+                flag,
+                missing.to_str().unwrap(),
+            ],
+            |_| {},
+        );
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        assert!(text(&output.stdout).is_empty(), "{flag}: nothing ran");
+        assert!(text(&output.stderr).contains("no-such-folder"), "{flag}");
+    }
+}
+
+#[test]
+fn two_files_with_one_name_are_both_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["a.toml", "b.toml"] {
+        std::fs::copy("scenarios.d/happy.toml", dir.path().join(file)).unwrap();
+    }
+    let output = qsim(&["run-all", "--dir", dir.path().to_str().unwrap()], |_| {});
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("a.toml") && stderr.contains("b.toml") && stderr.contains("`happy`"),
+        "{stderr}"
+    );
+}
