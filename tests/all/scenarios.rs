@@ -142,7 +142,7 @@ fn catalog_conserves_messages_across_seeds() {
     let seeds: u64 = std::env::var("QSIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+        .unwrap_or(30);
     for path in scenario::discover(Path::new("scenarios.d")).unwrap() {
         let scenario = Rc::new(load(&path));
         for seed in 0..seeds {
