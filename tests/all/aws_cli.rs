@@ -5,17 +5,7 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::moto::{Moto, moto, queue_names_with_prefix, table_names};
-
-/// The shared moto_server, reset, held exclusively, with a runtime for SDK calls.
-fn exclusive_moto() -> (tokio::runtime::Runtime, Moto) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let moto = runtime.block_on(moto());
-    (runtime, moto)
-}
+use super::moto::{Moto, exclusive_moto, queue_names_with_prefix, table_names};
 
 fn qsim(moto: &Moto, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qsim"));

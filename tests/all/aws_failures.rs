@@ -9,16 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::moto::{Moto, moto, queue_names_with_prefix, table_names};
-
-fn exclusive_moto() -> (tokio::runtime::Runtime, Moto) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let moto = runtime.block_on(moto());
-    (runtime, moto)
-}
+use super::moto::{Moto, exclusive_moto, queue_names_with_prefix, table_names};
 
 /// `qsim ARGS --endpoint-url ENDPOINT --region us-east-1`, with dummy credentials.
 fn qsim(endpoint: &str, args: &[&str]) -> Command {

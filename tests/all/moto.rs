@@ -27,6 +27,16 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 static SERVER: OnceLock<MotoServer> = OnceLock::new();
 static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The shared moto_server, reset, held exclusively, with a runtime for SDK calls.
+pub fn exclusive_moto() -> (tokio::runtime::Runtime, Moto) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let moto = runtime.block_on(moto());
+    (runtime, moto)
+}
+
 /// Exclusive use of the shared, freshly reset moto_server for one test.
 pub struct Moto {
     server: &'static MotoServer,
