@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::event::{ActorId, EventKind, EventLog, MessageIx};
 use super::payload::Body;
 use super::{Ending, Limits};
-use crate::backend::{Backend, BackendError, QueueId, QueueRole, QueueTransition};
+use crate::backend::{Backend, BackendError, QueueId, QueueRole, QueueTransition, TransitionKind};
 use crate::scenario::{LiveMetric, Scenario};
 
 /// Counters the timeline's `when` conditions and the progress line read while the run goes on.
@@ -114,24 +114,26 @@ impl<B: Backend> RunContext<B> {
     /// Counts `kind` towards the limits: the wall clock, and a virtual instant that never ends.
     fn watch(&self, at: u64, kind: EventKind) {
         let (instant, count) = self.standstill.get();
-        // Progress is what a stuck loop never does: a message sent or deleted, an instance
-        // starting or ending, a timeline action. Receiving and working on the same message again
-        // is not.
+        // Progress is what a stuck loop never does: a message sent, deleted or gone from the queue
+        // by the queue's own hand (DLQ, purge, retention, deduplication, redrive), a timeline
+        // action. Receiving and working on the same message again is not, and neither is an
+        // instance crashing and restarting at once, forever.
         let progress = matches!(
             kind,
             EventKind::Sent
                 | EventKind::SendFailed
                 | EventKind::ProducerDone
                 | EventKind::Deleted
-                | EventKind::ConsumerStarted
-                | EventKind::Exited(_)
-                | EventKind::Crashed(_)
-                | EventKind::Killed
                 | EventKind::PurgeRequested(_)
                 | EventKind::RedriveStarted
                 | EventKind::Deployed
-                | EventKind::ScaledOut
-                | EventKind::ScaledIn
+                | EventKind::Queue(
+                    TransitionKind::DeadLettered { .. }
+                        | TransitionKind::Purged
+                        | TransitionKind::Expired
+                        | TransitionKind::Deduplicated
+                        | TransitionKind::Redriven
+                )
         );
         let count = if instant == at && !progress {
             count + 1

@@ -61,6 +61,34 @@ fn a_fifo_message_redelivered_at_one_instant_forever_stops_as_a_standstill() {
 }
 
 #[test]
+fn an_instance_that_crashes_and_restarts_at_once_forever_stops_as_a_standstill() {
+    let (ending, _) = ending(
+        r#"
+        [scenario]
+        name = "crash-loop"
+        description = "a crash on every receive, a restart at once, a message visible at once"
+        timeout = "1m"
+
+        [queue]
+        visibility_timeout = "0s"
+
+        [[producers]]
+        name = "orders"
+        count = 1
+
+        [[consumers]]
+        name = "worker"
+        chaos = { crash_after_receive = "always", restart_after = "0s" }
+
+        [expect]
+        sent = 1
+        "#,
+        Limits { max_wall: None },
+    );
+    assert_eq!(ending, Ending::Standstill);
+}
+
+#[test]
 fn a_run_past_the_wall_clock_limit_stops_as_such() {
     let (ending, details) = ending(
         r#"
