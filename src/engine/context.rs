@@ -51,6 +51,9 @@ pub struct RunContext<B> {
     wall_deadline: Option<std::time::Instant>,
     /// Events recorded at the current virtual instant since the last one that made progress.
     standstill: Cell<(u64, u64)>,
+    /// Messages deleted at least once, a bit each: only a first delete is progress (a delete
+    /// with a superseded receipt succeeds without removing anything, again and again).
+    deleted_once: RefCell<Vec<u64>>,
 }
 
 /// Events in a row at one virtual instant, none of them progress, after which a run counts as
@@ -90,6 +93,7 @@ impl<B: Backend> RunContext<B> {
                 .max_wall
                 .and_then(|max| std::time::Instant::now().checked_add(max)),
             standstill: Cell::new((0, 0)),
+            deleted_once: RefCell::new(Vec::new()),
         }
     }
 
@@ -111,8 +115,20 @@ impl<B: Backend> RunContext<B> {
         }
     }
 
+    /// Whether `ix` is deleted for the first time (and remembers that it was).
+    fn first_delete(&self, ix: MessageIx) -> bool {
+        let mut bits = self.deleted_once.borrow_mut();
+        let (word, bit) = (ix.0 as usize / 64, 1u64 << (ix.0 % 64));
+        if bits.len() <= word {
+            bits.resize(word + 1, 0);
+        }
+        let first = bits[word] & bit == 0;
+        bits[word] |= bit;
+        first
+    }
+
     /// Counts `kind` towards the limits: the wall clock, and a virtual instant that never ends.
-    fn watch(&self, at: u64, kind: EventKind) {
+    fn watch(&self, at: u64, message: Option<MessageIx>, kind: EventKind) {
         let (instant, count) = self.standstill.get();
         // Progress is what a stuck loop never does: a message sent, deleted or gone from the queue
         // by the queue's own hand (DLQ, purge, retention, deduplication, redrive), a timeline
@@ -123,7 +139,6 @@ impl<B: Backend> RunContext<B> {
             EventKind::Sent
                 | EventKind::SendFailed
                 | EventKind::ProducerDone
-                | EventKind::Deleted
                 | EventKind::PurgeRequested(_)
                 | EventKind::RedriveStarted
                 | EventKind::Deployed
@@ -135,6 +150,8 @@ impl<B: Backend> RunContext<B> {
                         | TransitionKind::Redriven
                 )
         );
+        let progress = progress
+            || (kind == EventKind::Deleted && message.is_some_and(|ix| self.first_delete(ix)));
         let count = if instant == at && !progress {
             count + 1
         } else {
@@ -175,7 +192,7 @@ impl<B: Backend> RunContext<B> {
         self.take_transitions();
         let at = self.now_us();
         self.log.borrow_mut().push(at, actor, message, kind);
-        self.watch(at, kind);
+        self.watch(at, message, kind);
     }
 
     /// Records the outcome of a call whose transitions the log must show after it: the sends a
@@ -184,7 +201,7 @@ impl<B: Backend> RunContext<B> {
     pub fn record_cause(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
         let at = self.now_us();
         self.log.borrow_mut().push(at, actor, message, kind);
-        self.watch(at, kind);
+        self.watch(at, message, kind);
     }
 
     /// Moves the queue transitions the backend observed into the log. A lazily applied timer

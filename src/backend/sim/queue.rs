@@ -317,7 +317,9 @@ impl Queue {
                 receive_count: message.receive_count,
                 group_id: message.group_id.clone(),
             });
-            if !self.spec.fifo && message.copy_of.is_none() && self.faults.duplicate() {
+            // Drawn for every delivery, so the fault stream does not depend on earlier copies.
+            let duplicate = !self.spec.fifo && message.copy_of.is_none() && self.faults.duplicate();
+            if duplicate && !message.duplicated {
                 duplicated.push(slot);
             }
         }
@@ -326,6 +328,7 @@ impl Queue {
         }
         // Copies join after the receive, so one response never holds a message twice.
         for slot in duplicated {
+            self.store.mark_duplicated(slot);
             let original = self.store.get(slot);
             let copy_of = Some((slot, original.seq));
             let transfer = Transfer {
@@ -524,6 +527,7 @@ impl Queue {
             state,
             origin: transfer.origin,
             copy_of,
+            duplicated: false,
         });
         self.retention.push(Timer {
             at: expires,

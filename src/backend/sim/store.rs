@@ -48,6 +48,9 @@ pub(super) struct Stored {
     pub(super) origin: Option<QueueId>,
     /// For an injected duplicate: the original, deleted together with the copy if still stored.
     pub(super) copy_of: Option<(u32, u64)>,
+    /// An original that already left a copy: one is the most it leaves, or a message that comes
+    /// back at once (a 0 s visibility timeout) would multiply without end at one instant.
+    pub(super) duplicated: bool,
 }
 
 /// What a receipt token refers to.
@@ -172,6 +175,11 @@ impl Store {
     }
 
     /// The occupant of a slot known to be occupied.
+    /// Records that the message in `slot` left its one injected copy.
+    pub(super) fn mark_duplicated(&mut self, slot: u32) {
+        self.occupant_mut(slot).duplicated = true;
+    }
+
     pub(super) fn get(&self, slot: u32) -> &Stored {
         self.occupant(slot).expect("occupied slot")
     }
@@ -267,6 +275,7 @@ mod tests {
             state: State::Visible,
             origin: None,
             copy_of: None,
+            duplicated: false,
         }
     }
 

@@ -103,3 +103,24 @@ async fn duplicates_follow_the_rate_and_the_seed() {
     assert_eq!(order, delivery_order(5, spec.clone(), 200).await);
     assert_ne!(order, delivery_order(6, spec, 200).await);
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_message_leaves_one_copy_at_most_however_often_it_comes_back() {
+    let sim = SimBackend::new(1);
+    let queue = sim.create_queue(&faulty(1.0, 0.0, 0)).await.unwrap();
+    send_bodies(&sim, queue, &["a"]).await;
+    // Received and handed back at once, ten times: a copy each time would be ten copies.
+    for _ in 0..10 {
+        let got = receive(&sim, queue, 1).await;
+        for message in &got {
+            sim.change_visibility(queue, &message.receipt, Duration::ZERO)
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(
+        sim.depth(queue).await.unwrap().total(),
+        2,
+        "the original and one copy"
+    );
+}
