@@ -393,16 +393,7 @@ fn a_failed_teardown_names_what_is_left_and_the_cleanup_command() {
         qsim_resources(&runtime, &moto),
         std::slice::from_ref(&table)
     );
-    runtime.block_on(async {
-        let dynamodb = moto.dynamodb().await;
-        dynamodb
-            .update_table()
-            .table_name(&table)
-            .deletion_protection_enabled(false)
-            .send()
-            .await
-            .unwrap();
-    });
+    unprotect(&runtime, &moto, &table);
 }
 
 #[test]
@@ -502,16 +493,7 @@ fn a_teardown_that_fails_after_a_run_that_went_through_is_the_run_s_error() {
         qsim_resources(&runtime, &moto),
         std::slice::from_ref(&table)
     );
-    runtime.block_on(async {
-        let dynamodb = moto.dynamodb().await;
-        dynamodb
-            .update_table()
-            .table_name(&table)
-            .deletion_protection_enabled(false)
-            .send()
-            .await
-            .unwrap();
-    });
+    unprotect(&runtime, &moto, &table);
 }
 
 #[test]
@@ -545,4 +527,19 @@ fn after_a_stop_signal_no_scenario_starts_and_each_is_reported_not_started() {
             "{name}: {result:?}"
         );
     }
+}
+
+/// Lifts the deletion protection a teardown-failure test put on `table`, so moto's reset can
+/// remove it.
+fn unprotect(runtime: &tokio::runtime::Runtime, moto: &Moto, table: &str) {
+    runtime.block_on(async {
+        moto.dynamodb()
+            .await
+            .update_table()
+            .table_name(table)
+            .deletion_protection_enabled(false)
+            .send()
+            .await
+            .unwrap();
+    });
 }
