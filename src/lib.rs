@@ -28,6 +28,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod envelope;
 pub mod exit;
 pub mod infra;
 pub mod interrupt;

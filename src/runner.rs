@@ -17,6 +17,7 @@ use crate::infra::ResourcesFile;
 use crate::interrupt::{ActiveRun, Interrupts, Signal};
 use crate::report::projection;
 use crate::report::snapshot::{self, SnapshotStatus, UpdateMode};
+use crate::envelope::Profile;
 use crate::scenario::Scenario;
 
 /// Which backend a run uses.
@@ -34,6 +35,8 @@ pub struct RunOptions {
     pub backend: BackendChoice,
     /// Overrides the file's seed; the snapshot comparison is then skipped.
     pub seed: Option<u64>,
+    /// Overrides the file's simulator profile; the snapshot comparison is then skipped.
+    pub profile: Option<Profile>,
     /// Where snapshots live; default `snapshots/` beside the scenario's folder.
     pub snapshots: Option<PathBuf>,
     pub update: UpdateMode,
@@ -71,6 +74,7 @@ impl Default for RunOptions {
         RunOptions {
             backend: BackendChoice::Sim,
             seed: None,
+            profile: None,
             snapshots: None,
             update: UpdateMode::Never,
             progress: None,
@@ -180,7 +184,11 @@ impl ScenarioRun {
 }
 
 /// Runs `scenario` as `options` say and checks it.
-pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
+pub fn run_scenario(mut scenario: Scenario, options: &RunOptions) -> ScenarioRun {
+    let file_profile = scenario.queue.sim.profile;
+    if let Some(profile) = options.profile {
+        scenario.queue.sim.profile = profile;
+    }
     // The engine shares the scenario among its single-threaded actors (Rc); the report may
     // cross threads (`--jobs`), so it keeps its own Arc.
     let report_scenario = Arc::new(scenario.clone());
@@ -257,7 +265,7 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
             teardown_error = teardown;
             RunResult::Interrupted { signal }
         }
-        Execution::Done(outcome) => finish(&scenario, *outcome, seed, options),
+        Execution::Done(outcome) => finish(&scenario, *outcome, seed, file_profile, options),
     };
     let backend_args = backend_args(options);
     let (api_calls, api_attempts, leftovers) = match usage {
@@ -403,7 +411,10 @@ pub fn run_all(
 /// The flags that select `options`' backend again, for the reproduce command.
 fn backend_args(options: &RunOptions) -> String {
     match &options.backend {
-        BackendChoice::Sim => String::new(),
+        BackendChoice::Sim => match options.profile {
+            Some(profile) => format!(" --sim-profile {profile}"),
+            None => String::new(),
+        },
         BackendChoice::Aws(aws) => {
             let mut args = String::from(" --backend aws");
             for (flag, value) in [
@@ -502,13 +513,21 @@ fn simulated_block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::task::LocalSet::new().block_on(&runtime, future)
 }
 
-fn finish(scenario: &Scenario, outcome: Outcome, seed: u64, options: &RunOptions) -> RunResult {
+fn finish(
+    scenario: &Scenario,
+    outcome: Outcome,
+    seed: u64,
+    file_profile: Profile,
+    options: &RunOptions,
+) -> RunResult {
     let verdict = check::check(scenario, &outcome);
     let projection = projection::project(scenario, &outcome, &verdict.facts);
     let snapshot = if seed != scenario.seed {
         SnapshotStatus::SkippedForSeed {
             file_seed: scenario.seed,
         }
+    } else if scenario.queue.sim.profile != file_profile {
+        SnapshotStatus::SkippedForProfile { file_profile }
     } else {
         let dir = options
             .snapshots

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::envelope::Profile;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "qsim",
@@ -99,6 +101,10 @@ pub struct RunArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value_t = BackendKind::Sim)]
     pub backend: BackendKind,
+    /// The simulator's profile for every scenario, instead of each file's `[queue.sim] profile`:
+    /// how often it takes each latitude SQS documents (the snapshot comparison is then skipped).
+    #[arg(long, value_name = "PROFILE", value_parser = parse_profile)]
+    pub sim_profile: Option<Profile>,
     /// Write the event log as JSON lines (a file for one scenario, a folder for several).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
@@ -158,4 +164,14 @@ pub enum BackendKind {
     Sim,
     /// SQS and DynamoDB through the AWS SDK: AWS itself, or `--endpoint-url`.
     Aws,
+}
+
+/// A simulator profile by name (`aws`, `ideal`, `adversarial`).
+pub fn parse_profile(name: &str) -> Result<Profile, String> {
+    Profile::from_name(name).ok_or_else(|| {
+        format!(
+            "unknown profile \"{name}\": one of {}",
+            crate::envelope::PROFILE_NAMES.join(", ")
+        )
+    })
 }

@@ -177,6 +177,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
             BackendKind::Aws => BackendChoice::Aws(Box::new(aws_options(&args.aws, args.keep))),
         },
         seed: args.seed,
+        profile: args.sim_profile,
         snapshots: args.snapshots.clone(),
         update: UpdateMode::from_env(args.update_snapshots),
         progress: Some(progress_printer(args.jobs > 1)),

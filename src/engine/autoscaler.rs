@@ -65,7 +65,7 @@ pub async fn may_still_act<B: Backend + 'static>(
     if fleet.alive_in(group).len() as u32 >= config.max {
         return Ok(false);
     }
-    let depth = ctx.backend.depth(ctx.main).await?;
+    let depth = ctx.backend.settled_depth(ctx.main).await?;
     Ok(depth.total() >= config.scale_out_depth)
 }
 

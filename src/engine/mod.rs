@@ -349,9 +349,13 @@ async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook)
     loop {
         sleep(hook.every).await;
         let live = ctx.live.get();
-        let in_flight = ctx.backend.depth(ctx.main).await.map_or(0, |d| d.in_flight);
+        let in_flight = ctx
+            .backend
+            .settled_depth(ctx.main)
+            .await
+            .map_or(0, |d| d.in_flight);
         let dlq = match ctx.dlq {
-            Some(dlq) => ctx.backend.depth(dlq).await.map_or(0, |d| d.total()),
+            Some(dlq) => ctx.backend.settled_depth(dlq).await.map_or(0, |d| d.total()),
             None => 0,
         };
         (hook.report)(&Progress {
@@ -383,7 +387,7 @@ pub fn queue_spec(queue: &QueueConfig, role: QueueRole, redrive: Option<Redrive>
         retention: queue.retention,
         content_based_dedup: queue.content_based_dedup,
         redrive,
-        sim: queue.sim,
+        sim: queue.sim.envelope(),
     }
 }
 

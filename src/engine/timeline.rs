@@ -34,7 +34,7 @@ impl Pending {
         let unfired: Vec<usize> = self.conditions.borrow().iter().copied().collect();
         for index in unfired {
             if let Trigger::When { condition, .. } = &ctx.scenario.timeline[index].trigger {
-                let value = ctx.live_metric(condition.metric).await?;
+                let value = ctx.settled_metric(condition.metric).await?;
                 if condition.op.holds(value, condition.value) {
                     return Ok(true);
                 }

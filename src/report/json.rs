@@ -125,6 +125,9 @@ pub enum SnapshotReport {
     SkippedForSeed {
         file_seed: u64,
     },
+    SkippedForProfile {
+        file_profile: &'static str,
+    },
     Pending {
         path: String,
     },
@@ -294,6 +297,9 @@ fn snapshot_report(status: &SnapshotStatus) -> SnapshotReport {
         SnapshotStatus::Matched => SnapshotReport::Matched,
         SnapshotStatus::SkippedForSeed { file_seed } => SnapshotReport::SkippedForSeed {
             file_seed: *file_seed,
+        },
+        SnapshotStatus::SkippedForProfile { file_profile } => SnapshotReport::SkippedForProfile {
+            file_profile: file_profile.as_str(),
         },
         SnapshotStatus::Pending { path: p } => SnapshotReport::Pending { path: path(p) },
         SnapshotStatus::MissingInCi { path: p } => SnapshotReport::MissingInCi { path: path(p) },

@@ -164,6 +164,13 @@ pub fn details(run: &ScenarioRun) -> String {
                     run.seed
                 );
             }
+            SnapshotStatus::SkippedForProfile { file_profile } => {
+                let _ = writeln!(
+                    out,
+                    "  note: profile {} is not the file's profile {file_profile}: invariants checked, snapshot skipped",
+                    run.scenario.queue.sim.profile
+                );
+            }
             SnapshotStatus::Matched | SnapshotStatus::Updated { .. } => {}
         }
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::SimKnobs;
+use crate::envelope::SimSettings;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -36,7 +36,8 @@ pub struct QueueConfig {
     pub content_based_dedup: bool,
     /// RedrivePolicy maxReceiveCount; `None` = no DLQ.
     pub max_receive_count: Option<u32>,
-    pub sim: SimKnobs,
+    /// The simulator's envelope, and the latitudes the scenario assumes away.
+    pub sim: SimSettings,
 }
 
 #[derive(Clone, Debug, PartialEq)]

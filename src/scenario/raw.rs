@@ -43,6 +43,7 @@ pub struct RawHeader {
     pub tags: Option<Vec<Spanned<String>>>,
     pub seed: Int,
     pub timeout: Str,
+    pub assumes: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,10 +62,15 @@ pub struct RawQueue {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSim {
+    pub profile: Str,
     pub duplicate_rate: Float,
     pub reorder_rate: Float,
     pub reorder_window: Int,
     pub purge_window: Str,
+    pub purge_reach_rate: Float,
+    pub counter_lag: Str,
+    pub partial_receive_rate: Float,
+    pub stale_receipt_rate: Float,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -151,7 +151,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::backend::SimKnobs;
+    use crate::envelope::Envelope;
 
     const DLQ_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:qsim-x-dlq";
 
@@ -165,7 +165,7 @@ mod tests {
             retention: Duration::from_secs(345_600),
             content_based_dedup: fifo,
             redrive: None,
-            sim: SimKnobs::default(),
+            sim: Envelope::IDEAL,
         }
     }
 

@@ -17,6 +17,7 @@
 //!   steps, then the queue's timers), so no background task is needed and idle runs cost nothing.
 
 mod clock;
+mod counters;
 mod dedup;
 mod fast_hash;
 mod faults;
@@ -51,6 +52,7 @@ use crate::backend::{
 use crate::rng::stream;
 
 use clock::{Clock, Moment};
+use faults::Faults;
 use limits::{
     DEFAULT_MOVE_RATE, MAX_DELAY, MAX_RECEIVE_COUNT, MAX_RETENTION, MAX_VISIBILITY, MAX_WAIT,
     MIN_RETENTION, invalid,
@@ -101,6 +103,7 @@ impl SimBackend {
             .ok_or_else(|| missing_queue(operation, queue))?;
         queue.advance(now);
         let result = action(queue, now);
+        queue.note_depth(now);
         queue.notify_if_woken();
         result.map_err(|kind| BackendError::new(operation, queue.name.clone(), kind))
     }
@@ -122,13 +125,9 @@ impl SimBackend {
         let visibility = request.visibility.unwrap_or(source.spec.visibility_timeout);
         let mut messages = Vec::with_capacity(request.max as usize);
         let mut redriven = Vec::new();
-        source.receive(
-            now,
-            request.max as usize,
-            visibility,
-            &mut messages,
-            &mut redriven,
-        );
+        let max = source.receive_cap(request.max as usize, request.wait.is_zero());
+        source.receive(now, max, visibility, &mut messages, &mut redriven);
+        source.note_depth(now);
         source.notify_if_woken();
         let wait = messages.is_empty().then(|| {
             let wake = [source.next_timer(), moves.next_move_at()]
@@ -141,8 +140,9 @@ impl SimBackend {
             let dlq = &mut queues[redrive.dlq.0];
             dlq.advance(now);
             for transfer in redriven {
-                dlq.arrive(transfer);
+                dlq.arrive(now, transfer);
             }
+            dlq.note_depth(now);
             dlq.notify_if_woken();
         }
         Ok(Attempt { messages, wait })
@@ -161,10 +161,16 @@ impl SimBackend {
                 "ContentBasedDeduplication is only valid on FIFO queues",
             ));
         }
-        let knobs = spec.sim;
-        let probability = |p: f64| (0.0..=1.0).contains(&p);
-        if !probability(knobs.duplicate_rate) || !probability(knobs.reorder_rate) {
-            return Err(invalid("sim fault rates are probabilities in [0, 1]"));
+        let envelope = spec.sim;
+        let rates = [
+            envelope.purge_reach_rate,
+            envelope.reorder_rate,
+            envelope.partial_receive_rate,
+            envelope.duplicate_rate,
+            envelope.stale_receipt_rate,
+        ];
+        if !rates.iter().all(|p| (0.0..=1.0).contains(p)) {
+            return Err(invalid("sim envelope rates are probabilities in [0, 1]"));
         }
         if let Some(redrive) = spec.redrive {
             let queues = self.queues.borrow();
@@ -236,12 +242,17 @@ impl Backend for SimBackend {
             .map_err(|kind| BackendError::new("CreateQueue", name.clone(), kind))?;
         let mut queues = self.queues.borrow_mut();
         let id = QueueId(queues.len());
+        let envelope = if spec.fifo {
+            spec.sim.for_fifo()
+        } else {
+            spec.sim
+        };
         queues.push(Queue::new(
             id,
             name,
             spec.clone(),
             stream(self.seed, &format!("sim-{base}")),
-            stream(self.seed, &format!("sim-{base}-faults")),
+            Faults::new(envelope, self.seed, &base),
         ));
         Ok(id)
     }
@@ -350,6 +361,13 @@ impl Backend for SimBackend {
     }
 
     async fn depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
+        tokio::task::yield_now().await;
+        self.with_queue("GetQueueAttributes", queue, |queue, now| {
+            Ok(queue.reported_depth(now))
+        })
+    }
+
+    async fn settled_depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
         tokio::task::yield_now().await;
         self.with_queue("GetQueueAttributes", queue, |queue, _| Ok(queue.depth()))
     }

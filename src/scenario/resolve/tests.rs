@@ -40,8 +40,8 @@ fn minimal_file_gets_every_default() {
         (secs(30), secs(0), secs(0), secs(4 * 86400))
     );
     assert_eq!(q.max_receive_count, None);
-    assert_eq!((q.sim.duplicate_rate, q.sim.reorder_rate), (0.0, 0.0));
-    assert_eq!((q.sim.reorder_window, q.sim.purge_window), (10, secs(60)));
+    assert_eq!(q.sim, crate::envelope::SimSettings::default());
+    assert_eq!(q.sim.profile, crate::envelope::Profile::Aws);
 
     let p = &s.producers[0];
     assert_eq!(
@@ -186,8 +186,11 @@ fn full_file_resolves_every_feature() {
         (secs(2), Some(3))
     );
     assert_eq!(
-        (s.queue.sim.duplicate_rate, s.queue.sim.reorder_window),
-        (0.1, 4)
+        (
+            s.queue.sim.overrides.duplicate_rate,
+            s.queue.sim.overrides.reorder_window
+        ),
+        (Some(0.1), Some(4))
     );
 
     let [orders, dups, events] = &s.producers[..] else {

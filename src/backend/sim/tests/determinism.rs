@@ -13,11 +13,11 @@ async fn run(seed: u64) -> String {
     sim.create_tables().await.unwrap();
     let spec = QueueSpec {
         visibility_timeout: secs(2),
-        sim: SimKnobs {
-            duplicate_rate: 0.1,
-            reorder_rate: 0.3,
+        // Every latitude at the adversarial rate, the purge short enough to end within the run.
+        sim: Envelope {
             reorder_window: 5,
             purge_window: secs(1),
+            ..crate::envelope::Profile::Adversarial.envelope()
         },
         ..standard()
     };

@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use crate::backend::{
     Backend, BackendErrorKind, OutgoingMessage, QueueId, QueueRole, QueueSpec, Receipt,
-    ReceiveRequest, ReceivedMessage, Redrive, SimKnobs,
+    ReceiveRequest, ReceivedMessage, Redrive,
 };
 
 use super::SimBackend;
+use crate::envelope::Envelope;
 
 pub(super) const SECOND: Duration = Duration::from_secs(1);
 
@@ -44,7 +45,7 @@ pub(super) fn standard() -> QueueSpec {
         retention: secs(4 * 24 * 3600),
         content_based_dedup: false,
         redrive: None,
-        sim: SimKnobs::default(),
+        sim: Envelope::IDEAL,
     }
 }
 
