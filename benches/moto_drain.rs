@@ -16,7 +16,7 @@ mod moto;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use qsim::backend::{Backend, OutgoingMessage, QueueRole, QueueSpec, ReceiveRequest, SimKnobs};
+use qsim::backend::{Backend, OutgoingMessage, QueueRole, QueueSpec, ReceiveRequest};
 use qsim::engine::{self, EventKind};
 
 const ROUNDS: u64 = 10;
@@ -81,7 +81,7 @@ async fn raw_ceiling(moto: &moto::Moto) -> Duration {
         retention: Duration::from_secs(345_600),
         content_based_dedup: false,
         redrive: None,
-        sim: SimKnobs::default(),
+        sim: qsim::envelope::Envelope::IDEAL,
     };
     let queue = backend.create_queue(&spec).await.expect("queue");
     let mut elapsed = Duration::ZERO;

@@ -300,7 +300,10 @@ impl SimSettings {
     /// The envelope: the profile under the overrides, under the assumptions.
     pub fn envelope(&self) -> Envelope {
         let envelope = self.overrides.apply(self.profile.envelope());
-        self.assumes.iter().copied().fold(envelope, Envelope::without)
+        self.assumes
+            .iter()
+            .copied()
+            .fold(envelope, Envelope::without)
     }
 }
 

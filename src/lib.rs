@@ -30,6 +30,7 @@ pub mod cli;
 pub mod engine;
 pub mod envelope;
 pub mod exit;
+pub mod explore;
 pub mod infra;
 pub mod interrupt;
 pub mod report;

@@ -13,11 +13,11 @@ use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, Capability};
 use crate::check::{self, Verdict};
 use crate::engine::{self, Outcome, Progress, ProgressHook, RunError};
+use crate::envelope::Profile;
 use crate::infra::ResourcesFile;
 use crate::interrupt::{ActiveRun, Interrupts, Signal};
 use crate::report::projection;
 use crate::report::snapshot::{self, SnapshotStatus, UpdateMode};
-use crate::envelope::Profile;
 use crate::scenario::Scenario;
 
 /// Which backend a run uses.

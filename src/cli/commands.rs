@@ -22,6 +22,31 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
     let load_all = |files: &[PathBuf]| load_all(files, &limits);
     let load_dir = |dir: &Path, tags: &[String]| load_dir(dir, tags, &limits);
     match cli.command {
+        Command::Explore {
+            files,
+            seeds,
+            profile,
+            jobs,
+            partition,
+            report,
+            merge,
+        } => {
+            if !merge.is_empty() {
+                return super::explore::merge(&merge, report.as_deref());
+            }
+            match load_all(&files) {
+                Ok(scenarios) => {
+                    let plan = crate::explore::Plan {
+                        seeds,
+                        profile,
+                        partition,
+                        jobs: jobs.unwrap_or_else(default_jobs),
+                    };
+                    super::explore::explore(scenarios, &plan, report.as_deref())
+                }
+                Err(code) => code,
+            }
+        }
         Command::Run { files, run } => match load_all(&files) {
             Ok(scenarios) => run_scenarios(scenarios, &run),
             Err(code) => code,
@@ -446,4 +471,9 @@ fn load_resources(
         return Err(QsimExitCode::BadInput);
     }
     Ok(Some(std::sync::Arc::new(file)))
+}
+
+/// One run per CPU: each run is single-threaded.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

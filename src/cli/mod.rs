@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod explore;
 mod output;
 mod report_target;
 mod signals;

@@ -355,7 +355,11 @@ async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook)
             .await
             .map_or(0, |d| d.in_flight);
         let dlq = match ctx.dlq {
-            Some(dlq) => ctx.backend.settled_depth(dlq).await.map_or(0, |d| d.total()),
+            Some(dlq) => ctx
+                .backend
+                .settled_depth(dlq)
+                .await
+                .map_or(0, |d| d.total()),
             None => 0,
         };
         (hook.report)(&Progress {

@@ -4,6 +4,7 @@
 //! Rendering only: nothing here runs scenarios or decides pass/fail.
 
 pub mod events;
+pub mod explore;
 pub mod json;
 pub mod junit;
 pub mod projection;

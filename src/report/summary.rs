@@ -112,22 +112,30 @@ pub fn details(run: &ScenarioRun) -> String {
             let _ = writeln!(out, "  ✗ {}", verdict.ending.describe(&run.scenario));
         }
         for failure in verdict.failures() {
-            let e = &failure.expectation;
-            let scope = e
-                .scope
-                .as_ref()
-                .map(|p| format!(" [producer {p}]"))
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  ✗ {}{scope}: expected {}, got {}",
-                e.metric.name(),
-                describe_expected(&e.expected),
+                "  ✗ {}: expected {}, got {}",
+                expectation_label(&failure.expectation),
+                describe_expected(&failure.expectation.expected),
                 failure.actual
             );
             if !failure.involved.is_empty() {
                 let _ = writeln!(out, "    involved: {}", failure.involved.join(", "));
             }
+        }
+        for sometimes in &verdict.sometimes {
+            let held = if sometimes.passed {
+                "held"
+            } else {
+                "did not hold"
+            };
+            let _ = writeln!(
+                out,
+                "  note: [expect.sometimes] {} {} {held} on this seed (got {}); `qsim explore` checks it across seeds",
+                expectation_label(&sometimes.expectation),
+                describe_expected(&sometimes.expectation.expected),
+                sometimes.actual
+            );
         }
         match snapshot {
             SnapshotStatus::Mismatch { diff, pending } => {
@@ -285,6 +293,14 @@ fn fate_notes(finished: &Finished) -> String {
 
 /// Waits shorter than this are routine (long polls, visibility timeouts) and not worth a line.
 const OLDEST_WORTH_NOTING: Duration = Duration::from_secs(30);
+
+/// `processed`, or `purged [producer safe]` for a scoped expectation.
+pub fn expectation_label(expectation: &crate::scenario::Expectation) -> String {
+    match &expectation.scope {
+        Some(producer) => format!("{} [producer {producer}]", expectation.metric.name()),
+        None => expectation.metric.name().to_owned(),
+    }
+}
 
 pub fn reproduce_command(run: &ScenarioRun) -> String {
     format!(

@@ -428,6 +428,8 @@ pub struct Autoscaler {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expectations {
     pub checks: Vec<Expectation>,
+    /// `[expect.sometimes]`: must hold on at least one explored seed; a single run reports them.
+    pub sometimes: Vec<Expectation>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -280,6 +280,8 @@ pub type RawChecks = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 pub struct RawExpect {
     pub checks: RawChecks,
     pub producer: Option<Spanned<RawScopes>>,
+    /// `[expect.sometimes]`: the same shape, checked across the seeds of an exploration.
+    pub sometimes: Option<Spanned<Box<RawExpect>>>,
 }
 
 /// `[expect.producer]`: producer name → its checks.
@@ -304,6 +306,10 @@ impl<'de> Deserialize<'de> for RawExpect {
                         let scopes = map.next_value::<Spanned<Entries<RawScope>>>()?;
                         let (span, entries) = (scopes.span(), scopes.into_inner().0);
                         expect.producer = Some(Spanned::new(span, entries));
+                    } else if key.get_ref() == "sometimes" {
+                        let sometimes = map.next_value::<Spanned<RawExpect>>()?;
+                        let (span, inner) = (sometimes.span(), sometimes.into_inner());
+                        expect.sometimes = Some(Spanned::new(span, Box::new(inner)));
                     } else {
                         expect.checks.push((key, map.next_value()?));
                     }

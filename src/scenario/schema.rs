@@ -174,7 +174,14 @@ fn expect() -> Value {
             "properties": properties,
         })
     };
-    metrics(true)
+    let mut expect = metrics(true);
+    let mut sometimes = metrics(true);
+    sometimes["description"] = json!(
+        "[expect.sometimes]: checks that must hold on at least one seed of a `qsim explore` \
+         (proof that a fault fired); a single run reports them without failing."
+    );
+    expect["properties"]["sometimes"] = sometimes;
+    expect
 }
 
 fn metric_value(metric: Metric, doc: &str) -> Value {

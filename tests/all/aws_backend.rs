@@ -8,7 +8,7 @@ use std::time::Duration;
 use qsim::backend::aws::{AwsOptions, ResourceKind, SkipReason, cleanup_with_config};
 use qsim::backend::{
     Backend, BackendErrorKind, Condition, Item, OutgoingMessage, PutOutcome, QueueId, QueueRole,
-    QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SimKnobs, Status, Table, Update,
+    QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, Status, Table, Update,
     UpdateOutcome,
 };
 
@@ -24,7 +24,7 @@ fn queue_spec(role: QueueRole, fifo: bool) -> QueueSpec {
         retention: Duration::from_secs(4 * 24 * 3600),
         content_based_dedup: fifo,
         redrive: None,
-        sim: SimKnobs::default(),
+        sim: qsim::envelope::Envelope::IDEAL,
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use qsim::backend::SimKnobs;
+use qsim::envelope::SimSettings;
 use qsim::infra::{self, InfraErrorKind, ResourcesFile};
 use qsim::scenario::{self, Expectations, QueueConfig, Scenario};
 use serde_json::Value;
@@ -127,7 +127,7 @@ fn standard(name: &str, max_receive_count: Option<u32>) -> Scenario {
             retention: Duration::from_secs(3600),
             content_based_dedup: false,
             max_receive_count,
-            sim: SimKnobs::default(),
+            sim: SimSettings::default(),
         },
     )
 }
@@ -143,7 +143,7 @@ fn fifo(name: &str, max_receive_count: Option<u32>) -> Scenario {
             retention: Duration::from_secs(4 * 24 * 3600),
             content_based_dedup: true,
             max_receive_count,
-            sim: SimKnobs::default(),
+            sim: SimSettings::default(),
         },
     )
 }

@@ -6,6 +6,7 @@ mod aws_failures;
 mod aws_resources;
 mod cli;
 mod diagnostics;
+mod explore;
 mod fuzz;
 mod generated;
 mod history;

@@ -314,7 +314,7 @@ impl Backend for AwsBackend {
         "aws"
     }
 
-    /// A custom endpoint is assumed to be an emulator with moto's gaps (sqs-semantics.md §3);
+    /// A custom endpoint is assumed to be an emulator with moto's gaps (docs/sqs-semantics.md §3);
     /// AWS itself has every behaviour except the simulator's injected faults and determinism.
     fn capabilities(&self) -> Capabilities {
         if self.custom_endpoint {

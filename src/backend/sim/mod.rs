@@ -1,10 +1,11 @@
 //! The embedded simulator: SQS and DynamoDB semantics in-process on tokio's paused clock.
 //!
-//! [`SimBackend`] reproduces section 1 and 2 of `shared/sqs-semantics.md`: visibility timeouts,
+//! [`SimBackend`] reproduces sections 1 and 2 of `docs/sqs-semantics.md`: visibility timeouts,
 //! receive counts and lazy redrive, long polling, batch limits, receipts (current, superseded,
-//! forged), delay, retention, the asynchronous purge window, FIFO groups, blocking and
-//! deduplication, seeded duplicate delivery and reordering, message move tasks, and the
-//! conditional DynamoDB writes qsim's idempotency patterns use.
+//! forged), delay, retention, the asynchronous purge, FIFO groups, blocking and deduplication,
+//! message move tasks, and the conditional DynamoDB writes qsim's idempotency patterns use; and
+//! takes the latitudes of its section 0 (the envelope: duplicates, reordering, partial receives,
+//! lagging counters, lingering purges, acting stale receipts) as seeded choices, see `faults`.
 //!
 //! Invariants:
 //! - deterministic for a seed: all randomness comes from [`crate::rng::stream`] (one stream per

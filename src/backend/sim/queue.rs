@@ -148,7 +148,9 @@ impl Queue {
             return self.depth();
         }
         let lag = self.faults.counter_lag(now.nanos() / 1_000_000_000);
-        let seen = now.nanos().saturating_sub(u64::try_from(lag.as_nanos()).unwrap_or(u64::MAX));
+        let seen = now
+            .nanos()
+            .saturating_sub(u64::try_from(lag.as_nanos()).unwrap_or(u64::MAX));
         self.counters.reading(Moment::from_nanos(seen))
     }
 

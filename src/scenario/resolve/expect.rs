@@ -34,8 +34,37 @@ pub fn resolve(
         return Expectations::default();
     };
     let loc = Loc::default().table("expect", raw);
-    let mut checks = scope(ctx, &loc, None, &raw.get_ref().checks, queue);
-    if let Some(producers) = &raw.get_ref().producer {
+    let checks = all_scopes(ctx, &loc, raw.get_ref(), names, queue);
+    let sometimes = match &raw.get_ref().sometimes {
+        Some(sometimes) => {
+            let sloc = loc.table("sometimes", sometimes);
+            if let Some(nested) = &sometimes.get_ref().sometimes {
+                let help = "[expect.sometimes] holds checks and [expect.sometimes.producer.NAME]";
+                let message = "[expect.sometimes] cannot nest another `sometimes`";
+                ctx.error(
+                    nested.span(),
+                    sloc.key("sometimes"),
+                    message,
+                    help.to_string(),
+                );
+            }
+            all_scopes(ctx, &sloc, sometimes.get_ref(), names, queue)
+        }
+        None => Vec::new(),
+    };
+    Expectations { checks, sometimes }
+}
+
+/// The whole-run checks of one `[expect]`-shaped table and those of its producer sub-tables.
+fn all_scopes(
+    ctx: &mut Ctx,
+    loc: &Loc,
+    raw: &RawExpect,
+    names: &Names,
+    queue: &QueueConfig,
+) -> Vec<Expectation> {
+    let mut checks = scope(ctx, loc, None, &raw.checks, queue);
+    if let Some(producers) = &raw.producer {
         let ploc = loc.table("producer", producers);
         for (name, table) in producers.get_ref() {
             let path = ploc.key(&echo(name.get_ref()));
@@ -47,7 +76,7 @@ pub fn resolve(
             checks.extend(scope(ctx, &sloc, producer, &table.get_ref().0, queue));
         }
     }
-    Expectations { checks }
+    checks
 }
 
 fn scope(

@@ -145,6 +145,15 @@ impl Gen {
         // Always bounded: a run that never settles (a crash loop) ends here, in virtual time.
         let timeout = self.pick(&["30s", "1m", "2m", "3m"]);
         self.line("timeout", q(timeout));
+        self.maybe(0.15, "assumes", |g| {
+            let names = qsim::envelope::ASSUMPTION_NAMES;
+            let list: Vec<String> = names
+                .iter()
+                .filter(|_| g.chance(0.4))
+                .map(|n| q(n))
+                .collect();
+            format!("[{}]", list.join(", "))
+        });
     }
 
     fn queue(&mut self) {
@@ -192,6 +201,13 @@ impl Gen {
             }
             self.maybe(0.4, "reorder_window", |g| g.int(1, 12).to_string());
             self.maybe(0.4, "purge_window", |g| g.secs(0, 60));
+            self.maybe(0.5, "profile", |g| q(g.pick(qsim::envelope::PROFILE_NAMES)));
+            self.maybe(0.3, "purge_reach_rate", |g| g.probability());
+            self.maybe(0.3, "counter_lag", |g| g.secs(0, 10));
+            self.maybe(0.3, "partial_receive_rate", |g| g.probability());
+            if !self.fifo {
+                self.maybe(0.3, "stale_receipt_rate", |g| g.probability());
+            }
         }
     }
 
@@ -635,6 +651,10 @@ impl Gen {
                 }
                 self.line(metric, q(">= 0"));
             }
+        }
+        if self.chance(0.2) {
+            self.out.push_str("\n[expect.sometimes]\n");
+            self.line("sent", q(">= 1"));
         }
     }
 }

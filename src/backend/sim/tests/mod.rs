@@ -4,6 +4,7 @@
 mod batch;
 mod delay_retention;
 mod determinism;
+mod envelope;
 mod faults;
 mod fifo;
 mod move_task;
