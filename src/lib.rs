@@ -10,10 +10,11 @@
 //!   and [`backend::aws`] (aws-sdk, real AWS or an AWS-compatible endpoint) behind it.
 //! - [`infra`]: Terraform for teams that provision their own queues: the variables file derived
 //!   from the scenario files, and the resources file that `terraform output -json` prints.
-//! - [`check`]: metrics and message fates derived from the event log and final state, checked
-//!   against the scenario's `[expect]` invariants.
-//! - [`report`]: what a person or CI reads: summary lines, failure details, snapshots, the JSON
-//!   and JUnit reports.
+//! - [`check`]: pass or fail: metrics and message fates derived from the event log and final
+//!   state, checked against the scenario's `[expect]` invariants; the snapshot projection and its
+//!   comparison.
+//! - [`report`]: what a person or CI reads, rendered from results: summary lines, failure details,
+//!   the reproduce command, the JSON and JUnit reports.
 //! - [`runner`]: one scenario end to end (capabilities, engine, checks, snapshot), shared by the
 //!   CLI, the tests and the benchmark.
 //! - [`interrupt`]: Ctrl-C and SIGTERM: the first stops every run (which deletes its resources),

@@ -1,9 +1,12 @@
-//! Invariants: the scenario's `[expect]` checked against metrics derived from what actually
-//! happened (the event log and the backend's final state), never from what was configured.
+//! Pass or fail: the scenario's `[expect]` checked against metrics derived from what actually
+//! happened (the event log and the backend's final state), never from what was configured, and
+//! the run's canonical [`projection`] compared with its [`snapshot`].
 
 mod conservation;
 mod facts;
 mod metrics;
+pub mod projection;
+pub mod snapshot;
 
 pub use conservation::Violation;
 pub use facts::{Apply, Facts, Fate, MessageFacts, Observed};

@@ -32,7 +32,7 @@ use tokio::time::{sleep, sleep_until};
 
 use crate::backend::{
     Backend, BackendError, Capability, Item, MoveTask, QueueId, QueueRole, QueueSpec,
-    ReceivedMessage, Redrive,
+    ReceivedMessage, Redrive, SimKnobs,
 };
 use crate::scenario::{QueueConfig, Scenario};
 use context::RunContext;
@@ -383,7 +383,12 @@ pub fn queue_spec(queue: &QueueConfig, role: QueueRole, redrive: Option<Redrive>
         retention: queue.retention,
         content_based_dedup: queue.content_based_dedup,
         redrive,
-        sim: queue.sim,
+        sim: SimKnobs {
+            duplicate_rate: queue.sim.duplicate_rate,
+            reorder_rate: queue.sim.reorder_rate,
+            reorder_window: queue.sim.reorder_window,
+            purge_window: queue.sim.purge_window,
+        },
     }
 }
 

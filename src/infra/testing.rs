@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::backend::SimKnobs;
-use crate::scenario::{Expectations, QueueConfig, Scenario};
+use crate::scenario::{Expectations, QueueConfig, Scenario, SimSettings};
 
 /// The format's queue defaults: standard, 30 s visibility, no wait, no delay, 4 d retention, no DLQ.
 pub fn default_queue() -> QueueConfig {
@@ -17,7 +16,7 @@ pub fn default_queue() -> QueueConfig {
         retention: Duration::from_secs(4 * 24 * 3600),
         content_based_dedup: false,
         max_receive_count: None,
-        sim: SimKnobs::default(),
+        sim: SimSettings::default(),
     }
 }
 

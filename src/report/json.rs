@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 
+use crate::check::snapshot::SnapshotStatus;
 use crate::check::{Value, describe_expected};
 use crate::engine::Ending;
-use crate::report::snapshot::SnapshotStatus;
 use crate::report::summary;
 use crate::runner::{Finished, RunResult, ScenarioRun};
 use crate::scenario::{CompareOp, Expected};
@@ -466,6 +466,11 @@ mod tests {
     #[test]
     fn a_skipped_run_has_its_reason_and_no_metrics() {
         let scenario = load("scenarios.d/happy.toml");
+        let reproduce = runner::Reproduce {
+            path: scenario.path.clone(),
+            seed: scenario.seed,
+            aws: Some(runner::AwsReproduce::default()),
+        };
         let run = ScenarioRun {
             seed: scenario.seed,
             scenario: Arc::new(scenario),
@@ -477,7 +482,7 @@ mod tests {
             api_calls: None,
             api_attempts: None,
             leftovers: None,
-            backend_args: " --backend aws".to_owned(),
+            reproduce,
         };
         let json = parse(std::slice::from_ref(&run));
         assert_eq!(

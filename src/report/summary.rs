@@ -4,10 +4,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::backend::Capability;
+use crate::check::snapshot::SnapshotStatus;
 use crate::check::{Fate, Value, describe_expected};
 use crate::engine::Ending;
-use crate::report::snapshot::SnapshotStatus;
-use crate::runner::{Finished, Leftovers, NotStarted, RunResult, ScenarioRun};
+use crate::runner::{Finished, Leftovers, NotStarted, Reproduce, RunResult, ScenarioRun};
 use crate::scenario::Metric;
 
 /// `PASS happy  sent=5 processed=5 dlq=0 effects=5  sim 12.0s  wall 3ms`
@@ -279,13 +279,26 @@ fn fate_notes(finished: &Finished) -> String {
 /// Waits shorter than this are routine (long polls, visibility timeouts) and not worth a line.
 const OLDEST_WORTH_NOTING: Duration = Duration::from_secs(30);
 
+/// `qsim run FILE --seed N` and the flags that select the run's backend again.
 pub fn reproduce_command(run: &ScenarioRun) -> String {
-    format!(
-        "qsim run {} --seed {}{}",
-        run.scenario.path.display(),
-        run.seed,
-        run.backend_args
-    )
+    let Reproduce { path, seed, aws } = &run.reproduce;
+    let mut command = format!("qsim run {} --seed {seed}", path.display());
+    if let Some(aws) = aws {
+        command.push_str(" --backend aws");
+        for (flag, value) in [
+            ("--region", &aws.region),
+            ("--profile", &aws.profile),
+            ("--endpoint-url", &aws.endpoint_url),
+        ] {
+            if let Some(value) = value {
+                let _ = write!(command, " {flag} {value}");
+            }
+        }
+        if let Some(resources) = &aws.resources {
+            let _ = write!(command, " --resources {}", resources.display());
+        }
+    }
+    command
 }
 
 /// `12.0s`, `3ms`, `4m 10s`: short and stable.

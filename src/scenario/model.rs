@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::SimKnobs;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
     /// Where the file was read from (for reports and the reproduce command).
@@ -36,7 +34,22 @@ pub struct QueueConfig {
     pub content_based_dedup: bool,
     /// RedrivePolicy maxReceiveCount; `None` = no DLQ.
     pub max_receive_count: Option<u32>,
-    pub sim: SimKnobs,
+    pub sim: SimSettings,
+}
+
+/// `[queue.sim]`: where the simulator departs from an idealised SQS, as real SQS does rarely and
+/// unpredictably. All zero means "behave like an idealised SQS". The engine hands these to the
+/// backend with the queue's attributes; other backends ignore them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SimSettings {
+    /// Probability that a receive leaves a second copy of a returned message in the queue.
+    pub duplicate_rate: f64,
+    /// Probability that each message slot of a standard-queue receive is filled from a random
+    /// position among the first `reorder_window` visible messages instead of the head.
+    pub reorder_rate: f64,
+    pub reorder_window: u32,
+    /// Upper bound of the seeded duration of an asynchronous purge.
+    pub purge_window: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]

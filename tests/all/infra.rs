@@ -14,9 +14,8 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use qsim::backend::SimKnobs;
 use qsim::infra::{self, InfraErrorKind, ResourcesFile};
-use qsim::scenario::{self, Expectations, QueueConfig, Scenario};
+use qsim::scenario::{self, Expectations, QueueConfig, Scenario, SimSettings};
 use serde_json::Value;
 
 use crate::moto::{Moto, moto_blocking};
@@ -127,7 +126,7 @@ fn standard(name: &str, max_receive_count: Option<u32>) -> Scenario {
             retention: Duration::from_secs(3600),
             content_based_dedup: false,
             max_receive_count,
-            sim: SimKnobs::default(),
+            sim: SimSettings::default(),
         },
     )
 }
@@ -143,7 +142,7 @@ fn fifo(name: &str, max_receive_count: Option<u32>) -> Scenario {
             retention: Duration::from_secs(4 * 24 * 3600),
             content_based_dedup: true,
             max_receive_count,
-            sim: SimKnobs::default(),
+            sim: SimSettings::default(),
         },
     )
 }

@@ -22,6 +22,6 @@ fn readme_tables_are_current() {
     assert!(
         current == fresh,
         "README.md's generated tables are stale: run `QSIM_UPDATE_README=1 cargo test readme`\n{}",
-        qsim::report::snapshot::diff(&current, &fresh)
+        qsim::check::snapshot::diff(&current, &fresh)
     );
 }

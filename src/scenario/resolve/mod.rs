@@ -27,8 +27,7 @@ use toml::Spanned;
 use super::error::Diagnostic;
 use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
-use super::{QueueConfig, Scenario};
-use crate::backend::SimKnobs;
+use super::{QueueConfig, Scenario, SimSettings};
 use ctx::{Ctx, Loc};
 use timeline::Names;
 
@@ -180,7 +179,7 @@ fn queue(ctx: &mut Ctx, raw: Option<&Spanned<RawQueue>>) -> QueueConfig {
         sim.reorder_rate.as_ref(),
         fifo,
     );
-    let knobs = SimKnobs {
+    let knobs = SimSettings {
         duplicate_rate: ctx
             .float(
                 &sim_loc,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::check::{Facts, Fate};
+use super::{Facts, Fate};
 use crate::engine::{InstanceState, Outcome};
 use crate::scenario::{FieldValue, Scenario};
 
