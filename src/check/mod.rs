@@ -56,11 +56,8 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         .checks
         .iter()
         .map(|expectation| {
-            let scope = expectation
-                .scope
-                .as_ref()
-                .and_then(|p| scenario.producers.iter().position(|q| &q.name == p));
-            let evaluated = metrics::evaluate(expectation.metric, scope, outcome, &facts);
+            let evaluated =
+                metrics::evaluate(expectation.metric, expectation.scope, outcome, &facts);
             let passed = holds(&expectation.expected, &evaluated.value);
             CheckResult {
                 expectation: expectation.clone(),

@@ -2,7 +2,7 @@
 //! the history and their examples), so they cannot drift from `scenarios.d/` and the code: a test
 //! regenerates them and fails on any difference.
 
-use crate::scenario::{Metric, Scenario};
+use crate::scenario::{Metric, MetricDef, MetricKind, Scenario};
 
 /// `| name | tags | what it shows |` for every scenario, in file order.
 pub fn scenarios_table(scenarios: &[Scenario]) -> String {
@@ -23,8 +23,14 @@ pub fn scenarios_table(scenarios: &[Scenario]) -> String {
 /// `| metric | meaning |` for every metric `[expect]` accepts.
 pub fn metrics_table() -> String {
     let mut out = String::from("| metric | meaning |\n|---|---|\n");
-    for (metric, name, meaning) in Metric::ALL {
-        let kind = if metric.is_bool() {
+    for MetricDef {
+        name,
+        meaning,
+        kind,
+        ..
+    } in Metric::ALL
+    {
+        let kind = if *kind == MetricKind::Bool {
             " (true/false)"
         } else {
             ""

@@ -88,10 +88,10 @@ pub fn skip_reason(backend: &str, missing: &[Capability]) -> String {
 pub fn metric_values(finished: &Finished) -> Vec<(Metric, Value)> {
     Metric::ALL
         .iter()
-        .map(|(metric, _, _)| {
+        .map(|def| {
             let value =
-                crate::check::metric_value(*metric, &finished.outcome, &finished.verdict.facts);
-            (*metric, value)
+                crate::check::metric_value(def.metric, &finished.outcome, &finished.verdict.facts);
+            (def.metric, value)
         })
         .collect()
 }
@@ -115,8 +115,7 @@ pub fn details(run: &ScenarioRun) -> String {
             let e = &failure.expectation;
             let scope = e
                 .scope
-                .as_ref()
-                .map(|p| format!(" [producer {p}]"))
+                .map(|p| format!(" [producer {}]", run.scenario.producer(p).name))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
