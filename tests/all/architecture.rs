@@ -87,7 +87,7 @@ fn every_module_of_the_crate_is_on_the_map_in_lib_rs() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
     let unmapped: Vec<&str> = lib
         .lines()
-        .filter_map(|line| line.strip_prefix("pub mod "))
+        .filter_map(|line| line.strip_prefix("pub mod ").or(line.strip_prefix("mod ")))
         .map(|m| m.trim_end_matches(';'))
         .filter(|m| !lib.contains(&format!("//! - [`{m}`]")))
         .collect();
