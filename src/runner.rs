@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use crate::backend::aws::{AwsBackend, AwsOptions, ResourceKind};
 use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, Capability};
+use crate::check::projection;
+use crate::check::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::check::{self, Verdict};
 use crate::engine::{self, Outcome, Progress, ProgressHook, RunError};
 use crate::envelope::Profile;
 use crate::infra::ResourcesFile;
 use crate::interrupt::{ActiveRun, Interrupts, Signal};
-use crate::report::projection;
-use crate::report::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::scenario::Scenario;
 
 /// Which backend a run uses.
@@ -99,8 +99,30 @@ pub struct ScenarioRun {
     pub api_attempts: Option<BTreeMap<String, u64>>,
     /// What the run could not delete, when its teardown failed or was cut short.
     pub leftovers: Option<Leftovers>,
-    /// The flags that select this backend again, for the reproduce command.
-    pub backend_args: String,
+    /// What runs it again, for the reproduce command.
+    pub reproduce: Reproduce,
+}
+
+/// What selects a run again: the reports render the reproduce command from it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reproduce {
+    /// The scenario file.
+    pub path: PathBuf,
+    pub seed: u64,
+    /// `--sim-profile`, when the run replaced the file's profile.
+    pub sim_profile: Option<Profile>,
+    /// `None`: the simulator, the default backend.
+    pub aws: Option<AwsReproduce>,
+}
+
+/// The AWS connection settings a run was given, each `None` when left to the SDK's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AwsReproduce {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// The pre-provisioned resources file.
+    pub resources: Option<PathBuf>,
 }
 
 /// A run that completed: what happened, what the checks said, what the snapshot said.
@@ -267,7 +289,7 @@ pub fn run_scenario(mut scenario: Scenario, options: &RunOptions) -> ScenarioRun
         }
         Execution::Done(outcome) => finish(&scenario, *outcome, seed, file_profile, options),
     };
-    let backend_args = backend_args(options);
+    let reproduce = reproduce(&scenario, seed, options);
     let (api_calls, api_attempts, leftovers) = match usage {
         Some(usage) => {
             let leftovers =
@@ -289,7 +311,7 @@ pub fn run_scenario(mut scenario: Scenario, options: &RunOptions) -> ScenarioRun
         api_calls,
         api_attempts,
         leftovers,
-        backend_args,
+        reproduce,
     }
 }
 
@@ -303,8 +325,10 @@ struct Usage {
 
 /// A scenario that was never run, for the report.
 fn not_started(scenario: Scenario, options: &RunOptions, why: NotStarted) -> ScenarioRun {
+    let seed = options.seed.unwrap_or(scenario.seed);
     ScenarioRun {
-        seed: options.seed.unwrap_or(scenario.seed),
+        seed,
+        reproduce: reproduce(&scenario, seed, options),
         scenario: Arc::new(scenario),
         backend: match options.backend {
             BackendChoice::Sim => "sim",
@@ -315,7 +339,6 @@ fn not_started(scenario: Scenario, options: &RunOptions, why: NotStarted) -> Sce
         api_calls: None,
         api_attempts: None,
         leftovers: None,
-        backend_args: backend_args(options),
     }
 }
 
@@ -408,29 +431,22 @@ pub fn run_all(
     });
 }
 
-/// The flags that select `options`' backend again, for the reproduce command.
-fn backend_args(options: &RunOptions) -> String {
-    match &options.backend {
-        BackendChoice::Sim => match options.profile {
-            Some(profile) => format!(" --sim-profile {profile}"),
-            None => String::new(),
-        },
-        BackendChoice::Aws(aws) => {
-            let mut args = String::from(" --backend aws");
-            for (flag, value) in [
-                ("--region", &aws.region),
-                ("--profile", &aws.profile),
-                ("--endpoint-url", &aws.endpoint_url),
-            ] {
-                if let Some(value) = value {
-                    args.push_str(&format!(" {flag} {value}"));
-                }
-            }
-            if let Some(resources) = &options.resources {
-                args.push_str(&format!(" --resources {}", resources.path.display()));
-            }
-            args
-        }
+/// What runs `scenario` with `seed` on `options`' backend again.
+fn reproduce(scenario: &Scenario, seed: u64, options: &RunOptions) -> Reproduce {
+    let aws = match &options.backend {
+        BackendChoice::Sim => None,
+        BackendChoice::Aws(aws) => Some(AwsReproduce {
+            region: aws.region.clone(),
+            profile: aws.profile.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+            resources: options.resources.as_ref().map(|r| r.path.clone()),
+        }),
+    };
+    Reproduce {
+        path: scenario.path.clone(),
+        seed,
+        sim_profile: options.profile,
+        aws,
     }
 }
 

@@ -1,9 +1,12 @@
-//! Invariants: the scenario's `[expect]` checked against metrics derived from what actually
-//! happened (the event log and the backend's final state), never from what was configured.
+//! Pass or fail: the scenario's `[expect]` checked against metrics derived from what actually
+//! happened (the event log and the backend's final state), never from what was configured, and
+//! the run's canonical [`projection`] compared with its [`snapshot`].
 
 mod conservation;
 mod facts;
 mod metrics;
+pub mod projection;
+pub mod snapshot;
 
 pub use conservation::Violation;
 pub use facts::{Apply, Facts, Fate, MessageFacts, Observed};
@@ -54,7 +57,7 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> Verdict {
     let check_all = |expectations: &[Expectation]| -> Vec<CheckResult> {
         expectations
             .iter()
-            .map(|expectation| check_one(scenario, expectation, outcome, &facts))
+            .map(|expectation| check_one(expectation, outcome, &facts))
             .collect()
     };
     Verdict {
@@ -66,17 +69,8 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> Verdict {
     }
 }
 
-fn check_one(
-    scenario: &Scenario,
-    expectation: &Expectation,
-    outcome: &Outcome,
-    facts: &Facts,
-) -> CheckResult {
-    let scope = expectation
-        .scope
-        .as_ref()
-        .and_then(|p| scenario.producers.iter().position(|q| &q.name == p));
-    let evaluated = metrics::evaluate(expectation.metric, scope, outcome, facts);
+fn check_one(expectation: &Expectation, outcome: &Outcome, facts: &Facts) -> CheckResult {
+    let evaluated = metrics::evaluate(expectation.metric, expectation.scope, outcome, facts);
     let passed = holds(&expectation.expected, &evaluated.value);
     CheckResult {
         expectation: expectation.clone(),

@@ -12,7 +12,9 @@ mod seeds;
 mod tally;
 
 pub use seeds::{Partition, Seeds};
-pub use tally::{Exploration, FORMAT, ScenarioTally, SeedRecord, Signature, SometimesTally};
+pub use tally::{
+    Exploration, FORMAT, MergeError, ScenarioTally, SeedRecord, Signature, SometimesTally,
+};
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,7 +135,7 @@ fn run_seed(scenario: &Rc<Scenario>, seed: u64) -> SeedRecord {
             SeedRecord {
                 seed,
                 wall_ms,
-                failed: failed_checks(&verdict),
+                failed: failed_checks(scenario, &verdict),
                 sometimes: verdict.sometimes.iter().map(|r| r.passed).collect(),
             }
         }
@@ -141,7 +143,7 @@ fn run_seed(scenario: &Rc<Scenario>, seed: u64) -> SeedRecord {
 }
 
 /// What failed on one run, as stable names (not values, which vary by seed): the signature.
-fn failed_checks(verdict: &Verdict) -> Vec<String> {
+fn failed_checks(scenario: &Scenario, verdict: &Verdict) -> Vec<String> {
     let mut failed = Vec::new();
     if verdict.ending != crate::engine::Ending::Completed {
         failed.push(format!("run {}", verdict.ending.as_str()));
@@ -152,16 +154,20 @@ fn failed_checks(verdict: &Verdict) -> Vec<String> {
     failed.extend(
         verdict
             .failures()
-            .map(|r| key_path("expect", &r.expectation)),
+            .map(|r| key_path(scenario, "expect", &r.expectation)),
     );
     failed
 }
 
-/// Where an expectation is written in its file: `expect.processed`,
+/// Where an expectation of `scenario` is written in its file: `expect.processed`,
 /// `expect.producer.safe.purged`, `expect.sometimes.purged`.
-pub fn key_path(table: &str, expectation: &Expectation) -> String {
-    match &expectation.scope {
-        Some(producer) => format!("{table}.producer.{producer}.{}", expectation.metric.name()),
+pub fn key_path(scenario: &Scenario, table: &str, expectation: &Expectation) -> String {
+    match expectation.scope {
+        Some(producer) => format!(
+            "{table}.producer.{}.{}",
+            scenario.producer(producer).name,
+            expectation.metric.name()
+        ),
         None => format!("{table}.{}", expectation.metric.name()),
     }
 }

@@ -89,7 +89,7 @@ impl ScenarioTally {
                 .sometimes
                 .iter()
                 .map(|e| SometimesTally {
-                    check: super::key_path("expect.sometimes", e),
+                    check: super::key_path(scenario, "expect.sometimes", e),
                     held: 0,
                     first_seed: None,
                 })

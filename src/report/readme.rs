@@ -3,7 +3,7 @@
 //! regenerates them and fails on any difference.
 
 use crate::envelope::{Envelope, Latitude, Profile};
-use crate::scenario::{Metric, Scenario};
+use crate::scenario::{Metric, MetricDef, MetricKind, Scenario};
 
 /// `| name | tags | what it shows |` for every scenario, in file order.
 pub fn scenarios_table(scenarios: &[Scenario]) -> String {
@@ -24,8 +24,14 @@ pub fn scenarios_table(scenarios: &[Scenario]) -> String {
 /// `| metric | meaning |` for every metric `[expect]` accepts.
 pub fn metrics_table() -> String {
     let mut out = String::from("| metric | meaning |\n|---|---|\n");
-    for (metric, name, meaning) in Metric::ALL {
-        let kind = if metric.is_bool() {
+    for MetricDef {
+        name,
+        meaning,
+        kind,
+        ..
+    } in Metric::ALL
+    {
+        let kind = if *kind == MetricKind::Bool {
             " (true/false)"
         } else {
             ""

@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link of the AWS SDK instead of one per file).
 
+mod architecture;
 mod aws_backend;
 mod aws_cli;
 mod aws_failures;

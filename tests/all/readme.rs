@@ -26,7 +26,7 @@ fn generated_blocks_are_current() {
         assert!(
             current == fresh,
             "{document}'s generated blocks are stale: run `QSIM_UPDATE_README=1 cargo test readme`\n{}",
-            qsim::report::snapshot::diff(&current, &fresh)
+            qsim::check::snapshot::diff(&current, &fresh)
         );
     }
 }

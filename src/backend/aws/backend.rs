@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
+use super::ProvisionedQueues;
 use super::api_calls::ApiCalls;
 use super::cleanup::ResourceKind;
 use super::errors::sdk_error;
@@ -25,7 +26,6 @@ use crate::backend::{
     OutgoingMessage, PutOutcome, QueueDepth, QueueId, QueueRole, QueueSpec, Receipt,
     ReceiveRequest, ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
-use crate::infra::ProvisionedQueues;
 
 /// The backend for real SQS + DynamoDB or an AWS-compatible endpoint, for one run.
 pub struct AwsBackend {

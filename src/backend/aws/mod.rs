@@ -27,6 +27,7 @@ mod items;
 mod naming;
 mod options;
 mod provisioned;
+mod provisioned_queues;
 mod purge_windows;
 mod queue_fit;
 mod queues;
@@ -40,3 +41,4 @@ pub use cleanup::{
 };
 pub use naming::{MANAGED_TAG, PROVISIONED_BY_TAG, RESOURCE_PREFIX, RUN_TAG, TERRAFORM};
 pub use options::{AwsOptions, CUSTOM_ENDPOINT_MAX_RATE};
+pub use provisioned_queues::ProvisionedQueues;

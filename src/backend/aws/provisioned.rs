@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType, TableStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::time::{Duration, Instant, sleep_until};
 
+use super::ProvisionedQueues;
 use super::backend::{AwsBackend, QueueRef, QueueState};
 use super::errors::sdk_error;
 use super::items::KEY;
@@ -31,7 +32,6 @@ use super::queues::depth_from;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capability, QueueId, QueueRole, QueueSpec,
 };
-use crate::infra::ProvisionedQueues;
 
 /// How a user brings terraform/ in line with the scenario files again.
 pub(crate) const REAPPLY: &str = "regenerate the Terraform variables and apply them: `qsim infra \

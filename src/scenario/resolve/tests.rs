@@ -257,9 +257,12 @@ fn full_file_resolves_every_feature() {
     };
     assert_eq!(lb.versioning, Some(versioning));
 
+    let group = |name: &str| GroupIx(s.consumers.iter().position(|g| g.name == name).unwrap());
+    let producer =
+        |name: &str| ProducerIx(s.producers.iter().position(|p| p.name == name).unwrap());
     let actions: Vec<&Action> = s.timeline.iter().map(|e| &e.action).collect();
     let instance = Target::Instance {
-        group: "worker".into(),
+        group: group("worker"),
         index: 2,
     };
     assert_eq!(actions[0], &Action::Kill(instance));
@@ -274,7 +277,7 @@ fn full_file_resolves_every_feature() {
     assert_eq!(
         actions[3],
         &Action::Start {
-            group: "late".into(),
+            group: group("late"),
             count: 2
         }
     );
@@ -284,7 +287,7 @@ fn full_file_resolves_every_feature() {
             max_per_second: Some(10)
         }
     );
-    assert_eq!(actions[5], &Action::StopProducer("orders".into()));
+    assert_eq!(actions[5], &Action::StopProducer(producer("orders")));
     assert_eq!(actions[6], &Action::Purge(QueueTarget::DeadLetter));
     assert_eq!(actions[7], &Action::StopAll);
 
@@ -302,7 +305,13 @@ fn full_file_resolves_every_feature() {
         .expect
         .checks
         .iter()
-        .map(|c| (c.scope.as_deref(), c.metric, &c.expected))
+        .map(|c| {
+            (
+                c.scope.map(|p| s.producer(p).name.as_str()),
+                c.metric,
+                &c.expected,
+            )
+        })
         .collect();
     let eq = |value| Expected::Compare {
         op: CompareOp::Eq,

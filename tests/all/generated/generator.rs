@@ -11,6 +11,7 @@
 
 use std::fmt::Write;
 
+use qsim::scenario::{Metric, MetricDef, MetricKind, MetricScope};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -617,12 +618,12 @@ impl Gen {
             return;
         }
         self.out.push_str("\n[expect]\n");
-        for (metric, name, _) in qsim::scenario::Metric::ALL {
+        for MetricDef { name, kind, .. } in Metric::ALL {
             let dlq_metric = name.contains("dlq") || *name == "redriven";
             if (dlq_metric && !self.dlq) || !self.chance(0.3) {
                 continue;
             }
-            let value = if metric.is_bool() {
+            let value = if *kind == MetricKind::Bool {
                 self.chance(0.5).to_string()
             } else if *name == "status" {
                 let status = self.pick(&["COMPLETED", "STARTED"]);
@@ -640,10 +641,10 @@ impl Gen {
                 continue;
             }
             let _ = writeln!(self.out, "\n[expect.producer.{name}]");
-            for metric in qsim::scenario::Metric::ALL
+            for metric in Metric::ALL
                 .iter()
-                .filter(|(m, _, _)| m.per_message())
-                .map(|(_, n, _)| *n)
+                .filter(|d| d.scope == MetricScope::Messages)
+                .map(|d| d.name)
             {
                 let dlq_metric = metric.contains("dlq");
                 if dlq_metric && !self.dlq {
