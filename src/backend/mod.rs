@@ -15,6 +15,8 @@ pub mod sim;
 mod table;
 mod types;
 
+/// The queue's definition is shared with the scenario; re-exported as part of this boundary.
+pub use crate::queue::{QueueAttributes, QueueRole, SimKnobs};
 pub use error::{BackendError, BackendErrorKind};
 pub use table::{
     Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome, entity_item_key,
@@ -22,8 +24,8 @@ pub use table::{
 };
 pub use types::{
     Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
-    QueueRole, QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive,
-    SendOutcome, SimKnobs, TransitionKind,
+    QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
+    TransitionKind,
 };
 
 use std::time::Duration;

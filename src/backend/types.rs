@@ -3,36 +3,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::queue::{QueueAttributes, QueueRole, SimKnobs};
+
 /// A queue the backend created for this run, by position in creation order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QueueId(pub usize);
 
-/// Which of the scenario's queues a spec describes; names and reports use it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum QueueRole {
-    Main,
-    DeadLetter,
-}
-
-impl QueueRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QueueRole::Main => "main",
-            QueueRole::DeadLetter => "dlq",
-        }
-    }
-}
-
-/// Everything needed to create one queue. Durations are already validated against SQS's ranges.
+/// Everything needed to create one queue.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueSpec {
     pub role: QueueRole,
-    pub fifo: bool,
-    pub visibility_timeout: Duration,
-    pub receive_wait: Duration,
-    pub delay: Duration,
-    pub retention: Duration,
-    pub content_based_dedup: bool,
+    pub attributes: QueueAttributes,
     pub redrive: Option<Redrive>,
     pub sim: SimKnobs,
 }
@@ -42,21 +23,6 @@ pub struct QueueSpec {
 pub struct Redrive {
     pub dlq: QueueId,
     pub max_receive_count: u32,
-}
-
-/// Fault injection only the simulator can do: real SQS does these rarely and unpredictably.
-/// All zero means "behave like an idealised SQS".
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct SimKnobs {
-    /// Probability that a receive leaves a second copy of a returned message in the queue
-    /// (at-least-once delivery), delivered again later even if the first copy was deleted.
-    pub duplicate_rate: f64,
-    /// Probability that each message slot of a standard-queue receive is filled from a random
-    /// position among the first `reorder_window` visible messages instead of the head.
-    pub reorder_rate: f64,
-    pub reorder_window: u32,
-    /// Upper bound of the seeded duration of an asynchronous purge (SQS: up to 60 s).
-    pub purge_window: Duration,
 }
 
 /// One entry of SendMessageBatch.

@@ -47,7 +47,7 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
     if sim.duplicate_rate > 0.0 || sim.reorder_rate > 0.0 {
         needs.push(Capability::InjectedFaults);
     }
-    if scenario.queue.fifo {
+    if scenario.queue.attributes.fifo {
         if scenario
             .producers
             .iter()

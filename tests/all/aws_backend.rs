@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use qsim::backend::aws::{AwsOptions, ResourceKind, SkipReason, cleanup_with_config};
 use qsim::backend::{
-    Backend, BackendErrorKind, Condition, Item, OutgoingMessage, PutOutcome, QueueId, QueueRole,
-    QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SimKnobs, Status, Table, Update,
-    UpdateOutcome,
+    Backend, BackendErrorKind, Condition, Item, OutgoingMessage, PutOutcome, QueueAttributes,
+    QueueId, QueueRole, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SimKnobs,
+    Status, Table, Update, UpdateOutcome,
 };
 
 use crate::moto::{moto, queue_names_with_prefix, table_names};
@@ -17,12 +17,11 @@ use crate::moto::{moto, queue_names_with_prefix, table_names};
 fn queue_spec(role: QueueRole, fifo: bool) -> QueueSpec {
     QueueSpec {
         role,
-        fifo,
-        visibility_timeout: Duration::from_secs(30),
-        receive_wait: Duration::ZERO,
-        delay: Duration::ZERO,
-        retention: Duration::from_secs(4 * 24 * 3600),
-        content_based_dedup: fifo,
+        attributes: QueueAttributes {
+            fifo,
+            content_based_dedup: fifo,
+            ..QueueAttributes::default()
+        },
         redrive: None,
         sim: SimKnobs::default(),
     }
@@ -93,7 +92,7 @@ async fn creates_tagged_queues_and_active_tables_under_the_run_prefix() {
         .await
         .unwrap();
     let mut main = queue_spec(QueueRole::Main, false);
-    main.visibility_timeout = Duration::from_secs(7);
+    main.attributes.visibility_timeout = Duration::from_secs(7);
     main.redrive = Some(Redrive {
         dlq,
         max_receive_count: 3,
@@ -285,7 +284,7 @@ async fn an_undeleted_message_is_redelivered_after_its_visibility_timeout() {
     let moto = moto().await;
     let backend = moto.backend("visibility").await;
     let mut spec = queue_spec(QueueRole::Main, false);
-    spec.visibility_timeout = Duration::from_secs(1);
+    spec.attributes.visibility_timeout = Duration::from_secs(1);
     let queue = backend.create_queue(&spec).await.unwrap();
     send_bodies(&backend, queue, &["once"], None).await;
 
@@ -329,7 +328,7 @@ async fn a_message_moves_to_the_dlq_on_the_receive_after_max_receive_count() {
         .await
         .unwrap();
     let mut spec = queue_spec(QueueRole::Main, false);
-    spec.visibility_timeout = Duration::from_secs(1);
+    spec.attributes.visibility_timeout = Duration::from_secs(1);
     spec.redrive = Some(Redrive {
         dlq,
         max_receive_count: 2,

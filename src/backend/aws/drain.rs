@@ -30,10 +30,10 @@ use super::errors::{entry_error, sdk_error};
 use crate::backend::{
     BackendError, BackendErrorKind, QueueId, Receipt, ReceiveRequest, ReceivedMessage,
 };
+use crate::sqs_facts::MAX_BATCH;
 
-const BATCH: usize = 10;
 const DRAIN_RECEIVE: ReceiveRequest = ReceiveRequest {
-    max: BATCH as u32,
+    max: MAX_BATCH as u32,
     wait: Duration::from_secs(1),
     visibility: Some(Duration::from_secs(600)),
 };
@@ -73,7 +73,7 @@ impl AwsBackend {
         receipts: &[Arc<str>],
     ) -> Result<(), BackendError> {
         const OPERATION: &str = "ChangeMessageVisibilityBatch";
-        for chunk in receipts.chunks(BATCH) {
+        for chunk in receipts.chunks(MAX_BATCH) {
             let entries = chunk
                 .iter()
                 .enumerate()
@@ -213,7 +213,7 @@ impl AwsBackend {
     ) -> Result<Vec<BackendError>, BackendError> {
         const OPERATION: &str = "DeleteMessageBatch";
         let mut failures = Vec::new();
-        for chunk in receipts.chunks(BATCH) {
+        for chunk in receipts.chunks(MAX_BATCH) {
             let entries = chunk
                 .iter()
                 .enumerate()

@@ -31,6 +31,7 @@ mod purge_windows;
 mod queue_fit;
 mod queues;
 mod receipts;
+mod sqs_attributes;
 mod tables;
 
 pub use backend::AwsBackend;

@@ -25,13 +25,14 @@ use super::backend::{AwsBackend, QueueRef, QueueState};
 use super::errors::sdk_error;
 use super::items::KEY;
 use super::naming::queue_name_from_url;
-use super::purge_windows::{PURGE_WINDOW, PURGE_WINDOWS};
+use super::purge_windows::PURGE_WINDOWS;
 use super::queue_fit::{ExpectedRedrive, misfits};
 use super::queues::depth_from;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capability, QueueId, QueueRole, QueueSpec,
 };
 use crate::infra::ProvisionedQueues;
+use crate::sqs_facts::PURGE_WINDOW;
 
 /// How a user brings terraform/ in line with the scenario files again.
 pub(crate) const REAPPLY: &str = "regenerate the Terraform variables and apply them: `qsim infra \
@@ -139,7 +140,7 @@ impl AwsBackend {
             name: name.clone(),
             url: url.to_owned(),
             arn: arn.clone(),
-            fifo: spec.fifo,
+            fifo: spec.attributes.fifo,
             redrive_policy: attributes
                 .get("RedrivePolicy")
                 .filter(|policy| !policy.trim().is_empty())

@@ -19,10 +19,12 @@ use super::errors::{entry_error, is_unimplemented, sdk_error};
 use super::naming::{MANAGED_TAG, RUN_TAG};
 use super::options::long_poll_timeouts;
 use super::purge_windows::PURGE_WINDOWS;
+use super::sqs_attributes::{redrive_policy, sqs_attributes};
 use crate::backend::{
     BackendError, BackendErrorKind, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
     QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, SendOutcome,
 };
+use crate::sqs_facts::whole_seconds;
 
 impl AwsBackend {
     pub(super) async fn create_queue_for(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {
@@ -35,12 +37,12 @@ impl AwsBackend {
             .iter()
             .filter(|queue| queue.role == spec.role)
             .count();
-        let name = self.names.queue(spec.role, spec.fifo, ordinal);
+        let name = self.names.queue(spec.role, spec.attributes.fifo, ordinal);
         let redrive_policy = match spec.redrive {
             None => None,
             Some(redrive) => {
                 let dlq = self.queue_ref(redrive.dlq)?;
-                if dlq.fifo != spec.fifo {
+                if dlq.fifo != spec.attributes.fifo {
                     return Err(BackendError::new(
                         "CreateQueue",
                         name,
@@ -50,13 +52,7 @@ impl AwsBackend {
                         )),
                     ));
                 }
-                Some(
-                    serde_json::json!({
-                        "deadLetterTargetArn": dlq.arn,
-                        "maxReceiveCount": redrive.max_receive_count,
-                    })
-                    .to_string(),
-                )
+                Some(redrive_policy(&dlq.arn, redrive.max_receive_count))
             }
         };
 
@@ -65,30 +61,9 @@ impl AwsBackend {
             .create_queue()
             .queue_name(&name)
             .tags(MANAGED_TAG, "true")
-            .tags(RUN_TAG, self.names.run_id())
-            .attributes(
-                QueueAttributeName::VisibilityTimeout,
-                seconds(spec.visibility_timeout).to_string(),
-            )
-            .attributes(
-                QueueAttributeName::ReceiveMessageWaitTimeSeconds,
-                seconds(spec.receive_wait).to_string(),
-            )
-            .attributes(
-                QueueAttributeName::DelaySeconds,
-                seconds(spec.delay).to_string(),
-            )
-            .attributes(
-                QueueAttributeName::MessageRetentionPeriod,
-                seconds(spec.retention).to_string(),
-            );
-        if spec.fifo {
-            request = request
-                .attributes(QueueAttributeName::FifoQueue, "true")
-                .attributes(
-                    QueueAttributeName::ContentBasedDeduplication,
-                    spec.content_based_dedup.to_string(),
-                );
+            .tags(RUN_TAG, self.names.run_id());
+        for (attribute, value) in sqs_attributes(&spec.attributes) {
+            request = request.attributes(attribute, value);
         }
         if let Some(policy) = &redrive_policy {
             request = request.attributes(QueueAttributeName::RedrivePolicy, policy);
@@ -106,7 +81,7 @@ impl AwsBackend {
                 name: name.clone(),
                 url: url.clone(),
                 arn: String::new(),
-                fifo: spec.fifo,
+                fifo: spec.attributes.fifo,
                 redrive_policy,
                 provisioned: false,
                 deleted: false,
@@ -521,10 +496,9 @@ pub(super) fn depth_from(
     })
 }
 
-/// SQS takes whole seconds; a fraction rounds up so a timeout is never shorter than asked.
-pub(super) fn seconds(duration: Duration) -> i32 {
-    let whole = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
-    i32::try_from(whole).unwrap_or(i32::MAX)
+/// `duration` as the SDK takes SQS's whole seconds.
+fn seconds(duration: Duration) -> i32 {
+    i32::try_from(whole_seconds(duration)).unwrap_or(i32::MAX)
 }
 
 fn received_message(message: &Message) -> Result<ReceivedMessage, String> {
@@ -569,16 +543,4 @@ fn unsupported(operation: &'static str, queue: &str) -> BackendError {
         queue,
         BackendErrorKind::Unsupported(format!("{operation} is not implemented by this endpoint")),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fractions_of_seconds_round_up() {
-        assert_eq!(seconds(Duration::ZERO), 0);
-        assert_eq!(seconds(Duration::from_millis(1_500)), 2);
-        assert_eq!(seconds(Duration::from_secs(20)), 20);
-    }
 }

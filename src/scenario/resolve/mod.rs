@@ -28,7 +28,7 @@ use super::error::Diagnostic;
 use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
 use super::{QueueConfig, Scenario};
-use crate::backend::SimKnobs;
+use crate::queue::{QueueAttributes, SimKnobs};
 use ctx::{Ctx, Loc};
 use timeline::Names;
 
@@ -203,12 +203,14 @@ fn queue(ctx: &mut Ctx, raw: Option<&Spanned<RawQueue>>) -> QueueConfig {
             .unwrap_or_default(),
     };
     QueueConfig {
-        fifo,
-        visibility_timeout,
-        receive_wait,
-        delay,
-        retention,
-        content_based_dedup,
+        attributes: QueueAttributes {
+            fifo,
+            visibility_timeout,
+            receive_wait,
+            delay,
+            retention,
+            content_based_dedup,
+        },
         max_receive_count,
         sim: knobs,
     }

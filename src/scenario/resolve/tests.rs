@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use indoc::indoc;
 
+use crate::queue::{QueueAttributes, QueueRole};
 use crate::scenario::*;
 
 pub fn resolve_ok(text: &str) -> Scenario {
@@ -34,14 +35,17 @@ fn minimal_file_gets_every_default() {
     assert_eq!(s.path, Path::new("t.toml"));
     assert_eq!((s.seed, s.timeout, s.tags.len()), (1, secs(600), 0));
     let q = &s.queue;
-    assert!(!q.fifo && !q.content_based_dedup);
     assert_eq!(
-        (q.visibility_timeout, q.receive_wait, q.delay, q.retention),
-        (secs(30), secs(0), secs(0), secs(4 * 86400))
+        q.attributes,
+        QueueAttributes::default(),
+        "the file's defaults are SQS's"
     );
     assert_eq!(q.max_receive_count, None);
     assert_eq!((q.sim.duplicate_rate, q.sim.reorder_rate), (0.0, 0.0));
-    assert_eq!((q.sim.reorder_window, q.sim.purge_window), (10, secs(60)));
+    assert_eq!(
+        (q.sim.reorder_window, q.sim.purge_window),
+        (10, crate::sqs_facts::PURGE_WINDOW)
+    );
 
     let p = &s.producers[0];
     assert_eq!(
@@ -182,7 +186,7 @@ fn full_file_resolves_every_feature() {
     assert_eq!((s.name.as_str(), s.seed, s.timeout), ("full", 7, secs(120)));
     assert_eq!(s.tags, ["fast", "dlq-2"]);
     assert_eq!(
-        (s.queue.receive_wait, s.queue.max_receive_count),
+        (s.queue.attributes.receive_wait, s.queue.max_receive_count),
         (secs(2), Some(3))
     );
     assert_eq!(
@@ -282,7 +286,7 @@ fn full_file_resolves_every_feature() {
         }
     );
     assert_eq!(actions[5], &Action::StopProducer("orders".into()));
-    assert_eq!(actions[6], &Action::Purge(QueueTarget::DeadLetter));
+    assert_eq!(actions[6], &Action::Purge(QueueRole::DeadLetter));
     assert_eq!(actions[7], &Action::StopAll);
 
     let autoscaler = s.autoscaler.as_ref().expect("autoscaler");
@@ -382,7 +386,7 @@ fn fifo_producers_default_their_dedup_source() {
         name = "worker"
     "#};
     let s = resolve_ok(text);
-    assert!(s.queue.fifo && s.queue.content_based_dedup);
+    assert!(s.queue.attributes.fifo && s.queue.attributes.content_based_dedup);
     let dedups: Vec<_> = s.producers.iter().map(|p| p.dedup.clone()).collect();
     assert_eq!(
         dedups,

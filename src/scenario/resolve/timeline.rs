@@ -8,11 +8,10 @@ use toml::Spanned;
 use super::consumer::{self, Layer};
 use super::ctx::{Ctx, Loc, OneOf};
 use super::values::{parse_condition, parse_target};
+use crate::queue::QueueRole;
 use crate::scenario::keys::{Key, at as key, autoscaler as akey, echo};
 use crate::scenario::raw::{RawAt, RawAutoscaler, RawConsumer};
-use crate::scenario::{
-    Action, Autoscaler, LiveMetric, QueueConfig, QueueTarget, TimelineEntry, Trigger,
-};
+use crate::scenario::{Action, Autoscaler, LiveMetric, QueueConfig, TimelineEntry, Trigger};
 
 /// What the timeline and autoscaler may refer to.
 pub struct Names<'a> {
@@ -213,9 +212,9 @@ fn action<'a>(
                     let span = raw.purge.as_ref().map_or(loc.span.clone(), Spanned::span);
                     needs_dlq(ctx, span, loc.key("purge"), "purge = \"dlq\"");
                 }
-                Some(Action::Purge(QueueTarget::DeadLetter))
+                Some(Action::Purge(QueueRole::DeadLetter))
             }
-            _ => Some(Action::Purge(QueueTarget::Main)),
+            _ => Some(Action::Purge(QueueRole::Main)),
         },
         "deploy" => {
             use crate::scenario::keys::deploy as key;

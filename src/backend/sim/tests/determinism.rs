@@ -12,14 +12,13 @@ async fn run(seed: u64) -> String {
     let sim = SimBackend::new(seed);
     sim.create_tables().await.unwrap();
     let spec = QueueSpec {
-        visibility_timeout: secs(2),
         sim: SimKnobs {
             duplicate_rate: 0.1,
             reorder_rate: 0.3,
             reorder_window: 5,
             purge_window: secs(1),
         },
-        ..standard()
+        ..with(standard(), |a| a.visibility_timeout = secs(2))
     };
     let (main, dlq) = with_dlq(&sim, spec, 3).await;
     let start = Instant::now();
