@@ -19,6 +19,7 @@
 
 mod api_calls;
 mod backend;
+mod call;
 mod cleanup;
 mod drain;
 mod errors;

@@ -21,8 +21,7 @@ use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType, TableStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::time::{Duration, Instant, sleep_until};
 
-use super::backend::{AwsBackend, QueueRef, QueueState};
-use super::errors::sdk_error;
+use super::backend::{AwsBackend, QueueRef};
 use super::items::KEY;
 use super::naming::queue_name_from_url;
 use super::purge_windows::PURGE_WINDOWS;
@@ -81,27 +80,27 @@ impl AwsBackend {
             None => None,
         };
 
-        self.calls.record("GetQueueAttributes");
-        let output = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
+        let describe = self.call("GetQueueAttributes", &name);
+        let output = describe
+            .send(
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::All)
+                    .send(),
+            )
             .await
-            .map_err(
-                |error| match sdk_error("GetQueueAttributes", &name, error) {
-                    missing if missing.kind == BackendErrorKind::NotFound => {
-                        let kind = BackendErrorKind::Provisioned(format!(
-                            "the queue {url} from the resources file does not exist (destroyed, or \
+            .map_err(|error| match error {
+                missing if missing.kind == BackendErrorKind::NotFound => {
+                    let kind = BackendErrorKind::Provisioned(format!(
+                        "the queue {url} from the resources file does not exist (destroyed, or \
                          another account or region?); run `terraform apply` and write the file \
                          again with `terraform output -json`"
-                        ));
-                        BackendError { kind, ..missing }
-                    }
-                    other => other,
-                },
-            )?;
+                    ));
+                    BackendError { kind, ..missing }
+                }
+                other => other,
+            })?;
         let attributes: BTreeMap<String, String> = output
             .attributes()
             .into_iter()
@@ -118,24 +117,17 @@ impl AwsBackend {
         let found = misfits(spec, redrive, &attributes);
         if !found.is_empty() {
             let list: Vec<String> = found.iter().map(ToString::to_string).collect();
-            return Err(BackendError::new(
-                "GetQueueAttributes",
-                &name,
-                BackendErrorKind::Provisioned(format!(
-                    "the provisioned {} queue does not fit the scenario: {}; {REAPPLY}",
-                    spec.role.as_str(),
-                    list.join("; ")
-                )),
-            ));
+            return Err(describe.error(BackendErrorKind::Provisioned(format!(
+                "the provisioned {} queue does not fit the scenario: {}; {REAPPLY}",
+                spec.role.as_str(),
+                list.join("; ")
+            ))));
         }
-        let arn = attributes.get("QueueArn").cloned().ok_or_else(|| {
-            BackendError::new(
-                "GetQueueAttributes",
-                &name,
-                BackendErrorKind::Service("the response has no QueueArn".into()),
-            )
-        })?;
-        let depth = depth_from(&name, output.attributes())?;
+        let arn = attributes
+            .get("QueueArn")
+            .cloned()
+            .ok_or_else(|| describe.answer_lacks("QueueArn"))?;
+        let depth = depth_from(&describe, output.attributes())?;
         let queue = QueueRef {
             name: name.clone(),
             url: url.to_owned(),
@@ -146,23 +138,7 @@ impl AwsBackend {
                 .filter(|policy| !policy.trim().is_empty())
                 .cloned(),
         };
-        let id = {
-            let mut queues = self.queues.borrow_mut();
-            queues.push(QueueState {
-                role: spec.role,
-                name: queue.name.clone(),
-                url: queue.url.clone(),
-                arn: queue.arn.clone(),
-                fifo: queue.fifo,
-                redrive_policy: queue.redrive_policy.clone(),
-                provisioned: true,
-                deleted: false,
-                emptied: false,
-                receipts: Default::default(),
-                drained: None,
-            });
-            QueueId(queues.len() - 1)
-        };
+        let id = self.register_queue(spec.role, queue.clone(), true);
         if depth.total() > 0 {
             self.purge_settled(&queue).await?;
         }
@@ -179,14 +155,11 @@ impl AwsBackend {
 
     /// A pre-provisioned table: it exists, is keyed like qsim's own tables, and is ACTIVE.
     pub(super) async fn check_provisioned_table(&self, name: &str) -> Result<(), BackendError> {
-        self.calls.record("DescribeTable");
-        let output = self
-            .dynamodb
-            .describe_table()
-            .table_name(name)
-            .send()
+        let describe = self.call("DescribeTable", name);
+        let output = describe
+            .send(self.dynamodb.describe_table().table_name(name).send())
             .await
-            .map_err(|error| match sdk_error("DescribeTable", name, error) {
+            .map_err(|error| match error {
                 missing if missing.kind == BackendErrorKind::NotFound => BackendError {
                     kind: BackendErrorKind::Provisioned(
                         "the table from the resources file does not exist (destroyed, or another \
@@ -214,19 +187,15 @@ impl AwsBackend {
                 .map(|definition| definition.attribute_type().clone())
         });
         if hash_key.as_deref() != Some(KEY) || key_type != Some(ScalarAttributeType::S) {
-            return Err(BackendError::new(
-                "DescribeTable",
-                name,
-                BackendErrorKind::Provisioned(format!(
-                    "the provisioned table does not fit: hash key expected `{KEY}` (string), \
+            return Err(describe.error(BackendErrorKind::Provisioned(format!(
+                "the provisioned table does not fit: hash key expected `{KEY}` (string), \
                      actual {}; {REAPPLY}",
-                    match (&hash_key, &key_type) {
-                        (Some(key), Some(kind)) => format!("`{key}` ({})", kind.as_str()),
-                        (Some(key), None) => format!("`{key}`"),
-                        (None, _) => "none".to_owned(),
-                    }
-                )),
-            ));
+                match (&hash_key, &key_type) {
+                    (Some(key), Some(kind)) => format!("`{key}` ({})", kind.as_str()),
+                    (Some(key), None) => format!("`{key}`"),
+                    (None, _) => "none".to_owned(),
+                }
+            ))));
         }
         if table.and_then(|t| t.table_status()) != Some(&TableStatus::Active) {
             self.wait_until_active(name).await?;
@@ -276,7 +245,7 @@ impl AwsBackend {
             return Ok(());
         }
         let left = if self.custom_endpoint {
-            self.depth_of(&queue.url, &queue.name).await?.total() > 0
+            self.depth_of(&queue).await?.total() > 0
         } else {
             true
         };
@@ -295,14 +264,16 @@ impl AwsBackend {
             if let Some(settles_at) = PURGE_WINDOWS.pending(&queue.arn, Instant::now()) {
                 sleep_until(settles_at).await;
             }
-            self.calls.record("PurgeQueue");
-            let result = self.sqs.purge_queue().queue_url(&queue.url).send().await;
-            let error = match result {
+            let purged = self
+                .call("PurgeQueue", &queue.name)
+                .send(self.sqs.purge_queue().queue_url(&queue.url).send())
+                .await;
+            let error = match purged {
                 Ok(_) => {
                     PURGE_WINDOWS.record(&queue.arn, Instant::now() + self.purge_window());
                     return Ok(());
                 }
-                Err(error) => sdk_error("PurgeQueue", &queue.name, error),
+                Err(error) => error,
             };
             in_progress += 1;
             if error.kind != BackendErrorKind::PurgeInProgress || in_progress >= PURGE_ATTEMPTS {
