@@ -65,11 +65,7 @@ impl AwsBackend {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         if self.custom_endpoint && is_unimplemented(&error) {
-            call.error(BackendErrorKind::Unsupported(format!(
-                "{} is not implemented by this endpoint",
-                call.operation
-            )))
-            .with_source(error)
+            call.error(BackendErrorKind::Unsupported).with_source(error)
         } else {
             call.sdk_error(error)
         }
@@ -129,10 +125,10 @@ impl<'a> Call<'a> {
         entry_error(self.operation, self.resource, code, message)
     }
 
-    /// A request (or a part of one) the SDK refused to build: a missing required field.
+    /// A request (or a part of one) the SDK refused to build: a missing required field. Its
+    /// text is the whole cause (a build error has no source of its own).
     pub(super) fn build_error(&self, error: BuildError) -> BackendError {
         self.error(BackendErrorKind::InvalidParameter(error.to_string()))
-            .with_source(error)
     }
 
     /// The entries of this batch call, built in order by `build` from each item and its index;

@@ -24,6 +24,7 @@ use tokio::time::{Duration, Instant, sleep_until};
 use super::backend::{AwsBackend, QueueRef};
 use super::items::KEY;
 use super::naming::queue_name_from_url;
+use super::provisioned_mismatch::ProvisionedMismatch;
 use super::purge_windows::PURGE_WINDOWS;
 use super::queue_fit::{ExpectedRedrive, misfits};
 use super::queues::depth_from;
@@ -32,10 +33,6 @@ use crate::backend::{
 };
 use crate::infra::ProvisionedQueues;
 use crate::sqs_facts::PURGE_WINDOW;
-
-/// How a user brings terraform/ in line with the scenario files again.
-pub(crate) const REAPPLY: &str = "regenerate the Terraform variables and apply them: `qsim infra \
-     tfvars > terraform/scenarios.auto.tfvars.json && terraform apply`";
 
 /// PurgeQueueInProgress answers tolerated in a row, each followed by a full purge window.
 const PURGE_ATTEMPTS: u32 = 3;
@@ -56,10 +53,7 @@ impl AwsBackend {
             return Err(BackendError::new(
                 "CreateQueue",
                 format!("the {} queue", spec.role.as_str()),
-                BackendErrorKind::Provisioned(format!(
-                    "the resources file provisions no dead-letter queue for this scenario; \
-                     {REAPPLY}"
-                )),
+                BackendErrorKind::Provisioned(ProvisionedMismatch::NoDeadLetterQueue),
             ));
         };
         let name = queue_name_from_url(url).to_owned();
@@ -68,11 +62,7 @@ impl AwsBackend {
             return Err(BackendError::new(
                 "CreateQueue",
                 &name,
-                BackendErrorKind::Provisioned(format!(
-                    "the resources file provisions one {} queue per scenario and it is already \
-                     in use",
-                    spec.role.as_str()
-                )),
+                BackendErrorKind::Provisioned(ProvisionedMismatch::SecondQueue(spec.role)),
             ));
         }
         let dlq_arn = match spec.redrive {
@@ -90,16 +80,13 @@ impl AwsBackend {
                     .send(),
             )
             .await
-            .map_err(|error| match error {
-                missing if missing.kind == BackendErrorKind::NotFound => {
-                    let kind = BackendErrorKind::Provisioned(format!(
-                        "the queue {url} from the resources file does not exist (destroyed, or \
-                         another account or region?); run `terraform apply` and write the file \
-                         again with `terraform output -json`"
-                    ));
-                    BackendError { kind, ..missing }
-                }
-                other => other,
+            .map_err(|error| {
+                provisioned_missing(
+                    error,
+                    ProvisionedMismatch::MissingQueue {
+                        url: url.to_owned(),
+                    },
+                )
             })?;
         let attributes: BTreeMap<String, String> = output
             .attributes()
@@ -116,12 +103,12 @@ impl AwsBackend {
             });
         let found = misfits(spec, redrive, &attributes);
         if !found.is_empty() {
-            let list: Vec<String> = found.iter().map(ToString::to_string).collect();
-            return Err(describe.error(BackendErrorKind::Provisioned(format!(
-                "the provisioned {} queue does not fit the scenario: {}; {REAPPLY}",
-                spec.role.as_str(),
-                list.join("; ")
-            ))));
+            return Err(describe.error(BackendErrorKind::Provisioned(
+                ProvisionedMismatch::QueueMisfits {
+                    role: spec.role,
+                    misfits: found,
+                },
+            )));
         }
         let arn = attributes
             .get("QueueArn")
@@ -159,18 +146,7 @@ impl AwsBackend {
         let output = describe
             .send(self.dynamodb.describe_table().table_name(name).send())
             .await
-            .map_err(|error| match error {
-                missing if missing.kind == BackendErrorKind::NotFound => BackendError {
-                    kind: BackendErrorKind::Provisioned(
-                        "the table from the resources file does not exist (destroyed, or another \
-                         account or region?); run `terraform apply` and write the file again \
-                         with `terraform output -json`"
-                            .into(),
-                    ),
-                    ..missing
-                },
-                other => other,
-            })?;
+            .map_err(|error| provisioned_missing(error, ProvisionedMismatch::MissingTable))?;
         let table = output.table();
         let hash_key = table
             .map(|t| t.key_schema())
@@ -187,15 +163,13 @@ impl AwsBackend {
                 .map(|definition| definition.attribute_type().clone())
         });
         if hash_key.as_deref() != Some(KEY) || key_type != Some(ScalarAttributeType::S) {
-            return Err(describe.error(BackendErrorKind::Provisioned(format!(
-                "the provisioned table does not fit: hash key expected `{KEY}` (string), \
-                     actual {}; {REAPPLY}",
-                match (&hash_key, &key_type) {
-                    (Some(key), Some(kind)) => format!("`{key}` ({})", kind.as_str()),
-                    (Some(key), None) => format!("`{key}`"),
-                    (None, _) => "none".to_owned(),
-                }
-            ))));
+            return Err(describe.error(BackendErrorKind::Provisioned(
+                ProvisionedMismatch::TableKey {
+                    expected: KEY,
+                    actual: hash_key
+                        .map(|key| (key, key_type.map(|kind| kind.as_str().to_owned()))),
+                },
+            )));
         }
         if table.and_then(|t| t.table_status()) != Some(&TableStatus::Active) {
             self.wait_until_active(name).await?;
@@ -302,5 +276,17 @@ impl AwsBackend {
             sleep_until(settles_at).await;
             self.settles_at.set(None);
         }
+    }
+}
+
+/// A resource the resources file names that the endpoint does not know: `missing`, keeping the
+/// service's answer as the cause. Other errors stay as they are.
+fn provisioned_missing(error: BackendError, missing: ProvisionedMismatch) -> BackendError {
+    match error.kind {
+        BackendErrorKind::NotFound => BackendError {
+            kind: BackendErrorKind::Provisioned(missing),
+            ..error
+        },
+        _ => error,
     }
 }

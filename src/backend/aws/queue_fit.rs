@@ -7,30 +7,12 @@
 //! design, its wait and delay are SQS's defaults); every difference is reported, not the first.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use super::provisioned_mismatch::Misfit;
 use super::sqs_attributes::{redrive_policy, sqs_attributes};
 use crate::backend::{QueueRole, QueueSpec};
-
-/// One attribute that differs: the name SQS uses, what the scenario needs, what the queue has.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Misfit {
-    pub(crate) attribute: String,
-    pub(crate) expected: String,
-    pub(crate) actual: String,
-}
-
-impl fmt::Display for Misfit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} expected {}, actual {}",
-            self.attribute, self.expected, self.actual
-        )
-    }
-}
 
 /// The redrive policy a main queue must have: its DLQ's ARN and the receive count.
 #[derive(Clone, Copy, Debug)]
