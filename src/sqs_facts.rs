@@ -34,6 +34,10 @@ pub const MAX_QUEUE_NAME: usize = 80;
 /// Source: Amazon SQS API Reference, "CreateQueue" (`QueueName`).
 pub const FIFO_SUFFIX: &str = ".fifo";
 
+/// The most queue URLs one ListQueues page returns (`MaxResults`, 1 to 1,000).
+/// Source: Amazon SQS API Reference, "ListQueues".
+pub const MAX_LIST_QUEUES_RESULTS: u16 = 1000;
+
 /// `VisibilityTimeout` when a queue is created without one.
 /// Source: Amazon SQS API Reference, "CreateQueue" (`VisibilityTimeout`, default 30 seconds).
 pub const DEFAULT_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -17,6 +17,7 @@ use super::naming::{
 };
 use super::options::{AwsOptions, require_region};
 use crate::backend::{BackendError, BackendErrorKind};
+use crate::sqs_facts::MAX_LIST_QUEUES_RESULTS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {
@@ -213,7 +214,7 @@ async fn list_queue_urls(sqs: &aws_sdk_sqs::Client) -> Result<Vec<String>, Backe
             .send(
                 sqs.list_queues()
                     .queue_name_prefix(RESOURCE_PREFIX)
-                    .max_results(1000)
+                    .max_results(i32::from(MAX_LIST_QUEUES_RESULTS))
                     .set_next_token(next_token)
                     .send(),
             )
