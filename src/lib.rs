@@ -2,8 +2,8 @@
 //! DynamoDB simulator or against AWS, and checked against their invariants and snapshots.
 //!
 //! The map of the code, in the order data flows through it:
-//! - [`queue`]: a queue's attributes (with SQS's defaults), its role and the simulator's fault
-//!   knobs, shared by the scenario that declares it and the backends that create it.
+//! - [`sqs`]: SQS as its documentation states it (limits, ranges, defaults, windows) and a
+//!   queue's attributes and role; a leaf the file format, the backends and the checker use.
 //! - [`scenario`]: the TOML file format: raw serde types, validation with spans, the resolved
 //!   [`scenario::Scenario`] and its JSON Schema.
 //! - [`engine`]: interprets a scenario: provisions, runs producers, consumers, the timeline and
@@ -21,7 +21,6 @@
 //! - [`interrupt`]: Ctrl-C and SIGTERM: the first stops every run (which deletes its resources),
 //!   a second ends the process at once.
 //! - [`cli`]: the command line, the only code that prints or exits.
-//! - [`sqs_facts`]: SQS's documented limits, defaults and windows, for every module above.
 //! - [`rng`]: one root seed, one independent stream per actor.
 //! - [`bench`]: the simulator benchmark behind `qsim bench` and `cargo bench`.
 //! - [`exit`]: the documented exit codes.
@@ -34,9 +33,8 @@ pub mod engine;
 pub mod exit;
 pub mod infra;
 pub mod interrupt;
-pub mod queue;
 pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
-pub mod sqs_facts;
+pub mod sqs;

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use super::aws::ProvisionedMismatch;
-use crate::sqs_facts::PURGE_WINDOW;
+use crate::sqs::facts::PURGE_WINDOW;
 
 /// A failed backend operation: what was attempted, on what, and why.
 #[derive(Debug, thiserror::Error)]

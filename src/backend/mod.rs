@@ -15,8 +15,9 @@ pub mod sim;
 mod table;
 mod types;
 
-/// The queue's definition is shared with the scenario; re-exported as part of this boundary.
-pub use crate::queue::{QueueAttributes, QueueRole, SimKnobs};
+/// A queue's attributes and role are SQS's, shared with the scenario; re-exported as part of
+/// this boundary.
+pub use crate::sqs::{QueueAttributes, QueueRole};
 pub use error::{BackendError, BackendErrorKind};
 pub use table::{
     Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome, entity_item_key,
@@ -25,7 +26,7 @@ pub use table::{
 pub use types::{
     Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
     QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
-    TransitionKind,
+    SimKnobs, TransitionKind,
 };
 
 use std::time::Duration;

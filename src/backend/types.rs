@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::queue::{QueueAttributes, QueueRole, SimKnobs};
+use crate::sqs::{QueueAttributes, QueueRole};
 
 /// A queue the backend created for this run, by position in creation order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,6 +23,22 @@ pub struct QueueSpec {
 pub struct Redrive {
     pub dlq: QueueId,
     pub max_receive_count: u32,
+}
+
+/// Fault injection only the simulator can do: real SQS does these rarely and unpredictably.
+/// All zero means "behave like an idealised SQS".
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SimKnobs {
+    /// Probability that a receive leaves a second copy of a returned message in the queue
+    /// (at-least-once delivery), delivered again later even if the first copy was deleted.
+    pub duplicate_rate: f64,
+    /// Probability that each message slot of a standard-queue receive is filled from a random
+    /// position among the first `reorder_window` visible messages instead of the head.
+    pub reorder_rate: f64,
+    pub reorder_window: u32,
+    /// Upper bound of the seeded duration of an asynchronous purge (SQS: up to
+    /// [`crate::sqs::facts::PURGE_WINDOW`]).
+    pub purge_window: Duration,
 }
 
 /// One entry of SendMessageBatch.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
 use crate::engine::{Body, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
-use crate::sqs_facts::{DEDUP_WINDOW, PURGE_WINDOW};
+use crate::sqs::facts::{DEDUP_WINDOW, PURGE_WINDOW};
 
 /// Where a message ended up. Decided from what happened, in this order of precedence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

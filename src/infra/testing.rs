@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::queue::{QueueAttributes, SimKnobs};
+use crate::backend::SimKnobs;
 use crate::scenario::{Expectations, QueueConfig, Scenario};
+use crate::sqs::QueueAttributes;
 
 /// The format's queue defaults, which are SQS's, and no DLQ.
 pub fn default_queue() -> QueueConfig {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::scenario::Scenario;
-use crate::sqs_facts::whole_seconds;
+use crate::sqs::facts::whole_seconds;
 
 /// Two scenario files with the same `[scenario] name`: their resources would have the same names,
 /// so one of them would silently be left without queues.
@@ -99,9 +99,9 @@ mod tests {
 
     use super::*;
     use crate::infra::testing::{default_queue, queue, scenario};
-    use crate::queue::QueueAttributes;
     use crate::scenario::QueueConfig;
-    use crate::sqs_facts::DEFAULT_RETENTION;
+    use crate::sqs::QueueAttributes;
+    use crate::sqs::facts::DEFAULT_RETENTION;
 
     fn fifo_queue() -> QueueConfig {
         QueueConfig {

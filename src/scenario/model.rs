@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::queue::{QueueAttributes, QueueRole, SimKnobs};
+use crate::backend::SimKnobs;
+use crate::sqs::{QueueAttributes, QueueRole};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {

@@ -20,7 +20,7 @@ use qsim::backend::{
 };
 use qsim::infra::ProvisionedQueues;
 use qsim::scenario::{self, QueueConfig, Scenario};
-use qsim::sqs_facts::MAX_RETENTION;
+use qsim::sqs::facts::MAX_RETENTION;
 
 use crate::moto::{Moto, moto, table_names};
 use qsim::engine::{self, queue_spec};
@@ -28,7 +28,7 @@ use qsim::engine::{self, queue_spec};
 const FIX: &str = "qsim infra tfvars > terraform/scenarios.auto.tfvars.json && terraform apply";
 
 fn whole_seconds(duration: Duration) -> String {
-    qsim::sqs_facts::whole_seconds(duration).to_string()
+    qsim::sqs::facts::whole_seconds(duration).to_string()
 }
 
 fn happy() -> Scenario {

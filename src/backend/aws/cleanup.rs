@@ -17,7 +17,7 @@ use super::naming::{
 };
 use super::options::{AwsOptions, require_region};
 use crate::backend::{BackendError, BackendErrorKind};
-use crate::sqs_facts::MAX_LIST_QUEUES_RESULTS;
+use crate::sqs::facts::MAX_LIST_QUEUES_RESULTS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {

@@ -27,7 +27,7 @@ use super::backend::{AwsBackend, QueueRef};
 use crate::backend::{
     BackendError, BackendErrorKind, QueueId, Receipt, ReceiveRequest, ReceivedMessage,
 };
-use crate::sqs_facts::MAX_BATCH;
+use crate::sqs::facts::MAX_BATCH;
 
 const DRAIN_RECEIVE: ReceiveRequest = ReceiveRequest {
     max: MAX_BATCH as u32,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::{QueueRole, Table};
-use crate::sqs_facts::{FIFO_SUFFIX, MAX_QUEUE_NAME};
+use crate::sqs::facts::{FIFO_SUFFIX, MAX_QUEUE_NAME};
 
 /// The name prefix of every resource qsim creates; `qsim cleanup` lists by it.
 pub const RESOURCE_PREFIX: &str = "qsim-";

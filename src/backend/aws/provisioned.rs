@@ -32,7 +32,7 @@ use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capability, QueueId, QueueRole, QueueSpec,
 };
 use crate::infra::ProvisionedQueues;
-use crate::sqs_facts::PURGE_WINDOW;
+use crate::sqs::facts::PURGE_WINDOW;
 
 /// PurgeQueueInProgress answers tolerated in a row, each followed by a full purge window.
 const PURGE_ATTEMPTS: u32 = 3;

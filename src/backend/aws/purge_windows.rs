@@ -55,7 +55,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    use crate::sqs_facts::PURGE_WINDOW;
+    use crate::sqs::facts::PURGE_WINDOW;
 
     #[tokio::test(start_paused = true)]
     async fn a_window_is_pending_until_it_settles() {

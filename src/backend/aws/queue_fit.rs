@@ -141,7 +141,7 @@ mod tests {
 
     use super::*;
     use crate::backend::{QueueAttributes, SimKnobs};
-    use crate::sqs_facts::MAX_RETENTION;
+    use crate::sqs::facts::MAX_RETENTION;
 
     const DLQ_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:qsim-x-dlq";
 

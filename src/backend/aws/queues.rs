@@ -23,7 +23,7 @@ use crate::backend::{
     BackendError, BackendErrorKind, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
     QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, SendOutcome,
 };
-use crate::sqs_facts::whole_seconds;
+use crate::sqs::facts::whole_seconds;
 
 impl AwsBackend {
     pub(super) async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {
@@ -226,7 +226,7 @@ impl AwsBackend {
         Ok(results)
     }
 
-    /// DeleteMessageBatch of `handles` (at most [`crate::sqs_facts::MAX_BATCH`]) as `call`: one
+    /// DeleteMessageBatch of `handles` (at most [`crate::sqs::facts::MAX_BATCH`]) as `call`: one
     /// result per handle, in order. The one path of every delete, the consumers' and the drain's.
     pub(super) async fn delete_message_batch(
         &self,

@@ -7,7 +7,7 @@
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::backend::QueueAttributes;
-use crate::sqs_facts::whole_seconds;
+use crate::sqs::facts::whole_seconds;
 
 /// The attributes CreateQueue gets for `attributes`, in the order the fit check reports them.
 /// `FifoQueue` and `ContentBasedDeduplication` only on FIFO queues: SQS refuses them on standard

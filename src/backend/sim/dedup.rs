@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::clock::Moment;
 use super::fast_hash::FastMap;
-use crate::sqs_facts::DEDUP_WINDOW;
+use crate::sqs::facts::DEDUP_WINDOW;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum DedupKey {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::backend::{BackendErrorKind, OutgoingMessage};
-use crate::sqs_facts::{MAX_BATCH, MAX_BATCH_ENTRY_ID, MAX_PAYLOAD_BYTES};
+use crate::sqs::facts::{MAX_BATCH, MAX_BATCH_ENTRY_ID, MAX_PAYLOAD_BYTES};
 
 pub(super) fn invalid(what: &str) -> BackendErrorKind {
     BackendErrorKind::InvalidParameter(what.to_owned())

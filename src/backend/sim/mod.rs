@@ -50,7 +50,7 @@ use crate::backend::{
 };
 use crate::rng::stream;
 
-use crate::sqs_facts::{
+use crate::sqs::facts::{
     MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
     MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
 };

@@ -34,7 +34,7 @@ use super::purge::PurgeWindow;
 use super::standard::StandardOrder;
 use super::store::{ReceiptStatus, State, Store, Stored};
 use super::timers::{ExpiryQueue, Timer, TimerHeap};
-use crate::sqs_facts::{MAX_DELAY, MAX_VISIBILITY_TIMEOUT};
+use crate::sqs::facts::{MAX_DELAY, MAX_VISIBILITY_TIMEOUT};
 
 /// Group index of messages on a standard queue.
 const NO_GROUP: u32 = u32::MAX;

@@ -7,7 +7,7 @@ use super::{
     ANY_DURATION, Key, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms, count_from,
     instances_from, int, int_from, positive_up_to, secs,
 };
-use crate::sqs_facts::{
+use crate::sqs::facts::{
     self, MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
     MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
 };
@@ -88,7 +88,7 @@ table!(sim {
     DUPLICATE_RATE duplicate_rate: PROBABILITY, default("0.0"), "Standard only: probability that a receive leaves a second copy behind.";
     REORDER_RATE reorder_rate: PROBABILITY, default("0.0"), "Standard only: probability that a receive slot is filled out of order.";
     REORDER_WINDOW reorder_window: int(1, 1000), default("10"), "How far out of order a reordered message may come.";
-    PURGE_WINDOW purge_window: secs(Duration::ZERO, sqs_facts::PURGE_WINDOW), default("60s"), "Longest time an asynchronous purge takes.";
+    PURGE_WINDOW purge_window: secs(Duration::ZERO, facts::PURGE_WINDOW), default("60s"), "Longest time an asynchronous purge takes.";
 });
 
 table!(producer {

@@ -28,7 +28,8 @@ use super::error::Diagnostic;
 use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
 use super::{QueueConfig, Scenario};
-use crate::queue::{QueueAttributes, SimKnobs};
+use crate::backend::SimKnobs;
+use crate::sqs::QueueAttributes;
 use ctx::{Ctx, Loc};
 use timeline::Names;
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use indoc::indoc;
 
-use crate::queue::{QueueAttributes, QueueRole};
 use crate::scenario::*;
+use crate::sqs::{QueueAttributes, QueueRole};
 
 pub fn resolve_ok(text: &str) -> Scenario {
     parse(Path::new("t.toml"), text).unwrap_or_else(|error| panic!("{}", error.render(false)))
@@ -44,7 +44,7 @@ fn minimal_file_gets_every_default() {
     assert_eq!((q.sim.duplicate_rate, q.sim.reorder_rate), (0.0, 0.0));
     assert_eq!(
         (q.sim.reorder_window, q.sim.purge_window),
-        (10, crate::sqs_facts::PURGE_WINDOW)
+        (10, crate::sqs::facts::PURGE_WINDOW)
     );
 
     let p = &s.producers[0];

@@ -8,10 +8,10 @@ use toml::Spanned;
 use super::consumer::{self, Layer};
 use super::ctx::{Ctx, Loc, OneOf};
 use super::values::{parse_condition, parse_target};
-use crate::queue::QueueRole;
 use crate::scenario::keys::{Key, at as key, autoscaler as akey, echo};
 use crate::scenario::raw::{RawAt, RawAutoscaler, RawConsumer};
 use crate::scenario::{Action, Autoscaler, LiveMetric, QueueConfig, TimelineEntry, Trigger};
+use crate::sqs::QueueRole;
 
 /// What the timeline and autoscaler may refer to.
 pub struct Names<'a> {

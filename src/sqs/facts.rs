@@ -6,9 +6,9 @@
 //! checker (what a purge or a deduplication id may still reach) all read these constants, so they
 //! cannot disagree about SQS.
 //!
-//! A top-level module that imports nothing of qsim: `scenario` and `backend` both use it, and
-//! neither may depend on the other for it. qsim relies on no DynamoDB limit (items are a few
-//! attributes, reads are single items or paginated scans), so only SQS is here.
+//! Part of the [`crate::sqs`] leaf, which imports nothing else of qsim: `scenario` and `backend`
+//! both use it, and neither may depend on the other for it. qsim relies on no DynamoDB limit
+//! (items are a few attributes, reads are single items or paginated scans), so only SQS is here.
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
