@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use qsim::backend::{
-    Backend, OutgoingMessage, QueueAttributes, QueueRole, QueueSpec, ReceiveRequest, SimKnobs,
+    Backend, OutgoingMessage, QueueAttributes, QueueRole, QueueSpec, ReceiveRequest,
 };
 use qsim::engine::{self, EventKind};
 
@@ -81,7 +81,7 @@ async fn raw_ceiling(moto: &moto::Moto) -> Duration {
             ..QueueAttributes::default()
         },
         redrive: None,
-        sim: SimKnobs::default(),
+        sim: qsim::envelope::Envelope::IDEAL,
     };
     let queue = backend.create_queue(&spec).await.expect("queue");
     let mut elapsed = Duration::ZERO;

@@ -7,7 +7,7 @@ pub enum QsimExitCode {
     Passed = 0,
     /// An invariant or snapshot failed, or a run timed out.
     CheckFailed = 1,
-    /// Bad input: a scenario file, a flag, a missing file.
+    /// Bad input: a scenario file, a flag, a missing file, an output that cannot be written.
     BadInput = 2,
     /// The backend failed: credentials, network, an API error outside the scenario's control.
     BackendError = 3,

@@ -10,14 +10,20 @@
 //!   the autoscaler on one single-threaded runtime, and records the [`engine::EventLog`].
 //! - [`backend`]: the SQS / DynamoDB boundary; [`backend::sim`] (virtual clock, deterministic)
 //!   and [`backend::aws`] (aws-sdk, real AWS or an AWS-compatible endpoint) behind it.
+//! - [`envelope`]: what SQS may do but does not promise (docs/sqs-semantics.md §0) and the
+//!   profiles that set how often the simulator does it; a leaf both the file format and the
+//!   simulator use.
 //! - [`infra`]: Terraform for teams that provision their own queues: the variables file derived
 //!   from the scenario files, and the resources file that `terraform output -json` prints.
-//! - [`check`]: metrics and message fates derived from the event log and final state, checked
-//!   against the scenario's `[expect]` invariants.
-//! - [`report`]: what a person or CI reads: summary lines, failure details, snapshots, the JSON
-//!   and JUnit reports.
+//! - [`check`]: pass or fail: metrics and message fates derived from the event log and final
+//!   state, checked against the scenario's `[expect]` invariants; the snapshot projection and its
+//!   comparison.
+//! - [`report`]: what a person or CI reads, rendered from results: summary lines, failure details,
+//!   the reproduce command, the JSON and JUnit reports.
 //! - [`runner`]: one scenario end to end (capabilities, engine, checks, snapshot), shared by the
 //!   CLI, the tests and the benchmark.
+//! - [`explore`]: each scenario across many seeds in parallel, tallied by failure signature and
+//!   `[expect.sometimes]`; shards of one exploration merge into its result.
 //! - [`interrupt`]: Ctrl-C and SIGTERM: the first stops every run (which deletes its resources),
 //!   a second ends the process at once.
 //! - [`cli`]: the command line, the only code that prints or exits.
@@ -30,7 +36,9 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod envelope;
 pub mod exit;
+pub mod explore;
 pub mod infra;
 pub mod interrupt;
 pub mod report;

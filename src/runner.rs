@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use crate::backend::aws::{AwsBackend, AwsOptions, ResourceKind};
 use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, Capability};
+use crate::check::projection;
+use crate::check::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::check::{self, Verdict};
 use crate::engine::{self, Outcome, Progress, ProgressHook, RunError};
+use crate::envelope::Profile;
 use crate::infra::ResourcesFile;
 use crate::interrupt::{ActiveRun, Interrupts, Signal};
-use crate::report::projection;
-use crate::report::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::scenario::Scenario;
 
 /// Which backend a run uses.
@@ -34,6 +35,8 @@ pub struct RunOptions {
     pub backend: BackendChoice,
     /// Overrides the file's seed; the snapshot comparison is then skipped.
     pub seed: Option<u64>,
+    /// Overrides the file's simulator profile; the snapshot comparison is then skipped.
+    pub profile: Option<Profile>,
     /// Where snapshots live; default `snapshots/` beside the scenario's folder.
     pub snapshots: Option<PathBuf>,
     pub update: UpdateMode,
@@ -71,6 +74,7 @@ impl Default for RunOptions {
         RunOptions {
             backend: BackendChoice::Sim,
             seed: None,
+            profile: None,
             snapshots: None,
             update: UpdateMode::Never,
             progress: None,
@@ -95,8 +99,30 @@ pub struct ScenarioRun {
     pub api_attempts: Option<BTreeMap<String, u64>>,
     /// What the run could not delete, when its teardown failed or was cut short.
     pub leftovers: Option<Leftovers>,
-    /// The flags that select this backend again, for the reproduce command.
-    pub backend_args: String,
+    /// What runs it again, for the reproduce command.
+    pub reproduce: Reproduce,
+}
+
+/// What selects a run again: the reports render the reproduce command from it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reproduce {
+    /// The scenario file.
+    pub path: PathBuf,
+    pub seed: u64,
+    /// `--sim-profile`, when the run replaced the file's profile.
+    pub sim_profile: Option<Profile>,
+    /// `None`: the simulator, the default backend.
+    pub aws: Option<AwsReproduce>,
+}
+
+/// The AWS connection settings a run was given, each `None` when left to the SDK's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AwsReproduce {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// The pre-provisioned resources file.
+    pub resources: Option<PathBuf>,
 }
 
 /// A run that completed: what happened, what the checks said, what the snapshot said.
@@ -180,7 +206,11 @@ impl ScenarioRun {
 }
 
 /// Runs `scenario` as `options` say and checks it.
-pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
+pub fn run_scenario(mut scenario: Scenario, options: &RunOptions) -> ScenarioRun {
+    let file_profile = scenario.queue.sim.profile;
+    if let Some(profile) = options.profile {
+        scenario.queue.sim.profile = profile;
+    }
     // The engine shares the scenario among its single-threaded actors (Rc); the report may
     // cross threads (`--jobs`), so it keeps its own Arc.
     let report_scenario = Arc::new(scenario.clone());
@@ -257,9 +287,9 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
             teardown_error = teardown;
             RunResult::Interrupted { signal }
         }
-        Execution::Done(outcome) => finish(&scenario, *outcome, seed, options),
+        Execution::Done(outcome) => finish(&scenario, *outcome, seed, file_profile, options),
     };
-    let backend_args = backend_args(options);
+    let reproduce = reproduce(&scenario, seed, options);
     let (api_calls, api_attempts, leftovers) = match usage {
         Some(usage) => {
             let leftovers =
@@ -281,7 +311,7 @@ pub fn run_scenario(scenario: Scenario, options: &RunOptions) -> ScenarioRun {
         api_calls,
         api_attempts,
         leftovers,
-        backend_args,
+        reproduce,
     }
 }
 
@@ -295,8 +325,10 @@ struct Usage {
 
 /// A scenario that was never run, for the report.
 fn not_started(scenario: Scenario, options: &RunOptions, why: NotStarted) -> ScenarioRun {
+    let seed = options.seed.unwrap_or(scenario.seed);
     ScenarioRun {
-        seed: options.seed.unwrap_or(scenario.seed),
+        seed,
+        reproduce: reproduce(&scenario, seed, options),
         scenario: Arc::new(scenario),
         backend: match options.backend {
             BackendChoice::Sim => "sim",
@@ -307,7 +339,6 @@ fn not_started(scenario: Scenario, options: &RunOptions, why: NotStarted) -> Sce
         api_calls: None,
         api_attempts: None,
         leftovers: None,
-        backend_args: backend_args(options),
     }
 }
 
@@ -400,26 +431,22 @@ pub fn run_all(
     });
 }
 
-/// The flags that select `options`' backend again, for the reproduce command.
-fn backend_args(options: &RunOptions) -> String {
-    match &options.backend {
-        BackendChoice::Sim => String::new(),
-        BackendChoice::Aws(aws) => {
-            let mut args = String::from(" --backend aws");
-            for (flag, value) in [
-                ("--region", &aws.region),
-                ("--profile", &aws.profile),
-                ("--endpoint-url", &aws.endpoint_url),
-            ] {
-                if let Some(value) = value {
-                    args.push_str(&format!(" {flag} {value}"));
-                }
-            }
-            if let Some(resources) = &options.resources {
-                args.push_str(&format!(" --resources {}", resources.path.display()));
-            }
-            args
-        }
+/// What runs `scenario` with `seed` on `options`' backend again.
+fn reproduce(scenario: &Scenario, seed: u64, options: &RunOptions) -> Reproduce {
+    let aws = match &options.backend {
+        BackendChoice::Sim => None,
+        BackendChoice::Aws(aws) => Some(AwsReproduce {
+            region: aws.region.clone(),
+            profile: aws.profile.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+            resources: options.resources.as_ref().map(|r| r.path.clone()),
+        }),
+    };
+    Reproduce {
+        path: scenario.path.clone(),
+        seed,
+        sim_profile: options.profile,
+        aws,
     }
 }
 
@@ -502,13 +529,21 @@ fn simulated_block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::task::LocalSet::new().block_on(&runtime, future)
 }
 
-fn finish(scenario: &Scenario, outcome: Outcome, seed: u64, options: &RunOptions) -> RunResult {
+fn finish(
+    scenario: &Scenario,
+    outcome: Outcome,
+    seed: u64,
+    file_profile: Profile,
+    options: &RunOptions,
+) -> RunResult {
     let verdict = check::check(scenario, &outcome);
     let projection = projection::project(scenario, &outcome, &verdict.facts);
     let snapshot = if seed != scenario.seed {
         SnapshotStatus::SkippedForSeed {
             file_seed: scenario.seed,
         }
+    } else if scenario.queue.sim.profile != file_profile {
+        SnapshotStatus::SkippedForProfile { file_profile }
     } else {
         let dir = options
             .snapshots

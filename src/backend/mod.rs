@@ -26,7 +26,7 @@ pub use table::{
 pub use types::{
     Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
     QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
-    SimKnobs, TransitionKind,
+    TransitionKind,
 };
 
 use std::time::Duration;
@@ -87,8 +87,16 @@ pub trait Backend {
     /// PurgeQueue.
     async fn purge(&self, queue: QueueId) -> Result<(), BackendError>;
 
-    /// ApproximateNumberOfMessages{,NotVisible,Delayed}.
+    /// ApproximateNumberOfMessages{,NotVisible,Delayed}, as a client of the queue reads them
+    /// (on the simulator: lagging, as its envelope says).
     async fn depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError>;
+
+    /// The depth as exactly as the backend can know it, for qsim's own decisions (whether a run
+    /// can still change, progress) rather than the scenario's: the simulator's true state; other
+    /// backends have nothing better than [`Backend::depth`].
+    async fn settled_depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
+        self.depth(queue).await
+    }
 
     /// StartMessageMoveTask from `source` (a DLQ) back to the queues its messages came from.
     async fn start_move_task(

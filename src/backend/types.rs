@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::envelope::Envelope;
 use crate::sqs::{QueueAttributes, QueueRole};
 
 /// A queue the backend created for this run, by position in creation order.
@@ -15,7 +16,8 @@ pub struct QueueSpec {
     pub role: QueueRole,
     pub attributes: QueueAttributes,
     pub redrive: Option<Redrive>,
-    pub sim: SimKnobs,
+    /// The simulator's envelope (ignored by other backends).
+    pub sim: Envelope,
 }
 
 /// RedrivePolicy: after `max_receive_count` deliveries the next receive moves the message to `dlq`.
@@ -23,22 +25,6 @@ pub struct QueueSpec {
 pub struct Redrive {
     pub dlq: QueueId,
     pub max_receive_count: u32,
-}
-
-/// Fault injection only the simulator can do: real SQS does these rarely and unpredictably.
-/// All zero means "behave like an idealised SQS".
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct SimKnobs {
-    /// Probability that a receive leaves a second copy of a returned message in the queue
-    /// (at-least-once delivery), delivered again later even if the first copy was deleted.
-    pub duplicate_rate: f64,
-    /// Probability that each message slot of a standard-queue receive is filled from a random
-    /// position among the first `reorder_window` visible messages instead of the head.
-    pub reorder_rate: f64,
-    pub reorder_window: u32,
-    /// Upper bound of the seeded duration of an asynchronous purge (SQS: up to
-    /// [`crate::sqs::facts::PURGE_WINDOW`]).
-    pub purge_window: Duration,
 }
 
 /// One entry of SendMessageBatch.

@@ -264,7 +264,7 @@ impl Facts {
             .collect();
         facts.redriven = state.move_task.as_ref().map_or(0, |t| t.moved);
         for (group, st) in outcome.instances.values() {
-            let name = scenario.consumers[*group].name.clone();
+            let name = scenario.group(*group).name.clone();
             *facts
                 .instances
                 .entry(name)

@@ -1,9 +1,12 @@
-//! Invariants: the scenario's `[expect]` checked against metrics derived from what actually
-//! happened (the event log and the backend's final state), never from what was configured.
+//! Pass or fail: the scenario's `[expect]` checked against metrics derived from what actually
+//! happened (the event log and the backend's final state), never from what was configured, and
+//! the run's canonical [`projection`] compared with its [`snapshot`].
 
 mod conservation;
 mod facts;
 mod metrics;
+pub mod projection;
+pub mod snapshot;
 
 pub use conservation::Violation;
 pub use facts::{Apply, Facts, Fate, MessageFacts, Observed};
@@ -26,6 +29,9 @@ pub struct CheckResult {
 #[derive(Debug)]
 pub struct Verdict {
     pub results: Vec<CheckResult>,
+    /// `[expect.sometimes]` on this run: reported, never failing it (an exploration requires
+    /// each to hold on at least one seed).
+    pub sometimes: Vec<CheckResult>,
     /// How the run ended; anything but completed fails it.
     pub ending: Ending,
     pub facts: Facts,
@@ -48,30 +54,29 @@ impl Verdict {
 /// Checks `scenario`'s expectations against `outcome`.
 pub fn check(scenario: &Scenario, outcome: &Outcome) -> Verdict {
     let facts = Facts::gather(scenario, outcome);
-    let results = scenario
-        .expect
-        .checks
-        .iter()
-        .map(|expectation| {
-            let scope = expectation
-                .scope
-                .as_ref()
-                .and_then(|p| scenario.producers.iter().position(|q| &q.name == p));
-            let evaluated = metrics::evaluate(expectation.metric, scope, outcome, &facts);
-            let passed = holds(&expectation.expected, &evaluated.value);
-            CheckResult {
-                expectation: expectation.clone(),
-                actual: evaluated.value,
-                passed,
-                involved: evaluated.involved,
-            }
-        })
-        .collect();
+    let check_all = |expectations: &[Expectation]| -> Vec<CheckResult> {
+        expectations
+            .iter()
+            .map(|expectation| check_one(expectation, outcome, &facts))
+            .collect()
+    };
     Verdict {
-        results,
+        results: check_all(&scenario.expect.checks),
+        sometimes: check_all(&scenario.expect.sometimes),
         ending: outcome.ending,
         violations: conservation::check(outcome, &facts),
         facts,
+    }
+}
+
+fn check_one(expectation: &Expectation, outcome: &Outcome, facts: &Facts) -> CheckResult {
+    let evaluated = metrics::evaluate(expectation.metric, expectation.scope, outcome, facts);
+    let passed = holds(&expectation.expected, &evaluated.value);
+    CheckResult {
+        expectation: expectation.clone(),
+        actual: evaluated.value,
+        passed,
+        involved: evaluated.involved,
     }
 }
 

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::envelope::Profile;
+use crate::explore::{Partition, Seeds};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "qsim",
@@ -21,6 +24,34 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run scenarios across many seeds on the simulator: pass rates, distinct failures with the
+    /// command that reproduces each, and whether each `[expect.sometimes]` ever held.
+    Explore {
+        /// Scenario files (not needed with --merge).
+        #[arg(value_name = "FILE", required_unless_present = "merge")]
+        files: Vec<PathBuf>,
+        /// Seeds to run: N (seeds 1 to N), A..B (A to B-1) or A..=B.
+        #[arg(long, default_value = "100", value_parser = parse_seeds)]
+        seeds: Seeds,
+        /// The simulator profile for every scenario instead of each file's: aws, ideal or
+        /// adversarial (the one that hunts).
+        #[arg(long, alias = "sim-profile", value_name = "PROFILE", value_parser = parse_profile)]
+        profile: Option<Profile>,
+        /// Runs at once (default: one per CPU).
+        #[arg(long, short = 'j', value_name = "N")]
+        jobs: Option<usize>,
+        /// Only shard K of N of the seeds (as cargo-nextest's --partition count:K/N), so a CI
+        /// matrix splits one exploration; combine the shards' --report files with --merge.
+        #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+        partition: Option<Partition>,
+        /// Write the result as JSON (what --merge reads).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Combine the --report files of an exploration's shards into one verdict instead of
+        /// running anything.
+        #[arg(long, value_name = "RESULT", num_args = 1.., conflicts_with_all = ["files", "partition"])]
+        merge: Vec<PathBuf>,
+    },
     /// Run scenario files and check their invariants and snapshots.
     Run {
         #[arg(required = true, value_name = "FILE")]
@@ -99,6 +130,10 @@ pub struct RunArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value_t = BackendKind::Sim)]
     pub backend: BackendKind,
+    /// The simulator's profile for every scenario, instead of each file's `[queue.sim] profile`:
+    /// how often it takes each latitude SQS documents (the snapshot comparison is then skipped).
+    #[arg(long, value_name = "PROFILE", value_parser = parse_profile)]
+    pub sim_profile: Option<Profile>,
     /// Write the event log as JSON lines (a file for one scenario, a folder for several).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
@@ -158,4 +193,22 @@ pub enum BackendKind {
     Sim,
     /// SQS and DynamoDB through the AWS SDK: AWS itself, or `--endpoint-url`.
     Aws,
+}
+
+/// A simulator profile by name (`aws`, `ideal`, `adversarial`).
+pub fn parse_profile(name: &str) -> Result<Profile, String> {
+    Profile::from_name(name).ok_or_else(|| {
+        format!(
+            "unknown profile \"{name}\": one of {}",
+            crate::envelope::PROFILE_NAMES.join(", ")
+        )
+    })
+}
+
+fn parse_seeds(text: &str) -> Result<Seeds, String> {
+    text.parse()
+}
+
+fn parse_partition(text: &str) -> Result<Partition, String> {
+    text.parse()
 }

@@ -4,64 +4,73 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::args::{AwsArgs, BackendKind, Cli, Command, InfraCommand, RunArgs};
+use super::error::{CliError, CliErrorKind};
 use super::output::{Human, err, out, out_raw};
 use super::report_target::ReportTarget;
 use crate::backend::aws::AwsOptions;
+use crate::check::snapshot::UpdateMode;
 use crate::engine::Progress;
 use crate::exit::QsimExitCode;
 use crate::infra::ResourcesFile;
-use crate::report::snapshot::UpdateMode;
 use crate::report::{json, junit, summary};
 use crate::runner::{self, BackendChoice, ProgressFn, RunOptions, RunResult, ScenarioRun};
 use crate::scenario::{self, Scenario};
 
-pub fn dispatch(cli: Cli) -> QsimExitCode {
+/// Runs the command. `Ok` is what the command found (every scenario passed, a check failed, ...);
+/// `Err` is why it could not do its work.
+pub fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
     let limits = scenario::Limits {
         max_messages: cli.max_messages,
     };
     let load_all = |files: &[PathBuf]| load_all(files, &limits);
     let load_dir = |dir: &Path, tags: &[String]| load_dir(dir, tags, &limits);
     match cli.command {
-        Command::Run { files, run } => match load_all(&files) {
-            Ok(scenarios) => run_scenarios(scenarios, &run),
-            Err(code) => code,
-        },
-        Command::RunAll { dir, tags, run } => match load_dir(&dir, &tags) {
-            Ok(scenarios) if scenarios.is_empty() => {
-                err(&format!(
-                    "error: no scenario in {} matches tags {tags:?}",
-                    dir.display()
-                ));
-                QsimExitCode::BadInput
+        Command::Explore {
+            files,
+            seeds,
+            profile,
+            jobs,
+            partition,
+            report,
+            merge,
+        } => {
+            if !merge.is_empty() {
+                return super::explore::merge(&merge, report.as_deref());
             }
-            Ok(scenarios) => run_scenarios(scenarios, &run),
-            Err(code) => code,
-        },
-        Command::List { dir, tags } => match load_dir(&dir, &tags) {
-            Ok(scenarios) => {
-                for s in &scenarios {
-                    let first_line = s.description.lines().next().unwrap_or("");
-                    if !out(&format!(
-                        "{:<24} {:<28} {first_line}",
-                        s.name,
-                        s.tags.join(",")
-                    )) {
-                        break;
-                    }
+            let plan = crate::explore::Plan {
+                seeds,
+                profile,
+                partition,
+                jobs: jobs.unwrap_or_else(default_jobs),
+            };
+            super::explore::explore(load_all(&files)?, &plan, report.as_deref())
+        }
+        Command::Run { files, run } => run_scenarios(load_all(&files)?, &run),
+        Command::RunAll { dir, tags, run } => {
+            let scenarios = load_dir(&dir, &tags)?;
+            if scenarios.is_empty() {
+                return Err(CliErrorKind::NoMatch { dir, tags }.into());
+            }
+            run_scenarios(scenarios, &run)
+        }
+        Command::List { dir, tags } => {
+            for s in &load_dir(&dir, &tags)? {
+                let first_line = s.description.lines().next().unwrap_or("");
+                let line = format!("{:<24} {:<28} {first_line}", s.name, s.tags.join(","));
+                if !out(&line)? {
+                    break;
                 }
-                QsimExitCode::Passed
             }
-            Err(code) => code,
-        },
-        Command::Validate { files } => match load_all(&files) {
-            Ok(scenarios) => {
-                for s in &scenarios {
-                    out(&format!("ok {}", s.path.display()));
+            Ok(QsimExitCode::Passed)
+        }
+        Command::Validate { files } => {
+            for s in &load_all(&files)? {
+                if !out(&format!("ok {}", s.path.display()))? {
+                    break;
                 }
-                QsimExitCode::Passed
             }
-            Err(code) => code,
-        },
+            Ok(QsimExitCode::Passed)
+        }
         Command::Schema { events } => {
             let schema = if events {
                 crate::report::events::json_schema()
@@ -70,22 +79,14 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
             };
             let schema =
                 serde_json::to_string_pretty(&schema).expect("a JSON value always serializes");
-            out(&schema);
-            QsimExitCode::Passed
+            out(&schema)?;
+            Ok(QsimExitCode::Passed)
         }
-        Command::Infra(InfraCommand::Tfvars { dir }) => match load_dir(&dir, &[]) {
-            Ok(scenarios) => match crate::infra::render(&scenarios) {
-                Ok(json) => {
-                    out_raw(&json);
-                    QsimExitCode::Passed
-                }
-                Err(e) => {
-                    err(&format!("error: {e}"));
-                    QsimExitCode::BadInput
-                }
-            },
-            Err(code) => code,
-        },
+        Command::Infra(InfraCommand::Tfvars { dir }) => {
+            let json = crate::infra::render(&load_dir(&dir, &[])?).map_err(CliErrorKind::Tfvars)?;
+            out_raw(&json)?;
+            Ok(QsimExitCode::Passed)
+        }
         Command::Cleanup { dry_run, aws } => cleanup(&aws_options(&aws, false), dry_run),
         Command::Bench {
             scenario,
@@ -95,22 +96,18 @@ pub fn dispatch(cli: Cli) -> QsimExitCode {
     }
 }
 
-/// Loads every file; prints every error (not just the first) and returns exit 2 if any failed.
-fn load_all(files: &[PathBuf], limits: &scenario::Limits) -> Result<Vec<Scenario>, QsimExitCode> {
-    let color = std::io::stderr().is_terminal();
+/// Loads every file; fails with every file's errors (not just the first file's) if any failed.
+fn load_all(files: &[PathBuf], limits: &scenario::Limits) -> Result<Vec<Scenario>, CliError> {
     let mut scenarios = Vec::new();
-    let mut failed = false;
+    let mut errors = Vec::new();
     for file in files {
         match scenario::load_with(file, limits) {
             Ok(s) => scenarios.push(s),
-            Err(e) => {
-                err(&e.render(color));
-                failed = true;
-            }
+            Err(e) => errors.push(e),
         }
     }
-    if failed {
-        return Err(QsimExitCode::BadInput);
+    if !errors.is_empty() {
+        return Err(CliErrorKind::Scenarios(errors).into());
     }
     let mut names: Vec<(&str, &Path)> = scenarios
         .iter()
@@ -118,13 +115,12 @@ fn load_all(files: &[PathBuf], limits: &scenario::Limits) -> Result<Vec<Scenario
         .collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0].0 == w[1].0) {
-        err(&format!(
-            "error: {} and {} are both named `{}` (names must be unique: they name snapshots)",
-            w[0].1.display(),
-            w[1].1.display(),
-            w[0].0
-        ));
-        return Err(QsimExitCode::BadInput);
+        return Err(CliErrorKind::DuplicateName {
+            name: w[0].0.to_owned(),
+            first: w[0].1.to_owned(),
+            second: w[1].1.to_owned(),
+        }
+        .into());
     }
     Ok(scenarios)
 }
@@ -133,14 +129,11 @@ fn load_dir(
     dir: &Path,
     tags: &[String],
     limits: &scenario::Limits,
-) -> Result<Vec<Scenario>, QsimExitCode> {
-    let files = match scenario::discover(dir) {
-        Ok(files) => files,
-        Err(e) => {
-            err(&format!("error: cannot read {}: {e}", dir.display()));
-            return Err(QsimExitCode::BadInput);
-        }
-    };
+) -> Result<Vec<Scenario>, CliError> {
+    let files = scenario::discover(dir).map_err(|source| CliErrorKind::ReadDir {
+        dir: dir.to_owned(),
+        source,
+    })?;
     let scenarios = load_all(&files, limits)?;
     Ok(scenarios
         .into_iter()
@@ -148,28 +141,15 @@ fn load_dir(
         .collect())
 }
 
-fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
-    let resources = match load_resources(args, &scenarios) {
-        Ok(resources) => resources,
-        Err(code) => return code,
-    };
+fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCode, CliError> {
+    let resources = load_resources(args, &scenarios)?;
     let report = match &args.report {
         None => None,
-        Some(path) => match ReportTarget::open(path) {
-            Ok(report) => Some(report),
-            Err(e) => {
-                err(&format!(
-                    "error: cannot write the report to {}: {e}",
-                    path.display()
-                ));
-                return QsimExitCode::BadInput;
-            }
-        },
+        Some(path) => Some(ReportTarget::open(path).map_err(|e| {
+            CliError::output(format!("cannot write the report to {}", path.display()), e)
+        })?),
     };
-    if let Err(e) = writable_outputs(args, scenarios.len() > 1) {
-        err(&format!("error: {e}"));
-        return QsimExitCode::BadInput;
-    }
+    writable_outputs(args, scenarios.len() > 1)?;
     let human = report.as_ref().map_or(Human::Stdout, ReportTarget::human);
     let options = RunOptions {
         backend: match args.backend {
@@ -177,6 +157,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
             BackendKind::Aws => BackendChoice::Aws(Box::new(aws_options(&args.aws, args.keep))),
         },
         seed: args.seed,
+        profile: args.sim_profile,
         snapshots: args.snapshots.clone(),
         update: UpdateMode::from_env(args.update_snapshots),
         progress: Some(progress_printer(args.jobs > 1)),
@@ -192,48 +173,43 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
     let several = scenarios.len() > 1;
     let mut runs: Vec<ScenarioRun> = Vec::new();
     let jobs = args.jobs.max(1);
-    let mut failed_io = false;
+    let mut failed_output = None;
     runner::run_all(scenarios, &options, jobs, |run| {
         if args.backend == BackendKind::Aws && jobs == 1 && std::io::stderr().is_terminal() {
             eprint!("\r\x1b[2K"); // clear the progress line
         }
-        if !human.line(&summary::line(&run)) {
-            return false;
-        }
-        human.raw(&summary::details(&run));
-        if let (Some(path), RunResult::Finished(finished)) = (&args.events, &run.result) {
-            if let Err(e) = write_events(path, several, &run.scenario, &finished.outcome) {
-                err(&format!("error: writing events to {}: {e}", path.display()));
-                failed_io = true;
-                return false;
+        match report_run(&run, human, args.events.as_deref(), several) {
+            Ok(true) => {
+                runs.push(run);
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                failed_output = Some(e);
+                false
             }
         }
-        runs.push(run);
-        true
     });
-    if failed_io {
-        return QsimExitCode::BadInput;
+    if let Some(e) = failed_output {
+        return Err(e);
     }
-    human.line(&summary::totals(&runs));
+    human.line(&summary::totals(&runs))?;
     if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, junit::render(&runs)) {
-            err(&format!("error: writing {}: {e}", path.display()));
-            return QsimExitCode::BadInput;
-        }
+        std::fs::write(path, junit::render(&runs))
+            .map_err(|e| CliError::output(format!("writing {}", path.display()), e))?;
     }
     if let Some(report) = report {
         let target = report.describe();
-        if let Err(e) = report.write(&json::render(&runs)) {
-            err(&format!("error: writing the report to {target}: {e}"));
-            return QsimExitCode::BadInput;
-        }
+        report
+            .write(&json::render(&runs))
+            .map_err(|e| CliError::output(format!("writing the report to {target}"), e))?;
     }
     let stopped_by = runs.iter().find_map(|r| match r.result {
         RunResult::Interrupted { signal } => Some(signal),
         RunResult::NotStarted(crate::runner::NotStarted::Interrupted(signal)) => Some(signal),
         _ => None,
     });
-    if let Some(signal) = stopped_by {
+    Ok(if let Some(signal) = stopped_by {
         QsimExitCode::stopped_by(signal)
     } else if runs
         .iter()
@@ -251,13 +227,34 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> QsimExitCode {
         QsimExitCode::Passed
     } else {
         QsimExitCode::CheckFailed
+    })
+}
+
+/// Prints a run's summary line and details and writes its events; `Ok(false)`: stdout's reader
+/// went away, so nothing more is run or printed.
+fn report_run(
+    run: &ScenarioRun,
+    human: Human,
+    events: Option<&Path>,
+    several: bool,
+) -> Result<bool, CliError> {
+    if !human.line(&summary::line(run))? {
+        return Ok(false);
     }
+    human.raw(&summary::details(run))?;
+    if let (Some(path), RunResult::Finished(finished)) = (events, &run.result) {
+        write_events(path, several, &run.scenario, &finished.outcome)
+            .map_err(|e| CliError::output(format!("writing events to {}", path.display()), e))?;
+    }
+    Ok(true)
 }
 
 /// Makes sure `--junit` and `--events` can be written before anything runs, so a typo in a path
 /// fails at once instead of after a long run.
-fn writable_outputs(args: &RunArgs, several: bool) -> Result<(), String> {
-    let describe = |path: &Path, e: std::io::Error| format!("cannot write {}: {e}", path.display());
+fn writable_outputs(args: &RunArgs, several: bool) -> Result<(), CliError> {
+    let describe = |path: &Path, e: std::io::Error| {
+        CliError::output(format!("cannot write {}", path.display()), e)
+    };
     if let Some(path) = &args.junit {
         std::fs::File::create(path).map_err(|e| describe(path, e))?;
     }
@@ -296,34 +293,23 @@ fn bench(
     min_rate: Option<f64>,
     max_memory_mib: Option<u64>,
     limits: &scenario::Limits,
-) -> QsimExitCode {
-    let scenarios = match load_all(&[path.to_owned()], limits) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+) -> Result<QsimExitCode, CliError> {
+    let scenarios = load_all(&[path.to_owned()], limits)?;
     let scenario = scenarios.into_iter().next().expect("one file loaded");
-    match crate::bench::measure(scenario) {
-        Ok(result) => {
-            out(&result.to_string());
-            let slow = min_rate.is_some_and(|min| result.rate() < min);
-            let big =
-                max_memory_mib.is_some_and(|max| result.peak_rss_mib().is_some_and(|m| m > max));
-            if slow || big {
-                err(&format!(
-                    "bench: below target (min {} msg/s, max {} MiB)",
-                    min_rate.map_or("-".into(), |r| r.to_string()),
-                    max_memory_mib.map_or("-".into(), |m| m.to_string())
-                ));
-                QsimExitCode::CheckFailed
-            } else {
-                QsimExitCode::Passed
-            }
-        }
-        Err(e) => {
-            err(&format!("error: {}", summary::error_chain(&e)));
-            QsimExitCode::BackendError
-        }
+    let result = crate::bench::measure(scenario).map_err(CliErrorKind::Backend)?;
+    out(&result.to_string())?;
+    let slow = min_rate.is_some_and(|min| result.rate() < min);
+    let big = max_memory_mib.is_some_and(|max| result.peak_rss_mib().is_some_and(|m| m > max));
+    if !(slow || big) {
+        return Ok(QsimExitCode::Passed);
     }
+    // A measurement, like a failed check: the command's finding, not an error.
+    err(&format!(
+        "bench: below target (min {} msg/s, max {} MiB)",
+        min_rate.map_or("-".into(), |r| r.to_string()),
+        max_memory_mib.map_or("-".into(), |m| m.to_string())
+    ));
+    Ok(QsimExitCode::CheckFailed)
 }
 
 fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
@@ -368,52 +354,39 @@ fn progress_printer(parallel: bool) -> ProgressFn {
     })
 }
 
-fn cleanup(options: &AwsOptions, dry_run: bool) -> QsimExitCode {
-    let runtime = match crate::engine::realtime_runtime() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            err(&format!("error: {e}"));
-            return QsimExitCode::BackendError;
+fn cleanup(options: &AwsOptions, dry_run: bool) -> Result<QsimExitCode, CliError> {
+    let runtime = crate::engine::realtime_runtime().map_err(CliErrorKind::Runtime)?;
+    let report = runtime
+        .block_on(crate::backend::aws::cleanup(options, dry_run))
+        .map_err(CliErrorKind::Backend)?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    let deleted = report
+        .deleted
+        .iter()
+        .map(|entry| format!("{verb} {} {}", entry.kind.as_str(), entry.name));
+    let skipped = report.skipped.iter().map(|skip| {
+        format!(
+            "skipped {} {} ({})",
+            skip.resource.kind.as_str(),
+            skip.resource.name,
+            skip.reason.describe()
+        )
+    });
+    let totals = format!(
+        "cleanup: {} {verb}, {} skipped, {} failed",
+        report.deleted.len(),
+        report.skipped.len(),
+        report.failed.len()
+    );
+    for line in deleted.chain(skipped).chain([totals]) {
+        if !out(&line)? {
+            break;
         }
-    };
-    match runtime.block_on(crate::backend::aws::cleanup(options, dry_run)) {
-        Ok(report) => {
-            let verb = if dry_run { "would delete" } else { "deleted" };
-            for entry in &report.deleted {
-                out(&format!("{verb} {} {}", entry.kind.as_str(), entry.name));
-            }
-            for skip in &report.skipped {
-                out(&format!(
-                    "skipped {} {} ({})",
-                    skip.resource.kind.as_str(),
-                    skip.resource.name,
-                    skip.reason.describe()
-                ));
-            }
-            for failure in &report.failed {
-                err(&format!(
-                    "error: {} {}: {}",
-                    failure.resource.kind.as_str(),
-                    failure.resource.name,
-                    summary::error_chain(&failure.error)
-                ));
-            }
-            out(&format!(
-                "cleanup: {} {verb}, {} skipped, {} failed",
-                report.deleted.len(),
-                report.skipped.len(),
-                report.failed.len()
-            ));
-            if report.failed.is_empty() {
-                QsimExitCode::Passed
-            } else {
-                QsimExitCode::BackendError
-            }
-        }
-        Err(e) => {
-            err(&format!("error: {}", summary::error_chain(&e)));
-            QsimExitCode::BackendError
-        }
+    }
+    if report.failed.is_empty() {
+        Ok(QsimExitCode::Passed)
+    } else {
+        Err(CliErrorKind::CleanupIncomplete(report.failed).into())
     }
 }
 
@@ -422,27 +395,25 @@ fn cleanup(options: &AwsOptions, dry_run: bool) -> QsimExitCode {
 fn load_resources(
     args: &RunArgs,
     scenarios: &[Scenario],
-) -> Result<Option<std::sync::Arc<ResourcesFile>>, QsimExitCode> {
+) -> Result<Option<std::sync::Arc<ResourcesFile>>, CliError> {
     let Some(path) = &args.resources else {
         return Ok(None);
     };
     if args.backend != BackendKind::Aws {
-        err("error: --resources needs --backend aws");
-        return Err(QsimExitCode::BadInput);
+        return Err(CliErrorKind::ResourcesNeedAws.into());
     }
-    let file = ResourcesFile::load(path).map_err(|e| {
-        err(&format!("error: {}", summary::error_chain(&e)));
-        QsimExitCode::BadInput
-    })?;
-    let mut bad = false;
-    for scenario in scenarios {
-        if let Err(e) = file.matching(scenario) {
-            err(&format!("error: {}", summary::error_chain(&e)));
-            bad = true;
-        }
-    }
-    if bad {
-        return Err(QsimExitCode::BadInput);
+    let file = ResourcesFile::load(path).map_err(|e| CliErrorKind::Resources(vec![e]))?;
+    let mismatches: Vec<_> = scenarios
+        .iter()
+        .filter_map(|scenario| file.matching(scenario).err())
+        .collect();
+    if !mismatches.is_empty() {
+        return Err(CliErrorKind::Resources(mismatches).into());
     }
     Ok(Some(std::sync::Arc::new(file)))
+}
+
+/// One run per CPU: each run is single-threaded.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

@@ -1,14 +1,20 @@
 //! The command line: parses arguments, calls the library, prints, and maps results to the exit
-//! codes in [`crate::exit`]. The only module that prints or exits.
+//! codes in [`crate::exit`]. The only module that prints or exits; [`main`] the only place that
+//! prints an error ([`CliError`]).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 mod commands;
+mod error;
+mod explore;
 mod output;
 mod report_target;
 mod signals;
 
 pub use args::Cli;
+pub use error::{CliError, CliErrorKind};
+
+use std::io::IsTerminal;
 
 use clap::Parser;
 
@@ -30,7 +36,13 @@ pub fn main() -> std::process::ExitCode {
             .into();
         }
     };
-    commands::dispatch(cli).into()
+    match commands::dispatch(cli) {
+        Ok(code) => code.into(),
+        Err(error) => {
+            output::err(&error.render(std::io::stderr().is_terminal()));
+            error.code().into()
+        }
+    }
 }
 
 /// Diagnostics for qsim's own developers go to stderr, filtered by RUST_LOG (off by default).

@@ -1,30 +1,35 @@
-//! Writing to stdout without panicking on a closed pipe (`qsim list | head` exits quietly), and
-//! to stderr.
+//! Writing to stdout and stderr. A closed pipe ends the output quietly (`qsim list | head`); any
+//! other failure to write stdout (a full disk, `> /dev/full`) is an error, never a silent pass.
 
 use std::io::{self, Write};
 
-/// Writes a line to stdout; returns false when the reader went away.
-pub fn out(text: &str) -> bool {
-    let mut stdout = io::stdout().lock();
-    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
-        Ok(()) => true,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => false,
-        Err(_) => false,
-    }
+use super::error::CliError;
+
+/// Writes a line to stdout. `Ok(false)`: the reader went away, write no more.
+pub fn out(text: &str) -> Result<bool, CliError> {
+    write_stdout(format!("{text}\n").as_bytes())
+        .map_err(|e| CliError::output("writing to stdout", e))
 }
 
-/// Writes text as is (it carries its own newlines).
-pub fn out_raw(text: &str) -> bool {
+/// Writes text as is (it carries its own newlines); `Ok(false)` as for [`out`].
+pub fn out_raw(text: &str) -> Result<bool, CliError> {
     if text.is_empty() {
-        return true;
+        return Ok(true);
     }
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_ok()
+    write_stdout(text.as_bytes()).map_err(|e| CliError::output("writing to stdout", e))
 }
 
+/// Writes `bytes` to stdout; `Ok(false)` when the reader went away (a broken pipe).
+pub fn write_stdout(bytes: &[u8]) -> io::Result<bool> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes a line to stderr; a failure there has nowhere left to be reported.
 pub fn err(text: &str) {
     let _ = writeln!(io::stderr().lock(), "{text}");
 }
@@ -38,24 +43,24 @@ pub enum Human {
 }
 
 impl Human {
-    /// As [`out`]: false when the reader went away.
-    pub fn line(self, text: &str) -> bool {
+    /// As [`out`].
+    pub fn line(self, text: &str) -> Result<bool, CliError> {
         match self {
             Human::Stdout => out(text),
             Human::Stderr => {
                 err(text);
-                true
+                Ok(true)
             }
         }
     }
 
     /// As [`out_raw`].
-    pub fn raw(self, text: &str) -> bool {
+    pub fn raw(self, text: &str) -> Result<bool, CliError> {
         match self {
             Human::Stdout => out_raw(text),
             Human::Stderr => {
                 let _ = io::stderr().lock().write_all(text.as_bytes());
-                true
+                Ok(true)
             }
         }
     }

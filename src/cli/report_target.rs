@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::output::{Human, out_raw};
+use super::output::{Human, write_stdout};
 
 pub enum ReportTarget {
     /// `--report -`: the report owns stdout; the human summary moves to stderr.
@@ -48,10 +48,7 @@ impl ReportTarget {
     /// Writes the rendered report. A closed stdout is not an error (`qsim ... --report - | head`).
     pub fn write(self, json: &str) -> io::Result<()> {
         match self {
-            ReportTarget::Stdout => {
-                out_raw(json);
-                Ok(())
-            }
+            ReportTarget::Stdout => write_stdout(json.as_bytes()).map(drop),
             ReportTarget::File { mut file, .. } => {
                 file.write_all(json.as_bytes())?;
                 file.flush()

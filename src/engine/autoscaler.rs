@@ -27,16 +27,14 @@ pub fn start_min<B: Backend + 'static>(
     fleet: &Rc<Fleet<B>>,
     config: &Autoscaler,
 ) {
-    let Some(group) = fleet.group_index(&config.group) else {
-        return;
-    };
+    let group = config.group;
     let alive = fleet.alive_in(group).len() as u32;
     let missing = config.min.saturating_sub(alive);
     if missing == 0 {
         return;
     }
     let actor = ctx.actor("autoscaler");
-    let consumers = &ctx.scenario.consumers[group];
+    let consumers = ctx.scenario.group(group);
     fleet.start(
         group,
         missing,
@@ -59,13 +57,10 @@ pub async fn may_still_act<B: Backend + 'static>(
     fleet: &Fleet<B>,
     config: &Autoscaler,
 ) -> Result<bool, BackendError> {
-    let Some(group) = fleet.group_index(&config.group) else {
-        return Ok(false);
-    };
-    if fleet.alive_in(group).len() as u32 >= config.max {
+    if fleet.alive_in(config.group).len() as u32 >= config.max {
         return Ok(false);
     }
-    let depth = ctx.backend.depth(ctx.main).await?;
+    let depth = ctx.backend.settled_depth(ctx.main).await?;
     Ok(depth.total() >= config.scale_out_depth)
 }
 
@@ -75,9 +70,7 @@ pub async fn run<B: Backend + 'static>(
     config: Autoscaler,
 ) {
     let actor = ctx.actor("autoscaler");
-    let Some(group) = fleet.group_index(&config.group) else {
-        return;
-    };
+    let group = config.group;
     loop {
         sleep(config.interval).await;
         let depth = match ctx.backend.depth(ctx.main).await {
@@ -91,14 +84,12 @@ pub async fn run<B: Backend + 'static>(
         } else if config.scale_in_depth.is_some_and(|d| depth <= d)
             && alive.len() as u32 > config.min
         {
-            let youngest = alive
-                .iter()
-                .filter_map(|name| name.rsplit('-').next()?.parse().ok())
-                .max();
-            let Some(index) = youngest else { continue };
+            let Some(youngest) = alive.iter().max() else {
+                continue;
+            };
             fleet.terminate(&Target::Instance {
-                group: config.group.clone(),
-                index,
+                group,
+                index: *youngest,
             });
             ctx.record(actor, None, EventKind::ScaledIn);
         }

@@ -238,8 +238,25 @@ impl<B: Backend> RunContext<B> {
         self.fatal.borrow().is_some() || self.stop.get().is_some()
     }
 
-    /// The current value of a live metric; queue depths are asked from the backend.
+    /// The current value of a live metric as the scenario's triggers read it; queue depths are
+    /// the backend's (possibly lagging) counters.
     pub async fn live_metric(&self, metric: LiveMetric) -> Result<f64, BackendError> {
+        self.metric_reading(metric, false).await
+    }
+
+    /// The current value of a live metric as exactly as the backend knows it: for deciding
+    /// whether the run can still change, which a lagging counter must not decide.
+    pub async fn settled_metric(&self, metric: LiveMetric) -> Result<f64, BackendError> {
+        self.metric_reading(metric, true).await
+    }
+
+    async fn metric_reading(&self, metric: LiveMetric, settled: bool) -> Result<f64, BackendError> {
+        let depth = |queue| async move {
+            match settled {
+                true => self.backend.settled_depth(queue).await,
+                false => self.backend.depth(queue).await,
+            }
+        };
         let live = self.live.get();
         let value = match metric {
             LiveMetric::Sent => live.sent,
@@ -248,10 +265,10 @@ impl<B: Backend> RunContext<B> {
             LiveMetric::SideEffects => live.side_effects,
             LiveMetric::Consumers => live.consumers,
             LiveMetric::Crashes => live.crashes,
-            LiveMetric::Depth => self.backend.depth(self.main).await?.visible,
-            LiveMetric::InFlight => self.backend.depth(self.main).await?.in_flight,
+            LiveMetric::Depth => depth(self.main).await?.visible,
+            LiveMetric::InFlight => depth(self.main).await?.in_flight,
             LiveMetric::Dlq => match self.dlq {
-                Some(dlq) => self.backend.depth(dlq).await?.total(),
+                Some(dlq) => depth(dlq).await?.total(),
                 None => 0,
             },
         };

@@ -14,7 +14,7 @@ use super::context::RunContext;
 use super::event::{ActorId, EventKind};
 use crate::backend::Backend;
 use crate::rng;
-use crate::scenario::{ConsumerBehavior, Target};
+use crate::scenario::{ConsumerBehavior, GroupIx, Target};
 
 /// Final state of an instance, for reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,7 +29,9 @@ pub enum InstanceState {
 }
 
 struct Instance {
-    group: usize,
+    group: GroupIx,
+    /// Its number in its group (`worker-2` is 2), 1-based.
+    index: u32,
     actor: ActorId,
     control: Rc<Control>,
     task: Option<JoinHandle<()>>,
@@ -69,29 +71,22 @@ impl<B: Backend + 'static> Fleet<B> {
         })
     }
 
-    pub fn group_index(&self, name: &str) -> Option<usize> {
-        self.ctx
-            .scenario
-            .consumers
-            .iter()
-            .position(|g| g.name == name)
-    }
-
     /// Starts `count` new instances of `group` after `delay` (the k-th after `k * stagger` more).
-    pub fn start(self: &Rc<Self>, group: usize, count: u32, delay: Duration, stagger: Duration) {
+    pub fn start(self: &Rc<Self>, group: GroupIx, count: u32, delay: Duration, stagger: Duration) {
         for k in 0..count {
             let index = {
                 let mut next = self.next_index.borrow_mut();
-                next[group] += 1;
-                next[group]
+                next[group.0] += 1;
+                next[group.0]
             };
-            let name = format!("{}-{index}", self.ctx.scenario.consumers[group].name);
+            let name = format!("{}-{index}", self.ctx.scenario.group(group).name);
             let actor = self.ctx.actor(&name);
             let control = Rc::new(Control::default());
             self.instances.borrow_mut().insert(
                 name.clone(),
                 Instance {
                     group,
+                    index,
                     actor,
                     control,
                     task: None,
@@ -147,13 +142,13 @@ impl<B: Backend + 'static> Fleet<B> {
             group,
             actor,
             control,
-            self.groups[group].clone(),
+            self.groups[group.0].clone(),
             stream,
         );
         let end = consumer.run().await;
         ctx.count(|live| live.consumers -= 1);
 
-        let restart_after = self.groups[group].behavior.borrow().chaos.restart_after;
+        let restart_after = self.groups[group.0].behavior.borrow().chaos.restart_after;
         let state = match end {
             ConsumerEnd::Exited(reason) => {
                 ctx.record(actor, None, EventKind::Exited(reason));
@@ -184,12 +179,11 @@ impl<B: Backend + 'static> Fleet<B> {
         let instances = self.instances.borrow();
         instances
             .iter()
-            .filter(|(name, instance)| {
-                let group = &self.ctx.scenario.consumers[instance.group].name;
-                match target {
-                    Target::All => true,
-                    Target::Group(g) => g == group,
-                    Target::Instance { group: g, index } => **name == format!("{g}-{index}"),
+            .filter(|(_, instance)| match *target {
+                Target::All => true,
+                Target::Group(group) => instance.group == group,
+                Target::Instance { group, index } => {
+                    instance.group == group && instance.index == index
                 }
             })
             .filter(|(_, i)| matches!(i.state, InstanceState::Pending | InstanceState::Running))
@@ -229,18 +223,18 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// Replaces a group's behaviour for its running and future instances.
-    pub fn deploy(&self, group: usize, behavior: ConsumerBehavior) {
-        *self.groups[group].behavior.borrow_mut() = Rc::new(behavior);
+    pub fn deploy(&self, group: GroupIx, behavior: ConsumerBehavior) {
+        *self.groups[group.0].behavior.borrow_mut() = Rc::new(behavior);
     }
 
-    /// Instances pending or running in `group`.
-    pub fn alive_in(&self, group: usize) -> Vec<String> {
+    /// The numbers of the instances pending or running in `group`.
+    pub fn alive_in(&self, group: GroupIx) -> Vec<u32> {
         self.instances
             .borrow()
-            .iter()
-            .filter(|(_, i)| i.group == group)
-            .filter(|(_, i)| matches!(i.state, InstanceState::Pending | InstanceState::Running))
-            .map(|(n, _)| n.clone())
+            .values()
+            .filter(|i| i.group == group)
+            .filter(|i| matches!(i.state, InstanceState::Pending | InstanceState::Running))
+            .map(|i| i.index)
             .collect()
     }
 
@@ -252,7 +246,7 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// Stops every task (run over): instances still alive are recorded as abandoned.
-    pub fn abandon_all(&self) -> BTreeMap<String, (usize, InstanceState)> {
+    pub fn abandon_all(&self) -> BTreeMap<String, (GroupIx, InstanceState)> {
         let mut instances = self.instances.borrow_mut();
         for instance in instances.values_mut() {
             if let Some(task) = instance.task.take() {

@@ -34,7 +34,7 @@ use crate::backend::{
     Backend, BackendError, Capability, Item, MoveTask, QueueId, QueueRole, QueueSpec,
     ReceivedMessage, Redrive,
 };
-use crate::scenario::{QueueConfig, Scenario};
+use crate::scenario::{GroupIx, QueueConfig, Scenario};
 use context::RunContext;
 use fleet::Fleet;
 
@@ -53,7 +53,7 @@ pub struct Outcome {
     /// Run time on the backend's clock (virtual on the simulator).
     pub elapsed: Duration,
     /// Every consumer instance by name: its group index and how it ended.
-    pub instances: BTreeMap<String, (usize, InstanceState)>,
+    pub instances: BTreeMap<String, (GroupIx, InstanceState)>,
     pub peak_consumers: u64,
 }
 
@@ -236,7 +236,7 @@ async fn run_provisioned<B: Backend + 'static>(
         tasks.push(tokio::task::spawn_local(producer::run(ctx.clone(), index)));
     }
     for (group, config) in scenario.consumers.iter().enumerate() {
-        fleet.start(group, config.count, config.start, config.stagger);
+        fleet.start(GroupIx(group), config.count, config.start, config.stagger);
     }
     let pending = Rc::new(timeline::Pending::default());
     tasks.extend(timeline::spawn(&ctx, &fleet, &pending));
@@ -349,9 +349,17 @@ async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook)
     loop {
         sleep(hook.every).await;
         let live = ctx.live.get();
-        let in_flight = ctx.backend.depth(ctx.main).await.map_or(0, |d| d.in_flight);
+        let in_flight = ctx
+            .backend
+            .settled_depth(ctx.main)
+            .await
+            .map_or(0, |d| d.in_flight);
         let dlq = match ctx.dlq {
-            Some(dlq) => ctx.backend.depth(dlq).await.map_or(0, |d| d.total()),
+            Some(dlq) => ctx
+                .backend
+                .settled_depth(dlq)
+                .await
+                .map_or(0, |d| d.total()),
             None => 0,
         };
         (hook.report)(&Progress {
@@ -378,7 +386,7 @@ pub fn queue_spec(queue: &QueueConfig, role: QueueRole, redrive: Option<Redrive>
         role,
         attributes: queue.attributes,
         redrive,
-        sim: queue.sim,
+        sim: queue.sim.envelope(),
     }
 }
 

@@ -43,8 +43,7 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
     if actions().any(|a| matches!(a, Action::Purge(_))) {
         needs.push(Capability::AsyncPurge);
     }
-    let sim = scenario.queue.sim;
-    if sim.duplicate_rate > 0.0 || sim.reorder_rate > 0.0 {
+    if scenario.queue.sim.overrides.inject() {
         needs.push(Capability::InjectedFaults);
     }
     if scenario.queue.attributes.fifo {

@@ -34,7 +34,7 @@ impl Pending {
         let unfired: Vec<usize> = self.conditions.borrow().iter().copied().collect();
         for index in unfired {
             if let Trigger::When { condition, .. } = &ctx.scenario.timeline[index].trigger {
-                let value = ctx.live_metric(condition.metric).await?;
+                let value = ctx.settled_metric(condition.metric).await?;
                 if condition.op.holds(value, condition.value) {
                     return Ok(true);
                 }
@@ -99,15 +99,13 @@ async fn execute<B: Backend + 'static>(
         Action::Terminate(target) => fleet.terminate(target),
         Action::Kill(target) => fleet.kill(target),
         Action::Start { group, count } => {
-            if let Some(g) = fleet.group_index(group) {
-                let stagger = ctx.scenario.consumers[g].stagger;
-                fleet.start(g, *count, std::time::Duration::ZERO, stagger);
-            }
+            let stagger = ctx.scenario.group(*group).stagger;
+            fleet.start(*group, *count, std::time::Duration::ZERO, stagger);
         }
-        Action::StopProducer(name) => stop_producer(ctx, name),
+        Action::StopProducer(producer) => ctx.producer_stopped[producer.0].set(true),
         Action::StopAll => {
-            for producer in &ctx.scenario.producers {
-                stop_producer(ctx, &producer.name);
+            for stopped in &ctx.producer_stopped {
+                stopped.set(true);
             }
             fleet.terminate(&Target::All);
         }
@@ -128,10 +126,8 @@ async fn execute<B: Backend + 'static>(
             }
         }
         Action::Deploy { group, behavior } => {
-            if let Some(g) = fleet.group_index(group) {
-                fleet.deploy(g, (**behavior).clone());
-                ctx.record(actor, None, EventKind::Deployed);
-            }
+            fleet.deploy(*group, (**behavior).clone());
+            ctx.record(actor, None, EventKind::Deployed);
         }
         Action::Redrive { max_per_second } => {
             let Some(dlq) = ctx.dlq else { return };
@@ -146,11 +142,5 @@ async fn execute<B: Backend + 'static>(
                 }
             }
         }
-    }
-}
-
-fn stop_producer<B: Backend>(ctx: &RunContext<B>, name: &str) {
-    if let Some(i) = ctx.scenario.producers.iter().position(|p| p.name == name) {
-        ctx.producer_stopped[i].set(true);
     }
 }

@@ -13,7 +13,7 @@ mod resources;
 mod tfvars;
 
 pub use error::{InfraError, InfraErrorKind};
-pub use resources::{ProvisionedQueues, ResourcesFile};
+pub use resources::ResourcesFile;
 pub use tfvars::{DuplicateScenario, render, tfvars};
 
 #[cfg(test)]

@@ -13,60 +13,42 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{InfraError, InfraErrorKind};
+use crate::backend::aws::ProvisionedQueues;
 use crate::scenario::Scenario;
 
 /// The output of `terraform/outputs.tf` that qsim reads.
 const OUTPUT: &str = "qsim_resources";
 
-/// One scenario's pre-provisioned resources: the fields of one `qsim_resources` entry.
-/// Unknown fields are ignored, so a newer configuration can add outputs without breaking older
-/// qsim builds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProvisionedQueues {
-    pub queue_url: String,
-    pub queue_arn: String,
-    /// `None` when the scenario has no redrive policy (and so no DLQ).
-    pub dlq_url: Option<String>,
-    pub dlq_arn: Option<String>,
-    /// DynamoDB table names; both tables have the string hash key `pk`.
-    pub status_table: String,
-    pub side_effects_table: String,
-    pub fifo: bool,
-}
-
-impl ProvisionedQueues {
-    /// What makes an entry unusable on its own, before any scenario is compared with it.
-    fn defect(&self) -> Option<String> {
-        for (field, value) in [
-            ("queue_url", &self.queue_url),
-            ("queue_arn", &self.queue_arn),
-            ("status_table", &self.status_table),
-            ("side_effects_table", &self.side_effects_table),
-        ] {
-            if value.is_empty() {
-                return Some(format!("`{field}` is empty"));
-            }
+/// What makes an entry unusable on its own, before any scenario is compared with it.
+fn defect(entry: &ProvisionedQueues) -> Option<String> {
+    for (field, value) in [
+        ("queue_url", &entry.queue_url),
+        ("queue_arn", &entry.queue_arn),
+        ("status_table", &entry.status_table),
+        ("side_effects_table", &entry.side_effects_table),
+    ] {
+        if value.is_empty() {
+            return Some(format!("`{field}` is empty"));
         }
-        match (&self.dlq_url, &self.dlq_arn) {
-            (Some(_), None) => return Some("`dlq_url` is set but `dlq_arn` is null".into()),
-            (None, Some(_)) => return Some("`dlq_arn` is set but `dlq_url` is null".into()),
-            _ => {}
-        }
-        // SQS requires FIFO queue names to end in `.fifo` and forbids it on standard queues.
-        if self.fifo != self.queue_url.ends_with(".fifo") {
-            return Some(format!(
-                "`fifo` is {} but the queue URL {} {} in `.fifo`",
-                self.fifo,
-                self.queue_url,
-                if self.fifo { "does not end" } else { "ends" }
-            ));
-        }
-        None
     }
+    match (&entry.dlq_url, &entry.dlq_arn) {
+        (Some(_), None) => return Some("`dlq_url` is set but `dlq_arn` is null".into()),
+        (None, Some(_)) => return Some("`dlq_arn` is set but `dlq_url` is null".into()),
+        _ => {}
+    }
+    // SQS requires FIFO queue names to end in `.fifo` and forbids it on standard queues.
+    if entry.fifo != entry.queue_url.ends_with(".fifo") {
+        return Some(format!(
+            "`fifo` is {} but the queue URL {} {} in `.fifo`",
+            entry.fifo,
+            entry.queue_url,
+            if entry.fifo { "does not end" } else { "ends" }
+        ));
+    }
+    None
 }
 
 /// A parsed resources file: per scenario name, its provisioned queues and tables.
@@ -103,7 +85,7 @@ impl ResourcesFile {
                     reason: e.to_string(),
                 })
             })?;
-            if let Some(reason) = queues.defect() {
+            if let Some(reason) = defect(&queues) {
                 return Err(error(InfraErrorKind::InvalidEntry {
                     scenario: name,
                     reason,

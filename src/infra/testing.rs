@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::backend::SimKnobs;
+use crate::envelope::SimSettings;
 use crate::scenario::{Expectations, QueueConfig, Scenario};
 use crate::sqs::QueueAttributes;
 
@@ -13,7 +13,7 @@ pub fn default_queue() -> QueueConfig {
     QueueConfig {
         attributes: QueueAttributes::default(),
         max_receive_count: None,
-        sim: SimKnobs::default(),
+        sim: SimSettings::default(),
     }
 }
 

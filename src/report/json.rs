@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 
+use crate::check::snapshot::SnapshotStatus;
 use crate::check::{Value, describe_expected};
 use crate::engine::Ending;
-use crate::report::snapshot::SnapshotStatus;
 use crate::report::summary;
 use crate::runner::{Finished, RunResult, ScenarioRun};
-use crate::scenario::{CompareOp, Expected};
+use crate::scenario::{CompareOp, Expected, Scenario};
 
 pub const FORMAT: &str = "qsim-report";
 pub const VERSION: u32 = 1;
@@ -125,6 +125,9 @@ pub enum SnapshotReport {
     SkippedForSeed {
         file_seed: u64,
     },
+    SkippedForProfile {
+        file_profile: &'static str,
+    },
     Pending {
         path: String,
     },
@@ -199,7 +202,7 @@ fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         reproduce: summary::reproduce_command(run),
     };
     match &run.result {
-        RunResult::Finished(finished) => fill_finished(&mut report, finished),
+        RunResult::Finished(finished) => fill_finished(&mut report, &run.scenario, finished),
         RunResult::Skipped { missing } => {
             report.skip_reason = Some(summary::skip_reason(run.backend, missing));
         }
@@ -219,7 +222,7 @@ fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     report
 }
 
-fn fill_finished(report: &mut ScenarioReport, finished: &Finished) {
+fn fill_finished(report: &mut ScenarioReport, scenario: &Scenario, finished: &Finished) {
     let (outcome, verdict) = (&finished.outcome, &finished.verdict);
     report.ending = Some(match outcome.ending {
         Ending::Completed => RunEnding::Completed,
@@ -239,7 +242,10 @@ fn fill_finished(report: &mut ScenarioReport, finished: &Finished) {
         .iter()
         .map(|result| ExpectationReport {
             metric: result.expectation.metric.name(),
-            scope: result.expectation.scope.clone(),
+            scope: result
+                .expectation
+                .scope
+                .map(|p| scenario.producer(p).name.clone()),
             expected: expected_value(&result.expectation.expected),
             actual: json_value(&result.actual),
             pass: result.passed,
@@ -294,6 +300,9 @@ fn snapshot_report(status: &SnapshotStatus) -> SnapshotReport {
         SnapshotStatus::Matched => SnapshotReport::Matched,
         SnapshotStatus::SkippedForSeed { file_seed } => SnapshotReport::SkippedForSeed {
             file_seed: *file_seed,
+        },
+        SnapshotStatus::SkippedForProfile { file_profile } => SnapshotReport::SkippedForProfile {
+            file_profile: file_profile.as_str(),
         },
         SnapshotStatus::Pending { path: p } => SnapshotReport::Pending { path: path(p) },
         SnapshotStatus::MissingInCi { path: p } => SnapshotReport::MissingInCi { path: path(p) },
@@ -374,7 +383,7 @@ mod tests {
 
         // Every metric, whole run, expected or not.
         let metrics = s["metrics"].as_object().unwrap();
-        let names: Vec<&str> = Metric::ALL.iter().map(|(_, name, _)| *name).collect();
+        let names: Vec<&str> = Metric::ALL.iter().map(|d| d.name).collect();
         let mut keys: Vec<&str> = metrics.keys().map(String::as_str).collect();
         let mut sorted_names = names.clone();
         keys.sort_unstable();
@@ -466,6 +475,12 @@ mod tests {
     #[test]
     fn a_skipped_run_has_its_reason_and_no_metrics() {
         let scenario = load("scenarios.d/happy.toml");
+        let reproduce = runner::Reproduce {
+            path: scenario.path.clone(),
+            seed: scenario.seed,
+            sim_profile: None,
+            aws: Some(runner::AwsReproduce::default()),
+        };
         let run = ScenarioRun {
             seed: scenario.seed,
             scenario: Arc::new(scenario),
@@ -477,7 +492,7 @@ mod tests {
             api_calls: None,
             api_attempts: None,
             leftovers: None,
-            backend_args: " --backend aws".to_owned(),
+            reproduce,
         };
         let json = parse(std::slice::from_ref(&run));
         assert_eq!(

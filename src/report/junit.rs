@@ -84,7 +84,7 @@ fn escape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::runner::{self, RunOptions};
-    use crate::scenario::{self, Metric};
+    use crate::scenario::{self, Metric, MetricDef};
 
     #[test]
     fn each_finished_case_has_every_metric_as_a_property() {
@@ -97,7 +97,7 @@ mod tests {
             Metric::ALL.len(),
             "{xml}"
         );
-        for (_, name, _) in Metric::ALL {
+        for MetricDef { name, .. } in Metric::ALL {
             assert!(
                 xml.contains(&format!("name=\"metric.{name}\"")),
                 "{name}: {xml}"

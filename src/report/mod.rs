@@ -1,12 +1,12 @@
 //! What people and CI read: the one-line summary per scenario, failure details with the command
-//! that reproduces the run, snapshot files and their diffs, JUnit XML, the JSON report, the
-//! JSON-lines event log.
-//! Rendering only: nothing here runs scenarios or decides pass/fail.
+//! that reproduces the run and the snapshot's diff, JUnit XML, the JSON report, the JSON-lines
+//! event log.
+//! Rendering only: nothing here runs scenarios or decides pass/fail (the snapshot projection and
+//! comparison are [`crate::check`]'s).
 
 pub mod events;
+pub mod explore;
 pub mod json;
 pub mod junit;
-pub mod projection;
 pub mod readme;
-pub mod snapshot;
 pub mod summary;

@@ -2,7 +2,8 @@
 //! the history and their examples), so they cannot drift from `scenarios.d/` and the code: a test
 //! regenerates them and fails on any difference.
 
-use crate::scenario::{Metric, Scenario};
+use crate::envelope::{Envelope, Latitude, Profile};
+use crate::scenario::{Metric, MetricDef, MetricKind, Scenario};
 
 /// `| name | tags | what it shows |` for every scenario, in file order.
 pub fn scenarios_table(scenarios: &[Scenario]) -> String {
@@ -23,8 +24,14 @@ pub fn scenarios_table(scenarios: &[Scenario]) -> String {
 /// `| metric | meaning |` for every metric `[expect]` accepts.
 pub fn metrics_table() -> String {
     let mut out = String::from("| metric | meaning |\n|---|---|\n");
-    for (metric, name, meaning) in Metric::ALL {
-        let kind = if metric.is_bool() {
+    for MetricDef {
+        name,
+        meaning,
+        kind,
+        ..
+    } in Metric::ALL
+    {
+        let kind = if *kind == MetricKind::Bool {
             " (true/false)"
         } else {
             ""
@@ -34,10 +41,41 @@ pub fn metrics_table() -> String {
     out
 }
 
+/// `| assumption | [queue.sim] key | ideal | aws | adversarial |`: each profile's rate per
+/// latitude, from the profiles themselves.
+pub fn envelope_table() -> String {
+    let mut out = String::from("| assumption | `[queue.sim]` key |");
+    for profile in Profile::ALL {
+        out.push_str(&format!(" `{profile}` |"));
+    }
+    out.push_str("\n|---|---|---|---|---|\n");
+    for latitude in Latitude::ALL {
+        let (key, value): (&str, fn(&Envelope) -> String) = match latitude {
+            Latitude::PurgeReach => ("purge_reach_rate", |e| e.purge_reach_rate.to_string()),
+            Latitude::CounterLag => ("counter_lag", |e| {
+                humantime::format_duration(e.counter_lag).to_string()
+            }),
+            Latitude::Reorder => ("reorder_rate", |e| e.reorder_rate.to_string()),
+            Latitude::PartialReceive => ("partial_receive_rate", |e| {
+                e.partial_receive_rate.to_string()
+            }),
+            Latitude::Duplicates => ("duplicate_rate", |e| e.duplicate_rate.to_string()),
+            Latitude::StaleReceipts => ("stale_receipt_rate", |e| e.stale_receipt_rate.to_string()),
+        };
+        out.push_str(&format!("| `{latitude}` | `{key}` |"));
+        for profile in Profile::ALL {
+            out.push_str(&format!(" {} |", value(&profile.envelope())));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// `readme` with the blocks between `<!-- KEY:begin -->` and `<!-- KEY:end -->` regenerated.
 pub fn refresh(readme: &str, scenarios: &[Scenario]) -> String {
     let readme = replace_block(readme, "scenarios", &scenarios_table(scenarios));
     let readme = replace_block(&readme, "events", &crate::report::events::table());
+    let readme = replace_block(&readme, "envelope", &envelope_table());
     let readme = replace_block(
         &readme,
         "event-examples",

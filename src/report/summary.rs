@@ -4,11 +4,11 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::backend::Capability;
+use crate::check::snapshot::SnapshotStatus;
 use crate::check::{Fate, Value, describe_expected};
 use crate::engine::Ending;
-use crate::report::snapshot::SnapshotStatus;
-use crate::runner::{Finished, Leftovers, NotStarted, RunResult, ScenarioRun};
-use crate::scenario::Metric;
+use crate::runner::{Finished, Leftovers, NotStarted, Reproduce, RunResult, ScenarioRun};
+use crate::scenario::{Expectation, Metric, Scenario};
 
 /// `PASS happy  sent=5 processed=5 dlq=0 effects=5  sim 12.0s  wall 3ms`
 pub fn line(run: &ScenarioRun) -> String {
@@ -88,10 +88,10 @@ pub fn skip_reason(backend: &str, missing: &[Capability]) -> String {
 pub fn metric_values(finished: &Finished) -> Vec<(Metric, Value)> {
     Metric::ALL
         .iter()
-        .map(|(metric, _, _)| {
+        .map(|def| {
             let value =
-                crate::check::metric_value(*metric, &finished.outcome, &finished.verdict.facts);
-            (*metric, value)
+                crate::check::metric_value(def.metric, &finished.outcome, &finished.verdict.facts);
+            (def.metric, value)
         })
         .collect()
 }
@@ -112,22 +112,30 @@ pub fn details(run: &ScenarioRun) -> String {
             let _ = writeln!(out, "  ✗ {}", verdict.ending.describe(&run.scenario));
         }
         for failure in verdict.failures() {
-            let e = &failure.expectation;
-            let scope = e
-                .scope
-                .as_ref()
-                .map(|p| format!(" [producer {p}]"))
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  ✗ {}{scope}: expected {}, got {}",
-                e.metric.name(),
-                describe_expected(&e.expected),
+                "  ✗ {}: expected {}, got {}",
+                expectation_label(&run.scenario, &failure.expectation),
+                describe_expected(&failure.expectation.expected),
                 failure.actual
             );
             if !failure.involved.is_empty() {
                 let _ = writeln!(out, "    involved: {}", failure.involved.join(", "));
             }
+        }
+        for sometimes in &verdict.sometimes {
+            let held = if sometimes.passed {
+                "held"
+            } else {
+                "did not hold"
+            };
+            let _ = writeln!(
+                out,
+                "  note: [expect.sometimes] {} {} {held} on this seed (got {}); `qsim explore` checks it across seeds",
+                expectation_label(&run.scenario, &sometimes.expectation),
+                describe_expected(&sometimes.expectation.expected),
+                sometimes.actual
+            );
         }
         match snapshot {
             SnapshotStatus::Mismatch { diff, pending } => {
@@ -162,6 +170,13 @@ pub fn details(run: &ScenarioRun) -> String {
                     out,
                     "  note: seed {} is not the file's seed {file_seed}: invariants checked, snapshot skipped",
                     run.seed
+                );
+            }
+            SnapshotStatus::SkippedForProfile { file_profile } => {
+                let _ = writeln!(
+                    out,
+                    "  note: profile {} is not the file's profile {file_profile}: invariants checked, snapshot skipped",
+                    run.scenario.queue.sim.profile
                 );
             }
             SnapshotStatus::Matched | SnapshotStatus::Updated { .. } => {}
@@ -279,13 +294,46 @@ fn fate_notes(finished: &Finished) -> String {
 /// Waits shorter than this are routine (long polls, visibility timeouts) and not worth a line.
 const OLDEST_WORTH_NOTING: Duration = Duration::from_secs(30);
 
+/// `processed`, or `purged [producer safe]` for a scoped expectation.
+pub fn expectation_label(scenario: &Scenario, expectation: &Expectation) -> String {
+    match expectation.scope {
+        Some(producer) => format!(
+            "{} [producer {}]",
+            expectation.metric.name(),
+            scenario.producer(producer).name
+        ),
+        None => expectation.metric.name().to_owned(),
+    }
+}
+
+/// `qsim run FILE --seed N` and the flags that select the run's backend and profile again.
 pub fn reproduce_command(run: &ScenarioRun) -> String {
-    format!(
-        "qsim run {} --seed {}{}",
-        run.scenario.path.display(),
-        run.seed,
-        run.backend_args
-    )
+    let Reproduce {
+        path,
+        seed,
+        sim_profile,
+        aws,
+    } = &run.reproduce;
+    let mut command = format!("qsim run {} --seed {seed}", path.display());
+    if let Some(profile) = sim_profile {
+        let _ = write!(command, " --sim-profile {profile}");
+    }
+    if let Some(aws) = aws {
+        command.push_str(" --backend aws");
+        for (flag, value) in [
+            ("--region", &aws.region),
+            ("--profile", &aws.profile),
+            ("--endpoint-url", &aws.endpoint_url),
+        ] {
+            if let Some(value) = value {
+                let _ = write!(command, " {flag} {value}");
+            }
+        }
+        if let Some(resources) = &aws.resources {
+            let _ = write!(command, " --resources {}", resources.display());
+        }
+    }
+    command
 }
 
 /// `12.0s`, `3ms`, `4m 10s`: short and stable.

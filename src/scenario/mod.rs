@@ -12,6 +12,7 @@ mod catalog;
 mod error;
 mod keys;
 mod locate;
+mod metric;
 mod model;
 mod raw;
 mod resolve;
@@ -20,6 +21,7 @@ mod structure;
 
 pub use catalog::discover;
 pub use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError, line_column};
+pub use metric::{Metric, MetricDef, MetricKind, MetricScope, Needs};
 pub use model::*;
 pub use resolve::{Limits, estimate_consumers, estimate_messages};
 pub use schema::json_schema;

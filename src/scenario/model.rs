@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::SimKnobs;
+use super::Metric;
+use crate::envelope::SimSettings;
 use crate::sqs::{QueueAttributes, QueueRole};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -27,13 +28,33 @@ pub struct Scenario {
     pub expect: Expectations,
 }
 
+/// A consumer group, by its position in [`Scenario::consumers`]: references are resolved to
+/// these once, so the engine never looks a name up while it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupIx(pub usize);
+
+/// A producer, by its position in [`Scenario::producers`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProducerIx(pub usize);
+
+impl Scenario {
+    pub fn group(&self, group: GroupIx) -> &ConsumerGroup {
+        &self.consumers[group.0]
+    }
+
+    pub fn producer(&self, producer: ProducerIx) -> &Producer {
+        &self.producers[producer.0]
+    }
+}
+
 /// The queue under test; its DLQ, when it has one, gets the same attributes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueConfig {
     pub attributes: QueueAttributes,
     /// RedrivePolicy maxReceiveCount; `None` = no DLQ.
     pub max_receive_count: Option<u32>,
-    pub sim: SimKnobs,
+    /// The simulator's envelope, and the latitudes the scenario assumes away.
+    pub sim: SimSettings,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -370,14 +391,14 @@ pub enum Action {
     /// SIGKILL: stop at once, in-flight messages return after their visibility timeout.
     Kill(Target),
     /// Start `count` more instances of a group.
-    Start { group: String, count: u32 },
+    Start { group: GroupIx, count: u32 },
     /// Stop a producer (continuous producers end this way).
-    StopProducer(String),
+    StopProducer(ProducerIx),
     /// PurgeQueue on the main queue or the DLQ.
     Purge(QueueRole),
     /// Replace a group's behaviour for every instance, running or future.
     Deploy {
-        group: String,
+        group: GroupIx,
         behavior: Box<ConsumerBehavior>,
     },
     /// Start a message move task from the DLQ back to the main queue.
@@ -389,10 +410,10 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     All,
-    Group(String),
+    Group(GroupIx),
     /// One instance, `group-N` (1-based).
     Instance {
-        group: String,
+        group: GroupIx,
         index: u32,
     },
 }
@@ -400,7 +421,7 @@ pub enum Target {
 /// Scale a group out while the main queue's visible depth stays high.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Autoscaler {
-    pub group: String,
+    pub group: GroupIx,
     pub interval: Duration,
     /// Add one instance when depth >= this.
     pub scale_out_depth: u64,
@@ -414,12 +435,14 @@ pub struct Autoscaler {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expectations {
     pub checks: Vec<Expectation>,
+    /// `[expect.sometimes]`: must hold on at least one explored seed; a single run reports them.
+    pub sometimes: Vec<Expectation>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expectation {
     /// `None` = the whole run; `Some(p)` = only messages of producer `p` (`[expect.producer.p]`).
-    pub scope: Option<String>,
+    pub scope: Option<ProducerIx>,
     pub metric: Metric,
     pub expected: Expected,
 }
@@ -433,232 +456,6 @@ pub enum Expected {
     Bool(bool),
     /// `status = { COMPLETED = 3 }`: items per status in the status table.
     Counts(BTreeMap<String, u64>),
-}
-
-/// Every metric an `[expect]` key may name. A name not in [`Metric::ALL`] is an error in the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Metric {
-    Sent,
-    Received,
-    Processed,
-    SideEffects,
-    DuplicatedEffects,
-    Lost,
-    Unexpected,
-    Redelivered,
-    Dlq,
-    PoisonInDlq,
-    GoodInDlq,
-    DlqReceivesMin,
-    DlqReceivesMax,
-    Remaining,
-    QueueEmpty,
-    Purged,
-    Stale,
-    Deduplicated,
-    Expired,
-    MinAttempts,
-    MaxAttempts,
-    EffectsPerKeyMax,
-    PeakConsumers,
-    Crashed,
-    ExitedClean,
-    Ordered,
-    OrderViolations,
-    VersionsIncreasing,
-    StaleOverwrites,
-    FinalVersionsNewest,
-    Redriven,
-    OldestAgeSeconds,
-    Status,
-}
-
-impl Metric {
-    /// Each metric's name and its definition in terms of the `--events` history (the README's
-    /// metric table is generated from these).
-    pub const ALL: &[(Metric, &str, &str)] = &[
-        (Metric::Sent, "sent", "`sent` lines: messages SQS accepted"),
-        (
-            Metric::Received,
-            "received",
-            "`received` events: every delivery of a known message counts",
-        ),
-        (
-            Metric::Processed,
-            "processed",
-            "messages with fate `processed`",
-        ),
-        (
-            Metric::SideEffects,
-            "side_effects",
-            "whole run: the sum of `count` over the side-effects table's items (`final-item`, one per `side-effect` or `applied` event); per producer: its messages' `side-effect` and `applied` events",
-        ),
-        (
-            Metric::DuplicatedEffects,
-            "duplicated_effects",
-            "over idempotency keys K, the sum of n(K) − 1 where n(K) > 1; n(K) = `side-effect` plus `applied` events with `key` K (for side effects qsim reads K's count in the side-effects table, which equals its events on a complete history)",
-        ),
-        (Metric::Lost, "lost", "messages with fate `lost`"),
-        (
-            Metric::Unexpected,
-            "unexpected",
-            "`unexpected` events plus `final-message` lines that name no message",
-        ),
-        (
-            Metric::Redelivered,
-            "redelivered",
-            "messages with two or more `received` events",
-        ),
-        (Metric::Dlq, "dlq", "messages with fate `dlq`"),
-        (
-            Metric::PoisonInDlq,
-            "poison_in_dlq",
-            "messages with fate `dlq` whose `sent` line says `poison: true`",
-        ),
-        (
-            Metric::GoodInDlq,
-            "good_in_dlq",
-            "messages with fate `dlq` and `poison: false`",
-        ),
-        (
-            Metric::DlqReceivesMin,
-            "dlq_receives_min",
-            "fewest `received` events of a message with fate `dlq` (0 if none)",
-        ),
-        (
-            Metric::DlqReceivesMax,
-            "dlq_receives_max",
-            "most `received` events of a message with fate `dlq` (0 if none)",
-        ),
-        (
-            Metric::Remaining,
-            "remaining",
-            "messages with fate `remaining`",
-        ),
-        (
-            Metric::QueueEmpty,
-            "queue_empty",
-            "no message with fate `dlq` or `remaining` and no `final-message` line without a message",
-        ),
-        (Metric::Purged, "purged", "messages with fate `purged`"),
-        (Metric::Stale, "stale", "messages with fate `stale`"),
-        (
-            Metric::Deduplicated,
-            "deduplicated",
-            "messages with fate `deduplicated`",
-        ),
-        (Metric::Expired, "expired", "messages with fate `expired`"),
-        (
-            Metric::MinAttempts,
-            "min_attempts",
-            "fewest `received` events of a message with fate `processed` (0 if none)",
-        ),
-        (
-            Metric::MaxAttempts,
-            "max_attempts",
-            "most `received` events of a message with fate `processed` (0 if none)",
-        ),
-        (
-            Metric::EffectsPerKeyMax,
-            "effects_per_key_max",
-            "the largest n(K) (see `duplicated_effects`; 0 if none)",
-        ),
-        (
-            Metric::PeakConsumers,
-            "peak_consumers",
-            "`run-ended`'s `peak_consumers`: most consumer instances alive at once",
-        ),
-        (Metric::Crashed, "crashed", "`crashed` plus `killed` events"),
-        (Metric::ExitedClean, "exited_clean", "`exited` events"),
-        (Metric::Ordered, "ordered", "no order violation"),
-        (
-            Metric::OrderViolations,
-            "order_violations",
-            "`logged` events whose message's `seq` is lower than that of a message of the same producer and group logged before it",
-        ),
-        (
-            Metric::VersionsIncreasing,
-            "versions_increasing",
-            "no stale overwrite",
-        ),
-        (
-            Metric::StaleOverwrites,
-            "stale_overwrites",
-            "`applied` events whose version is lower than that of an `applied` event of the same entity (the `entity` of their `applying` lines) logged before this write's `applying` event",
-        ),
-        (
-            Metric::FinalVersionsNewest,
-            "final_versions_newest",
-            "every entity of a `sent` line ends (`final-item` key `entity:E`) at the highest version sent for it; true when there is none",
-        ),
-        (
-            Metric::Redriven,
-            "redriven",
-            "`run-ended`'s `redriven`: messages the move task moved back",
-        ),
-        (
-            Metric::OldestAgeSeconds,
-            "oldest_age_seconds",
-            "the largest (first `received` − `sent`) time of a message, in seconds (0 if none)",
-        ),
-        (
-            Metric::Status,
-            "status",
-            "`final-item` lines of table `status` per status, e.g. { COMPLETED = 5 }",
-        ),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Metric::ALL
-            .iter()
-            .find(|(m, _, _)| *m == self)
-            .map(|(_, n, _)| *n)
-            .unwrap_or("?")
-    }
-
-    pub fn from_name(name: &str) -> Option<Metric> {
-        Metric::ALL
-            .iter()
-            .find(|(_, n, _)| *n == name)
-            .map(|(m, _, _)| *m)
-    }
-
-    /// Metrics about messages, which `[expect.producer.NAME]` can scope to one producer's.
-    pub fn per_message(self) -> bool {
-        use Metric::*;
-        matches!(
-            self,
-            Sent | Received
-                | Processed
-                | SideEffects
-                | Lost
-                | Redelivered
-                | Dlq
-                | PoisonInDlq
-                | GoodInDlq
-                | DlqReceivesMin
-                | DlqReceivesMax
-                | Remaining
-                | Purged
-                | Stale
-                | Deduplicated
-                | Expired
-                | MinAttempts
-                | MaxAttempts
-                | OldestAgeSeconds
-        )
-    }
-
-    /// Metrics whose value is true/false rather than a number.
-    pub fn is_bool(self) -> bool {
-        matches!(
-            self,
-            Metric::QueueEmpty
-                | Metric::Ordered
-                | Metric::VersionsIncreasing
-                | Metric::FinalVersionsNewest
-        )
-    }
 }
 
 /// Names are shared by scenario and engine; keep them cheap to clone into events.

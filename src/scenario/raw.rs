@@ -43,6 +43,7 @@ pub struct RawHeader {
     pub tags: Option<Vec<Spanned<String>>>,
     pub seed: Int,
     pub timeout: Str,
+    pub assumes: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,10 +62,15 @@ pub struct RawQueue {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSim {
+    pub profile: Str,
     pub duplicate_rate: Float,
     pub reorder_rate: Float,
     pub reorder_window: Int,
     pub purge_window: Str,
+    pub purge_reach_rate: Float,
+    pub counter_lag: Str,
+    pub partial_receive_rate: Float,
+    pub stale_receipt_rate: Float,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,6 +280,8 @@ pub type RawChecks = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 pub struct RawExpect {
     pub checks: RawChecks,
     pub producer: Option<Spanned<RawScopes>>,
+    /// `[expect.sometimes]`: the same shape, checked across the seeds of an exploration.
+    pub sometimes: Option<Spanned<Box<RawExpect>>>,
 }
 
 /// `[expect.producer]`: producer name → its checks.
@@ -298,6 +306,10 @@ impl<'de> Deserialize<'de> for RawExpect {
                         let scopes = map.next_value::<Spanned<Entries<RawScope>>>()?;
                         let (span, entries) = (scopes.span(), scopes.into_inner().0);
                         expect.producer = Some(Spanned::new(span, entries));
+                    } else if key.get_ref() == "sometimes" {
+                        let sometimes = map.next_value::<Spanned<RawExpect>>()?;
+                        let (span, inner) = (sometimes.span(), sometimes.into_inner());
+                        expect.sometimes = Some(Spanned::new(span, Box::new(inner)));
                     } else {
                         expect.checks.push((key, map.next_value()?));
                     }

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::keys::{self, Key, Presence, Shape};
-use super::{LiveMetric, Metric};
+use super::{LiveMetric, Metric, MetricDef, MetricKind};
 
 /// The schema of a scenario file.
 pub fn json_schema() -> Value {
@@ -151,7 +151,7 @@ fn expect() -> Value {
     let metrics = |with_producer: bool| {
         let mut properties: Map<String, Value> = Metric::ALL
             .iter()
-            .map(|(metric, name, doc)| (name.to_string(), metric_value(*metric, doc)))
+            .map(|def| (def.name.to_string(), metric_value(def)))
             .collect();
         if with_producer {
             properties.insert(
@@ -174,11 +174,19 @@ fn expect() -> Value {
             "properties": properties,
         })
     };
-    metrics(true)
+    let mut expect = metrics(true);
+    let mut sometimes = metrics(true);
+    sometimes["description"] = json!(
+        "[expect.sometimes]: checks that must hold on at least one seed of a `qsim explore` \
+         (proof that a fault fired); a single run reports them without failing."
+    );
+    expect["properties"]["sometimes"] = sometimes;
+    expect
 }
 
-fn metric_value(metric: Metric, doc: &str) -> Value {
-    if metric == Metric::Status {
+fn metric_value(def: &MetricDef) -> Value {
+    let doc = def.meaning;
+    if def.kind == MetricKind::PerKey {
         let counts: Map<String, Value> = keys::STATUSES
             .iter()
             .map(|s| {
@@ -194,7 +202,7 @@ fn metric_value(metric: Metric, doc: &str) -> Value {
             "properties": counts,
         });
     }
-    if metric.is_bool() {
+    if def.kind == MetricKind::Bool {
         return json!({ "type": "boolean", "description": format!("{doc}: true or false.") });
     }
     json!({

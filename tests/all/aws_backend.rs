@@ -8,8 +8,8 @@ use std::time::Duration;
 use qsim::backend::aws::{AwsOptions, ResourceKind, SkipReason, cleanup_with_config};
 use qsim::backend::{
     Backend, BackendErrorKind, Condition, Item, OutgoingMessage, PutOutcome, QueueAttributes,
-    QueueId, QueueRole, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SimKnobs,
-    Status, Table, Update, UpdateOutcome,
+    QueueId, QueueRole, QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, Redrive, Status,
+    Table, Update, UpdateOutcome,
 };
 
 use crate::moto::{moto, queue_names_with_prefix, table_names};
@@ -23,7 +23,7 @@ fn queue_spec(role: QueueRole, fifo: bool) -> QueueSpec {
             ..QueueAttributes::default()
         },
         redrive: None,
-        sim: SimKnobs::default(),
+        sim: qsim::envelope::Envelope::IDEAL,
     }
 }
 

@@ -13,12 +13,12 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, Tag,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
+use qsim::backend::aws::ProvisionedQueues;
 use qsim::backend::aws::{AwsBackend, AwsOptions, ResourceKind, SkipReason, cleanup_with_config};
 use qsim::backend::{
     Backend, BackendErrorKind, Item, OutgoingMessage, PutOutcome, QueueId, QueueRole,
     ReceiveRequest, Redrive, Status, Table,
 };
-use qsim::infra::ProvisionedQueues;
 use qsim::scenario::{self, QueueConfig, Scenario};
 use qsim::sqs::facts::MAX_RETENTION;
 

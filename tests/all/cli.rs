@@ -453,3 +453,41 @@ fn two_files_with_one_name_are_both_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_failed_write_to_stdout_exits_2_naming_it() {
+    for args in [
+        &["schema"][..],
+        &["list"],
+        &["validate", "scenarios.d/happy.toml"],
+        &["run", "scenarios.d/happy.toml"],
+    ] {
+        let output = qsim(args, |c| {
+            let full = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .expect("/dev/full exists on Linux");
+            c.stdout(full);
+        });
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.starts_with("error: writing to stdout: No space left on device"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_reader_that_went_away_ends_the_output_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qsim"))
+        .arg("schema")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("qsim runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("qsim ends");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(text(&output.stderr), "");
+}

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use qsim::backend::{QueueAttributes, SimKnobs};
+use qsim::backend::QueueAttributes;
+use qsim::envelope::SimSettings;
 use qsim::infra::{self, InfraErrorKind, ResourcesFile};
 use qsim::scenario::{self, Expectations, QueueConfig, Scenario};
 use serde_json::Value;
@@ -129,7 +130,7 @@ fn standard(name: &str, max_receive_count: Option<u32>) -> Scenario {
                 content_based_dedup: false,
             },
             max_receive_count,
-            sim: SimKnobs::default(),
+            sim: SimSettings::default(),
         },
     )
 }
@@ -146,7 +147,7 @@ fn fifo(name: &str, max_receive_count: Option<u32>) -> Scenario {
                 ..QueueAttributes::default()
             },
             max_receive_count,
-            sim: SimKnobs::default(),
+            sim: SimSettings::default(),
         },
     )
 }

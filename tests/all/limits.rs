@@ -43,6 +43,8 @@ fn a_fifo_message_redelivered_at_one_instant_forever_stops_as_a_standstill() {
         [queue]
         kind = "fifo"
         visibility_timeout = "0s"
+        # Ideal: a partial receive would make the consumer pause, and time move on.
+        sim = { profile = "ideal" }
 
         [[producers]]
         name = "orders"
@@ -71,6 +73,8 @@ fn an_instance_that_crashes_and_restarts_at_once_forever_stops_as_a_standstill()
 
         [queue]
         visibility_timeout = "0s"
+        # Ideal: a partial receive would make the consumer pause, and time move on.
+        sim = { profile = "ideal" }
 
         [[producers]]
         name = "orders"

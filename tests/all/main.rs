@@ -1,11 +1,13 @@
 //! The one integration-test binary (one link of the AWS SDK instead of one per file).
 
+mod architecture;
 mod aws_backend;
 mod aws_cli;
 mod aws_failures;
 mod aws_resources;
 mod cli;
 mod diagnostics;
+mod explore;
 mod fuzz;
 mod generated;
 mod history;

@@ -1,4 +1,4 @@
-//! The README's generated blocks match scenarios.d/ and the metric list.
+//! The generated blocks of README.md and docs/ match scenarios.d/ and the code.
 //! Regenerate with `QSIM_UPDATE_README=1 cargo test readme`.
 
 use std::path::Path;
@@ -6,22 +6,27 @@ use std::path::Path;
 use qsim::report::readme;
 use qsim::scenario;
 
+/// The documents with generated blocks (`<!-- KEY:begin -->` ... `<!-- KEY:end -->`).
+const DOCUMENTS: &[&str] = &["README.md", "docs/sqs-semantics.md"];
+
 #[test]
-fn readme_tables_are_current() {
+fn generated_blocks_are_current() {
     let files = scenario::discover(Path::new("scenarios.d")).unwrap();
     let scenarios: Vec<_> = files
         .iter()
         .map(|f| scenario::load(f).unwrap_or_else(|e| panic!("{}", e.render(false))))
         .collect();
-    let current = std::fs::read_to_string("README.md").unwrap();
-    let fresh = readme::refresh(&current, &scenarios);
-    if std::env::var_os("QSIM_UPDATE_README").is_some() {
-        std::fs::write("README.md", &fresh).unwrap();
-        return;
+    for document in DOCUMENTS {
+        let current = std::fs::read_to_string(document).unwrap();
+        let fresh = readme::refresh(&current, &scenarios);
+        if std::env::var_os("QSIM_UPDATE_README").is_some() {
+            std::fs::write(document, &fresh).unwrap();
+            continue;
+        }
+        assert!(
+            current == fresh,
+            "{document}'s generated blocks are stale: run `QSIM_UPDATE_README=1 cargo test readme`\n{}",
+            qsim::check::snapshot::diff(&current, &fresh)
+        );
     }
-    assert!(
-        current == fresh,
-        "README.md's generated tables are stale: run `QSIM_UPDATE_README=1 cargo test readme`\n{}",
-        qsim::report::snapshot::diff(&current, &fresh)
-    );
 }

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::rc::Rc;
 
-use qsim::check;
-use qsim::report::{projection, summary};
+use qsim::check::{self, projection};
+use qsim::report::summary;
 use qsim::runner::{self, RunOptions};
 use qsim::scenario::{self, Scenario};
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
+use super::ProvisionedQueues;
 use super::api_calls::ApiCalls;
 use super::cleanup::ResourceKind;
 use super::item_keys::ItemKeys;
@@ -24,7 +25,6 @@ use crate::backend::{
     OutgoingMessage, PutOutcome, QueueDepth, QueueId, QueueRole, QueueSpec, Receipt,
     ReceiveRequest, ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
-use crate::infra::ProvisionedQueues;
 
 /// The backend for real SQS + DynamoDB or an AWS-compatible endpoint, for one run.
 pub struct AwsBackend {
@@ -328,7 +328,7 @@ impl Backend for AwsBackend {
         "aws"
     }
 
-    /// A custom endpoint is assumed to be an emulator with moto's gaps (sqs-semantics.md §3);
+    /// A custom endpoint is assumed to be an emulator with moto's gaps (docs/sqs-semantics.md §3);
     /// AWS itself has every behaviour except the simulator's injected faults and determinism.
     fn capabilities(&self) -> Capabilities {
         if self.custom_endpoint {

@@ -30,6 +30,7 @@ mod naming;
 mod options;
 mod provisioned;
 mod provisioned_mismatch;
+mod provisioned_queues;
 mod purge_windows;
 mod queue_fit;
 mod queues;
@@ -45,3 +46,4 @@ pub use cleanup::{
 pub use naming::{MANAGED_TAG, PROVISIONED_BY_TAG, RESOURCE_PREFIX, RUN_TAG, TERRAFORM};
 pub use options::{AwsOptions, CUSTOM_ENDPOINT_MAX_RATE};
 pub use provisioned_mismatch::{Misfit, ProvisionedMismatch};
+pub use provisioned_queues::ProvisionedQueues;

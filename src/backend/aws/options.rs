@@ -45,7 +45,7 @@ pub struct AwsOptions {
     pub keep: bool,
     /// Pre-provisioned queues and tables (`--resources`, from Terraform) to use instead of
     /// creating per-run ones; they are never deleted.
-    pub provisioned: Option<crate::infra::ProvisionedQueues>,
+    pub provisioned: Option<super::ProvisionedQueues>,
     /// Messages per second the endpoint is declared to take (`--endpoint-max-rate`): scenarios
     /// whose producers send faster are skipped, saying so, instead of failing on timing.
     /// `None`: no bound (AWS itself).

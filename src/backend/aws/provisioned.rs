@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType, TableStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::time::{Duration, Instant, sleep_until};
 
+use super::ProvisionedQueues;
 use super::backend::{AwsBackend, QueueRef};
 use super::items::KEY;
 use super::naming::queue_name_from_url;
@@ -31,7 +32,6 @@ use super::queues::depth_from;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capability, QueueId, QueueRole, QueueSpec,
 };
-use crate::infra::ProvisionedQueues;
 use crate::sqs::facts::PURGE_WINDOW;
 
 /// PurgeQueueInProgress answers tolerated in a row, each followed by a full purge window.

@@ -140,7 +140,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::backend::{QueueAttributes, SimKnobs};
+    use crate::backend::QueueAttributes;
+    use crate::envelope::Envelope;
     use crate::sqs::facts::MAX_RETENTION;
 
     const DLQ_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:qsim-x-dlq";
@@ -157,7 +158,7 @@ mod tests {
                 content_based_dedup: fifo,
             },
             redrive: None,
-            sim: SimKnobs::default(),
+            sim: Envelope::IDEAL,
         }
     }
 

@@ -1,10 +1,11 @@
 //! The embedded simulator: SQS and DynamoDB semantics in-process on tokio's paused clock.
 //!
-//! [`SimBackend`] reproduces section 1 and 2 of `shared/sqs-semantics.md`: visibility timeouts,
+//! [`SimBackend`] reproduces sections 1 and 2 of `docs/sqs-semantics.md`: visibility timeouts,
 //! receive counts and lazy redrive, long polling, batch limits, receipts (current, superseded,
-//! forged), delay, retention, the asynchronous purge window, FIFO groups, blocking and
-//! deduplication, seeded duplicate delivery and reordering, message move tasks, and the
-//! conditional DynamoDB writes qsim's idempotency patterns use.
+//! forged), delay, retention, the asynchronous purge, FIFO groups, blocking and deduplication,
+//! message move tasks, and the conditional DynamoDB writes qsim's idempotency patterns use; and
+//! takes the latitudes of its section 0 (the envelope: duplicates, reordering, partial receives,
+//! lagging counters, lingering purges, acting stale receipts) as seeded choices, see `faults`.
 //!
 //! Invariants:
 //! - deterministic for a seed: all randomness comes from [`crate::rng::stream`] (one stream per
@@ -17,6 +18,7 @@
 //!   steps, then the queue's timers), so no background task is needed and idle runs cost nothing.
 
 mod clock;
+mod counters;
 mod dedup;
 mod fast_hash;
 mod faults;
@@ -55,6 +57,7 @@ use crate::sqs::facts::{
     MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
 };
 use clock::{Clock, Moment};
+use faults::Faults;
 use limits::invalid;
 use move_task::MoveTasks;
 use queue::Queue;
@@ -102,6 +105,7 @@ impl SimBackend {
             .ok_or_else(|| missing_queue(operation, queue))?;
         queue.advance(now);
         let result = action(queue, now);
+        queue.note_depth(now);
         queue.notify_if_woken();
         result.map_err(|kind| BackendError::new(operation, queue.name.clone(), kind))
     }
@@ -125,13 +129,9 @@ impl SimBackend {
             .unwrap_or(source.spec.attributes.visibility_timeout);
         let mut messages = Vec::with_capacity(request.max as usize);
         let mut redriven = Vec::new();
-        source.receive(
-            now,
-            request.max as usize,
-            visibility,
-            &mut messages,
-            &mut redriven,
-        );
+        let max = source.receive_cap(request.max as usize, request.wait.is_zero());
+        source.receive(now, max, visibility, &mut messages, &mut redriven);
+        source.note_depth(now);
         source.notify_if_woken();
         let wait = messages.is_empty().then(|| {
             let wake = [source.next_timer(), moves.next_move_at()]
@@ -144,8 +144,9 @@ impl SimBackend {
             let dlq = &mut queues[redrive.dlq.0];
             dlq.advance(now);
             for transfer in redriven {
-                dlq.arrive(transfer);
+                dlq.arrive(now, transfer);
             }
+            dlq.note_depth(now);
             dlq.notify_if_woken();
         }
         Ok(Attempt { messages, wait })
@@ -179,10 +180,16 @@ impl SimBackend {
                 "ContentBasedDeduplication is only valid on FIFO queues",
             ));
         }
-        let knobs = spec.sim;
-        let probability = |p: f64| (0.0..=1.0).contains(&p);
-        if !probability(knobs.duplicate_rate) || !probability(knobs.reorder_rate) {
-            return Err(invalid("sim fault rates are probabilities in [0, 1]"));
+        let envelope = spec.sim;
+        let rates = [
+            envelope.purge_reach_rate,
+            envelope.reorder_rate,
+            envelope.partial_receive_rate,
+            envelope.duplicate_rate,
+            envelope.stale_receipt_rate,
+        ];
+        if !rates.iter().all(|p| (0.0..=1.0).contains(p)) {
+            return Err(invalid("sim envelope rates are probabilities in [0, 1]"));
         }
         if let Some(redrive) = spec.redrive {
             let queues = self.queues.borrow();
@@ -258,12 +265,17 @@ impl Backend for SimBackend {
             .map_err(|kind| BackendError::new("CreateQueue", name.clone(), kind))?;
         let mut queues = self.queues.borrow_mut();
         let id = QueueId(queues.len());
+        let envelope = if spec.attributes.fifo {
+            spec.sim.for_fifo()
+        } else {
+            spec.sim
+        };
         queues.push(Queue::new(
             id,
             name,
             spec.clone(),
             stream(self.seed, &format!("sim-{base}")),
-            stream(self.seed, &format!("sim-{base}-faults")),
+            Faults::new(envelope, self.seed, &base),
         ));
         Ok(id)
     }
@@ -372,6 +384,13 @@ impl Backend for SimBackend {
     }
 
     async fn depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
+        tokio::task::yield_now().await;
+        self.with_queue("GetQueueAttributes", queue, |queue, now| {
+            Ok(queue.reported_depth(now))
+        })
+    }
+
+    async fn settled_depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
         tokio::task::yield_now().await;
         self.with_queue("GetQueueAttributes", queue, |queue, _| Ok(queue.depth()))
     }

@@ -152,7 +152,7 @@ impl MoveTasks {
                     break;
                 };
                 let Some(origin) = message.origin else {
-                    dlq.arrive(message);
+                    dlq.put_back(message);
                     dlq.notify_if_woken();
                     task.end(MoveTaskState::Failed, &mut self.running);
                     break;

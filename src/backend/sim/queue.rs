@@ -25,6 +25,7 @@ use crate::backend::{
 };
 
 use super::clock::Moment;
+use super::counters::CounterHistory;
 use super::dedup::{DedupKey, DedupWindow};
 use super::faults::Faults;
 use super::fifo::{Cursor, FifoOrder};
@@ -94,6 +95,8 @@ pub(super) struct Queue {
     dedup: DedupWindow,
     ids: ChaCha8Rng,
     faults: Faults,
+    /// What the ApproximateNumberOf* counters can still report, when they lag.
+    counters: CounterHistory,
     /// Transitions not yet taken by [`Queue::take_noted`].
     noted: Vec<Noted>,
 }
@@ -104,7 +107,7 @@ impl Queue {
         name: String,
         spec: QueueSpec,
         ids: ChaCha8Rng,
-        faults: ChaCha8Rng,
+        faults: Faults,
     ) -> Queue {
         let order = if spec.attributes.fifo {
             Order::Fifo(FifoOrder::default())
@@ -114,7 +117,7 @@ impl Queue {
         Queue {
             id,
             name,
-            faults: Faults::new(spec.sim, faults),
+            faults,
             spec,
             notify: Rc::new(Notify::new()),
             woken: false,
@@ -125,12 +128,39 @@ impl Queue {
             purge: PurgeWindow::default(),
             dedup: DedupWindow::default(),
             ids,
+            counters: CounterHistory::default(),
             noted: Vec::new(),
         }
     }
 
     pub(super) fn depth(&self) -> QueueDepth {
         self.store.depth()
+    }
+
+    /// How many messages a receive asking for `max` may return (see [`Faults::receive_cap`]).
+    pub(super) fn receive_cap(&mut self, max: usize, short_poll: bool) -> usize {
+        self.faults.receive_cap(max, short_poll)
+    }
+
+    /// ApproximateNumberOf* as read at `now`: the exact depth, or with the counter-lag latitude
+    /// the depth of a seeded earlier moment.
+    pub(super) fn reported_depth(&self, now: Moment) -> QueueDepth {
+        if !self.faults.tracks_counters() {
+            return self.depth();
+        }
+        let lag = self.faults.counter_lag(now.nanos() / 1_000_000_000);
+        let seen = now
+            .nanos()
+            .saturating_sub(u64::try_from(lag.as_nanos()).unwrap_or(u64::MAX));
+        self.counters.reading(Moment::from_nanos(seen))
+    }
+
+    /// Notes the depth the queue has from `now` on, for lagging counter readings.
+    pub(super) fn note_depth(&mut self, now: Moment) {
+        if self.faults.tracks_counters() {
+            self.counters
+                .note(now, self.store.depth(), self.spec.sim.counter_lag);
+        }
     }
 
     /// Wakes the long polls of this queue if anything may have become deliverable since the
@@ -144,6 +174,12 @@ impl Queue {
     /// Applies everything due by `now`: the end of a purge window, visibility and delay ends,
     /// retention.
     pub(super) fn advance(&mut self, now: Moment) {
+        while let Some((at, slot, seq)) = self.purge.pop_lingering(now) {
+            if self.store.live(slot, seq).is_some() {
+                let message = self.remove(slot);
+                self.note(at, TransitionKind::Purged, message.body);
+            }
+        }
         if let Some((ended, sent_during)) = self.purge.take_ended(now) {
             for (slot, seq) in sent_during {
                 if self.store.live(slot, seq).is_some() && self.faults.coin() {
@@ -182,6 +218,7 @@ impl Queue {
         if let Order::Standard(order) = &mut self.order {
             order.compact(store);
         }
+        self.note_depth(now);
     }
 
     /// The next moment a timer may make something visible.
@@ -359,20 +396,30 @@ impl Queue {
             ReceiptStatus::Superseded(_) if self.spec.attributes.fifo => {
                 Err(BackendErrorKind::ReceiptHandleInvalid)
             }
-            ReceiptStatus::Superseded(_) => Ok(()),
+            ReceiptStatus::Superseded(slot) => {
+                if self.faults.stale_receipt_acts() {
+                    self.delete_stored(slot);
+                }
+                Ok(())
+            }
             ReceiptStatus::Current(slot) => {
                 let in_flight = matches!(self.store.get(slot).state, State::InFlight { .. });
                 if self.spec.attributes.fifo && !in_flight {
                     return Err(BackendErrorKind::ReceiptHandleInvalid);
                 }
-                let message = self.remove(slot);
-                if let Some((original, seq)) = message.copy_of
-                    && self.store.live(original, seq).is_some()
-                {
-                    self.remove(original);
-                }
+                self.delete_stored(slot);
                 Ok(())
             }
+        }
+    }
+
+    /// Deletes a message and, for an injected copy, the original it was copied from.
+    fn delete_stored(&mut self, slot: u32) {
+        let message = self.remove(slot);
+        if let Some((original, seq)) = message.copy_of
+            && self.store.live(original, seq).is_some()
+        {
+            self.remove(original);
         }
     }
 
@@ -388,7 +435,8 @@ impl Queue {
             ReceiptStatus::Invalid | ReceiptStatus::Gone => {
                 return Err(BackendErrorKind::ReceiptHandleInvalid);
             }
-            // AWS answers OK and changes nothing for a receipt that is no longer in flight.
+            // AWS answers OK for a superseded receipt and may or may not apply the change.
+            ReceiptStatus::Superseded(slot) if self.faults.stale_receipt_acts() => slot,
             ReceiptStatus::Superseded(_) => return Ok(()),
             ReceiptStatus::Current(slot) => slot,
         };
@@ -422,31 +470,66 @@ impl Queue {
 
     /// PurgeQueue on a queue already advanced to `now`.
     pub(super) fn purge(&mut self, now: Moment) -> Result<(), BackendErrorKind> {
-        if self.purge.running(now) {
+        if self.purge.refuses(now) {
             return Err(BackendErrorKind::PurgeInProgress);
         }
-        for (_, message) in self.store.all() {
-            self.noted.push(Noted {
-                at: now,
-                kind: TransitionKind::Purged,
-                body: Arc::clone(&message.body),
-            });
-        }
-        self.store.clear();
-        match &mut self.order {
-            Order::Standard(order) => order.clear(),
-            Order::Fifo(order) => order.clear(),
-        }
-        self.timers.clear();
-        self.retention.clear();
         let length = self.faults.purge_window();
-        self.purge.start(now, length);
+        let mut lingering = Vec::new();
+        let mut gone = Vec::new();
+        for (slot, message) in self.store.all() {
+            match self.faults.purge_reach(length) {
+                Some(after) => lingering.push((now.after(after), slot, message.seq)),
+                None => gone.push(slot),
+            }
+        }
+        if lingering.is_empty() {
+            // Everything goes at once: clearing is cheaper than removing one by one.
+            for (_, message) in self.store.all() {
+                self.noted.push(Noted {
+                    at: now,
+                    kind: TransitionKind::Purged,
+                    body: Arc::clone(&message.body),
+                });
+            }
+            self.store.clear();
+            match &mut self.order {
+                Order::Standard(order) => order.clear(),
+                Order::Fifo(order) => order.clear(),
+            }
+            self.timers.clear();
+            self.retention.clear();
+        } else {
+            for slot in gone {
+                let message = self.remove(slot);
+                self.note(now, TransitionKind::Purged, message.body);
+            }
+        }
+        self.purge.start(now, length, lingering);
         Ok(())
     }
 
-    /// A message redriven here (this queue is its DLQ): same id, enqueue time and receive
-    /// count, visible at once.
-    pub(super) fn arrive(&mut self, transfer: Transfer) {
+    /// A message redriven here at `now` (this queue is its DLQ): same id and receive count,
+    /// visible at once. A standard DLQ keeps the enqueue time, so retention counts from the
+    /// original send; a FIFO DLQ resets it to the move (docs/sqs-semantics.md, DLQ retention).
+    pub(super) fn arrive(&mut self, now: Moment, transfer: Transfer) {
+        let enqueued_at = if self.spec.attributes.fifo {
+            now
+        } else {
+            transfer.enqueued_at
+        };
+        self.admit(
+            Transfer {
+                enqueued_at,
+                ..transfer
+            },
+            State::Visible,
+            None,
+        );
+    }
+
+    /// A message taken from this queue and returned unchanged (a move task with nowhere to
+    /// move it).
+    pub(super) fn put_back(&mut self, transfer: Transfer) {
         self.admit(transfer, State::Visible, None);
     }
 

@@ -27,7 +27,7 @@ use crate::backend::{
     ReceivedMessage, Table, Update, UpdateOutcome,
 };
 use crate::scenario::{
-    ConsumerBehavior, CrashPolicy, FieldValue, Heartbeat, Idempotency, IdempotencyKey,
+    ConsumerBehavior, CrashPolicy, FieldValue, GroupIx, Heartbeat, Idempotency, IdempotencyKey,
 };
 
 /// How a consumer instance ended.
@@ -69,7 +69,7 @@ const SHORT_POLL_PAUSE: Duration = Duration::from_millis(100);
 
 pub struct Consumer<B> {
     pub ctx: Rc<RunContext<B>>,
-    pub group: usize,
+    pub group: GroupIx,
     pub actor: ActorId,
     pub control: Rc<Control>,
     pub shared: Rc<GroupShared>,
@@ -100,7 +100,7 @@ enum Disposition {
 impl<B: Backend> Consumer<B> {
     pub fn new(
         ctx: Rc<RunContext<B>>,
-        group: usize,
+        group: GroupIx,
         actor: ActorId,
         control: Rc<Control>,
         shared: Rc<GroupShared>,
@@ -129,7 +129,7 @@ impl<B: Backend> Consumer<B> {
 
     async fn run_loop(&mut self) -> Result<ConsumerEnd, BackendError> {
         let ctx = self.ctx.clone();
-        let group = &ctx.scenario.consumers[self.group];
+        let group = ctx.scenario.group(self.group);
         let request = ReceiveRequest {
             max: group.max_messages,
             wait: group.wait,

@@ -7,6 +7,7 @@ use super::{
     ANY_DURATION, Key, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms, count_from,
     instances_from, int, int_from, positive_up_to, secs,
 };
+use crate::envelope::{ASSUMPTION_NAMES, PROFILE_NAMES};
 use crate::sqs::facts::{
     self, MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
     MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
@@ -71,6 +72,7 @@ table!(scenario {
     TAGS tags: Shape::List(&Shape::Tag), default("[]"), "Labels to select scenarios by.";
     SEED seed: int_from(0), default("1"), "Root seed: every random choice of the run derives from it.";
     TIMEOUT timeout: POSITIVE_DURATION, default("10m"), "The run fails (instead of hanging) when it has not finished by then.";
+    ASSUMES assumes: Shape::List(&Shape::Choice(ASSUMPTION_NAMES)), default("[]"), "Latitudes of SQS this scenario assumes away (see docs/sqs-semantics.md): the simulator keeps them ideal under every profile, other backends report them as not guaranteed.";
 });
 
 table!(queue {
@@ -81,14 +83,19 @@ table!(queue {
     RETENTION retention: secs(MIN_RETENTION, MAX_RETENTION), default("4d"), "MessageRetentionPeriod.";
     CONTENT_BASED_DEDUP content_based_dedup: Shape::Bool, default("false"), "FIFO only: deduplicate by a hash of the body.";
     MAX_RECEIVE_COUNT max_receive_count: int(*MAX_RECEIVE_COUNT_RANGE.start() as i64, *MAX_RECEIVE_COUNT_RANGE.end() as i64), OPTIONAL, "When set, the queue gets a DLQ and moves a message there after this many receives.";
-    SIM sim: Shape::Table(&[sim::KEYS]), OPTIONAL, "Simulator-only fault injection (ignored by other backends).";
+    SIM sim: Shape::Table(&[sim::KEYS]), OPTIONAL, "The simulator's envelope: its profile and overrides of its rates (ignored by other backends).";
 });
 
 table!(sim {
-    DUPLICATE_RATE duplicate_rate: PROBABILITY, default("0.0"), "Standard only: probability that a receive leaves a second copy behind.";
-    REORDER_RATE reorder_rate: PROBABILITY, default("0.0"), "Standard only: probability that a receive slot is filled out of order.";
-    REORDER_WINDOW reorder_window: int(1, 1000), default("10"), "How far out of order a reordered message may come.";
-    PURGE_WINDOW purge_window: secs(Duration::ZERO, facts::PURGE_WINDOW), default("60s"), "Longest time an asynchronous purge takes.";
+    PROFILE profile: Shape::Choice(PROFILE_NAMES), default("aws"), "How often the simulator takes each latitude SQS documents: aws (modest rates), ideal (never), adversarial (often); `qsim --profile` overrides it.";
+    DUPLICATE_RATE duplicate_rate: PROBABILITY, derived("the profile's"), "Standard only: probability that a receive leaves a second copy behind (injected: simulator only).";
+    REORDER_RATE reorder_rate: PROBABILITY, derived("the profile's"), "Standard only: probability that a receive slot is filled out of order (injected: simulator only).";
+    REORDER_WINDOW reorder_window: int(1, 1000), derived("10"), "How far out of order a reordered message may come (simulator only).";
+    PURGE_WINDOW purge_window: secs(Duration::ZERO, facts::PURGE_WINDOW), derived("60s"), "Longest time an asynchronous purge takes (injected: simulator only).";
+    PURGE_REACH_RATE purge_reach_rate: PROBABILITY, derived("the profile's"), "Probability that a message sent before a purge can still be received until the purge deletes it (injected: simulator only).";
+    COUNTER_LAG counter_lag: secs(Duration::ZERO, Duration::from_secs(300)), derived("the profile's"), "Queue depth readings (`when`, the autoscaler) show the queue as it was up to this long ago (injected: simulator only).";
+    PARTIAL_RECEIVE_RATE partial_receive_rate: PROBABILITY, derived("the profile's"), "Probability that a receive returns fewer messages than it could, a short poll possibly none (injected: simulator only).";
+    STALE_RECEIPT_RATE stale_receipt_rate: PROBABILITY, derived("the profile's"), "Standard only: probability that a delete or visibility change with a superseded receipt takes effect (injected: simulator only).";
 });
 
 table!(producer {

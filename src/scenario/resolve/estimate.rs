@@ -33,7 +33,8 @@ pub fn messages(scenario: &Scenario) -> Vec<u64> {
     scenario
         .producers
         .iter()
-        .map(|producer| match &producer.amount {
+        .enumerate()
+        .map(|(index, producer)| match &producer.amount {
             Amount::Count(n) => *n,
             Amount::Schedule(times) => times.len() as u64,
             Amount::Continuous => {
@@ -41,8 +42,8 @@ pub fn messages(scenario: &Scenario) -> Vec<u64> {
                     .timeline
                     .iter()
                     .filter_map(|entry| match (&entry.trigger, &entry.action) {
-                        (Trigger::At(time), Action::StopProducer(name))
-                            if *name == producer.name =>
+                        (Trigger::At(time), Action::StopProducer(stopped))
+                            if stopped.0 == index =>
                         {
                             Some(*time)
                         }

@@ -7,22 +7,15 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use super::ctx::{Ctx, Loc};
-use super::timeline::{Names, known, needs_dlq};
+use super::timeline::{Names, needs_dlq};
 use super::values::{kind_of, parse_comparison};
 use crate::scenario::keys::{OPERATORS, STATUSES, echo};
 use crate::scenario::locate::closest;
 use crate::scenario::raw::{RawChecks, RawExpect};
-use crate::scenario::{CompareOp, Expectation, Expectations, Expected, Metric, QueueConfig};
-
-/// Metrics about the DLQ: meaningless (and trivially true) on a queue without one.
-const DLQ_METRICS: &[Metric] = &[
-    Metric::Dlq,
-    Metric::PoisonInDlq,
-    Metric::GoodInDlq,
-    Metric::DlqReceivesMin,
-    Metric::DlqReceivesMax,
-    Metric::Redriven,
-];
+use crate::scenario::{
+    CompareOp, Expectation, Expectations, Expected, Metric, MetricKind, MetricScope, Needs,
+    ProducerIx, QueueConfig,
+};
 
 pub fn resolve(
     ctx: &mut Ctx,
@@ -34,12 +27,41 @@ pub fn resolve(
         return Expectations::default();
     };
     let loc = Loc::default().table("expect", raw);
-    let mut checks = scope(ctx, &loc, None, &raw.get_ref().checks, queue);
-    if let Some(producers) = &raw.get_ref().producer {
+    let checks = all_scopes(ctx, &loc, raw.get_ref(), names, queue);
+    let sometimes = match &raw.get_ref().sometimes {
+        Some(sometimes) => {
+            let sloc = loc.table("sometimes", sometimes);
+            if let Some(nested) = &sometimes.get_ref().sometimes {
+                let help = "[expect.sometimes] holds checks and [expect.sometimes.producer.NAME]";
+                let message = "[expect.sometimes] cannot nest another `sometimes`";
+                ctx.error(
+                    nested.span(),
+                    sloc.key("sometimes"),
+                    message,
+                    help.to_string(),
+                );
+            }
+            all_scopes(ctx, &sloc, sometimes.get_ref(), names, queue)
+        }
+        None => Vec::new(),
+    };
+    Expectations { checks, sometimes }
+}
+
+/// The whole-run checks of one `[expect]`-shaped table and those of its producer sub-tables.
+fn all_scopes(
+    ctx: &mut Ctx,
+    loc: &Loc,
+    raw: &RawExpect,
+    names: &Names,
+    queue: &QueueConfig,
+) -> Vec<Expectation> {
+    let mut checks = scope(ctx, loc, None, &raw.checks, queue);
+    if let Some(producers) = &raw.producer {
         let ploc = loc.table("producer", producers);
         for (name, table) in producers.get_ref() {
             let path = ploc.key(&echo(name.get_ref()));
-            let producer = known(ctx, &names.producers, "producer", path.clone(), name);
+            let producer = names.producer(ctx, path.clone(), name);
             let sloc = Loc {
                 path,
                 span: table.span(),
@@ -47,13 +69,13 @@ pub fn resolve(
             checks.extend(scope(ctx, &sloc, producer, &table.get_ref().0, queue));
         }
     }
-    Expectations { checks }
+    checks
 }
 
 fn scope(
     ctx: &mut Ctx,
     loc: &Loc,
-    producer: Option<String>,
+    producer: Option<ProducerIx>,
     raw: &RawChecks,
     queue: &QueueConfig,
 ) -> Vec<Expectation> {
@@ -63,13 +85,13 @@ fn scope(
         .into_iter()
         .filter_map(|(name, value)| {
             let metric = metric(ctx, loc, producer.is_some(), name, value)?;
-            if DLQ_METRICS.contains(&metric) && queue.max_receive_count.is_none() {
+            if metric.def().needs == Needs::Dlq && queue.max_receive_count.is_none() {
                 let what = format!("the `{}` metric", metric.name());
                 needs_dlq(ctx, name.span(), loc.key(metric.name()), &what);
             }
             let expected = expected(ctx, &loc.key(metric.name()), metric, value)?;
             Some(Expectation {
-                scope: producer.clone(),
+                scope: producer,
                 metric,
                 expected,
             })
@@ -85,11 +107,11 @@ fn metric(
     value: &Spanned<toml::Value>,
 ) -> Option<Metric> {
     if let Some(metric) = Metric::from_name(name.get_ref()) {
-        if scoped && !metric.per_message() {
+        if scoped && metric.scope() != MetricScope::Messages {
             let per_message: Vec<&str> = Metric::ALL
                 .iter()
-                .filter(|(m, _, _)| m.per_message())
-                .map(|(_, n, _)| *n)
+                .filter(|d| d.scope == MetricScope::Messages)
+                .map(|d| d.name)
                 .collect();
             let message = format!("`{}` is not a per-message metric", echo(name.get_ref()));
             let help = format!(
@@ -101,7 +123,7 @@ fn metric(
         }
         return Some(metric);
     }
-    let known: Vec<&str> = Metric::ALL.iter().map(|(_, n, _)| *n).collect();
+    let known: Vec<&str> = Metric::ALL.iter().map(|d| d.name).collect();
     let suggestion = closest(name.get_ref(), &known)
         .map(|s| format!(", did you mean `{s}`?"))
         .unwrap_or_default();
@@ -122,30 +144,32 @@ fn expected(
     value: &Spanned<toml::Value>,
 ) -> Option<Expected> {
     let name = metric.name();
-    let (message, help) = match (value.get_ref(), metric) {
-        (toml::Value::Table(table), Metric::Status) => return status(ctx, path, table, value),
-        (_, Metric::Status) => (
+    let (message, help) = match (value.get_ref(), metric.kind()) {
+        (toml::Value::Table(table), MetricKind::PerKey) => {
+            return status(ctx, path, table, value);
+        }
+        (_, MetricKind::PerKey) => (
             format!(
-                "`status` takes a table of counts, not {}",
+                "`{name}` takes a table of counts, not {}",
                 kind_of(value.get_ref())
             ),
             status_help(),
         ),
-        (toml::Value::Boolean(b), m) if m.is_bool() => return Some(Expected::Bool(*b)),
-        (other, m) if m.is_bool() => (
+        (toml::Value::Boolean(b), MetricKind::Bool) => return Some(Expected::Bool(*b)),
+        (other, MetricKind::Bool) => (
             format!("`{name}` is true or false, not {}", kind_of(other)),
             format!("write {name} = true or {name} = false"),
         ),
-        (toml::Value::Integer(n), m) => match possible(m, *n as f64) {
+        (toml::Value::Integer(n), _) => match possible(metric, *n as f64) {
             Ok(value) => return Some(equal(value)),
             Err(message) => (message, number_help(name)),
         },
-        (toml::Value::Float(n), m) => match possible(m, *n) {
+        (toml::Value::Float(n), _) => match possible(metric, *n) {
             Ok(value) => return Some(equal(value)),
             Err(message) => (message, number_help(name)),
         },
-        (toml::Value::String(text), m) => {
-            match parse_comparison(text).and_then(|(op, v)| Ok((op, possible(m, v)?))) {
+        (toml::Value::String(text), _) => {
+            match parse_comparison(text).and_then(|(op, v)| Ok((op, possible(metric, v)?))) {
                 Ok((op, value)) => return Some(Expected::Compare { op, value }),
                 Err(message) => (message, number_help(name)),
             }
@@ -175,7 +199,7 @@ fn possible(metric: Metric, value: f64) -> Result<f64, String> {
             "`{name}` is never negative, so {value} cannot match"
         ));
     }
-    let fractional = metric != Metric::OldestAgeSeconds && value.fract() != 0.0;
+    let fractional = metric.kind() == MetricKind::Count && value.fract() != 0.0;
     if fractional {
         return Err(format!(
             "`{name}` is a count, so {value} cannot match (not a whole number)"

@@ -28,7 +28,7 @@ use super::error::Diagnostic;
 use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
 use super::{QueueConfig, Scenario};
-use crate::backend::SimKnobs;
+use crate::envelope::{Latitude, Overrides, Profile, SimSettings};
 use crate::sqs::QueueAttributes;
 use ctx::{Ctx, Loc};
 use timeline::Names;
@@ -42,7 +42,8 @@ pub fn resolve(
 ) -> Result<Scenario, Vec<Diagnostic>> {
     let mut ctx = Ctx::default();
     let header = header(&mut ctx, raw.scenario.as_ref());
-    let queue = queue(&mut ctx, raw.queue.as_ref());
+    let mut queue = queue(&mut ctx, raw.queue.as_ref());
+    queue.sim.assumes = assumptions(&mut ctx, raw.scenario.as_ref());
     let producers = producer::resolve_all(&mut ctx, &raw.producers, &queue);
     let consumers = consumer::resolve_all(&mut ctx, &raw.consumers, &queue);
     let names = Names {
@@ -181,27 +182,41 @@ fn queue(ctx: &mut Ctx, raw: Option<&Spanned<RawQueue>>) -> QueueConfig {
         sim.reorder_rate.as_ref(),
         fifo,
     );
-    let knobs = SimKnobs {
-        duplicate_rate: ctx
-            .float(
-                &sim_loc,
-                &simkey::DUPLICATE_RATE,
-                sim.duplicate_rate.as_ref(),
-            )
-            .unwrap_or(0.0),
-        reorder_rate: ctx
-            .float(&sim_loc, &simkey::REORDER_RATE, sim.reorder_rate.as_ref())
-            .unwrap_or(0.0),
-        reorder_window: ctx
-            .uint(
-                &sim_loc,
-                &simkey::REORDER_WINDOW,
-                sim.reorder_window.as_ref(),
-            )
-            .unwrap_or(10),
-        purge_window: ctx
-            .duration(&sim_loc, &simkey::PURGE_WINDOW, sim.purge_window.as_ref())
-            .unwrap_or_default(),
+    standard_only(
+        ctx,
+        &sim_loc,
+        "stale_receipt_rate",
+        sim.stale_receipt_rate.as_ref(),
+        fifo,
+    );
+    let profile = ctx
+        .choice(&sim_loc, &simkey::PROFILE, sim.profile.as_ref())
+        .and_then(Profile::from_name)
+        .unwrap_or_default();
+    let mut rate = |key, value: &Option<Spanned<f64>>| ctx.float(&sim_loc, key, value.as_ref());
+    let duplicate_rate = rate(&simkey::DUPLICATE_RATE, &sim.duplicate_rate);
+    let reorder_rate = rate(&simkey::REORDER_RATE, &sim.reorder_rate);
+    let purge_reach_rate = rate(&simkey::PURGE_REACH_RATE, &sim.purge_reach_rate);
+    let partial_receive_rate = rate(&simkey::PARTIAL_RECEIVE_RATE, &sim.partial_receive_rate);
+    let stale_receipt_rate = rate(&simkey::STALE_RECEIPT_RATE, &sim.stale_receipt_rate);
+    let overrides = Overrides {
+        duplicate_rate,
+        reorder_rate,
+        purge_reach_rate,
+        partial_receive_rate,
+        stale_receipt_rate,
+        reorder_window: ctx.uint(
+            &sim_loc,
+            &simkey::REORDER_WINDOW,
+            sim.reorder_window.as_ref(),
+        ),
+        purge_window: ctx.duration(&sim_loc, &simkey::PURGE_WINDOW, sim.purge_window.as_ref()),
+        counter_lag: ctx.duration(&sim_loc, &simkey::COUNTER_LAG, sim.counter_lag.as_ref()),
+    };
+    let knobs = SimSettings {
+        profile,
+        overrides,
+        assumes: Vec::new(),
     };
     QueueConfig {
         attributes: QueueAttributes {
@@ -215,6 +230,27 @@ fn queue(ctx: &mut Ctx, raw: Option<&Spanned<RawQueue>>) -> QueueConfig {
         max_receive_count,
         sim: knobs,
     }
+}
+
+/// `[scenario] assumes`: the latitudes named, in their canonical order, each once.
+fn assumptions(ctx: &mut Ctx, raw: Option<&Spanned<RawHeader>>) -> Vec<Latitude> {
+    let Some(raw) = raw else { return Vec::new() };
+    let loc = Loc::default().table("scenario", raw);
+    let mut assumes: Vec<Latitude> = Vec::new();
+    for (i, name) in raw.get_ref().assumes.iter().flatten().enumerate() {
+        match Latitude::from_assumption(name.get_ref()) {
+            Some(latitude) => assumes.push(latitude),
+            None => {
+                let path = format!("{}[{i}]", loc.key("assumes"));
+                let help = format!("assumes lists {}", skey::ASSUMES.shape.allowed());
+                let message = format!("unknown assumption \"{}\"", echo(name.get_ref()));
+                ctx.error(name.span(), path, message, help);
+            }
+        }
+    }
+    assumes.sort_unstable();
+    assumes.dedup();
+    assumes
 }
 
 /// Rejects a FIFO-only key given for a standard queue.

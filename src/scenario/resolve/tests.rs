@@ -41,11 +41,8 @@ fn minimal_file_gets_every_default() {
         "the file's defaults are SQS's"
     );
     assert_eq!(q.max_receive_count, None);
-    assert_eq!((q.sim.duplicate_rate, q.sim.reorder_rate), (0.0, 0.0));
-    assert_eq!(
-        (q.sim.reorder_window, q.sim.purge_window),
-        (10, crate::sqs::facts::PURGE_WINDOW)
-    );
+    assert_eq!(q.sim, crate::envelope::SimSettings::default());
+    assert_eq!(q.sim.profile, crate::envelope::Profile::Aws);
 
     let p = &s.producers[0];
     assert_eq!(
@@ -190,8 +187,11 @@ fn full_file_resolves_every_feature() {
         (secs(2), Some(3))
     );
     assert_eq!(
-        (s.queue.sim.duplicate_rate, s.queue.sim.reorder_window),
-        (0.1, 4)
+        (
+            s.queue.sim.overrides.duplicate_rate,
+            s.queue.sim.overrides.reorder_window
+        ),
+        (Some(0.1), Some(4))
     );
 
     let [orders, dups, events] = &s.producers[..] else {
@@ -258,9 +258,12 @@ fn full_file_resolves_every_feature() {
     };
     assert_eq!(lb.versioning, Some(versioning));
 
+    let group = |name: &str| GroupIx(s.consumers.iter().position(|g| g.name == name).unwrap());
+    let producer =
+        |name: &str| ProducerIx(s.producers.iter().position(|p| p.name == name).unwrap());
     let actions: Vec<&Action> = s.timeline.iter().map(|e| &e.action).collect();
     let instance = Target::Instance {
-        group: "worker".into(),
+        group: group("worker"),
         index: 2,
     };
     assert_eq!(actions[0], &Action::Kill(instance));
@@ -275,7 +278,7 @@ fn full_file_resolves_every_feature() {
     assert_eq!(
         actions[3],
         &Action::Start {
-            group: "late".into(),
+            group: group("late"),
             count: 2
         }
     );
@@ -285,7 +288,7 @@ fn full_file_resolves_every_feature() {
             max_per_second: Some(10)
         }
     );
-    assert_eq!(actions[5], &Action::StopProducer("orders".into()));
+    assert_eq!(actions[5], &Action::StopProducer(producer("orders")));
     assert_eq!(actions[6], &Action::Purge(QueueRole::DeadLetter));
     assert_eq!(actions[7], &Action::StopAll);
 
@@ -303,7 +306,13 @@ fn full_file_resolves_every_feature() {
         .expect
         .checks
         .iter()
-        .map(|c| (c.scope.as_deref(), c.metric, &c.expected))
+        .map(|c| {
+            (
+                c.scope.map(|p| s.producer(p).name.as_str()),
+                c.metric,
+                &c.expected,
+            )
+        })
         .collect();
     let eq = |value| Expected::Compare {
         op: CompareOp::Eq,

@@ -10,7 +10,9 @@ use super::ctx::{Ctx, Loc, OneOf};
 use super::values::{parse_condition, parse_target};
 use crate::scenario::keys::{Key, at as key, autoscaler as akey, echo};
 use crate::scenario::raw::{RawAt, RawAutoscaler, RawConsumer};
-use crate::scenario::{Action, Autoscaler, LiveMetric, QueueConfig, TimelineEntry, Trigger};
+use crate::scenario::{
+    Action, Autoscaler, GroupIx, LiveMetric, ProducerIx, QueueConfig, TimelineEntry, Trigger,
+};
 use crate::sqs::QueueRole;
 
 /// What the timeline and autoscaler may refer to.
@@ -27,23 +29,33 @@ impl Names<'_> {
         loc: &Loc,
         key: &Key,
         raw: Option<&Spanned<String>>,
-    ) -> Option<String> {
+    ) -> Option<GroupIx> {
         ctx.name(loc, key, raw)?;
-        known(ctx, &self.groups, "consumer group", loc.key(key.name), raw?)
+        known(ctx, &self.groups, "consumer group", loc.key(key.name), raw?).map(GroupIx)
+    }
+
+    /// A value naming an existing producer.
+    pub fn producer(
+        &self,
+        ctx: &mut Ctx,
+        path: String,
+        raw: &Spanned<String>,
+    ) -> Option<ProducerIx> {
+        known(ctx, &self.producers, "producer", path, raw).map(ProducerIx)
     }
 }
 
-/// `value` names one of `known` (a `what`), or an error says which ones exist.
-pub fn known(
+/// `value` names one of `known` (a `what`): its position, or an error says which ones exist.
+fn known(
     ctx: &mut Ctx,
     known: &[&str],
     what: &str,
     path: String,
     value: &Spanned<String>,
-) -> Option<String> {
+) -> Option<usize> {
     let name = value.get_ref();
-    if known.contains(&name.as_str()) {
-        return Some(name.clone());
+    if let Some(position) = known.iter().position(|k| k == name) {
+        return Some(position);
     }
     let suggestion = crate::scenario::locate::closest(name, known)
         .map(|s| format!(", did you mean \"{s}\"?"))
@@ -203,7 +215,8 @@ fn action<'a>(
         }
         "stop" => {
             let stop = raw.stop.as_ref()?;
-            known(ctx, &names.producers, "producer", loc.key("stop"), stop)
+            names
+                .producer(ctx, loc.key("stop"), stop)
                 .map(Action::StopProducer)
         }
         "purge" => match ctx.choice(loc, &key::PURGE, raw.purge.as_ref())? {
@@ -221,7 +234,7 @@ fn action<'a>(
             let deploy = raw.deploy.as_ref()?;
             let dloc = loc.table("deploy", deploy);
             let group = names.group(ctx, &dloc, &key::GROUP, deploy.get_ref().group.as_ref())?;
-            let layers = history.get_mut(group.as_str())?;
+            let layers = history.get_mut(names.groups[group.0])?;
             layers.push(Layer {
                 loc: dloc,
                 raw: deploy.get_ref().behavior(),

@@ -6,7 +6,7 @@
 
 use crate::scenario::keys::{CRASH_WORDS, MAX_RATE, MIN_RATE, OPERATORS, echo, quoted_list};
 use crate::scenario::locate::closest;
-use crate::scenario::{CompareOp, Condition, CrashPolicy, LiveMetric, Rate, Target};
+use crate::scenario::{CompareOp, Condition, CrashPolicy, GroupIx, LiveMetric, Rate, Target};
 
 /// "a string", "an integer", ...: the TOML type of a value, for messages.
 pub fn kind_of(value: &toml::Value) -> String {
@@ -180,19 +180,16 @@ pub fn parse_target(text: &str, groups: &[&str]) -> Result<Target, String> {
     if text == "all" {
         return Ok(Target::All);
     }
-    if groups.contains(&text) {
-        return Ok(Target::Group(text.to_string()));
+    let position = |name: &str| groups.iter().position(|g| *g == name).map(GroupIx);
+    if let Some(group) = position(text) {
+        return Ok(Target::Group(group));
     }
     let instance = text
         .rsplit_once('-')
-        .filter(|(group, _)| groups.contains(group))
-        .and_then(|(group, index)| Some((group, index.parse::<u32>().ok()?)));
-    if let Some((group, index)) = instance {
+        .and_then(|(name, index)| Some((name, position(name)?, index.parse::<u32>().ok()?)));
+    if let Some((group, ix, index)) = instance {
         return if index >= 1 {
-            Ok(Target::Instance {
-                group: group.to_string(),
-                index,
-            })
+            Ok(Target::Instance { group: ix, index })
         } else {
             Err(format!(
                 "instance numbers start at 1: \"{group}-1\" is the first"
@@ -260,9 +257,9 @@ mod tests {
     }
 
     #[test_case("all" => Ok(Target::All))]
-    #[test_case("worker" => Ok(Target::Group("worker".into())))]
-    #[test_case("worker-2" => Ok(Target::Instance { group: "worker".into(), index: 2 }))]
-    #[test_case("slow-worker" => Ok(Target::Group("slow-worker".into())); "group with a dash")]
+    #[test_case("worker" => Ok(Target::Group(GroupIx(0))))]
+    #[test_case("worker-2" => Ok(Target::Instance { group: GroupIx(0), index: 2 }))]
+    #[test_case("slow-worker" => Ok(Target::Group(GroupIx(1))); "group with a dash")]
     #[test_case("worker-0" => matches Err(_))]
     #[test_case("wroker" => Err("no consumer group or instance \"wroker\", did you mean \"worker\"?".into()))]
     fn targets(text: &str) -> Result<Target, String> {

@@ -155,7 +155,7 @@ fn schema_is_strict_and_described() {
 fn schema_lists_every_metric() {
     let schema = json_schema();
     let expect = &schema["properties"]["expect"]["properties"];
-    for (_, name, _) in Metric::ALL {
+    for MetricDef { name, .. } in Metric::ALL {
         assert!(
             expect.get(name).is_some(),
             "metric {name} missing from the schema"

@@ -11,6 +11,7 @@
 
 use std::fmt::Write;
 
+use qsim::scenario::{Metric, MetricDef, MetricKind, MetricScope};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -145,6 +146,15 @@ impl Gen {
         // Always bounded: a run that never settles (a crash loop) ends here, in virtual time.
         let timeout = self.pick(&["30s", "1m", "2m", "3m"]);
         self.line("timeout", q(timeout));
+        self.maybe(0.15, "assumes", |g| {
+            let names = qsim::envelope::ASSUMPTION_NAMES;
+            let list: Vec<String> = names
+                .iter()
+                .filter(|_| g.chance(0.4))
+                .map(|n| q(n))
+                .collect();
+            format!("[{}]", list.join(", "))
+        });
     }
 
     fn queue(&mut self) {
@@ -192,6 +202,13 @@ impl Gen {
             }
             self.maybe(0.4, "reorder_window", |g| g.int(1, 12).to_string());
             self.maybe(0.4, "purge_window", |g| g.secs(0, 60));
+            self.maybe(0.5, "profile", |g| q(g.pick(qsim::envelope::PROFILE_NAMES)));
+            self.maybe(0.3, "purge_reach_rate", |g| g.probability());
+            self.maybe(0.3, "counter_lag", |g| g.secs(0, 10));
+            self.maybe(0.3, "partial_receive_rate", |g| g.probability());
+            if !self.fifo {
+                self.maybe(0.3, "stale_receipt_rate", |g| g.probability());
+            }
         }
     }
 
@@ -601,12 +618,12 @@ impl Gen {
             return;
         }
         self.out.push_str("\n[expect]\n");
-        for (metric, name, _) in qsim::scenario::Metric::ALL {
+        for MetricDef { name, kind, .. } in Metric::ALL {
             let dlq_metric = name.contains("dlq") || *name == "redriven";
             if (dlq_metric && !self.dlq) || !self.chance(0.3) {
                 continue;
             }
-            let value = if metric.is_bool() {
+            let value = if *kind == MetricKind::Bool {
                 self.chance(0.5).to_string()
             } else if *name == "status" {
                 let status = self.pick(&["COMPLETED", "STARTED"]);
@@ -624,10 +641,10 @@ impl Gen {
                 continue;
             }
             let _ = writeln!(self.out, "\n[expect.producer.{name}]");
-            for metric in qsim::scenario::Metric::ALL
+            for metric in Metric::ALL
                 .iter()
-                .filter(|(m, _, _)| m.per_message())
-                .map(|(_, n, _)| *n)
+                .filter(|d| d.scope == MetricScope::Messages)
+                .map(|d| d.name)
             {
                 let dlq_metric = metric.contains("dlq");
                 if dlq_metric && !self.dlq {
@@ -635,6 +652,10 @@ impl Gen {
                 }
                 self.line(metric, q(">= 0"));
             }
+        }
+        if self.chance(0.2) {
+            self.out.push_str("\n[expect.sometimes]\n");
+            self.line("sent", q(">= 1"));
         }
     }
 }

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use qsim::check::{self, Value};
 use qsim::runner;
-use qsim::scenario::{self, Metric, Scenario};
+use qsim::scenario::{self, Metric, MetricDef, Scenario};
 use serde_json::Value as Json;
 
 use reference::{History, RefValue};
@@ -180,13 +180,14 @@ fn check_text(text: &str, tally: &mut Tally) -> Result<(), Failure> {
             *tally.nonzero.entry(name).or_default() += 1;
         }
     }
-    for (metric, name, _) in Metric::ALL {
+    for MetricDef { metric, name, .. } in Metric::ALL {
         let actual = check::metric_value(*metric, &outcome, &verdict.facts);
         compare(tally, name, None, &actual, whole.get(name))?;
     }
     // The per-producer values of the file's [expect.producer.NAME] checks.
     for result in &verdict.results {
-        if let Some(producer) = &result.expectation.scope {
+        if let Some(producer) = result.expectation.scope {
+            let producer = scenario.producer(producer).name.as_str();
             let name = result.expectation.metric.name();
             let scoped = history.metrics(Some(producer));
             compare(

@@ -12,13 +12,13 @@ async fn run(seed: u64) -> String {
     let sim = SimBackend::new(seed);
     sim.create_tables().await.unwrap();
     let spec = QueueSpec {
-        sim: SimKnobs {
-            duplicate_rate: 0.1,
-            reorder_rate: 0.3,
+        // Every latitude at the adversarial rate, the purge short enough to end within the run.
+        sim: Envelope {
             reorder_window: 5,
             purge_window: secs(1),
+            ..crate::envelope::Profile::Adversarial.envelope()
         },
-        ..with(standard(), |a| a.visibility_timeout = secs(2))
+        ..with_attributes(standard(), |a| a.visibility_timeout = secs(2))
     };
     let (main, dlq) = with_dlq(&sim, spec, 3).await;
     let start = Instant::now();

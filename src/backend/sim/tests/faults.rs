@@ -4,11 +4,11 @@ use super::*;
 
 fn faulty(duplicate_rate: f64, reorder_rate: f64, reorder_window: u32) -> QueueSpec {
     QueueSpec {
-        sim: SimKnobs {
+        sim: Envelope {
             duplicate_rate,
             reorder_rate,
             reorder_window,
-            ..SimKnobs::default()
+            ..Envelope::IDEAL
         },
         ..standard()
     }

@@ -4,6 +4,7 @@
 mod batch;
 mod delay_retention;
 mod determinism;
+mod envelope;
 mod faults;
 mod fifo;
 mod move_task;
@@ -19,10 +20,11 @@ use std::time::Duration;
 
 use crate::backend::{
     Backend, BackendErrorKind, OutgoingMessage, QueueAttributes, QueueId, QueueRole, QueueSpec,
-    Receipt, ReceiveRequest, ReceivedMessage, Redrive, SimKnobs,
+    Receipt, ReceiveRequest, ReceivedMessage, Redrive,
 };
 
 use super::SimBackend;
+use crate::envelope::Envelope;
 
 pub(super) const SECOND: Duration = Duration::from_secs(1);
 
@@ -40,16 +42,19 @@ pub(super) fn standard() -> QueueSpec {
         role: QueueRole::Main,
         attributes: QueueAttributes::default(),
         redrive: None,
-        sim: SimKnobs::default(),
+        sim: Envelope::IDEAL,
     }
 }
 
 pub(super) fn fifo() -> QueueSpec {
-    with(standard(), |a| a.fifo = true)
+    with_attributes(standard(), |a| a.fifo = true)
 }
 
 /// `spec` with its attributes changed by `change`.
-pub(super) fn with(mut spec: QueueSpec, change: impl FnOnce(&mut QueueAttributes)) -> QueueSpec {
+pub(super) fn with_attributes(
+    mut spec: QueueSpec,
+    change: impl FnOnce(&mut QueueAttributes),
+) -> QueueSpec {
     change(&mut spec.attributes);
     spec
 }

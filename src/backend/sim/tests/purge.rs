@@ -4,9 +4,9 @@ use super::*;
 
 fn purgeable(window: Duration) -> QueueSpec {
     QueueSpec {
-        sim: SimKnobs {
+        sim: Envelope {
             purge_window: window,
-            ..SimKnobs::default()
+            ..Envelope::IDEAL
         },
         ..standard()
     }

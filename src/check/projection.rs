@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::check::{Facts, Fate};
+use super::{Facts, Fate};
 use crate::engine::{InstanceState, Outcome};
 use crate::scenario::{FieldValue, Scenario};
 
@@ -83,7 +83,7 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
         let autoscaled = scenario
             .autoscaler
             .as_ref()
-            .is_some_and(|a| a.group == *group);
+            .is_some_and(|a| scenario.group(a.group).name == *group);
         if autoscaled {
             let states: Vec<&str> = states.keys().map(|s| state_name(*s)).collect();
             let _ = writeln!(out, "  {group} (autoscaled): [{}]", states.join(", "));

@@ -12,6 +12,10 @@ pub enum SnapshotStatus {
     SkippedForSeed {
         file_seed: u64,
     },
+    /// `--sim-profile` differs from the file's profile: the snapshot belongs to the file's.
+    SkippedForProfile {
+        file_profile: crate::envelope::Profile,
+    },
     /// No snapshot yet: a pending one was written for review.
     Pending {
         path: PathBuf,

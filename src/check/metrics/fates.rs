@@ -1,0 +1,102 @@
+//! Where messages ended up (their [`Fate`]) and how often they were delivered.
+
+use super::{Evaluated, Input, Value, number};
+use crate::check::facts::Fate;
+
+pub fn sent(input: &Input) -> Evaluated {
+    input.count(|i| input.message(i).sent)
+}
+
+pub fn received(input: &Input) -> Evaluated {
+    number(
+        input
+            .in_scope()
+            .map(|i| f64::from(input.message(i).deliveries))
+            .sum(),
+    )
+}
+
+pub fn processed(input: &Input) -> Evaluated {
+    with_fate(input, Fate::Processed)
+}
+
+pub fn lost(input: &Input) -> Evaluated {
+    with_fate(input, Fate::Lost)
+}
+
+pub fn unexpected(input: &Input) -> Evaluated {
+    number(input.facts.unexpected as f64)
+}
+
+pub fn redelivered(input: &Input) -> Evaluated {
+    input.count(|i| input.message(i).deliveries > 1)
+}
+
+pub fn dlq(input: &Input) -> Evaluated {
+    with_fate(input, Fate::Dlq)
+}
+
+pub fn poison_in_dlq(input: &Input) -> Evaluated {
+    input.count(|i| input.facts.fate(i) == Fate::Dlq && input.meta(i).poison)
+}
+
+pub fn good_in_dlq(input: &Input) -> Evaluated {
+    input.count(|i| input.facts.fate(i) == Fate::Dlq && !input.meta(i).poison)
+}
+
+pub fn dlq_receives_min(input: &Input) -> Evaluated {
+    input.extreme_deliveries(|i| input.facts.fate(i) == Fate::Dlq, false)
+}
+
+pub fn dlq_receives_max(input: &Input) -> Evaluated {
+    input.extreme_deliveries(|i| input.facts.fate(i) == Fate::Dlq, true)
+}
+
+pub fn remaining(input: &Input) -> Evaluated {
+    with_fate(input, Fate::Remaining)
+}
+
+pub fn queue_empty(input: &Input) -> Evaluated {
+    let (n, involved) = input.ids(|i| matches!(input.facts.fate(i), Fate::Remaining | Fate::Dlq));
+    Evaluated {
+        value: Value::Bool(n == 0 && input.facts.unexpected == 0),
+        involved,
+    }
+}
+
+pub fn purged(input: &Input) -> Evaluated {
+    with_fate(input, Fate::Purged)
+}
+
+pub fn stale(input: &Input) -> Evaluated {
+    with_fate(input, Fate::Stale)
+}
+
+pub fn deduplicated(input: &Input) -> Evaluated {
+    with_fate(input, Fate::Deduplicated)
+}
+
+pub fn expired(input: &Input) -> Evaluated {
+    with_fate(input, Fate::Expired)
+}
+
+pub fn min_attempts(input: &Input) -> Evaluated {
+    input.extreme_deliveries(|i| input.facts.fate(i) == Fate::Processed, false)
+}
+
+pub fn max_attempts(input: &Input) -> Evaluated {
+    input.extreme_deliveries(|i| input.facts.fate(i) == Fate::Processed, true)
+}
+
+pub fn oldest_age_seconds(input: &Input) -> Evaluated {
+    let oldest = input
+        .in_scope()
+        .filter_map(|i| Some(input.message(i).first_received_us? - input.meta(i).sent_at_us?))
+        .max()
+        .unwrap_or(0);
+    number(oldest as f64 / 1e6)
+}
+
+fn with_fate(input: &Input, fate: Fate) -> Evaluated {
+    input.count(|i| input.facts.fate(i) == fate)
+}
