@@ -117,7 +117,8 @@ pub enum Capability {
     InjectedFaults,
     /// FIFO deduplication that remembers ids for 5 minutes after delete.
     FifoDedupWindow,
-    /// FIFO group order kept when several in-flight messages of a group time out.
+    /// FIFO group order kept when several receivers poll one group, or when several in-flight
+    /// messages of a group go back to the queue together (a batch that times out or is released).
     FifoRedeliveryOrder,
     /// Deterministic for a seed (virtual time, one RNG): timelines are exact.
     Deterministic,
@@ -138,7 +139,7 @@ impl Capability {
                 "FIFO deduplication remembered for 5 minutes after delete"
             }
             Capability::FifoRedeliveryOrder => {
-                "FIFO group order when several in-flight messages of a group time out"
+                "FIFO group order with several receivers of one group, or a batch of one group returning to the queue"
             }
             Capability::Deterministic => "deterministic timing for a seed",
             Capability::SendRate => {

@@ -2,7 +2,9 @@
 //! from its name), so a backend that lacks one reports the scenario as skipped, saying why.
 
 use crate::backend::{Backend, Capability};
-use crate::scenario::{Action, DedupSource, Rate, Scenario};
+use std::time::Duration;
+
+use crate::scenario::{Action, ConsumerBehavior, CrashPolicy, DedupSource, Rate, Scenario};
 
 /// Capabilities `scenario` needs that `backend` lacks, in a stable order.
 pub fn missing_capabilities<B: Backend>(scenario: &Scenario, backend: &B) -> Vec<Capability> {
@@ -54,14 +56,62 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
         {
             needs.push(Capability::FifoDedupWindow);
         }
-        let instances: u32 = scenario.consumers.iter().map(|g| g.count).sum();
-        let restarts =
-            actions().any(|a| matches!(a, Action::Start { .. })) || scenario.autoscaler.is_some();
-        if instances > 1 || restarts {
+        if several_receivers(scenario) || a_batch_may_return(scenario) {
             needs.push(Capability::FifoRedeliveryOrder);
         }
     }
     needs
+}
+
+/// Several consumers may poll the queue at once: more than one instance, or instances the
+/// timeline or the autoscaler start while others run.
+fn several_receivers(scenario: &Scenario) -> bool {
+    let instances: u32 = scenario.consumers.iter().map(|g| g.count).sum();
+    instances > 1
+        || scenario.autoscaler.is_some()
+        || scenario
+            .timeline
+            .iter()
+            .any(|e| matches!(e.action, Action::Start { .. }))
+}
+
+/// Several messages of a group may be in flight together (batches of more than one) and come
+/// back to the queue: the consumer holding them crashes or is killed or stopped, rejects one,
+/// or works longer than the visibility timeout without extending it.
+fn a_batch_may_return(scenario: &Scenario) -> bool {
+    let stops = scenario.timeline.iter().any(|e| {
+        matches!(
+            e.action,
+            Action::Kill(_) | Action::Terminate(_) | Action::StopAll
+        )
+    });
+    let visibility = scenario.queue.attributes.visibility_timeout;
+    scenario.consumers.iter().enumerate().any(|(index, group)| {
+        let deployed = scenario.timeline.iter().filter_map(|e| match &e.action {
+            Action::Deploy { group: g, behavior } if g.0 == index => Some(&**behavior),
+            _ => None,
+        });
+        group.max_messages > 1
+            && (stops
+                || std::iter::once(&group.behavior)
+                    .chain(deployed)
+                    .any(|b| may_return_messages(b, visibility)))
+    })
+}
+
+fn may_return_messages(behavior: &ConsumerBehavior, visibility: Duration) -> bool {
+    let chaos = &behavior.chaos;
+    let crashes = chaos.crash_after_receive != CrashPolicy::Never
+        || chaos.crash_after_side_effect != CrashPolicy::Never
+        || chaos.crash_rate > 0.0;
+    let longest = behavior.processing
+        + behavior.side_effect_delay
+        + if chaos.slow_rate > 0.0 {
+            chaos.slow_delay
+        } else {
+            Duration::ZERO
+        };
+    crashes || behavior.reject_poison || (behavior.heartbeat.is_none() && longest >= visibility)
 }
 
 #[cfg(test)]
@@ -94,5 +144,62 @@ mod tests {
         "#;
         let scenario = crate::scenario::parse(Path::new("rates.toml"), text).unwrap();
         assert!((send_rate(&scenario) - (30.0 + 1.0 / 60.0)).abs() < 1e-9);
+    }
+
+    fn needs(extra: &str) -> Vec<Capability> {
+        let text = format!(
+            r#"
+            [scenario]
+            name = "gates"
+            description = "which capabilities a file asks for"
+            [[producers]]
+            name = "p"
+            count = 3
+            {extra}
+            [expect]
+            sent = 3
+            "#
+        );
+        let scenario = crate::scenario::parse(Path::new("gates.toml"), &text)
+            .unwrap_or_else(|e| panic!("{}", e.render(false)));
+        required(&scenario)
+    }
+
+    const FIFO: &str =
+        "[queue]\nkind = \"fifo\"\ncontent_based_dedup = true\nvisibility_timeout = \"5s\"\n";
+
+    #[test]
+    fn a_purge_window_alone_is_injection_but_switching_a_latitude_off_is_not() {
+        let window = needs("[queue.sim]\npurge_window = \"10s\"\n[[consumers]]\nname = \"w\"");
+        assert!(window.contains(&Capability::InjectedFaults));
+        let off = needs(
+            "[queue.sim]\nduplicate_rate = 0.0\ncounter_lag = \"0s\"\n[[consumers]]\nname = \"w\"",
+        );
+        assert!(!off.contains(&Capability::InjectedFaults));
+        let profile = needs("[queue.sim]\nprofile = \"adversarial\"\n[[consumers]]\nname = \"w\"");
+        assert!(!profile.contains(&Capability::InjectedFaults));
+    }
+
+    #[test]
+    fn fifo_redelivery_order_is_needed_by_several_receivers_or_a_returning_batch() {
+        let gated = |consumer: &str| {
+            needs(&format!("{FIFO}[[consumers]]\nname = \"w\"\n{consumer}"))
+                .contains(&Capability::FifoRedeliveryOrder)
+        };
+        assert!(gated("count = 2"));
+        assert!(gated(
+            "max_messages = 5\nchaos = { crash_after_receive = \"once\", restart_after = \"1s\" }"
+        ));
+        assert!(gated("max_messages = 5\nprocessing = \"6s\""));
+        assert!(gated("max_messages = 5\nreject_poison = true"));
+        // One message in flight at a time, or work kept visible by a heartbeat: nothing returns
+        // out of order.
+        assert!(!gated(
+            "chaos = { crash_after_receive = \"once\", restart_after = \"1s\" }"
+        ));
+        assert!(!gated(
+            "max_messages = 5\nprocessing = \"6s\"\nheartbeat = { interval = \"1s\", extend = \"3s\" }"
+        ));
+        assert!(!gated("max_messages = 5"));
     }
 }

@@ -35,6 +35,9 @@ pub struct ScenarioReport {
     pub file: String,
     pub backend: &'static str,
     pub seed: u64,
+    /// The latitudes of SQS the scenario assumes away (`[scenario] assumes`): guaranteed on the
+    /// simulator, not by SQS.
+    pub assumes: Vec<&'static str>,
     pub status: Status,
     /// Why the backend skipped it (`status` is `skipped`).
     pub skip_reason: Option<String>,
@@ -179,6 +182,14 @@ fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         file: run.scenario.path.display().to_string(),
         backend: run.backend,
         seed: run.seed,
+        assumes: run
+            .scenario
+            .queue
+            .sim
+            .assumes
+            .iter()
+            .map(|l| l.assumption())
+            .collect(),
         status,
         skip_reason: None,
         error: None,

@@ -99,6 +99,16 @@ pub fn metric_values(finished: &Finished) -> Vec<(Metric, Value)> {
 /// Everything a person needs to understand a failure and reproduce it; empty when it passed.
 pub fn details(run: &ScenarioRun) -> String {
     let mut out = String::new();
+    let assumes = &run.scenario.queue.sim.assumes;
+    if run.backend != "sim" && !assumes.is_empty() {
+        for latitude in assumes {
+            let _ = writeln!(
+                out,
+                "  note: assumes {latitude}, which SQS does not promise: {}",
+                latitude.meaning()
+            );
+        }
+    }
     if let RunResult::Finished(finished) = &run.result {
         let (verdict, snapshot) = (&finished.verdict, &finished.snapshot);
         out.push_str(&fate_notes(finished));
