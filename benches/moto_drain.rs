@@ -16,7 +16,9 @@ mod moto;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use qsim::backend::{Backend, OutgoingMessage, QueueRole, QueueSpec, ReceiveRequest};
+use qsim::backend::{
+    Backend, OutgoingMessage, QueueAttributes, QueueRole, QueueSpec, ReceiveRequest,
+};
 use qsim::engine::{self, EventKind};
 
 const ROUNDS: u64 = 10;
@@ -74,12 +76,10 @@ async fn raw_ceiling(moto: &moto::Moto) -> Duration {
     let backend = Rc::new(moto.backend("raw-ceiling").await);
     let spec = QueueSpec {
         role: QueueRole::Main,
-        fifo: false,
-        visibility_timeout: Duration::from_secs(60),
-        receive_wait: Duration::ZERO,
-        delay: Duration::ZERO,
-        retention: Duration::from_secs(345_600),
-        content_based_dedup: false,
+        attributes: QueueAttributes {
+            visibility_timeout: Duration::from_secs(60),
+            ..QueueAttributes::default()
+        },
         redrive: None,
         sim: qsim::envelope::Envelope::IDEAL,
     };

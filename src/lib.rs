@@ -2,6 +2,8 @@
 //! DynamoDB simulator or against AWS, and checked against their invariants and snapshots.
 //!
 //! The map of the code, in the order data flows through it:
+//! - [`sqs`]: SQS as its documentation states it (limits, ranges, defaults, windows) and a
+//!   queue's attributes and role; a leaf the file format, the backends and the checker use.
 //! - [`scenario`]: the TOML file format: raw serde types, validation with spans, the resolved
 //!   [`scenario::Scenario`] and its JSON Schema.
 //! - [`engine`]: interprets a scenario: provisions, runs producers, consumers, the timeline and
@@ -43,3 +45,4 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod sqs;

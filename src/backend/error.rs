@@ -1,6 +1,12 @@
 //! Errors from a backend call, typed by what the caller may do about them.
+//!
+//! Invariant: an error states its cause once, in its text or as its `source`, never both, so
+//! rendering the chain (`error: cause: ...`) repeats nothing.
 
 use std::fmt;
+
+use super::aws::ProvisionedMismatch;
+use crate::sqs::facts::PURGE_WINDOW;
 
 /// A failed backend operation: what was attempted, on what, and why.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +17,8 @@ pub struct BackendError {
     /// The queue or table name the operation targeted.
     pub resource: String,
     pub kind: BackendErrorKind,
+    /// The cause, when the kind's text does not state it already (e.g. the SDK's error behind
+    /// `NotFound` or `Unreachable`).
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -23,26 +31,25 @@ pub enum BackendErrorKind {
     PurgeInProgress,
     /// The request broke an API limit (batch size, ranges, missing FIFO group id, ...).
     InvalidParameter(String),
-    /// The endpoint does not implement this operation (e.g. moto and StartMessageMoveTask).
-    Unsupported(String),
+    /// The endpoint does not implement the operation (e.g. moto and StartMessageMoveTask).
+    Unsupported,
     /// Throttling that outlived the SDK's retries.
     Throttled,
     /// The queue or table does not exist (or was deleted under us).
     NotFound,
     /// The endpoint could not be reached or did not answer in time (retries included): every
     /// further call would wait for the same timeouts, so callers stop rather than retry.
-    Unreachable(String),
+    Unreachable,
     /// Credentials, or anything else from the service.
     Service(String),
-    /// A pre-provisioned (`--resources`) queue or table is missing or does not fit the scenario;
-    /// the text names what differs and how to fix it.
-    Provisioned(String),
+    /// A pre-provisioned (`--resources`) queue or table is missing or does not fit the scenario.
+    Provisioned(ProvisionedMismatch),
 }
 
 impl BackendErrorKind {
     /// The endpoint is down or silent: calling it again would only wait out the timeouts.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, BackendErrorKind::Unreachable(_))
+        matches!(self, BackendErrorKind::Unreachable)
     }
 
     /// The service understood the request and said no to it (a stale receipt, a limit): the
@@ -61,21 +68,20 @@ impl fmt::Display for BackendErrorKind {
             BackendErrorKind::ReceiptHandleInvalid => {
                 f.write_str("the receipt handle is invalid or expired")
             }
-            BackendErrorKind::PurgeInProgress => {
-                f.write_str("a purge is already in progress (one per 60 s)")
-            }
+            BackendErrorKind::PurgeInProgress => write!(
+                f,
+                "a purge is already in progress (one per {} s)",
+                PURGE_WINDOW.as_secs()
+            ),
             BackendErrorKind::InvalidParameter(what) => write!(f, "invalid parameter: {what}"),
-            BackendErrorKind::Unsupported(what) => {
-                write!(f, "not implemented by this endpoint: {what}")
-            }
+            BackendErrorKind::Unsupported => f.write_str("not implemented by this endpoint"),
             BackendErrorKind::Throttled => f.write_str("throttled after retries"),
             BackendErrorKind::NotFound => f.write_str("does not exist"),
-            BackendErrorKind::Unreachable(what) => {
-                write!(f, "the endpoint is unreachable or did not answer: {what}")
+            BackendErrorKind::Unreachable => {
+                f.write_str("the endpoint is unreachable or did not answer")
             }
-            BackendErrorKind::Service(what) | BackendErrorKind::Provisioned(what) => {
-                f.write_str(what)
-            }
+            BackendErrorKind::Service(what) => f.write_str(what),
+            BackendErrorKind::Provisioned(mismatch) => mismatch.fmt(f),
         }
     }
 }

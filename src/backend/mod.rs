@@ -15,6 +15,9 @@ pub mod sim;
 mod table;
 mod types;
 
+/// A queue's attributes and role are SQS's, shared with the scenario; re-exported as part of
+/// this boundary.
+pub use crate::sqs::{QueueAttributes, QueueRole};
 pub use error::{BackendError, BackendErrorKind};
 pub use table::{
     Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome, entity_item_key,
@@ -22,8 +25,8 @@ pub use table::{
 };
 pub use types::{
     Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
-    QueueRole, QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive,
-    SendOutcome, TransitionKind,
+    QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
+    TransitionKind,
 };
 
 use std::time::Duration;

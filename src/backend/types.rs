@@ -4,37 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::envelope::Envelope;
+use crate::sqs::{QueueAttributes, QueueRole};
 
 /// A queue the backend created for this run, by position in creation order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QueueId(pub usize);
 
-/// Which of the scenario's queues a spec describes; names and reports use it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum QueueRole {
-    Main,
-    DeadLetter,
-}
-
-impl QueueRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QueueRole::Main => "main",
-            QueueRole::DeadLetter => "dlq",
-        }
-    }
-}
-
-/// Everything needed to create one queue. Durations are already validated against SQS's ranges.
+/// Everything needed to create one queue.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueSpec {
     pub role: QueueRole,
-    pub fifo: bool,
-    pub visibility_timeout: Duration,
-    pub receive_wait: Duration,
-    pub delay: Duration,
-    pub retention: Duration,
-    pub content_based_dedup: bool,
+    pub attributes: QueueAttributes,
     pub redrive: Option<Redrive>,
     /// The simulator's envelope (ignored by other backends).
     pub sim: Envelope,

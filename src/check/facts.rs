@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
 use crate::engine::{Body, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
+use crate::sqs::facts::{DEDUP_WINDOW, PURGE_WINDOW};
 
 /// Where a message ended up. Decided from what happened, in this order of precedence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,10 +49,10 @@ impl Fate {
     }
 }
 
-/// SQS purges take up to 60 s: messages sent that long after a purge call may still be deleted.
-const PURGE_REACH_US: u64 = 60_000_000;
-/// The FIFO deduplication interval.
-const DEDUP_WINDOW_US: u64 = 300_000_000;
+/// Messages sent up to this long after a purge call may still be deleted by it (in µs).
+const PURGE_REACH_US: u64 = PURGE_WINDOW.as_micros() as u64;
+/// The FIFO deduplication interval (in µs).
+const DEDUP_WINDOW_US: u64 = DEDUP_WINDOW.as_micros() as u64;
 
 #[derive(Clone, Debug, Default)]
 pub struct MessageFacts {
@@ -348,7 +349,7 @@ impl Facts {
     /// id less than 5 minutes before.
     fn infer_deduplicated(&self, scenario: &Scenario, log: &crate::engine::EventLog) -> Vec<bool> {
         let mut dropped = vec![false; self.messages.len()];
-        if !scenario.queue.fifo {
+        if !scenario.queue.attributes.fifo {
             return dropped;
         }
         let mut order: Vec<usize> = (0..self.messages.len())

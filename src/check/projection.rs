@@ -69,7 +69,7 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
         }
     }
     // Order is only guaranteed (and so only reproducible across backends) on FIFO queues.
-    if scenario.queue.fifo && !facts.order_log.is_empty() {
+    if scenario.queue.attributes.fifo && !facts.order_log.is_empty() {
         let _ = writeln!(out, "order:");
         for (group, entries) in &facts.order_log {
             let values: Vec<&FieldValue> = entries.iter().map(|(_, v)| v).collect();

@@ -384,12 +384,7 @@ fn redrives(scenario: &Scenario) -> bool {
 pub fn queue_spec(queue: &QueueConfig, role: QueueRole, redrive: Option<Redrive>) -> QueueSpec {
     QueueSpec {
         role,
-        fifo: queue.fifo,
-        visibility_timeout: queue.visibility_timeout,
-        receive_wait: queue.receive_wait,
-        delay: queue.delay,
-        retention: queue.retention,
-        content_based_dedup: queue.content_based_dedup,
+        attributes: queue.attributes,
         redrive,
         sim: queue.sim.envelope(),
     }

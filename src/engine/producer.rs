@@ -154,7 +154,7 @@ fn compose<B: Backend>(
     scratch: &mut Scratch,
 ) -> (OutgoingMessage, MessageMeta) {
     let producer = &ctx.scenario.producers[index];
-    let fifo = ctx.scenario.queue.fifo;
+    let fifo = ctx.scenario.queue.attributes.fifo;
     scratch.id.clear();
     write!(scratch.id, "{}-{n:04}", producer.name).expect("writing to a String cannot fail");
     let id: Arc<str> = Arc::from(scratch.id.as_str());

@@ -48,7 +48,7 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
     if scenario.queue.sim.overrides.inject() {
         needs.push(Capability::InjectedFaults);
     }
-    if scenario.queue.fifo {
+    if scenario.queue.attributes.fifo {
         if scenario
             .producers
             .iter()
@@ -85,7 +85,7 @@ fn a_batch_may_return(scenario: &Scenario) -> bool {
             Action::Kill(_) | Action::Terminate(_) | Action::StopAll
         )
     });
-    let visibility = scenario.queue.visibility_timeout;
+    let visibility = scenario.queue.attributes.visibility_timeout;
     scenario.consumers.iter().enumerate().any(|(index, group)| {
         let deployed = scenario.timeline.iter().filter_map(|e| match &e.action {
             Action::Deploy { group: g, behavior } if g.0 == index => Some(&**behavior),

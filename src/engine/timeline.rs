@@ -12,7 +12,7 @@ use super::context::RunContext;
 use super::event::EventKind;
 use super::fleet::Fleet;
 use crate::backend::{Backend, BackendError, BackendErrorKind, QueueRole};
-use crate::scenario::{Action, QueueTarget, Target, Trigger};
+use crate::scenario::{Action, Target, Trigger};
 
 /// What the timeline may still do. The run is not over while a timed entry is due, or while an
 /// unfired `when` entry's condition holds (its next poll will act, e.g. start consumers).
@@ -109,10 +109,11 @@ async fn execute<B: Backend + 'static>(
             }
             fleet.terminate(&Target::All);
         }
-        Action::Purge(target) => {
-            let (queue, role) = match target {
-                QueueTarget::Main => (Some(ctx.main), QueueRole::Main),
-                QueueTarget::DeadLetter => (ctx.dlq, QueueRole::DeadLetter),
+        Action::Purge(role) => {
+            let role = *role;
+            let queue = match role {
+                QueueRole::Main => Some(ctx.main),
+                QueueRole::DeadLetter => ctx.dlq,
             };
             let Some(queue) = queue else { return };
             ctx.take_transitions();

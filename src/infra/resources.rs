@@ -118,10 +118,10 @@ impl ResourcesFile {
     pub fn matching(&self, scenario: &Scenario) -> Result<&ProvisionedQueues, InfraError> {
         let queues = self.for_scenario(&scenario.name)?;
         let kind = |fifo| if fifo { "fifo" } else { "standard" };
-        let reason = if queues.fifo != scenario.queue.fifo {
+        let reason = if queues.fifo != scenario.queue.attributes.fifo {
             Some(format!(
                 "the file says {} but the provisioned queue is {}",
-                kind(scenario.queue.fifo),
+                kind(scenario.queue.attributes.fifo),
                 kind(queues.fifo)
             ))
         } else {
@@ -187,7 +187,7 @@ mod tests {
     use indoc::indoc;
 
     use super::*;
-    use crate::infra::testing::{default_queue, scenario};
+    use crate::infra::testing::{default_queue, queue, scenario};
     use crate::scenario::QueueConfig;
 
     /// What `terraform output -json` printed after applying two scenarios on moto_server.
@@ -426,12 +426,11 @@ mod tests {
         assert_eq!(file.matching(&a).unwrap(), file.for_scenario("a").unwrap());
         let b = scenario(
             "b",
-            QueueConfig {
-                fifo: true,
-                max_receive_count: Some(3),
-                visibility_timeout: Duration::from_secs(5),
-                ..default_queue()
-            },
+            queue(|q| {
+                q.attributes.fifo = true;
+                q.attributes.visibility_timeout = Duration::from_secs(5);
+                q.max_receive_count = Some(3);
+            }),
         );
         assert!(file.matching(&b).is_ok());
     }
@@ -446,20 +445,11 @@ mod tests {
             );
             error.to_string()
         };
-        let now_fifo = QueueConfig {
-            fifo: true,
-            ..default_queue()
-        };
+        let now_fifo = queue(|q| q.attributes.fifo = true);
         assert!(mismatch("a", now_fifo).contains("says fifo"));
-        let now_with_dlq = QueueConfig {
-            max_receive_count: Some(4),
-            ..default_queue()
-        };
+        let now_with_dlq = queue(|q| q.max_receive_count = Some(4));
         assert!(mismatch("a", now_with_dlq).contains("max_receive_count = 4"));
-        let now_without_dlq = QueueConfig {
-            fifo: true,
-            ..default_queue()
-        };
+        let now_without_dlq = queue(|q| q.attributes.fifo = true);
         assert!(mismatch("b", now_without_dlq).contains("no max_receive_count"));
         assert!(matches!(
             file.matching(&scenario("c", default_queue()))

@@ -6,19 +6,22 @@ use std::time::Duration;
 
 use crate::envelope::SimSettings;
 use crate::scenario::{Expectations, QueueConfig, Scenario};
+use crate::sqs::QueueAttributes;
 
-/// The format's queue defaults: standard, 30 s visibility, no wait, no delay, 4 d retention, no DLQ.
+/// The format's queue defaults, which are SQS's, and no DLQ.
 pub fn default_queue() -> QueueConfig {
     QueueConfig {
-        fifo: false,
-        visibility_timeout: Duration::from_secs(30),
-        receive_wait: Duration::ZERO,
-        delay: Duration::ZERO,
-        retention: Duration::from_secs(4 * 24 * 3600),
-        content_based_dedup: false,
+        attributes: QueueAttributes::default(),
         max_receive_count: None,
         sim: SimSettings::default(),
     }
+}
+
+/// [`default_queue`] changed by `change`.
+pub fn queue(change: impl FnOnce(&mut QueueConfig)) -> QueueConfig {
+    let mut queue = default_queue();
+    change(&mut queue);
+    queue
 }
 
 /// A scenario `name` (read from `scenarios.d/NAME.toml`) whose queue is `queue`.

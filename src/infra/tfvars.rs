@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::scenario::Scenario;
+use crate::sqs::facts::whole_seconds;
 
 /// Two scenario files with the same `[scenario] name`: their resources would have the same names,
 /// so one of them would silently be left without queues.
@@ -60,21 +60,18 @@ fn collect(scenarios: &[Scenario]) -> Result<TfVars<'_>, DuplicateScenario> {
         vars.insert(
             scenario.name.as_str(),
             QueueVars {
-                fifo: queue.fifo,
-                visibility_timeout_seconds: whole_seconds(queue.visibility_timeout),
-                receive_wait_time_seconds: whole_seconds(queue.receive_wait),
-                delay_seconds: whole_seconds(queue.delay),
-                message_retention_seconds: whole_seconds(queue.retention),
-                content_based_deduplication: queue.fifo && queue.content_based_dedup,
+                fifo: queue.attributes.fifo,
+                visibility_timeout_seconds: whole_seconds(queue.attributes.visibility_timeout),
+                receive_wait_time_seconds: whole_seconds(queue.attributes.receive_wait),
+                delay_seconds: whole_seconds(queue.attributes.delay),
+                message_retention_seconds: whole_seconds(queue.attributes.retention),
+                content_based_deduplication: queue.attributes.fifo
+                    && queue.attributes.content_based_dedup,
                 max_receive_count: queue.max_receive_count,
             },
         );
     }
     Ok(TfVars { scenarios: vars })
-}
-
-fn whole_seconds(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 /// `{ "scenarios": { NAME: { fifo, visibility_timeout_seconds, ... } } }`, sorted by name.
@@ -101,17 +98,21 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::infra::testing::{default_queue, scenario};
+    use crate::infra::testing::{default_queue, queue, scenario};
     use crate::scenario::QueueConfig;
+    use crate::sqs::QueueAttributes;
+    use crate::sqs::facts::DEFAULT_RETENTION;
 
     fn fifo_queue() -> QueueConfig {
         QueueConfig {
-            fifo: true,
-            content_based_dedup: true,
-            visibility_timeout: Duration::from_secs(10),
-            receive_wait: Duration::from_secs(20),
-            delay: Duration::from_secs(15 * 60),
-            retention: Duration::from_secs(60),
+            attributes: QueueAttributes {
+                fifo: true,
+                content_based_dedup: true,
+                visibility_timeout: Duration::from_secs(10),
+                receive_wait: Duration::from_secs(20),
+                delay: Duration::from_secs(15 * 60),
+                retention: Duration::from_secs(60),
+            },
             max_receive_count: Some(1000),
             ..default_queue()
         }
@@ -141,16 +142,16 @@ mod tests {
         assert!(entry.as_object().unwrap().contains_key("max_receive_count"));
         assert_eq!(entry["max_receive_count"], serde_json::Value::Null);
         assert_eq!(entry["fifo"], json!(false));
-        assert_eq!(entry["message_retention_seconds"], json!(345_600));
+        assert_eq!(
+            entry["message_retention_seconds"],
+            json!(DEFAULT_RETENTION.as_secs())
+        );
     }
 
     #[test]
     fn content_based_dedup_is_never_set_on_a_standard_queue() {
         // The format rejects it; should a model carry it anyway, SQS would reject the queue.
-        let queue = QueueConfig {
-            content_based_dedup: true,
-            ..default_queue()
-        };
+        let queue = queue(|q| q.attributes.content_based_dedup = true);
         let vars = tfvars(&[scenario("standard", queue)]).unwrap();
         assert_eq!(
             vars["scenarios"]["standard"]["content_based_deduplication"],
@@ -160,13 +161,12 @@ mod tests {
 
     #[test]
     fn sub_second_durations_round_up_to_whole_seconds() {
-        let queue = QueueConfig {
-            visibility_timeout: Duration::from_millis(1500),
-            receive_wait: Duration::from_millis(1),
-            delay: Duration::ZERO,
-            retention: Duration::from_secs(120),
-            ..default_queue()
-        };
+        let queue = queue(|q| {
+            q.attributes.visibility_timeout = Duration::from_millis(1500);
+            q.attributes.receive_wait = Duration::from_millis(1);
+            q.attributes.delay = Duration::ZERO;
+            q.attributes.retention = Duration::from_secs(120);
+        });
         let vars = tfvars(&[scenario("fast", queue)]).unwrap();
         let entry = &vars["scenarios"]["fast"];
         assert_eq!(entry["visibility_timeout_seconds"], json!(2));

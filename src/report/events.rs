@@ -584,7 +584,7 @@ pub fn write(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io
     line(&header(scenario, outcome))?;
     let log = &outcome.log;
     for event in &log.events {
-        line(&event_line(log, event, scenario.queue.fifo))?;
+        line(&event_line(log, event, scenario.queue.attributes.fifo))?;
     }
     // In the events' own unit, so the end is never a rounding error before the last event.
     let last_us = log.events.last().map_or(0, |e| e.at_us);
@@ -639,7 +639,7 @@ fn header(scenario: &Scenario, outcome: &Outcome) -> Value {
         "scenario": scenario.name,
         "seed": outcome.seed,
         "backend": outcome.backend,
-        "queue": if scenario.queue.fifo { "fifo" } else { "standard" },
+        "queue": if scenario.queue.attributes.fifo { "fifo" } else { "standard" },
         "observed_queue": outcome.observed_queue,
         "max_receive_count": scenario.queue.max_receive_count,
     })

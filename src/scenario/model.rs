@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::Metric;
 use crate::envelope::SimSettings;
+use crate::sqs::{QueueAttributes, QueueRole};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -46,14 +47,10 @@ impl Scenario {
     }
 }
 
+/// The queue under test; its DLQ, when it has one, gets the same attributes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueConfig {
-    pub fifo: bool,
-    pub visibility_timeout: Duration,
-    pub receive_wait: Duration,
-    pub delay: Duration,
-    pub retention: Duration,
-    pub content_based_dedup: bool,
+    pub attributes: QueueAttributes,
     /// RedrivePolicy maxReceiveCount; `None` = no DLQ.
     pub max_receive_count: Option<u32>,
     /// The simulator's envelope, and the latitudes the scenario assumes away.
@@ -394,22 +391,18 @@ pub enum Action {
     /// SIGKILL: stop at once, in-flight messages return after their visibility timeout.
     Kill(Target),
     /// Start `count` more instances of a group.
-    Start {
-        group: GroupIx,
-        count: u32,
-    },
+    Start { group: GroupIx, count: u32 },
     /// Stop a producer (continuous producers end this way).
     StopProducer(ProducerIx),
-    Purge(QueueTarget),
+    /// PurgeQueue on the main queue or the DLQ.
+    Purge(QueueRole),
     /// Replace a group's behaviour for every instance, running or future.
     Deploy {
         group: GroupIx,
         behavior: Box<ConsumerBehavior>,
     },
     /// Start a message move task from the DLQ back to the main queue.
-    Redrive {
-        max_per_second: Option<u32>,
-    },
+    Redrive { max_per_second: Option<u32> },
     /// Stop every producer and terminate every consumer.
     StopAll,
 }
@@ -423,12 +416,6 @@ pub enum Target {
         group: GroupIx,
         index: u32,
     },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QueueTarget {
-    Main,
-    DeadLetter,
 }
 
 /// Scale a group out while the main queue's visible depth stays high.

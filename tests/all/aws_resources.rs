@@ -20,6 +20,7 @@ use qsim::backend::{
     ReceiveRequest, Redrive, Status, Table,
 };
 use qsim::scenario::{self, QueueConfig, Scenario};
+use qsim::sqs::facts::MAX_RETENTION;
 
 use crate::moto::{Moto, moto, table_names};
 use qsim::engine::{self, queue_spec};
@@ -27,7 +28,7 @@ use qsim::engine::{self, queue_spec};
 const FIX: &str = "qsim infra tfvars > terraform/scenarios.auto.tfvars.json && terraform apply";
 
 fn whole_seconds(duration: Duration) -> String {
-    (duration.as_secs() + u64::from(duration.subsec_nanos() > 0)).to_string()
+    qsim::sqs::facts::whole_seconds(duration).to_string()
 }
 
 fn happy() -> Scenario {
@@ -42,7 +43,7 @@ async fn provision_like_terraform(
     queue: &QueueConfig,
 ) -> ProvisionedQueues {
     let sqs = moto.sqs().await;
-    let suffix = if queue.fifo { ".fifo" } else { "" };
+    let suffix = if queue.attributes.fifo { ".fifo" } else { "" };
     let tag =
         |request: aws_sdk_sqs::operation::create_queue::builders::CreateQueueFluentBuilder,
          role: &str| {
@@ -54,12 +55,12 @@ async fn provision_like_terraform(
         };
     let fifo_attributes =
         |mut request: aws_sdk_sqs::operation::create_queue::builders::CreateQueueFluentBuilder| {
-            if queue.fifo {
+            if queue.attributes.fifo {
                 request = request
                     .attributes(QueueAttributeName::FifoQueue, "true")
                     .attributes(
                         QueueAttributeName::ContentBasedDeduplication,
-                        queue.content_based_dedup.to_string(),
+                        queue.attributes.content_based_dedup.to_string(),
                     );
             }
             request
@@ -71,9 +72,12 @@ async fn provision_like_terraform(
             .queue_name(format!("qsim-{name}-dlq{suffix}"))
             .attributes(
                 QueueAttributeName::VisibilityTimeout,
-                whole_seconds(queue.visibility_timeout),
+                whole_seconds(queue.attributes.visibility_timeout),
             )
-            .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600");
+            .attributes(
+                QueueAttributeName::MessageRetentionPeriod,
+                whole_seconds(MAX_RETENTION),
+            );
         let url = tag(fifo_attributes(request), "dlq")
             .send()
             .await
@@ -88,16 +92,19 @@ async fn provision_like_terraform(
         .queue_name(format!("qsim-{name}{suffix}"))
         .attributes(
             QueueAttributeName::VisibilityTimeout,
-            whole_seconds(queue.visibility_timeout),
+            whole_seconds(queue.attributes.visibility_timeout),
         )
         .attributes(
             QueueAttributeName::ReceiveMessageWaitTimeSeconds,
-            whole_seconds(queue.receive_wait),
+            whole_seconds(queue.attributes.receive_wait),
         )
-        .attributes(QueueAttributeName::DelaySeconds, whole_seconds(queue.delay))
+        .attributes(
+            QueueAttributeName::DelaySeconds,
+            whole_seconds(queue.attributes.delay),
+        )
         .attributes(
             QueueAttributeName::MessageRetentionPeriod,
-            whole_seconds(queue.retention),
+            whole_seconds(queue.attributes.retention),
         );
     if let (Some((_, dlq_arn)), Some(count)) = (&dlq, queue.max_receive_count) {
         request = request.attributes(
@@ -124,7 +131,7 @@ async fn provision_like_terraform(
         dlq_arn: dlq.map(|(_, arn)| arn),
         status_table: format!("qsim-{name}-status"),
         side_effects_table: format!("qsim-{name}-side-effects"),
-        fifo: queue.fifo,
+        fifo: queue.attributes.fifo,
     }
 }
 
@@ -218,7 +225,7 @@ async fn a_provisioned_queue_that_does_not_fit_is_an_error_naming_attribute_and_
     let moto = moto().await;
     let scenario = happy();
     let mut applied_long_ago = scenario.queue.clone();
-    applied_long_ago.visibility_timeout = Duration::from_secs(30);
+    applied_long_ago.attributes.visibility_timeout = Duration::from_secs(30);
     applied_long_ago.max_receive_count = Some(5);
     let provisioned = provision_like_terraform(&moto, "happy", &applied_long_ago).await;
     let backend = moto
@@ -247,7 +254,7 @@ async fn a_provisioned_queue_that_does_not_fit_is_an_error_naming_attribute_and_
         .backend_with(&options(&moto, &provisioned), "happy")
         .await;
     let mut dlq_spec = queue_spec(&scenario.queue, QueueRole::DeadLetter, None);
-    dlq_spec.visibility_timeout = Duration::from_secs(30);
+    dlq_spec.attributes.visibility_timeout = Duration::from_secs(30);
     let dlq = backend
         .create_queue(&dlq_spec)
         .await

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use qsim::backend::QueueAttributes;
 use qsim::envelope::SimSettings;
 use qsim::infra::{self, InfraErrorKind, ResourcesFile};
 use qsim::scenario::{self, Expectations, QueueConfig, Scenario};
@@ -120,12 +121,14 @@ fn standard(name: &str, max_receive_count: Option<u32>) -> Scenario {
     scenario(
         name,
         QueueConfig {
-            fifo: false,
-            visibility_timeout: Duration::from_secs(7),
-            receive_wait: Duration::from_secs(1),
-            delay: Duration::from_secs(2),
-            retention: Duration::from_secs(3600),
-            content_based_dedup: false,
+            attributes: QueueAttributes {
+                fifo: false,
+                visibility_timeout: Duration::from_secs(7),
+                receive_wait: Duration::from_secs(1),
+                delay: Duration::from_secs(2),
+                retention: Duration::from_secs(3600),
+                content_based_dedup: false,
+            },
             max_receive_count,
             sim: SimSettings::default(),
         },
@@ -136,12 +139,13 @@ fn fifo(name: &str, max_receive_count: Option<u32>) -> Scenario {
     scenario(
         name,
         QueueConfig {
-            fifo: true,
-            visibility_timeout: Duration::from_secs(11),
-            receive_wait: Duration::from_secs(20),
-            delay: Duration::ZERO,
-            retention: Duration::from_secs(4 * 24 * 3600),
-            content_based_dedup: true,
+            attributes: QueueAttributes {
+                fifo: true,
+                visibility_timeout: Duration::from_secs(11),
+                receive_wait: Duration::from_secs(20),
+                content_based_dedup: true,
+                ..QueueAttributes::default()
+            },
             max_receive_count,
             sim: SimSettings::default(),
         },
@@ -298,9 +302,9 @@ fn terraform_plans_what_the_scenario_files_ask_for() {
         let name = &s.name;
         let wanted = &vars["scenarios"][name];
         let main = &after[&format!("aws_sqs_queue.main[\"{name}\"]")];
-        let suffix = if s.queue.fifo { ".fifo" } else { "" };
+        let suffix = if s.queue.attributes.fifo { ".fifo" } else { "" };
         assert_eq!(main["name"], format!("qt-{name}{suffix}"));
-        assert_eq!(main["fifo_queue"], s.queue.fifo, "{name}");
+        assert_eq!(main["fifo_queue"], s.queue.attributes.fifo, "{name}");
         for (attribute, variable) in [
             ("visibility_timeout_seconds", "visibility_timeout_seconds"),
             ("receive_wait_time_seconds", "receive_wait_time_seconds"),
@@ -312,13 +316,16 @@ fn terraform_plans_what_the_scenario_files_ask_for() {
         assert_tagged(name, main, name);
         // redrive_policy is computed by the provider, so unknown in every plan whatever the file
         // says: the apply test checks it in the state.
-        if s.queue.fifo {
+        if s.queue.attributes.fifo {
             assert_eq!(main["content_based_deduplication"], true, "{name}");
         }
         if s.queue.max_receive_count.is_some() {
             let dlq = &after[&format!("aws_sqs_queue.dlq[\"{name}\"]")];
             assert_eq!(dlq["name"], format!("qt-{name}-dlq{suffix}"));
-            assert_eq!(dlq["fifo_queue"], s.queue.fifo, "{name}: DLQ kind");
+            assert_eq!(
+                dlq["fifo_queue"], s.queue.attributes.fifo,
+                "{name}: DLQ kind"
+            );
             assert_tagged(name, dlq, name);
         }
         for (table, suffix) in [("status", "status"), ("side_effects", "side-effects")] {

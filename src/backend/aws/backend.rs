@@ -16,7 +16,6 @@ use aws_config::SdkConfig;
 use super::ProvisionedQueues;
 use super::api_calls::ApiCalls;
 use super::cleanup::ResourceKind;
-use super::errors::sdk_error;
 use super::item_keys::ItemKeys;
 use super::naming::{RunNames, new_run_id};
 use super::options::{AwsOptions, has_custom_endpoint, require_region};
@@ -51,12 +50,7 @@ pub struct AwsBackend {
 #[derive(Debug)]
 pub(super) struct QueueState {
     pub(super) role: QueueRole,
-    pub(super) name: String,
-    pub(super) url: String,
-    pub(super) arn: String,
-    pub(super) fifo: bool,
-    /// The RedrivePolicy JSON the queue was created with (or, pre-provisioned, found with).
-    pub(super) redrive_policy: Option<String>,
+    pub(super) queue: QueueRef,
     /// Pre-provisioned: emptied at teardown, never deleted.
     pub(super) provisioned: bool,
     pub(super) deleted: bool,
@@ -68,13 +62,15 @@ pub(super) struct QueueState {
     pub(super) drained: Option<Vec<std::sync::Arc<str>>>,
 }
 
-/// What an SQS call needs to know about its queue, copied out so no borrow spans an await.
+/// What an SQS call needs to know about its queue, cloned out of [`QueueState`] so no borrow
+/// spans an await.
 #[derive(Clone, Debug)]
 pub(super) struct QueueRef {
     pub(super) name: String,
     pub(super) url: String,
     pub(super) arn: String,
     pub(super) fifo: bool,
+    /// The RedrivePolicy JSON the queue was created with (or, pre-provisioned, found with).
     pub(super) redrive_policy: Option<String>,
 }
 
@@ -158,7 +154,7 @@ impl AwsBackend {
         self.queues
             .borrow()
             .get(queue.0)
-            .map(|state| state.name.clone())
+            .map(|state| state.queue.name.clone())
     }
 
     /// The URL of a queue this run created or uses.
@@ -166,7 +162,7 @@ impl AwsBackend {
         self.queues
             .borrow()
             .get(queue.0)
-            .map(|state| state.url.clone())
+            .map(|state| state.queue.url.clone())
     }
 
     /// The name this run uses for `table`: its own, or the pre-provisioned one.
@@ -208,7 +204,7 @@ impl AwsBackend {
         let queues = queues
             .iter()
             .filter(|q| !q.deleted && !q.provisioned)
-            .map(|q| (ResourceKind::Queue, q.name.clone()));
+            .map(|q| (ResourceKind::Queue, q.queue.name.clone()));
         let tables = tables
             .iter()
             .filter(|t| !t.deleted)
@@ -225,13 +221,27 @@ impl AwsBackend {
                 BackendErrorKind::NotFound,
             )
         })?;
-        Ok(QueueRef {
-            name: state.name.clone(),
-            url: state.url.clone(),
-            arn: state.arn.clone(),
-            fifo: state.fifo,
-            redrive_policy: state.redrive_policy.clone(),
-        })
+        Ok(state.queue.clone())
+    }
+
+    /// Registers a queue this run created or uses (`provisioned`), as soon as it exists.
+    pub(super) fn register_queue(
+        &self,
+        role: QueueRole,
+        queue: QueueRef,
+        provisioned: bool,
+    ) -> QueueId {
+        let mut queues = self.queues.borrow_mut();
+        queues.push(QueueState {
+            role,
+            queue,
+            provisioned,
+            deleted: false,
+            emptied: false,
+            receipts: OutstandingReceipts::default(),
+            drained: None,
+        });
+        QueueId(queues.len() - 1)
     }
 
     pub(super) fn with_receipts<T>(
@@ -249,23 +259,20 @@ impl AwsBackend {
         let mut first_error = None;
         let count = self.queues.borrow().len();
         for index in 0..count {
-            let (name, url) = {
+            let queue = {
                 let queues = self.queues.borrow();
                 let state = &queues[index];
                 if state.deleted || state.provisioned {
                     continue;
                 }
-                (state.name.clone(), state.url.clone())
+                state.queue.clone()
             };
-            self.calls.record("DeleteQueue");
-            let result = self.sqs.delete_queue().queue_url(&url).send().await;
-            let outcome = match result {
-                Ok(_) => Ok(()),
-                Err(error) => match sdk_error("DeleteQueue", &name, error) {
-                    gone if gone.kind == BackendErrorKind::NotFound => Ok(()),
-                    other => Err(other),
-                },
-            };
+            let outcome = self
+                .call("DeleteQueue", &queue.name)
+                .send(self.sqs.delete_queue().queue_url(&queue.url).send())
+                .await
+                .map(drop)
+                .or_else(already_gone);
             match outcome {
                 Ok(()) => self.queues.borrow_mut()[index].deleted = true,
                 Err(error) if error.kind.is_unreachable() => return Err(error),
@@ -288,15 +295,12 @@ impl AwsBackend {
                 }
                 tables[index].name.clone()
             };
-            self.calls.record("DeleteTable");
-            let result = self.dynamodb.delete_table().table_name(&name).send().await;
-            let outcome = match result {
-                Ok(_) => Ok(()),
-                Err(error) => match sdk_error("DeleteTable", &name, error) {
-                    gone if gone.kind == BackendErrorKind::NotFound => Ok(()),
-                    other => Err(other),
-                },
-            };
+            let outcome = self
+                .call("DeleteTable", &name)
+                .send(self.dynamodb.delete_table().table_name(&name).send())
+                .await
+                .map(drop)
+                .or_else(already_gone);
             match outcome {
                 Ok(()) => self.tables.borrow_mut()[index].deleted = true,
                 Err(error) if error.kind.is_unreachable() => return Err(error),
@@ -309,6 +313,16 @@ impl AwsBackend {
     }
 }
 
+/// A delete that found its resource already gone did what it was asked.
+fn already_gone(error: BackendError) -> Result<(), BackendError> {
+    match error.kind {
+        BackendErrorKind::NotFound => Ok(()),
+        _ => Err(error),
+    }
+}
+
+/// Each operation is an inherent method of the same name, in the module of its half (`queues`,
+/// `tables`, `drain`); a path such as `AwsBackend::send` resolves to the inherent method.
 impl Backend for AwsBackend {
     fn name(&self) -> &'static str {
         "aws"
@@ -337,11 +351,11 @@ impl Backend for AwsBackend {
     }
 
     async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {
-        self.create_queue_for(spec).await
+        AwsBackend::create_queue(self, spec).await
     }
 
     async fn create_tables(&self) -> Result<(), BackendError> {
-        self.create_run_tables().await
+        AwsBackend::create_tables(self).await
     }
 
     async fn send(
@@ -349,7 +363,7 @@ impl Backend for AwsBackend {
         queue: QueueId,
         batch: &[OutgoingMessage],
     ) -> Result<Vec<Result<SendOutcome, BackendError>>, BackendError> {
-        self.send_batch(queue, batch).await
+        AwsBackend::send(self, queue, batch).await
     }
 
     async fn receive(
@@ -357,7 +371,7 @@ impl Backend for AwsBackend {
         queue: QueueId,
         request: ReceiveRequest,
     ) -> Result<Vec<ReceivedMessage>, BackendError> {
-        self.receive_messages(queue, request).await
+        AwsBackend::receive(self, queue, request).await
     }
 
     async fn delete(
@@ -365,7 +379,7 @@ impl Backend for AwsBackend {
         queue: QueueId,
         receipts: &[Receipt],
     ) -> Result<Vec<Result<(), BackendError>>, BackendError> {
-        self.delete_batch(queue, receipts).await
+        AwsBackend::delete(self, queue, receipts).await
     }
 
     async fn change_visibility(
@@ -374,16 +388,15 @@ impl Backend for AwsBackend {
         receipt: &Receipt,
         timeout: Duration,
     ) -> Result<(), BackendError> {
-        self.change_message_visibility(queue, receipt, timeout)
-            .await
+        AwsBackend::change_visibility(self, queue, receipt, timeout).await
     }
 
     async fn purge(&self, queue: QueueId) -> Result<(), BackendError> {
-        self.purge_queue(queue).await
+        AwsBackend::purge(self, queue).await
     }
 
     async fn depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
-        self.queue_depth(queue).await
+        AwsBackend::depth(self, queue).await
     }
 
     async fn start_move_task(
@@ -391,15 +404,15 @@ impl Backend for AwsBackend {
         source: QueueId,
         max_per_second: Option<u32>,
     ) -> Result<MoveTask, BackendError> {
-        self.start_message_move_task(source, max_per_second).await
+        AwsBackend::start_move_task(self, source, max_per_second).await
     }
 
     async fn move_task_status(&self, source: QueueId) -> Result<Option<MoveTask>, BackendError> {
-        self.list_message_move_tasks(source).await
+        AwsBackend::move_task_status(self, source).await
     }
 
     async fn remaining(&self, queue: QueueId) -> Result<Vec<ReceivedMessage>, BackendError> {
-        self.drain(queue).await
+        AwsBackend::remaining(self, queue).await
     }
 
     async fn put_if_absent(
@@ -408,7 +421,7 @@ impl Backend for AwsBackend {
         key: &str,
         item: &Item,
     ) -> Result<PutOutcome, BackendError> {
-        self.put_item_if_absent(table, key, item).await
+        AwsBackend::put_if_absent(self, table, key, item).await
     }
 
     async fn update(
@@ -417,15 +430,15 @@ impl Backend for AwsBackend {
         key: &str,
         update: &Update,
     ) -> Result<UpdateOutcome, BackendError> {
-        self.update_item(table, key, update).await
+        AwsBackend::update(self, table, key, update).await
     }
 
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {
-        self.get_item(table, key).await
+        AwsBackend::get(self, table, key).await
     }
 
     async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError> {
-        self.scan_table(table).await
+        AwsBackend::scan(self, table).await
     }
 
     /// Deletes this run's queues and tables (unless `keep`) and empties the pre-provisioned

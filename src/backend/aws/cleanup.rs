@@ -11,12 +11,13 @@ use std::collections::HashMap;
 
 use aws_config::SdkConfig;
 
-use super::errors::sdk_error;
+use super::call::Call;
 use super::naming::{
     MANAGED_TAG, PROVISIONED_BY_TAG, RESOURCE_PREFIX, RUN_TAG, TERRAFORM, queue_name_from_url,
 };
 use super::options::{AwsOptions, require_region};
 use crate::backend::{BackendError, BackendErrorKind};
+use crate::sqs::facts::MAX_LIST_QUEUES_RESULTS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {
@@ -109,10 +110,12 @@ pub async fn cleanup_with_config(
     };
     for url in list_queue_urls(&sqs).await? {
         let name = queue_name_from_url(&url).to_owned();
-        let tags = match sqs.list_queue_tags().queue_url(&url).send().await {
+        let tags = Call::uncounted("ListQueueTags", &name)
+            .send(sqs.list_queue_tags().queue_url(&url).send())
+            .await;
+        let tags = match tags {
             Ok(output) => output.tags().cloned().unwrap_or_default(),
             Err(error) => {
-                let error = sdk_error("ListQueueTags", &name, error);
                 record_failure(&mut report, ResourceKind::Queue, name, None, error);
                 continue;
             }
@@ -125,8 +128,11 @@ pub async fn cleanup_with_config(
             });
             continue;
         }
-        if !dry_run && let Err(error) = sqs.delete_queue().queue_url(&url).send().await {
-            let error = sdk_error("DeleteQueue", &entry.name, error);
+        if !dry_run
+            && let Err(error) = Call::uncounted("DeleteQueue", &entry.name)
+                .send(sqs.delete_queue().queue_url(&url).send())
+                .await
+        {
             record_failure(&mut report, entry.kind, entry.name, entry.run, error);
             continue;
         }
@@ -148,9 +154,11 @@ pub async fn cleanup_with_config(
             });
             continue;
         }
-        if !dry_run && let Err(error) = dynamodb.delete_table().table_name(&entry.name).send().await
+        if !dry_run
+            && let Err(error) = Call::uncounted("DeleteTable", &entry.name)
+                .send(dynamodb.delete_table().table_name(&entry.name).send())
+                .await
         {
-            let error = sdk_error("DeleteTable", &entry.name, error);
             record_failure(&mut report, entry.kind, entry.name, entry.run, error);
             continue;
         }
@@ -200,15 +208,17 @@ fn record_failure(
 async fn list_queue_urls(sqs: &aws_sdk_sqs::Client) -> Result<Vec<String>, BackendError> {
     let mut urls = Vec::new();
     let mut next_token = None;
+    let list = Call::uncounted("ListQueues", RESOURCE_PREFIX);
     loop {
-        let output = sqs
-            .list_queues()
-            .queue_name_prefix(RESOURCE_PREFIX)
-            .max_results(1000)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .map_err(|error| sdk_error("ListQueues", RESOURCE_PREFIX, error))?;
+        let output = list
+            .send(
+                sqs.list_queues()
+                    .queue_name_prefix(RESOURCE_PREFIX)
+                    .max_results(i32::from(MAX_LIST_QUEUES_RESULTS))
+                    .set_next_token(next_token)
+                    .send(),
+            )
+            .await?;
         urls.extend(output.queue_urls().iter().cloned());
         match output.next_token() {
             Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
@@ -225,13 +235,16 @@ async fn list_table_names(
 ) -> Result<Vec<String>, BackendError> {
     let mut names = Vec::new();
     let mut start = None;
+    let list = Call::uncounted("ListTables", RESOURCE_PREFIX);
     loop {
-        let output = dynamodb
-            .list_tables()
-            .set_exclusive_start_table_name(start)
-            .send()
-            .await
-            .map_err(|error| sdk_error("ListTables", RESOURCE_PREFIX, error))?;
+        let output = list
+            .send(
+                dynamodb
+                    .list_tables()
+                    .set_exclusive_start_table_name(start)
+                    .send(),
+            )
+            .await?;
         names.extend(
             output
                 .table_names()
@@ -251,33 +264,28 @@ async fn table_tags(
     dynamodb: &aws_sdk_dynamodb::Client,
     name: &str,
 ) -> Result<HashMap<String, String>, BackendError> {
-    let described = dynamodb
-        .describe_table()
-        .table_name(name)
-        .send()
-        .await
-        .map_err(|error| sdk_error("DescribeTable", name, error))?;
+    let describe = Call::uncounted("DescribeTable", name);
+    let described = describe
+        .send(dynamodb.describe_table().table_name(name).send())
+        .await?;
     let arn = described
         .table()
         .and_then(|table| table.table_arn())
-        .ok_or_else(|| {
-            BackendError::new(
-                "DescribeTable",
-                name,
-                BackendErrorKind::Service("the response has no TableArn".into()),
-            )
-        })?
+        .ok_or_else(|| describe.answer_lacks("TableArn"))?
         .to_owned();
     let mut tags = HashMap::new();
     let mut next_token = None;
+    let list = Call::uncounted("ListTagsOfResource", name);
     loop {
-        let output = dynamodb
-            .list_tags_of_resource()
-            .resource_arn(&arn)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .map_err(|error| sdk_error("ListTagsOfResource", name, error))?;
+        let output = list
+            .send(
+                dynamodb
+                    .list_tags_of_resource()
+                    .resource_arn(&arn)
+                    .set_next_token(next_token)
+                    .send(),
+            )
+            .await?;
         for tag in output.tags() {
             tags.insert(tag.key().to_owned(), tag.value().to_owned());
         }

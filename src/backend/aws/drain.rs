@@ -21,25 +21,22 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, QueueAttributeName,
-};
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName};
 
 use super::backend::{AwsBackend, QueueRef};
-use super::errors::{entry_error, sdk_error};
 use crate::backend::{
     BackendError, BackendErrorKind, QueueId, Receipt, ReceiveRequest, ReceivedMessage,
 };
+use crate::sqs::facts::MAX_BATCH;
 
-const BATCH: usize = 10;
 const DRAIN_RECEIVE: ReceiveRequest = ReceiveRequest {
-    max: BATCH as u32,
+    max: MAX_BATCH as u32,
     wait: Duration::from_secs(1),
     visibility: Some(Duration::from_secs(600)),
 };
 
 impl AwsBackend {
-    pub(super) async fn drain(
+    pub(super) async fn remaining(
         &self,
         queue_id: QueueId,
     ) -> Result<Vec<ReceivedMessage>, BackendError> {
@@ -72,31 +69,26 @@ impl AwsBackend {
         queue: &QueueRef,
         receipts: &[Arc<str>],
     ) -> Result<(), BackendError> {
-        const OPERATION: &str = "ChangeMessageVisibilityBatch";
-        for chunk in receipts.chunks(BATCH) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(index, receipt)| {
-                    ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(format!("v{index}"))
-                        .receipt_handle(receipt.as_ref())
-                        .visibility_timeout(0)
-                        .build()
-                        .map_err(|error| build_error(OPERATION, &queue.name, error))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            self.calls.record(OPERATION);
-            let output = self
-                .sqs
-                .change_message_visibility_batch()
-                .queue_url(&queue.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|error| sdk_error(OPERATION, &queue.name, error))?;
+        let call = self.call("ChangeMessageVisibilityBatch", &queue.name);
+        for chunk in receipts.chunks(MAX_BATCH) {
+            let entries = call.entries(chunk, |index, receipt| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(format!("v{index}"))
+                    .receipt_handle(receipt.as_ref())
+                    .visibility_timeout(0)
+                    .build()
+            })?;
+            let output = call
+                .send(
+                    self.sqs
+                        .change_message_visibility_batch()
+                        .queue_url(&queue.url)
+                        .set_entries(Some(entries))
+                        .send(),
+                )
+                .await?;
             for failed in output.failed() {
-                let error = entry_error(OPERATION, &queue.name, failed.code(), failed.message());
+                let error = call.entry_error(failed.code(), failed.message());
                 let harmless = matches!(
                     error.kind,
                     BackendErrorKind::ReceiptHandleInvalid | BackendErrorKind::InvalidParameter(_)
@@ -110,14 +102,15 @@ impl AwsBackend {
     }
 
     async fn set_redrive_policy(&self, queue: &QueueRef, policy: &str) -> Result<(), BackendError> {
-        self.calls.record("SetQueueAttributes");
-        self.sqs
-            .set_queue_attributes()
-            .queue_url(&queue.url)
-            .attributes(QueueAttributeName::RedrivePolicy, policy)
-            .send()
-            .await
-            .map_err(|error| sdk_error("SetQueueAttributes", &queue.name, error))?;
+        self.call("SetQueueAttributes", &queue.name)
+            .send(
+                self.sqs
+                    .set_queue_attributes()
+                    .queue_url(&queue.url)
+                    .attributes(QueueAttributeName::RedrivePolicy, policy)
+                    .send(),
+            )
+            .await?;
         Ok(())
     }
 
@@ -137,9 +130,7 @@ impl AwsBackend {
         let mut held: Vec<Arc<str>> = Vec::new();
         let (mut quiet, mut stuck) = (0, 0);
         loop {
-            let batch = self
-                .receive_raw(&queue.url, &queue.name, DRAIN_RECEIVE)
-                .await?;
+            let batch = self.receive_untracked(queue, DRAIN_RECEIVE).await?;
             if !batch.is_empty() {
                 (quiet, stuck) = (0, 0);
                 for mut message in batch {
@@ -155,7 +146,7 @@ impl AwsBackend {
                 }
                 continue;
             }
-            let depth = self.depth_of(&queue.url, &queue.name).await?;
+            let depth = self.depth_of(queue).await?;
             if depth.visible == 0 && depth.delayed == 0 {
                 quiet += 1;
                 if quiet >= quiet_needed {
@@ -205,52 +196,20 @@ impl AwsBackend {
         }
     }
 
-    /// DeleteMessageBatch for `receipts`, ten at a time; the entries that failed, as errors.
+    /// DeleteMessageBatch for `receipts`, [`MAX_BATCH`] at a time; the entries that failed, as
+    /// errors.
     pub(super) async fn delete_receipts(
         &self,
         queue: &QueueRef,
         receipts: &[Arc<str>],
     ) -> Result<Vec<BackendError>, BackendError> {
-        const OPERATION: &str = "DeleteMessageBatch";
+        let call = self.call("DeleteMessageBatch", &queue.name);
         let mut failures = Vec::new();
-        for chunk in receipts.chunks(BATCH) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(index, receipt)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(format!("h{index}"))
-                        .receipt_handle(receipt.as_ref())
-                        .build()
-                        .map_err(|error| build_error(OPERATION, &queue.name, error))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            self.calls.record(OPERATION);
-            let output = self
-                .sqs
-                .delete_message_batch()
-                .queue_url(&queue.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|error| sdk_error(OPERATION, &queue.name, error))?;
-            failures.extend(output.failed().iter().map(|failed| {
-                entry_error(OPERATION, &queue.name, failed.code(), failed.message())
-            }));
+        for chunk in receipts.chunks(MAX_BATCH) {
+            let handles: Vec<&str> = chunk.iter().map(AsRef::as_ref).collect();
+            let results = self.delete_message_batch(&call, queue, &handles).await?;
+            failures.extend(results.into_iter().filter_map(Result::err));
         }
         Ok(failures)
     }
-}
-
-fn build_error(
-    operation: &'static str,
-    queue: &str,
-    error: aws_sdk_sqs::error::BuildError,
-) -> BackendError {
-    BackendError::new(
-        operation,
-        queue,
-        BackendErrorKind::InvalidParameter(error.to_string()),
-    )
-    .with_source(error)
 }

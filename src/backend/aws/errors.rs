@@ -1,5 +1,7 @@
-//! SDK errors to [`BackendError`]: the kind from the service's error code, the message from
-//! `DisplayErrorContext` (the whole cause chain), the SDK error kept as the source.
+//! SDK errors to [`BackendError`]: the kind from the service's error code; the SDK error stated
+//! once, as the source of a kind that is a fixed phrase (`NotFound`, `Unreachable`, ...), or
+//! rendered with `DisplayErrorContext` (the whole cause chain) as the text of a kind that carries
+//! one (`InvalidParameter`, `Service`).
 
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -18,16 +20,25 @@ pub(crate) fn sdk_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = DisplayErrorContext(&error).to_string();
+    let detail = || DisplayErrorContext(&error).to_string();
     let kind = if is_unreachable(&error) {
-        BackendErrorKind::Unreachable(detail)
+        BackendErrorKind::Unreachable
     } else {
         match error.code() {
             Some(code) => kind_for_code(code, error.message(), detail),
-            None => BackendErrorKind::Service(detail),
+            None => BackendErrorKind::Service(detail()),
         }
     };
-    BackendError::new(operation, resource, kind).with_source(error)
+    let carries_detail = matches!(
+        kind,
+        BackendErrorKind::InvalidParameter(_) | BackendErrorKind::Service(_)
+    );
+    let backend_error = BackendError::new(operation, resource, kind);
+    if carries_detail {
+        backend_error
+    } else {
+        backend_error.with_source(error)
+    }
 }
 
 /// The request never got an answer: the connection failed, or the endpoint stayed silent past
@@ -67,12 +78,16 @@ pub(crate) fn entry_error(
         Some(message) => format!("{code}: {message}"),
         None => code.to_owned(),
     };
-    BackendError::new(operation, resource, kind_for_code(code, message, detail))
+    BackendError::new(operation, resource, kind_for_code(code, message, || detail))
 }
 
-/// The caller-relevant kind of a service error code; `detail` is the text for kinds that carry
-/// one.
-pub(crate) fn kind_for_code(code: &str, message: Option<&str>, detail: String) -> BackendErrorKind {
+/// The caller-relevant kind of a service error code; `detail` makes the text of the kinds that
+/// carry one.
+pub(crate) fn kind_for_code(
+    code: &str,
+    message: Option<&str>,
+    detail: impl FnOnce() -> String,
+) -> BackendErrorKind {
     let message_lower = message.unwrap_or_default().to_ascii_lowercase();
     match strip_sqs_prefix(code) {
         "ReceiptHandleIsInvalid" | "InvalidReceiptHandle" => BackendErrorKind::ReceiptHandleInvalid,
@@ -93,7 +108,7 @@ pub(crate) fn kind_for_code(code: &str, message: Option<&str>, detail: String) -
         | "RequestLimitExceeded"
         | "KmsThrottled" => BackendErrorKind::Throttled,
         "UnsupportedOperation" | "UnknownOperation" | "NotImplemented" => {
-            BackendErrorKind::Unsupported(detail)
+            BackendErrorKind::Unsupported
         }
         "InvalidParameterValue"
         | "InvalidParameterCombination"
@@ -109,8 +124,8 @@ pub(crate) fn kind_for_code(code: &str, message: Option<&str>, detail: String) -
         | "MessageNotInflight"
         | "InvalidAddress"
         | "InvalidIdFormat"
-        | "ValidationException" => BackendErrorKind::InvalidParameter(detail),
-        _ => BackendErrorKind::Service(detail),
+        | "ValidationException" => BackendErrorKind::InvalidParameter(detail()),
+        _ => BackendErrorKind::Service(detail()),
     }
 }
 
@@ -120,8 +135,10 @@ fn strip_sqs_prefix(code: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
     use test_case::test_case;
+
+    use super::*;
 
     #[test_case("ReceiptHandleIsInvalid", None => BackendErrorKind::ReceiptHandleInvalid)]
     #[test_case("InvalidParameterValue", Some("Value x for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.") => BackendErrorKind::ReceiptHandleInvalid)]
@@ -134,7 +151,29 @@ mod tests {
     #[test_case("TooManyEntriesInBatchRequest", None => BackendErrorKind::InvalidParameter("d".into()))]
     #[test_case("AccessDenied", None => BackendErrorKind::Service("d".into()))]
     fn codes_map_to_kinds(code: &str, message: Option<&str>) -> BackendErrorKind {
-        kind_for_code(code, message, "d".into())
+        kind_for_code(code, message, || "d".into())
+    }
+
+    #[test]
+    fn an_sdk_error_is_the_source_or_the_text_never_both() {
+        type Sdk = SdkError<ReceiveMessageError, HttpResponse>;
+        let silent = sdk_error("ReceiveMessage", "q", Sdk::timeout_error("no answer"));
+        assert_eq!(silent.kind, BackendErrorKind::Unreachable);
+        assert!(!silent.to_string().contains("no answer"), "{silent}");
+        let source = std::error::Error::source(&silent).expect("the SDK error as the source");
+        assert!(
+            DisplayErrorContext(source)
+                .to_string()
+                .contains("no answer"),
+            "{source}"
+        );
+
+        let unbuilt = sdk_error("ReceiveMessage", "q", Sdk::construction_failure("no url"));
+        assert!(
+            matches!(&unbuilt.kind, BackendErrorKind::Service(text) if text.contains("no url")),
+            "{unbuilt:?}"
+        );
+        assert!(std::error::Error::source(&unbuilt).is_none(), "{unbuilt:?}");
     }
 
     #[test]

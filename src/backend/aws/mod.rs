@@ -10,8 +10,9 @@
 //!   called again after a failure or an interrupt;
 //! - pre-provisioned resources (`--resources`, [`provisioned`]) are checked, emptied before and
 //!   after the run, shared through per-run item keys, and never deleted;
-//! - errors name the operation and the resource and keep the SDK error as their source; the
-//!   message is rendered with `DisplayErrorContext`, never with credentials;
+//! - errors name the operation and the resource, written once per call ([`call`]), and state
+//!   the SDK error once: as their source, or rendered into their text with `DisplayErrorContext`
+//!   (never with credentials);
 //! - every SDK call is bounded: connect, attempt and whole-call timeouts, long polls getting
 //!   their wait on top ([`options`]); a silent or unreachable endpoint is
 //!   `BackendErrorKind::Unreachable`, and calls are counted both per call and per attempt;
@@ -19,6 +20,7 @@
 
 mod api_calls;
 mod backend;
+mod call;
 mod cleanup;
 mod drain;
 mod errors;
@@ -27,11 +29,13 @@ mod items;
 mod naming;
 mod options;
 mod provisioned;
+mod provisioned_mismatch;
 mod provisioned_queues;
 mod purge_windows;
 mod queue_fit;
 mod queues;
 mod receipts;
+mod sqs_attributes;
 mod tables;
 
 pub use backend::AwsBackend;
@@ -41,4 +45,5 @@ pub use cleanup::{
 };
 pub use naming::{MANAGED_TAG, PROVISIONED_BY_TAG, RESOURCE_PREFIX, RUN_TAG, TERRAFORM};
 pub use options::{AwsOptions, CUSTOM_ENDPOINT_MAX_RATE};
+pub use provisioned_mismatch::{Misfit, ProvisionedMismatch};
 pub use provisioned_queues::ProvisionedQueues;

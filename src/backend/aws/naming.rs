@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::{QueueRole, Table};
+use crate::sqs::facts::{FIFO_SUFFIX, MAX_QUEUE_NAME};
 
 /// The name prefix of every resource qsim creates; `qsim cleanup` lists by it.
 pub const RESOURCE_PREFIX: &str = "qsim-";
@@ -21,11 +22,9 @@ pub const PROVISIONED_BY_TAG: &str = "qsim:provisioned-by";
 /// The value of [`PROVISIONED_BY_TAG`] on resources from terraform/.
 pub const TERRAFORM: &str = "terraform";
 
-const SQS_NAME_MAX: usize = 80;
-const FIFO_SUFFIX: &str = ".fifo";
 /// Room left for `-{runid}-{role}{n}.fifo` after the scenario part of a queue name.
 const SCENARIO_PART_MAX: usize =
-    SQS_NAME_MAX - RESOURCE_PREFIX.len() - 1 - 8 - 8 - FIFO_SUFFIX.len();
+    MAX_QUEUE_NAME - RESOURCE_PREFIX.len() - 1 - 8 - 8 - FIFO_SUFFIX.len();
 
 /// The names of one run's resources.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,7 +153,7 @@ mod tests {
     fn long_scenario_names_still_fit_sqs_limits() {
         let names = RunNames::new(&"x".repeat(300), "ffffffff".into());
         let longest = names.queue(QueueRole::DeadLetter, true, 8);
-        assert!(longest.len() <= SQS_NAME_MAX, "{} chars", longest.len());
+        assert!(longest.len() <= MAX_QUEUE_NAME, "{} chars", longest.len());
         assert!(longest.ends_with("-dlq9.fifo"));
     }
 

@@ -22,20 +22,17 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::time::{Duration, Instant, sleep_until};
 
 use super::ProvisionedQueues;
-use super::backend::{AwsBackend, QueueRef, QueueState};
-use super::errors::sdk_error;
+use super::backend::{AwsBackend, QueueRef};
 use super::items::KEY;
 use super::naming::queue_name_from_url;
-use super::purge_windows::{PURGE_WINDOW, PURGE_WINDOWS};
+use super::provisioned_mismatch::ProvisionedMismatch;
+use super::purge_windows::PURGE_WINDOWS;
 use super::queue_fit::{ExpectedRedrive, misfits};
 use super::queues::depth_from;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capability, QueueId, QueueRole, QueueSpec,
 };
-
-/// How a user brings terraform/ in line with the scenario files again.
-pub(crate) const REAPPLY: &str = "regenerate the Terraform variables and apply them: `qsim infra \
-     tfvars > terraform/scenarios.auto.tfvars.json && terraform apply`";
+use crate::sqs::facts::PURGE_WINDOW;
 
 /// PurgeQueueInProgress answers tolerated in a row, each followed by a full purge window.
 const PURGE_ATTEMPTS: u32 = 3;
@@ -56,10 +53,7 @@ impl AwsBackend {
             return Err(BackendError::new(
                 "CreateQueue",
                 format!("the {} queue", spec.role.as_str()),
-                BackendErrorKind::Provisioned(format!(
-                    "the resources file provisions no dead-letter queue for this scenario; \
-                     {REAPPLY}"
-                )),
+                BackendErrorKind::Provisioned(ProvisionedMismatch::NoDeadLetterQueue),
             ));
         };
         let name = queue_name_from_url(url).to_owned();
@@ -68,11 +62,7 @@ impl AwsBackend {
             return Err(BackendError::new(
                 "CreateQueue",
                 &name,
-                BackendErrorKind::Provisioned(format!(
-                    "the resources file provisions one {} queue per scenario and it is already \
-                     in use",
-                    spec.role.as_str()
-                )),
+                BackendErrorKind::Provisioned(ProvisionedMismatch::SecondQueue(spec.role)),
             ));
         }
         let dlq_arn = match spec.redrive {
@@ -80,27 +70,24 @@ impl AwsBackend {
             None => None,
         };
 
-        self.calls.record("GetQueueAttributes");
-        let output = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
+        let describe = self.call("GetQueueAttributes", &name);
+        let output = describe
+            .send(
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::All)
+                    .send(),
+            )
             .await
-            .map_err(
-                |error| match sdk_error("GetQueueAttributes", &name, error) {
-                    missing if missing.kind == BackendErrorKind::NotFound => {
-                        let kind = BackendErrorKind::Provisioned(format!(
-                            "the queue {url} from the resources file does not exist (destroyed, or \
-                         another account or region?); run `terraform apply` and write the file \
-                         again with `terraform output -json`"
-                        ));
-                        BackendError { kind, ..missing }
-                    }
-                    other => other,
-                },
-            )?;
+            .map_err(|error| {
+                provisioned_missing(
+                    error,
+                    ProvisionedMismatch::MissingQueue {
+                        url: url.to_owned(),
+                    },
+                )
+            })?;
         let attributes: BTreeMap<String, String> = output
             .attributes()
             .into_iter()
@@ -116,52 +103,29 @@ impl AwsBackend {
             });
         let found = misfits(spec, redrive, &attributes);
         if !found.is_empty() {
-            let list: Vec<String> = found.iter().map(ToString::to_string).collect();
-            return Err(BackendError::new(
-                "GetQueueAttributes",
-                &name,
-                BackendErrorKind::Provisioned(format!(
-                    "the provisioned {} queue does not fit the scenario: {}; {REAPPLY}",
-                    spec.role.as_str(),
-                    list.join("; ")
-                )),
-            ));
+            return Err(describe.error(BackendErrorKind::Provisioned(
+                ProvisionedMismatch::QueueMisfits {
+                    role: spec.role,
+                    misfits: found,
+                },
+            )));
         }
-        let arn = attributes.get("QueueArn").cloned().ok_or_else(|| {
-            BackendError::new(
-                "GetQueueAttributes",
-                &name,
-                BackendErrorKind::Service("the response has no QueueArn".into()),
-            )
-        })?;
-        let depth = depth_from(&name, output.attributes())?;
+        let arn = attributes
+            .get("QueueArn")
+            .cloned()
+            .ok_or_else(|| describe.answer_lacks("QueueArn"))?;
+        let depth = depth_from(&describe, output.attributes())?;
         let queue = QueueRef {
             name: name.clone(),
             url: url.to_owned(),
             arn: arn.clone(),
-            fifo: spec.fifo,
+            fifo: spec.attributes.fifo,
             redrive_policy: attributes
                 .get("RedrivePolicy")
                 .filter(|policy| !policy.trim().is_empty())
                 .cloned(),
         };
-        let id = {
-            let mut queues = self.queues.borrow_mut();
-            queues.push(QueueState {
-                role: spec.role,
-                name: queue.name.clone(),
-                url: queue.url.clone(),
-                arn: queue.arn.clone(),
-                fifo: queue.fifo,
-                redrive_policy: queue.redrive_policy.clone(),
-                provisioned: true,
-                deleted: false,
-                emptied: false,
-                receipts: Default::default(),
-                drained: None,
-            });
-            QueueId(queues.len() - 1)
-        };
+        let id = self.register_queue(spec.role, queue.clone(), true);
         if depth.total() > 0 {
             self.purge_settled(&queue).await?;
         }
@@ -178,25 +142,11 @@ impl AwsBackend {
 
     /// A pre-provisioned table: it exists, is keyed like qsim's own tables, and is ACTIVE.
     pub(super) async fn check_provisioned_table(&self, name: &str) -> Result<(), BackendError> {
-        self.calls.record("DescribeTable");
-        let output = self
-            .dynamodb
-            .describe_table()
-            .table_name(name)
-            .send()
+        let describe = self.call("DescribeTable", name);
+        let output = describe
+            .send(self.dynamodb.describe_table().table_name(name).send())
             .await
-            .map_err(|error| match sdk_error("DescribeTable", name, error) {
-                missing if missing.kind == BackendErrorKind::NotFound => BackendError {
-                    kind: BackendErrorKind::Provisioned(
-                        "the table from the resources file does not exist (destroyed, or another \
-                         account or region?); run `terraform apply` and write the file again \
-                         with `terraform output -json`"
-                            .into(),
-                    ),
-                    ..missing
-                },
-                other => other,
-            })?;
+            .map_err(|error| provisioned_missing(error, ProvisionedMismatch::MissingTable))?;
         let table = output.table();
         let hash_key = table
             .map(|t| t.key_schema())
@@ -213,19 +163,13 @@ impl AwsBackend {
                 .map(|definition| definition.attribute_type().clone())
         });
         if hash_key.as_deref() != Some(KEY) || key_type != Some(ScalarAttributeType::S) {
-            return Err(BackendError::new(
-                "DescribeTable",
-                name,
-                BackendErrorKind::Provisioned(format!(
-                    "the provisioned table does not fit: hash key expected `{KEY}` (string), \
-                     actual {}; {REAPPLY}",
-                    match (&hash_key, &key_type) {
-                        (Some(key), Some(kind)) => format!("`{key}` ({})", kind.as_str()),
-                        (Some(key), None) => format!("`{key}`"),
-                        (None, _) => "none".to_owned(),
-                    }
-                )),
-            ));
+            return Err(describe.error(BackendErrorKind::Provisioned(
+                ProvisionedMismatch::TableKey {
+                    expected: KEY,
+                    actual: hash_key
+                        .map(|key| (key, key_type.map(|kind| kind.as_str().to_owned()))),
+                },
+            )));
         }
         if table.and_then(|t| t.table_status()) != Some(&TableStatus::Active) {
             self.wait_until_active(name).await?;
@@ -275,7 +219,7 @@ impl AwsBackend {
             return Ok(());
         }
         let left = if self.custom_endpoint {
-            self.depth_of(&queue.url, &queue.name).await?.total() > 0
+            self.depth_of(&queue).await?.total() > 0
         } else {
             true
         };
@@ -294,14 +238,16 @@ impl AwsBackend {
             if let Some(settles_at) = PURGE_WINDOWS.pending(&queue.arn, Instant::now()) {
                 sleep_until(settles_at).await;
             }
-            self.calls.record("PurgeQueue");
-            let result = self.sqs.purge_queue().queue_url(&queue.url).send().await;
-            let error = match result {
+            let purged = self
+                .call("PurgeQueue", &queue.name)
+                .send(self.sqs.purge_queue().queue_url(&queue.url).send())
+                .await;
+            let error = match purged {
                 Ok(_) => {
                     PURGE_WINDOWS.record(&queue.arn, Instant::now() + self.purge_window());
                     return Ok(());
                 }
-                Err(error) => sdk_error("PurgeQueue", &queue.name, error),
+                Err(error) => error,
             };
             in_progress += 1;
             if error.kind != BackendErrorKind::PurgeInProgress || in_progress >= PURGE_ATTEMPTS {
@@ -330,5 +276,17 @@ impl AwsBackend {
             sleep_until(settles_at).await;
             self.settles_at.set(None);
         }
+    }
+}
+
+/// A resource the resources file names that the endpoint does not know: `missing`, keeping the
+/// service's answer as the cause. Other errors stay as they are.
+fn provisioned_missing(error: BackendError, missing: ProvisionedMismatch) -> BackendError {
+    match error.kind {
+        BackendErrorKind::NotFound => BackendError {
+            kind: BackendErrorKind::Provisioned(missing),
+            ..error
+        },
+        _ => error,
     }
 }

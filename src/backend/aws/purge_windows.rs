@@ -11,12 +11,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use tokio::time::Instant;
-
-/// How long a purge may run on AWS, and so how long until a queue may be purged again.
-pub(crate) const PURGE_WINDOW: Duration = Duration::from_secs(60);
 
 /// When the latest purge of each queue settles, by queue ARN.
 #[derive(Debug, Default)]
@@ -57,6 +53,9 @@ impl PurgeWindows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    use crate::sqs::facts::PURGE_WINDOW;
 
     #[tokio::test(start_paused = true)]
     async fn a_window_is_pending_until_it_settles() {

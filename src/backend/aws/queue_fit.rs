@@ -7,28 +7,12 @@
 //! design, its wait and delay are SQS's defaults); every difference is reported, not the first.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use super::queues::seconds;
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use super::provisioned_mismatch::Misfit;
+use super::sqs_attributes::{redrive_policy, sqs_attributes};
 use crate::backend::{QueueRole, QueueSpec};
-
-/// One attribute that differs: the name SQS uses, what the scenario needs, what the queue has.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Misfit {
-    pub(crate) attribute: String,
-    pub(crate) expected: String,
-    pub(crate) actual: String,
-}
-
-impl fmt::Display for Misfit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} expected {}, actual {}",
-            self.attribute, self.expected, self.actual
-        )
-    }
-}
 
 /// The redrive policy a main queue must have: its DLQ's ARN and the receive count.
 #[derive(Clone, Copy, Debug)]
@@ -44,49 +28,58 @@ pub(crate) fn misfits(
     redrive: Option<ExpectedRedrive<'_>>,
     attributes: &BTreeMap<String, String>,
 ) -> Vec<Misfit> {
-    let mut found = Vec::new();
-    let mut compare = |attribute: &str, expected: String, absent: &str| {
-        let actual = attributes
-            .get(attribute)
-            .map_or_else(|| absent.to_owned(), Clone::clone);
-        if actual != expected {
-            found.push(Misfit {
-                attribute: attribute.to_owned(),
-                expected,
-                actual,
-            });
-        }
-    };
-    // SQS omits FifoQueue and ContentBasedDeduplication on standard queues.
-    compare("FifoQueue", spec.fifo.to_string(), "false");
-    compare(
-        "ContentBasedDeduplication",
-        (spec.fifo && spec.content_based_dedup).to_string(),
-        "false",
-    );
-    compare(
-        "VisibilityTimeout",
-        seconds(spec.visibility_timeout).to_string(),
-        "(absent)",
-    );
-    if spec.role == QueueRole::Main {
-        compare(
-            "ReceiveMessageWaitTimeSeconds",
-            seconds(spec.receive_wait).to_string(),
-            "(absent)",
-        );
-        compare("DelaySeconds", seconds(spec.delay).to_string(), "(absent)");
-        compare(
-            "MessageRetentionPeriod",
-            seconds(spec.retention).to_string(),
-            "(absent)",
-        );
+    // qsim creates a standard queue without the FIFO attributes, which SQS then reads as false.
+    let mut expected = Vec::new();
+    if !spec.attributes.fifo {
+        expected.extend(FIFO_ATTRIBUTES.map(|name| (name, false.to_string())));
     }
+    expected.extend(sqs_attributes(&spec.attributes));
+    let mut found: Vec<Misfit> = expected
+        .into_iter()
+        .filter(|(name, _)| spec.role == QueueRole::Main || COMPARED_ON_A_DLQ.contains(name))
+        .filter_map(|(name, value)| attribute_misfit(attributes, &name, value))
+        .collect();
     found.extend(redrive_misfits(
         redrive,
         attributes.get("RedrivePolicy").map(String::as_str),
     ));
     found
+}
+
+/// What `terraform/` derives from the scenario for a DLQ: its retention is the maximum by design,
+/// its wait and delay are SQS's defaults.
+const COMPARED_ON_A_DLQ: [QueueAttributeName; 3] = [
+    QueueAttributeName::FifoQueue,
+    QueueAttributeName::ContentBasedDeduplication,
+    QueueAttributeName::VisibilityTimeout,
+];
+
+/// The attributes SQS omits when describing a standard queue.
+const FIFO_ATTRIBUTES: [QueueAttributeName; 2] = [
+    QueueAttributeName::FifoQueue,
+    QueueAttributeName::ContentBasedDeduplication,
+];
+
+/// Attribute `name` as the queue has it, if that is not `expected`; an omitted FIFO attribute reads as
+/// `false`.
+fn attribute_misfit(
+    attributes: &BTreeMap<String, String>,
+    name: &QueueAttributeName,
+    expected: String,
+) -> Option<Misfit> {
+    let absent = if FIFO_ATTRIBUTES.contains(name) {
+        "false"
+    } else {
+        "(absent)"
+    };
+    let actual = attributes
+        .get(name.as_str())
+        .map_or_else(|| absent.to_owned(), Clone::clone);
+    (actual != expected).then(|| Misfit {
+        attribute: name.as_str().to_owned(),
+        expected,
+        actual,
+    })
 }
 
 fn redrive_misfits(expected: Option<ExpectedRedrive<'_>>, actual: Option<&str>) -> Vec<Misfit> {
@@ -101,11 +94,7 @@ fn redrive_misfits(expected: Option<ExpectedRedrive<'_>>, actual: Option<&str>) 
         (None, Some(policy)) => vec![misfit("RedrivePolicy", "none".into(), policy.into())],
         (Some(expected), None) => vec![misfit(
             "RedrivePolicy",
-            serde_json::json!({
-                "deadLetterTargetArn": expected.dlq_arn,
-                "maxReceiveCount": expected.max_receive_count,
-            })
-            .to_string(),
+            redrive_policy(expected.dlq_arn, expected.max_receive_count),
             "none".into(),
         )],
         (Some(expected), Some(policy)) => {
@@ -151,19 +140,23 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::backend::QueueAttributes;
     use crate::envelope::Envelope;
+    use crate::sqs::facts::MAX_RETENTION;
 
     const DLQ_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:qsim-x-dlq";
 
     fn spec(role: QueueRole, fifo: bool) -> QueueSpec {
         QueueSpec {
             role,
-            fifo,
-            visibility_timeout: Duration::from_secs(5),
-            receive_wait: Duration::from_secs(1),
-            delay: Duration::ZERO,
-            retention: Duration::from_secs(345_600),
-            content_based_dedup: fifo,
+            attributes: QueueAttributes {
+                fifo,
+                visibility_timeout: Duration::from_secs(5),
+                receive_wait: Duration::from_secs(1),
+                delay: Duration::ZERO,
+                retention: Duration::from_secs(172_800),
+                content_based_dedup: fifo,
+            },
             redrive: None,
             sim: Envelope::IDEAL,
         }
@@ -175,7 +168,7 @@ mod tests {
             ("VisibilityTimeout", "5"),
             ("ReceiveMessageWaitTimeSeconds", "1"),
             ("DelaySeconds", "0"),
-            ("MessageRetentionPeriod", "345600"),
+            ("MessageRetentionPeriod", "172800"),
             ("QueueArn", "arn:aws:sqs:us-east-1:123456789012:qsim-x"),
         ]
         .into_iter()
@@ -257,7 +250,7 @@ mod tests {
         );
 
         let mut without_dedup = spec(QueueRole::Main, true);
-        without_dedup.content_based_dedup = false;
+        without_dedup.attributes.content_based_dedup = false;
         let found = misfits(&without_dedup, None, &provisioned(true, None));
         assert_eq!(names(&found), ["ContentBasedDeduplication"]);
     }
@@ -300,11 +293,14 @@ mod tests {
     fn a_dlq_is_compared_only_on_what_terraform_derives_from_the_scenario() {
         let mut attributes = provisioned(true, None);
         // terraform/ keeps DLQ messages as long as SQS allows and leaves wait and delay default.
-        attributes.insert("MessageRetentionPeriod".into(), "1209600".into());
+        attributes.insert(
+            "MessageRetentionPeriod".into(),
+            MAX_RETENTION.as_secs().to_string(),
+        );
         attributes.insert("ReceiveMessageWaitTimeSeconds".into(), "0".into());
         attributes.insert("DelaySeconds".into(), "0".into());
         let mut dlq = spec(QueueRole::DeadLetter, true);
-        dlq.delay = Duration::from_secs(3);
+        dlq.attributes.delay = Duration::from_secs(3);
         assert_eq!(misfits(&dlq, None, &attributes), []);
         attributes.insert("VisibilityTimeout".into(), "9".into());
         assert_eq!(
@@ -316,7 +312,7 @@ mod tests {
     #[test]
     fn sub_second_durations_round_up_as_the_generated_variables_do() {
         let mut main = spec(QueueRole::Main, false);
-        main.visibility_timeout = Duration::from_millis(4_500);
+        main.attributes.visibility_timeout = Duration::from_millis(4_500);
         assert_eq!(misfits(&main, None, &provisioned(false, None)), []);
     }
 }

@@ -8,24 +8,25 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
 
-use super::backend::{AwsBackend, QueueState};
-use super::errors::{entry_error, is_unimplemented, sdk_error};
+use super::backend::{AwsBackend, QueueRef};
+use super::call::Call;
 use super::naming::{MANAGED_TAG, RUN_TAG};
 use super::options::long_poll_timeouts;
 use super::purge_windows::PURGE_WINDOWS;
+use super::sqs_attributes::{redrive_policy, sqs_attributes};
 use crate::backend::{
     BackendError, BackendErrorKind, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
     QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, SendOutcome,
 };
+use crate::sqs::facts::whole_seconds;
 
 impl AwsBackend {
-    pub(super) async fn create_queue_for(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {
+    pub(super) async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {
         if let Some(provisioned) = &self.provisioned {
             return self.adopt_queue(spec, provisioned).await;
         }
@@ -35,28 +36,19 @@ impl AwsBackend {
             .iter()
             .filter(|queue| queue.role == spec.role)
             .count();
-        let name = self.names.queue(spec.role, spec.fifo, ordinal);
+        let name = self.names.queue(spec.role, spec.attributes.fifo, ordinal);
+        let create = self.call("CreateQueue", &name);
         let redrive_policy = match spec.redrive {
             None => None,
             Some(redrive) => {
                 let dlq = self.queue_ref(redrive.dlq)?;
-                if dlq.fifo != spec.fifo {
-                    return Err(BackendError::new(
-                        "CreateQueue",
-                        name,
-                        BackendErrorKind::InvalidParameter(format!(
-                            "the dead-letter queue {} must be of the same type (FIFO or standard)",
-                            dlq.name
-                        )),
-                    ));
+                if dlq.fifo != spec.attributes.fifo {
+                    return Err(create.error(BackendErrorKind::InvalidParameter(format!(
+                        "the dead-letter queue {} must be of the same type (FIFO or standard)",
+                        dlq.name
+                    ))));
                 }
-                Some(
-                    serde_json::json!({
-                        "deadLetterTargetArn": dlq.arn,
-                        "maxReceiveCount": redrive.max_receive_count,
-                    })
-                    .to_string(),
-                )
+                Some(redrive_policy(&dlq.arn, redrive.max_receive_count))
             }
         };
 
@@ -65,158 +57,94 @@ impl AwsBackend {
             .create_queue()
             .queue_name(&name)
             .tags(MANAGED_TAG, "true")
-            .tags(RUN_TAG, self.names.run_id())
-            .attributes(
-                QueueAttributeName::VisibilityTimeout,
-                seconds(spec.visibility_timeout).to_string(),
-            )
-            .attributes(
-                QueueAttributeName::ReceiveMessageWaitTimeSeconds,
-                seconds(spec.receive_wait).to_string(),
-            )
-            .attributes(
-                QueueAttributeName::DelaySeconds,
-                seconds(spec.delay).to_string(),
-            )
-            .attributes(
-                QueueAttributeName::MessageRetentionPeriod,
-                seconds(spec.retention).to_string(),
-            );
-        if spec.fifo {
-            request = request
-                .attributes(QueueAttributeName::FifoQueue, "true")
-                .attributes(
-                    QueueAttributeName::ContentBasedDeduplication,
-                    spec.content_based_dedup.to_string(),
-                );
+            .tags(RUN_TAG, self.names.run_id());
+        for (attribute, value) in sqs_attributes(&spec.attributes) {
+            request = request.attributes(attribute, value);
         }
         if let Some(policy) = &redrive_policy {
             request = request.attributes(QueueAttributeName::RedrivePolicy, policy);
         }
-        self.calls.record("CreateQueue");
-        let created = request
-            .send()
-            .await
-            .map_err(|error| sdk_error("CreateQueue", &name, error))?;
-        let url = created.queue_url().unwrap_or_default().to_owned();
-        let id = {
-            let mut queues = self.queues.borrow_mut();
-            queues.push(QueueState {
-                role: spec.role,
-                name: name.clone(),
-                url: url.clone(),
-                arn: String::new(),
-                fifo: spec.fifo,
-                redrive_policy,
-                provisioned: false,
-                deleted: false,
-                emptied: false,
-                receipts: Default::default(),
-                drained: None,
-            });
-            QueueId(queues.len() - 1)
+        let created = create.send(request.send()).await?;
+        let mut queue = QueueRef {
+            name: name.clone(),
+            url: created.queue_url().unwrap_or_default().to_owned(),
+            arn: String::new(),
+            fifo: spec.attributes.fifo,
+            redrive_policy,
         };
+        // Registered before anything else can fail, so teardown deletes it.
+        let id = self.register_queue(spec.role, queue.clone(), false);
 
-        self.calls.record("GetQueueAttributes");
-        let attributes = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(|error| sdk_error("GetQueueAttributes", &name, error))?;
-        let arn = attributes
+        let describe = self.call("GetQueueAttributes", &name);
+        let attributes = describe
+            .send(
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(&queue.url)
+                    .attribute_names(QueueAttributeName::QueueArn)
+                    .send(),
+            )
+            .await?;
+        queue.arn = attributes
             .attributes()
             .and_then(|map| map.get(&QueueAttributeName::QueueArn))
             .cloned()
-            .ok_or_else(|| {
-                BackendError::new(
-                    "GetQueueAttributes",
-                    &name,
-                    BackendErrorKind::Service("the response has no QueueArn".into()),
-                )
-            })?;
-        self.queues.borrow_mut()[id.0].arn = arn;
+            .ok_or_else(|| describe.answer_lacks("QueueArn"))?;
+        self.queues.borrow_mut()[id.0].queue = queue;
         Ok(id)
     }
 
-    pub(super) async fn send_batch(
+    pub(super) async fn send(
         &self,
         queue: QueueId,
         batch: &[OutgoingMessage],
     ) -> Result<Vec<Result<SendOutcome, BackendError>>, BackendError> {
         let queue = self.queue_ref(queue)?;
         self.settle_purges().await;
-        let entries = batch
-            .iter()
-            .map(|message| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(&message.entry_id)
-                    .message_body(message.body.as_ref())
-                    .set_message_group_id(message.group_id.as_deref().map(str::to_owned))
-                    .set_message_deduplication_id(message.dedup_id.as_deref().map(str::to_owned))
-                    .set_delay_seconds(message.delay.map(seconds))
-                    .build()
-                    .map_err(|error| {
-                        BackendError::new(
-                            "SendMessageBatch",
-                            &queue.name,
-                            BackendErrorKind::InvalidParameter(error.to_string()),
-                        )
-                        .with_source(error)
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.calls.record("SendMessageBatch");
-        let output = self
-            .sqs
-            .send_message_batch()
-            .queue_url(&queue.url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|error| sdk_error("SendMessageBatch", &queue.name, error))?;
-        let sent: HashMap<&str, &str> = output
-            .successful()
-            .iter()
-            .map(|entry| (entry.id(), entry.message_id()))
-            .collect();
-        let failed: HashMap<&str, _> = output
-            .failed()
-            .iter()
-            .map(|entry| (entry.id(), entry))
-            .collect();
-        Ok(batch
-            .iter()
-            .map(|message| {
-                let id = message.entry_id.as_str();
-                if let Some(message_id) = sent.get(id) {
-                    Ok(SendOutcome {
-                        message_id: Arc::from(*message_id),
-                    })
-                } else if let Some(entry) = failed.get(id) {
-                    Err(entry_error(
-                        "SendMessageBatch",
-                        &queue.name,
-                        entry.code(),
-                        entry.message(),
-                    ))
-                } else {
-                    Err(missing_entry("SendMessageBatch", &queue.name, id))
-                }
+        let call = self.call("SendMessageBatch", &queue.name);
+        let entries = call.entries(batch, |_, message| {
+            SendMessageBatchRequestEntry::builder()
+                .id(&message.entry_id)
+                .message_body(message.body.as_ref())
+                .set_message_group_id(message.group_id.as_deref().map(str::to_owned))
+                .set_message_deduplication_id(message.dedup_id.as_deref().map(str::to_owned))
+                .set_delay_seconds(message.delay.map(seconds))
+                .build()
+        })?;
+        let output = call
+            .send(
+                self.sqs
+                    .send_message_batch()
+                    .queue_url(&queue.url)
+                    .set_entries(Some(entries))
+                    .send(),
+            )
+            .await?;
+        let ids = batch.iter().map(|message| message.entry_id.as_str());
+        Ok(call
+            .entry_results(
+                ids,
+                output.successful(),
+                |entry| entry.id(),
+                output.failed(),
+            )
+            .into_iter()
+            .map(|sent| {
+                sent.map(|entry| SendOutcome {
+                    message_id: Arc::from(entry.message_id()),
+                })
             })
             .collect())
     }
 
-    pub(super) async fn receive_messages(
+    pub(super) async fn receive(
         &self,
         queue_id: QueueId,
         request: ReceiveRequest,
     ) -> Result<Vec<ReceivedMessage>, BackendError> {
         let queue = self.queue_ref(queue_id)?;
         self.settle_purges().await;
-        let messages = self.receive_raw(&queue.url, &queue.name, request).await?;
+        let messages = self.receive_untracked(&queue, request).await?;
         self.with_receipts(queue_id, |receipts| {
             for message in &messages {
                 if let Receipt::Handle(handle) = &message.receipt {
@@ -228,101 +156,64 @@ impl AwsBackend {
     }
 
     /// ReceiveMessage without receipt tracking (the drain's receives are not handed out).
-    pub(super) async fn receive_raw(
+    pub(super) async fn receive_untracked(
         &self,
-        url: &str,
-        name: &str,
+        queue: &QueueRef,
         request: ReceiveRequest,
     ) -> Result<Vec<ReceivedMessage>, BackendError> {
-        self.calls.record("ReceiveMessage");
-        let output = self
-            .sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(i32::try_from(request.max).unwrap_or(i32::MAX))
-            .wait_time_seconds(seconds(request.wait))
-            .set_visibility_timeout(request.visibility.map(seconds))
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
-            .customize()
-            .config_override(long_poll_timeouts(request.wait))
-            .send()
-            .await
-            .map_err(|error| sdk_error("ReceiveMessage", name, error))?;
+        let call = self.call("ReceiveMessage", &queue.name);
+        let output = call
+            .send(
+                self.sqs
+                    .receive_message()
+                    .queue_url(&queue.url)
+                    .max_number_of_messages(i32::try_from(request.max).unwrap_or(i32::MAX))
+                    .wait_time_seconds(seconds(request.wait))
+                    .set_visibility_timeout(request.visibility.map(seconds))
+                    .message_system_attribute_names(
+                        MessageSystemAttributeName::ApproximateReceiveCount,
+                    )
+                    .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+                    .customize()
+                    .config_override(long_poll_timeouts(request.wait))
+                    .send(),
+            )
+            .await?;
         output
             .messages()
             .iter()
             .map(|message| {
-                received_message(message).map_err(|what| {
-                    BackendError::new("ReceiveMessage", name, BackendErrorKind::Service(what))
-                })
+                received_message(message)
+                    .map_err(|what| call.error(BackendErrorKind::Service(what)))
             })
             .collect()
     }
 
-    pub(super) async fn delete_batch(
+    pub(super) async fn delete(
         &self,
         queue_id: QueueId,
         receipts: &[Receipt],
     ) -> Result<Vec<Result<(), BackendError>>, BackendError> {
         let queue = self.queue_ref(queue_id)?;
-        let mut entries = Vec::with_capacity(receipts.len());
-        for (index, receipt) in receipts.iter().enumerate() {
-            if let Receipt::Handle(handle) = receipt {
-                let entry = DeleteMessageBatchRequestEntry::builder()
-                    .id(format!("d{index}"))
-                    .receipt_handle(handle.as_ref())
-                    .build()
-                    .map_err(|error| {
-                        BackendError::new(
-                            "DeleteMessageBatch",
-                            &queue.name,
-                            BackendErrorKind::InvalidParameter(error.to_string()),
-                        )
-                        .with_source(error)
-                    })?;
-                entries.push(entry);
-            }
-        }
-        let (deleted, failed) = if entries.is_empty() {
-            (Vec::new(), Vec::new())
+        let call = self.call("DeleteMessageBatch", &queue.name);
+        let handles: Vec<&str> = receipts
+            .iter()
+            .filter_map(|receipt| match receipt {
+                Receipt::Handle(handle) => Some(handle.as_ref()),
+                Receipt::Token { .. } => None,
+            })
+            .collect();
+        let mut deleted = if handles.is_empty() {
+            Vec::new()
         } else {
-            self.calls.record("DeleteMessageBatch");
-            let output = self
-                .sqs
-                .delete_message_batch()
-                .queue_url(&queue.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|error| sdk_error("DeleteMessageBatch", &queue.name, error))?;
-            let deleted: Vec<String> = output
-                .successful()
-                .iter()
-                .map(|entry| entry.id().to_owned())
-                .collect();
-            (deleted, output.failed().to_vec())
-        };
+            self.delete_message_batch(&call, &queue, &handles).await?
+        }
+        .into_iter();
         let results: Vec<Result<(), BackendError>> = receipts
             .iter()
-            .enumerate()
-            .map(|(index, receipt)| {
-                let id = format!("d{index}");
-                match receipt {
-                    Receipt::Token { .. } => {
-                        Err(foreign_receipt("DeleteMessageBatch", &queue.name))
-                    }
-                    Receipt::Handle(_) if deleted.contains(&id) => Ok(()),
-                    Receipt::Handle(_) => match failed.iter().find(|entry| entry.id() == id) {
-                        Some(entry) => Err(entry_error(
-                            "DeleteMessageBatch",
-                            &queue.name,
-                            entry.code(),
-                            entry.message(),
-                        )),
-                        None => Err(missing_entry("DeleteMessageBatch", &queue.name, &id)),
-                    },
-                }
+            .map(|receipt| match receipt {
+                Receipt::Token { .. } => Err(call.foreign_receipt()),
+                Receipt::Handle(_) => deleted.next().expect("one result per receipt handle"),
             })
             .collect();
         self.with_receipts(queue_id, |outstanding| {
@@ -335,37 +226,71 @@ impl AwsBackend {
         Ok(results)
     }
 
-    pub(super) async fn change_message_visibility(
+    /// DeleteMessageBatch of `handles` (at most [`crate::sqs::facts::MAX_BATCH`]) as `call`: one
+    /// result per handle, in order. The one path of every delete, the consumers' and the drain's.
+    pub(super) async fn delete_message_batch(
+        &self,
+        call: &Call<'_>,
+        queue: &QueueRef,
+        handles: &[&str],
+    ) -> Result<Vec<Result<(), BackendError>>, BackendError> {
+        let entry_id = |index: usize| format!("d{index}");
+        let entries = call.entries(handles, |index, handle| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(entry_id(index))
+                .receipt_handle(*handle)
+                .build()
+        })?;
+        let output = call
+            .send(
+                self.sqs
+                    .delete_message_batch()
+                    .queue_url(&queue.url)
+                    .set_entries(Some(entries))
+                    .send(),
+            )
+            .await?;
+        let ids = (0..handles.len()).map(entry_id);
+        Ok(call
+            .entry_results(
+                ids,
+                output.successful(),
+                |entry| entry.id(),
+                output.failed(),
+            )
+            .into_iter()
+            .map(|deleted| deleted.map(drop))
+            .collect())
+    }
+
+    pub(super) async fn change_visibility(
         &self,
         queue: QueueId,
         receipt: &Receipt,
         timeout: Duration,
     ) -> Result<(), BackendError> {
         let queue = self.queue_ref(queue)?;
+        let call = self.call("ChangeMessageVisibility", &queue.name);
         let Receipt::Handle(handle) = receipt else {
-            return Err(foreign_receipt("ChangeMessageVisibility", &queue.name));
+            return Err(call.foreign_receipt());
         };
-        self.calls.record("ChangeMessageVisibility");
-        self.sqs
-            .change_message_visibility()
-            .queue_url(&queue.url)
-            .receipt_handle(handle.as_ref())
-            .visibility_timeout(seconds(timeout))
-            .send()
-            .await
-            .map_err(|error| sdk_error("ChangeMessageVisibility", &queue.name, error))?;
+        call.send(
+            self.sqs
+                .change_message_visibility()
+                .queue_url(&queue.url)
+                .receipt_handle(handle.as_ref())
+                .visibility_timeout(seconds(timeout))
+                .send(),
+        )
+        .await?;
         Ok(())
     }
 
-    pub(super) async fn purge_queue(&self, queue_id: QueueId) -> Result<(), BackendError> {
+    pub(super) async fn purge(&self, queue_id: QueueId) -> Result<(), BackendError> {
         let queue = self.queue_ref(queue_id)?;
-        self.calls.record("PurgeQueue");
-        self.sqs
-            .purge_queue()
-            .queue_url(&queue.url)
-            .send()
-            .await
-            .map_err(|error| sdk_error("PurgeQueue", &queue.name, error))?;
+        self.call("PurgeQueue", &queue.name)
+            .send(self.sqs.purge_queue().queue_url(&queue.url).send())
+            .await?;
         // A pre-provisioned queue outlives the run: the next one must respect this purge too.
         PURGE_WINDOWS.record(
             &queue.arn,
@@ -376,97 +301,70 @@ impl AwsBackend {
         Ok(())
     }
 
-    pub(super) async fn queue_depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
+    pub(super) async fn depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
         let queue = self.queue_ref(queue)?;
-        self.depth_of(&queue.url, &queue.name).await
+        self.depth_of(&queue).await
     }
 
-    pub(super) async fn depth_of(&self, url: &str, name: &str) -> Result<QueueDepth, BackendError> {
-        self.calls.record("GetQueueAttributes");
-        let output = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            .send()
-            .await
-            .map_err(|error| sdk_error("GetQueueAttributes", name, error))?;
-        depth_from(name, output.attributes())
+    pub(super) async fn depth_of(&self, queue: &QueueRef) -> Result<QueueDepth, BackendError> {
+        let call = self.call("GetQueueAttributes", &queue.name);
+        let output = call
+            .send(
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(&queue.url)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+                    .send(),
+            )
+            .await?;
+        depth_from(&call, output.attributes())
     }
 
-    pub(super) async fn start_message_move_task(
+    pub(super) async fn start_move_task(
         &self,
         source: QueueId,
         max_per_second: Option<u32>,
     ) -> Result<MoveTask, BackendError> {
-        const OPERATION: &str = "StartMessageMoveTask";
         let queue = self.queue_ref(source)?;
-        self.calls.record(OPERATION);
+        let call = self.call("StartMessageMoveTask", &queue.name);
         let request = self
             .sqs
             .start_message_move_task()
             .source_arn(&queue.arn)
             .set_max_number_of_messages_per_second(
                 max_per_second.map(|rate| i32::try_from(rate).unwrap_or(i32::MAX)),
-            );
-        let result = if self.custom_endpoint {
-            // Emulators answer unimplemented operations with HTTP 500, which the SDK would retry.
-            request
-                .customize()
-                .config_override(
-                    aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
-                )
-                .send()
-                .await
-        } else {
-            request.send().await
-        };
-        match result {
-            Ok(output) => Ok(MoveTask {
-                handle: Arc::from(output.task_handle().unwrap_or_default()),
-                state: MoveTaskState::Running,
-                moved: 0,
-                to_move: None,
-            }),
-            Err(error) if self.custom_endpoint && is_unimplemented(&error) => {
-                Err(unsupported(OPERATION, &queue.name).with_source(error))
-            }
-            Err(error) => Err(sdk_error(OPERATION, &queue.name, error)),
-        }
+            )
+            .customize();
+        let output = call
+            .send_raw(self.once_on_emulator(request).send())
+            .await
+            .map_err(|error| self.optional_operation_error(&call, error))?;
+        Ok(MoveTask {
+            handle: Arc::from(output.task_handle().unwrap_or_default()),
+            state: MoveTaskState::Running,
+            moved: 0,
+            to_move: None,
+        })
     }
 
-    pub(super) async fn list_message_move_tasks(
+    pub(super) async fn move_task_status(
         &self,
         source: QueueId,
     ) -> Result<Option<MoveTask>, BackendError> {
-        const OPERATION: &str = "ListMessageMoveTasks";
         let queue = self.queue_ref(source)?;
-        self.calls.record(OPERATION);
+        let call = self.call("ListMessageMoveTasks", &queue.name);
         let request = self
             .sqs
             .list_message_move_tasks()
             .source_arn(&queue.arn)
-            .max_results(1);
-        let result = if self.custom_endpoint {
-            request
-                .customize()
-                .config_override(
-                    aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
-                )
-                .send()
-                .await
-        } else {
-            request.send().await
-        };
-        let output = match result {
-            Ok(output) => output,
-            Err(error) if self.custom_endpoint && is_unimplemented(&error) => {
-                return Err(unsupported(OPERATION, &queue.name).with_source(error));
-            }
-            Err(error) => return Err(sdk_error(OPERATION, &queue.name, error)),
-        };
+            .max_results(1)
+            .customize();
+        let output = call
+            .send_raw(self.once_on_emulator(request).send())
+            .await
+            .map_err(|error| self.optional_operation_error(&call, error))?;
         // ListMessageMoveTasks returns the most recent task first.
         let Some(task) = output.results().first() else {
             return Ok(None);
@@ -478,11 +376,9 @@ impl AwsBackend {
             "CANCELLED" => MoveTaskState::Cancelled,
             "FAILED" => MoveTaskState::Failed,
             other => {
-                return Err(BackendError::new(
-                    OPERATION,
-                    &queue.name,
-                    BackendErrorKind::Service(format!("unknown move task status {other:?}")),
-                ));
+                return Err(call.error(BackendErrorKind::Service(format!(
+                    "unknown move task status {other:?}"
+                ))));
             }
         };
         Ok(Some(MoveTask {
@@ -496,9 +392,10 @@ impl AwsBackend {
     }
 }
 
-/// The three message counts out of a GetQueueAttributes answer (a missing count is 0).
+/// The three message counts out of the answer of `call`, a GetQueueAttributes (a missing count
+/// is 0).
 pub(super) fn depth_from(
-    name: &str,
+    call: &Call<'_>,
     attributes: Option<&HashMap<QueueAttributeName, String>>,
 ) -> Result<QueueDepth, BackendError> {
     let read = |attribute: QueueAttributeName| -> Result<u64, BackendError> {
@@ -507,11 +404,9 @@ pub(super) fn depth_from(
             .map(String::as_str)
             .unwrap_or("0");
         text.parse().map_err(|_| {
-            BackendError::new(
-                "GetQueueAttributes",
-                name,
-                BackendErrorKind::Service(format!("{attribute} is not a count: {text:?}")),
-            )
+            call.error(BackendErrorKind::Service(format!(
+                "{attribute} is not a count: {text:?}"
+            )))
         })
     };
     Ok(QueueDepth {
@@ -521,10 +416,9 @@ pub(super) fn depth_from(
     })
 }
 
-/// SQS takes whole seconds; a fraction rounds up so a timeout is never shorter than asked.
-pub(super) fn seconds(duration: Duration) -> i32 {
-    let whole = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
-    i32::try_from(whole).unwrap_or(i32::MAX)
+/// `duration` as the SDK takes SQS's whole seconds.
+fn seconds(duration: Duration) -> i32 {
+    i32::try_from(whole_seconds(duration)).unwrap_or(i32::MAX)
 }
 
 fn received_message(message: &Message) -> Result<ReceivedMessage, String> {
@@ -548,37 +442,4 @@ fn received_message(message: &Message) -> Result<ReceivedMessage, String> {
         group_id: attribute(&MessageSystemAttributeName::MessageGroupId)
             .map(|group| Arc::from(group.as_str())),
     })
-}
-
-fn missing_entry(operation: &'static str, queue: &str, id: &str) -> BackendError {
-    BackendError::new(
-        operation,
-        queue,
-        BackendErrorKind::Service(format!("the response has no result for entry {id}")),
-    )
-}
-
-/// A simulator receipt token handed to the AWS backend: never issued by SQS.
-fn foreign_receipt(operation: &'static str, queue: &str) -> BackendError {
-    BackendError::new(operation, queue, BackendErrorKind::ReceiptHandleInvalid)
-}
-
-fn unsupported(operation: &'static str, queue: &str) -> BackendError {
-    BackendError::new(
-        operation,
-        queue,
-        BackendErrorKind::Unsupported(format!("{operation} is not implemented by this endpoint")),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fractions_of_seconds_round_up() {
-        assert_eq!(seconds(Duration::ZERO), 0);
-        assert_eq!(seconds(Duration::from_millis(1_500)), 2);
-        assert_eq!(seconds(Duration::from_secs(20)), 20);
-    }
 }

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
 use tokio::time::{Instant, sleep};
 
 use super::backend::{AwsBackend, CreatedTable};
-use super::errors::sdk_error;
+use super::call::Call;
 use super::items::{
     Attributes, KEY, UpdateExpression, item_from_attributes, item_to_attributes, key_attributes,
     key_of,
@@ -34,7 +34,7 @@ const TABLE_POLL_INTERVAL: Duration = Duration::from_millis(500);
 impl AwsBackend {
     /// Creates this run's tables, or checks the pre-provisioned ones. The last provisioning
     /// step of a run, so it also waits for the purges of pre-provisioned queues to settle.
-    pub(super) async fn create_run_tables(&self) -> Result<(), BackendError> {
+    pub(super) async fn create_tables(&self) -> Result<(), BackendError> {
         let tables = [Table::Status, Table::SideEffects];
         if self.provisioned.is_some() {
             for table in tables {
@@ -55,14 +55,8 @@ impl AwsBackend {
 
     async fn create_table(&self, table: Table) -> Result<(), BackendError> {
         let name = self.names.table(table);
-        let invalid = |error: aws_sdk_dynamodb::error::BuildError| {
-            BackendError::new(
-                "CreateTable",
-                &name,
-                BackendErrorKind::InvalidParameter(error.to_string()),
-            )
-            .with_source(error)
-        };
+        let call = self.call("CreateTable", &name);
+        let invalid = |error| call.build_error(error);
         let key_definition = AttributeDefinition::builder()
             .attribute_name(KEY)
             .attribute_type(ScalarAttributeType::S)
@@ -83,18 +77,18 @@ impl AwsBackend {
             .value(self.names.run_id())
             .build()
             .map_err(invalid)?;
-        self.calls.record("CreateTable");
-        self.dynamodb
-            .create_table()
-            .table_name(&name)
-            .attribute_definitions(key_definition)
-            .key_schema(key_schema)
-            .billing_mode(BillingMode::PayPerRequest)
-            .tags(managed)
-            .tags(run)
-            .send()
-            .await
-            .map_err(|error| sdk_error("CreateTable", &name, error))?;
+        call.send(
+            self.dynamodb
+                .create_table()
+                .table_name(&name)
+                .attribute_definitions(key_definition)
+                .key_schema(key_schema)
+                .billing_mode(BillingMode::PayPerRequest)
+                .tags(managed)
+                .tags(run)
+                .send(),
+        )
+        .await?;
         self.tables.borrow_mut().push(CreatedTable {
             name,
             deleted: false,
@@ -104,50 +98,46 @@ impl AwsBackend {
 
     pub(super) async fn wait_until_active(&self, name: &str) -> Result<(), BackendError> {
         let deadline = Instant::now() + TABLE_ACTIVE_TIMEOUT;
+        let describe = self.call("DescribeTable", name);
         loop {
-            self.calls.record("DescribeTable");
-            let output = self
-                .dynamodb
-                .describe_table()
-                .table_name(name)
-                .send()
-                .await
-                .map_err(|error| sdk_error("DescribeTable", name, error))?;
+            let output = describe
+                .send(self.dynamodb.describe_table().table_name(name).send())
+                .await?;
             let status = output.table().and_then(|table| table.table_status());
             if status == Some(&TableStatus::Active) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(BackendError::new(
-                    "DescribeTable",
-                    name,
-                    BackendErrorKind::Service(format!(
-                        "the table is not ACTIVE after {} s (status {status:?})",
-                        TABLE_ACTIVE_TIMEOUT.as_secs()
-                    )),
-                ));
+                return Err(describe.error(BackendErrorKind::Service(format!(
+                    "the table is not ACTIVE after {} s (status {status:?})",
+                    TABLE_ACTIVE_TIMEOUT.as_secs()
+                ))));
             }
             sleep(TABLE_POLL_INTERVAL).await;
         }
     }
 
-    pub(super) async fn put_item_if_absent(
+    pub(super) async fn put_if_absent(
         &self,
         table: Table,
         key: &str,
         item: &Item,
     ) -> Result<PutOutcome, BackendError> {
         let name = self.table_name(table);
-        self.calls.record("PutItem");
-        let result = self
-            .dynamodb
-            .put_item()
-            .table_name(&name)
-            .set_item(Some(item_to_attributes(&self.keys.stored(key), item)))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", KEY)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
+        let call = self.call("PutItem", &name);
+        let result = call
+            .send_raw(
+                self.dynamodb
+                    .put_item()
+                    .table_name(&name)
+                    .set_item(Some(item_to_attributes(&self.keys.stored(key), item)))
+                    .condition_expression("attribute_not_exists(#pk)")
+                    .expression_attribute_names("#pk", KEY)
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .send(),
+            )
             .await;
         let error = match result {
             Ok(_) => return Ok(PutOutcome::Created),
@@ -160,110 +150,95 @@ impl AwsBackend {
             _ => None,
         };
         match returned {
-            None => Err(sdk_error("PutItem", &name, error)),
-            Some(Some(existing)) => {
-                Ok(PutOutcome::Exists(parse_item("PutItem", &name, &existing)?))
-            }
+            None => Err(call.sdk_error(error)),
+            Some(Some(existing)) => Ok(PutOutcome::Exists(parse_item(&call, &existing)?)),
             // An endpoint that ignores ReturnValuesOnConditionCheckFailure: read the item.
-            Some(None) => match self.get_item(table, key).await? {
+            Some(None) => match self.get(table, key).await? {
                 Some(existing) => Ok(PutOutcome::Exists(existing)),
-                None => Err(BackendError::new(
-                    "PutItem",
-                    &name,
-                    BackendErrorKind::Service(format!(
+                None => Err(call
+                    .error(BackendErrorKind::Service(format!(
                         "attribute_not_exists failed for {key:?} but the item does not exist"
-                    )),
-                )
-                .with_source(error)),
+                    )))
+                    .with_source(error)),
             },
         }
     }
 
-    pub(super) async fn update_item(
+    pub(super) async fn update(
         &self,
         table: Table,
         key: &str,
         update: &Update,
     ) -> Result<UpdateOutcome, BackendError> {
         let name = self.table_name(table);
+        let call = self.call("UpdateItem", &name);
         let expression = UpdateExpression::new(update);
         let has_names = !expression.names.is_empty();
         let has_values = !expression.values.is_empty();
-        self.calls.record("UpdateItem");
-        let result = self
-            .dynamodb
-            .update_item()
-            .table_name(&name)
-            .set_key(Some(key_attributes(&self.keys.stored(key))))
-            .set_update_expression(expression.update)
-            .set_condition_expression(expression.condition)
-            .set_expression_attribute_names(has_names.then_some(expression.names))
-            .set_expression_attribute_values(has_values.then_some(expression.values))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
+        let result = call
+            .send_raw(
+                self.dynamodb
+                    .update_item()
+                    .table_name(&name)
+                    .set_key(Some(key_attributes(&self.keys.stored(key))))
+                    .set_update_expression(expression.update)
+                    .set_condition_expression(expression.condition)
+                    .set_expression_attribute_names(has_names.then_some(expression.names))
+                    .set_expression_attribute_values(has_values.then_some(expression.values))
+                    .return_values(ReturnValue::AllNew)
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .send(),
+            )
             .await;
         match result {
             Ok(output) => {
                 let attributes = output.attributes().cloned().unwrap_or_default();
-                Ok(UpdateOutcome::Updated(parse_item(
-                    "UpdateItem",
-                    &name,
-                    &attributes,
-                )?))
+                Ok(UpdateOutcome::Updated(parse_item(&call, &attributes)?))
             }
             Err(error) => match error.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
                     match failed.item() {
                         Some(current) => Ok(UpdateOutcome::ConditionFailed(Some(parse_item(
-                            "UpdateItem",
-                            &name,
-                            current,
+                            &call, current,
                         )?))),
                         // Missing item, or an endpoint that does not return it: read to know.
-                        None => Ok(UpdateOutcome::ConditionFailed(
-                            self.get_item(table, key).await?,
-                        )),
+                        None => Ok(UpdateOutcome::ConditionFailed(self.get(table, key).await?)),
                     }
                 }
-                _ => Err(sdk_error("UpdateItem", &name, error)),
+                _ => Err(call.sdk_error(error)),
             },
         }
     }
 
-    pub(super) async fn get_item(
-        &self,
-        table: Table,
-        key: &str,
-    ) -> Result<Option<Item>, BackendError> {
+    pub(super) async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {
         let name = self.table_name(table);
-        self.calls.record("GetItem");
-        let output = self
-            .dynamodb
-            .get_item()
-            .table_name(&name)
-            .set_key(Some(key_attributes(&self.keys.stored(key))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| sdk_error("GetItem", &name, error))?;
+        let call = self.call("GetItem", &name);
+        let output = call
+            .send(
+                self.dynamodb
+                    .get_item()
+                    .table_name(&name)
+                    .set_key(Some(key_attributes(&self.keys.stored(key))))
+                    .consistent_read(true)
+                    .send(),
+            )
+            .await?;
         output
             .item()
-            .map(|attributes| parse_item("GetItem", &name, attributes))
+            .map(|attributes| parse_item(&call, attributes))
             .transpose()
     }
 
     /// Every item of this run, sorted by key: the whole table, or on a shared table the items
     /// under this run's prefix (filtered on the server, page by page, and checked again here).
-    pub(super) async fn scan_table(
-        &self,
-        table: Table,
-    ) -> Result<Vec<(String, Item)>, BackendError> {
+    pub(super) async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError> {
         let name = self.table_name(table);
+        let call = self.call("Scan", &name);
         let mut items = Vec::new();
         let mut start_key: Option<Attributes> = None;
         loop {
-            self.calls.record("Scan");
             let mut request = self
                 .dynamodb
                 .scan()
@@ -276,15 +251,11 @@ impl AwsBackend {
                     .expression_attribute_names("#pk", KEY)
                     .expression_attribute_values(":run", AttributeValue::S(prefix.to_owned()));
             }
-            let output = request
-                .send()
-                .await
-                .map_err(|error| sdk_error("Scan", &name, error))?;
+            let output = call.send(request.send()).await?;
             for attributes in output.items() {
-                let stored =
-                    key_of(attributes).map_err(|what| invalid_item("Scan", &name, what))?;
+                let stored = key_of(attributes).map_err(|what| invalid_item(&call, what))?;
                 if let Some(key) = self.keys.engine_key(&stored) {
-                    items.push((key.to_owned(), parse_item("Scan", &name, attributes)?));
+                    items.push((key.to_owned(), parse_item(&call, attributes)?));
                 }
             }
             // A filtered page can be empty and still have a next one.
@@ -298,18 +269,12 @@ impl AwsBackend {
     }
 }
 
-fn parse_item(
-    operation: &'static str,
-    table: &str,
-    attributes: &Attributes,
-) -> Result<Item, BackendError> {
-    item_from_attributes(attributes).map_err(|what| invalid_item(operation, table, what))
+fn parse_item(call: &Call<'_>, attributes: &Attributes) -> Result<Item, BackendError> {
+    item_from_attributes(attributes).map_err(|what| invalid_item(call, what))
 }
 
-fn invalid_item(operation: &'static str, table: &str, what: String) -> BackendError {
-    BackendError::new(
-        operation,
-        table,
-        BackendErrorKind::Service(format!("an item qsim cannot read: {what}")),
-    )
+fn invalid_item(call: &Call<'_>, what: String) -> BackendError {
+    call.error(BackendErrorKind::Service(format!(
+        "an item qsim cannot read: {what}"
+    )))
 }

@@ -7,12 +7,10 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::clock::Moment;
 use super::fast_hash::FastMap;
-
-pub(super) const DEDUP_WINDOW: Duration = Duration::from_secs(5 * 60);
+use crate::sqs::facts::DEDUP_WINDOW;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum DedupKey {

@@ -4,16 +4,7 @@
 use std::time::Duration;
 
 use crate::backend::{BackendErrorKind, OutgoingMessage};
-
-pub(super) const MAX_BATCH: usize = 10;
-pub(super) const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
-pub(super) const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
-pub(super) const MAX_WAIT: Duration = Duration::from_secs(20);
-pub(super) const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
-pub(super) const MIN_RETENTION: Duration = Duration::from_secs(60);
-pub(super) const MAX_RETENTION: Duration = Duration::from_secs(14 * 24 * 60 * 60);
-pub(super) const MAX_RECEIVE_COUNT: u32 = 1000;
-pub(super) const DEFAULT_MOVE_RATE: u32 = 500;
+use crate::sqs::facts::{MAX_BATCH, MAX_BATCH_ENTRY_ID, MAX_PAYLOAD_BYTES};
 
 pub(super) fn invalid(what: &str) -> BackendErrorKind {
     BackendErrorKind::InvalidParameter(what.to_owned())
@@ -24,9 +15,9 @@ pub(super) fn batch_size(len: usize) -> Result<(), BackendErrorKind> {
     match len {
         0 => Err(invalid("EmptyBatchRequest: the batch has no entries")),
         1..=MAX_BATCH => Ok(()),
-        _ => Err(invalid(
-            "TooManyEntriesInBatchRequest: a batch holds at most 10 entries",
-        )),
+        _ => Err(invalid(&format!(
+            "TooManyEntriesInBatchRequest: a batch holds at most {MAX_BATCH} entries"
+        ))),
     }
 }
 
@@ -35,9 +26,10 @@ pub(super) fn send_batch(batch: &[OutgoingMessage]) -> Result<(), BackendErrorKi
     batch_size(batch.len())?;
     for (index, message) in batch.iter().enumerate() {
         if !valid_entry_id(&message.entry_id) {
-            return Err(invalid(
-                "InvalidBatchEntryId: entry ids are 1 to 80 characters of [A-Za-z0-9_-]",
-            ));
+            return Err(invalid(&format!(
+                "InvalidBatchEntryId: entry ids are 1 to {MAX_BATCH_ENTRY_ID} characters of \
+                 [A-Za-z0-9_-]"
+            )));
         }
         if batch[..index]
             .iter()
@@ -47,16 +39,16 @@ pub(super) fn send_batch(batch: &[OutgoingMessage]) -> Result<(), BackendErrorKi
         }
     }
     let total: usize = batch.iter().map(|m| m.body.len()).sum();
-    if total > MAX_MESSAGE_BYTES {
-        return Err(invalid(
-            "BatchRequestTooLong: the messages exceed 1,048,576 bytes",
-        ));
+    if total > MAX_PAYLOAD_BYTES {
+        return Err(invalid(&format!(
+            "BatchRequestTooLong: the messages exceed {MAX_PAYLOAD_BYTES} bytes"
+        )));
     }
     Ok(())
 }
 
 fn valid_entry_id(id: &str) -> bool {
-    (1..=80).contains(&id.len())
+    (1..=MAX_BATCH_ENTRY_ID).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -133,7 +125,7 @@ mod tests {
             error_name(send_batch(&[entry(&"a".repeat(81), "x")])),
             "InvalidBatchEntryId"
         );
-        let half = "x".repeat(MAX_MESSAGE_BYTES / 2);
+        let half = "x".repeat(MAX_PAYLOAD_BYTES / 2);
         assert!(send_batch(&[entry("a", &half), entry("b", &half)]).is_ok());
         let over = [entry("a", &half), entry("b", &half), entry("c", "x")];
         assert_eq!(error_name(send_batch(&over)), "BatchRequestTooLong");

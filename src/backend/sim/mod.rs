@@ -52,12 +52,13 @@ use crate::backend::{
 };
 use crate::rng::stream;
 
+use crate::sqs::facts::{
+    MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
+    MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
+};
 use clock::{Clock, Moment};
 use faults::Faults;
-use limits::{
-    DEFAULT_MOVE_RATE, MAX_DELAY, MAX_RECEIVE_COUNT, MAX_RETENTION, MAX_VISIBILITY, MAX_WAIT,
-    MIN_RETENTION, invalid,
-};
+use limits::invalid;
 use move_task::MoveTasks;
 use queue::Queue;
 use table::Tables;
@@ -123,7 +124,9 @@ impl SimBackend {
             .get_mut(queue.0)
             .ok_or_else(|| missing_queue(RECEIVE, queue))?;
         source.advance(now);
-        let visibility = request.visibility.unwrap_or(source.spec.visibility_timeout);
+        let visibility = request
+            .visibility
+            .unwrap_or(source.spec.attributes.visibility_timeout);
         let mut messages = Vec::with_capacity(request.max as usize);
         let mut redriven = Vec::new();
         let max = source.receive_cap(request.max as usize, request.wait.is_zero());
@@ -150,14 +153,29 @@ impl SimBackend {
     }
 
     fn check_spec(&self, spec: &QueueSpec) -> Result<(), BackendErrorKind> {
-        limits::at_most(spec.visibility_timeout, MAX_VISIBILITY, "VisibilityTimeout")?;
-        limits::at_most(spec.receive_wait, MAX_WAIT, "ReceiveMessageWaitTimeSeconds")?;
-        limits::at_most(spec.delay, MAX_DELAY, "DelaySeconds")?;
-        limits::at_most(spec.retention, MAX_RETENTION, "MessageRetentionPeriod")?;
-        if spec.retention < MIN_RETENTION {
-            return Err(invalid("MessageRetentionPeriod is below 60 s"));
+        limits::at_most(
+            spec.attributes.visibility_timeout,
+            MAX_VISIBILITY_TIMEOUT,
+            "VisibilityTimeout",
+        )?;
+        limits::at_most(
+            spec.attributes.receive_wait,
+            MAX_RECEIVE_WAIT,
+            "ReceiveMessageWaitTimeSeconds",
+        )?;
+        limits::at_most(spec.attributes.delay, MAX_DELAY, "DelaySeconds")?;
+        limits::at_most(
+            spec.attributes.retention,
+            MAX_RETENTION,
+            "MessageRetentionPeriod",
+        )?;
+        if spec.attributes.retention < MIN_RETENTION {
+            return Err(invalid(&format!(
+                "MessageRetentionPeriod is below {} s",
+                MIN_RETENTION.as_secs()
+            )));
         }
-        if spec.content_based_dedup && !spec.fifo {
+        if spec.attributes.content_based_dedup && !spec.attributes.fifo {
             return Err(invalid(
                 "ContentBasedDeduplication is only valid on FIFO queues",
             ));
@@ -178,13 +196,17 @@ impl SimBackend {
             let dlq = queues
                 .get(redrive.dlq.0)
                 .ok_or_else(|| invalid("RedrivePolicy: the dead-letter queue does not exist"))?;
-            if dlq.spec.fifo != spec.fifo {
+            if dlq.spec.attributes.fifo != spec.attributes.fifo {
                 return Err(invalid(
                     "RedrivePolicy: a dead-letter queue has the type (standard or FIFO) of its source",
                 ));
             }
-            if !(1..=MAX_RECEIVE_COUNT).contains(&redrive.max_receive_count) {
-                return Err(invalid("RedrivePolicy: maxReceiveCount is 1 to 1000"));
+            if !MAX_RECEIVE_COUNT_RANGE.contains(&redrive.max_receive_count) {
+                return Err(invalid(&format!(
+                    "RedrivePolicy: maxReceiveCount is {} to {}",
+                    MAX_RECEIVE_COUNT_RANGE.start(),
+                    MAX_RECEIVE_COUNT_RANGE.end()
+                )));
             }
         }
         Ok(())
@@ -234,7 +256,7 @@ impl Backend for SimBackend {
                 n => format!("{}-{}", spec.role.as_str(), n + 1),
             }
         };
-        let name = if spec.fifo {
+        let name = if spec.attributes.fifo {
             format!("{base}.fifo")
         } else {
             base.clone()
@@ -243,7 +265,7 @@ impl Backend for SimBackend {
             .map_err(|kind| BackendError::new("CreateQueue", name.clone(), kind))?;
         let mut queues = self.queues.borrow_mut();
         let id = QueueId(queues.len());
-        let envelope = if spec.fifo {
+        let envelope = if spec.attributes.fifo {
             spec.sim.for_fifo()
         } else {
             spec.sim
@@ -289,13 +311,13 @@ impl Backend for SimBackend {
         request: ReceiveRequest,
     ) -> Result<Vec<ReceivedMessage>, BackendError> {
         tokio::task::yield_now().await;
-        let checked = if !(1..=10).contains(&request.max) {
-            Err(invalid("MaxNumberOfMessages is 1 to 10"))
+        let checked = if !(1..=MAX_BATCH as u32).contains(&request.max) {
+            Err(invalid(&format!("MaxNumberOfMessages is 1 to {MAX_BATCH}")))
         } else {
-            limits::at_most(request.wait, MAX_WAIT, "WaitTimeSeconds").and_then(|()| {
+            limits::at_most(request.wait, MAX_RECEIVE_WAIT, "WaitTimeSeconds").and_then(|()| {
                 limits::at_most(
                     request.visibility.unwrap_or_default(),
-                    MAX_VISIBILITY,
+                    MAX_VISIBILITY_TIMEOUT,
                     "VisibilityTimeout",
                 )
             })
@@ -386,9 +408,11 @@ impl Backend for SimBackend {
             .iter()
             .any(|q| q.spec.redrive.is_some_and(|r| r.dlq == source));
         let task = self.with_queue(START, source, |dlq, now| {
-            let per_second = max_per_second.unwrap_or(DEFAULT_MOVE_RATE);
-            if !(1..=DEFAULT_MOVE_RATE).contains(&per_second) {
-                return Err(invalid("MaxNumberOfMessagesPerSecond is 1 to 500"));
+            let per_second = max_per_second.unwrap_or(MAX_MOVE_TASK_RATE);
+            if !(1..=MAX_MOVE_TASK_RATE).contains(&per_second) {
+                return Err(invalid(&format!(
+                    "MaxNumberOfMessagesPerSecond is 1 to {MAX_MOVE_TASK_RATE}"
+                )));
             }
             if !is_dlq {
                 return Err(invalid(

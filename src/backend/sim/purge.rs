@@ -10,9 +10,7 @@
 use std::time::Duration;
 
 use super::clock::Moment;
-
-/// How long after a purge SQS refuses another one (PurgeQueueInProgress).
-const PURGE_COOLDOWN: Duration = Duration::from_secs(60);
+use crate::sqs::facts::PURGE_WINDOW;
 
 #[derive(Debug, Default)]
 pub(super) struct PurgeWindow {
@@ -28,7 +26,7 @@ impl PurgeWindow {
     /// Whether a purge called at `now` fails with PurgeQueueInProgress.
     pub(super) fn refuses(&self, now: Moment) -> bool {
         self.called
-            .is_some_and(|called| called.after(PURGE_COOLDOWN) > now)
+            .is_some_and(|called| called.after(PURGE_WINDOW) > now)
     }
 
     fn running(&self, now: Moment) -> bool {

@@ -29,12 +29,13 @@ use super::counters::CounterHistory;
 use super::dedup::{DedupKey, DedupWindow};
 use super::faults::Faults;
 use super::fifo::{Cursor, FifoOrder};
-use super::limits::{self, MAX_DELAY, MAX_VISIBILITY, invalid};
+use super::limits::{self, invalid};
 use super::message_id::next_message_id;
 use super::purge::PurgeWindow;
 use super::standard::StandardOrder;
 use super::store::{ReceiptStatus, State, Store, Stored};
 use super::timers::{ExpiryQueue, Timer, TimerHeap};
+use crate::sqs::facts::{MAX_DELAY, MAX_VISIBILITY_TIMEOUT};
 
 /// Group index of messages on a standard queue.
 const NO_GROUP: u32 = u32::MAX;
@@ -108,7 +109,7 @@ impl Queue {
         ids: ChaCha8Rng,
         faults: Faults,
     ) -> Queue {
-        let order = if spec.fifo {
+        let order = if spec.attributes.fifo {
             Order::Fifo(FifoOrder::default())
         } else {
             Order::Standard(StandardOrder::default())
@@ -234,7 +235,7 @@ impl Queue {
         message: &OutgoingMessage,
     ) -> Result<Arc<str>, BackendErrorKind> {
         limits::body(&message.body)?;
-        let dedup_key = if self.spec.fifo {
+        let dedup_key = if self.spec.attributes.fifo {
             if message.group_id.is_none() {
                 return Err(invalid(
                     "MissingParameter: FIFO queues require a MessageGroupId",
@@ -245,7 +246,7 @@ impl Queue {
                     "InvalidParameterValue: FIFO queues take only the queue's DelaySeconds, not a per-message one",
                 ));
             }
-            let key = match (&message.dedup_id, self.spec.content_based_dedup) {
+            let key = match (&message.dedup_id, self.spec.attributes.content_based_dedup) {
                 (Some(id), _) => DedupKey::Explicit(Arc::clone(id)),
                 (None, true) => DedupKey::Content(Arc::clone(&message.body)),
                 (None, false) => {
@@ -267,7 +268,7 @@ impl Queue {
             }
             None
         };
-        let delay = message.delay.unwrap_or(self.spec.delay);
+        let delay = message.delay.unwrap_or(self.spec.attributes.delay);
         limits::at_most(delay, MAX_DELAY, "DelaySeconds")?;
 
         let message_id = next_message_id(&mut self.ids);
@@ -355,7 +356,8 @@ impl Queue {
                 group_id: message.group_id.clone(),
             });
             // Drawn for every delivery, so the fault stream does not depend on earlier copies.
-            let duplicate = !self.spec.fifo && message.copy_of.is_none() && self.faults.duplicate();
+            let duplicate =
+                !self.spec.attributes.fifo && message.copy_of.is_none() && self.faults.duplicate();
             if duplicate && !message.duplicated {
                 duplicated.push(slot);
             }
@@ -391,7 +393,7 @@ impl Queue {
             ReceiptStatus::Gone => Ok(()),
             // SQS: "succeeds, but the message might not be deleted"; FIFO refuses a receipt
             // whose visibility window has passed, which a superseded one always has.
-            ReceiptStatus::Superseded(_) if self.spec.fifo => {
+            ReceiptStatus::Superseded(_) if self.spec.attributes.fifo => {
                 Err(BackendErrorKind::ReceiptHandleInvalid)
             }
             ReceiptStatus::Superseded(slot) => {
@@ -402,7 +404,7 @@ impl Queue {
             }
             ReceiptStatus::Current(slot) => {
                 let in_flight = matches!(self.store.get(slot).state, State::InFlight { .. });
-                if self.spec.fifo && !in_flight {
+                if self.spec.attributes.fifo && !in_flight {
                     return Err(BackendErrorKind::ReceiptHandleInvalid);
                 }
                 self.delete_stored(slot);
@@ -428,7 +430,7 @@ impl Queue {
         receipt: &Receipt,
         timeout: Duration,
     ) -> Result<(), BackendErrorKind> {
-        limits::at_most(timeout, MAX_VISIBILITY, "VisibilityTimeout")?;
+        limits::at_most(timeout, MAX_VISIBILITY_TIMEOUT, "VisibilityTimeout")?;
         let slot = match self.classify(receipt) {
             ReceiptStatus::Invalid | ReceiptStatus::Gone => {
                 return Err(BackendErrorKind::ReceiptHandleInvalid);
@@ -443,7 +445,7 @@ impl Queue {
             return Ok(());
         };
         let until = now.after(timeout);
-        if until > received_at.after(MAX_VISIBILITY) {
+        if until > received_at.after(MAX_VISIBILITY_TIMEOUT) {
             return Err(invalid(
                 "InvalidParameterValue: the total visibility timeout would exceed 12 hours from the receive",
             ));
@@ -510,7 +512,7 @@ impl Queue {
     /// visible at once. A standard DLQ keeps the enqueue time, so retention counts from the
     /// original send; a FIFO DLQ resets it to the move (docs/sqs-semantics.md, DLQ retention).
     pub(super) fn arrive(&mut self, now: Moment, transfer: Transfer) {
-        let enqueued_at = if self.spec.fifo {
+        let enqueued_at = if self.spec.attributes.fifo {
             now
         } else {
             transfer.enqueued_at
@@ -598,7 +600,7 @@ impl Queue {
         copy_of: Option<(u32, u64)>,
     ) -> (u32, u64) {
         let seq = self.store.next_seq();
-        let expires = transfer.enqueued_at.after(self.spec.retention);
+        let expires = transfer.enqueued_at.after(self.spec.attributes.retention);
         let slot = self.store.insert(Stored {
             seq,
             message_id: transfer.message_id,

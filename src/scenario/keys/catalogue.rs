@@ -1,11 +1,16 @@
 //! Every table of the file format and its keys, in file order. One line per key:
 //! `CONST name: shape, presence, "meaning";`.
 
-use crate::envelope::{ASSUMPTION_NAMES, PROFILE_NAMES};
+use std::time::Duration;
 
 use super::{
     ANY_DURATION, Key, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms, count_from,
     instances_from, int, int_from, positive_up_to, secs,
+};
+use crate::envelope::{ASSUMPTION_NAMES, PROFILE_NAMES};
+use crate::sqs::facts::{
+    self, MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
+    MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
 };
 
 const OPTIONAL: Presence = Presence::Optional;
@@ -18,9 +23,6 @@ const fn default(value: &'static str) -> Presence {
 const fn derived(description: &'static str) -> Presence {
     Presence::Derived(description)
 }
-
-const HOUR: u64 = 3600;
-const DAY: u64 = 24 * HOUR;
 
 /// Declares `pub mod $module` with one `Key` const per key and `KEYS`, all of them in order.
 macro_rules! table {
@@ -75,12 +77,12 @@ table!(scenario {
 
 table!(queue {
     KIND kind: Shape::Choice(&["standard", "fifo"]), default("standard"), "Queue type.";
-    VISIBILITY_TIMEOUT visibility_timeout: secs(0, 12 * HOUR), default("30s"), "How long a received message stays invisible.";
-    RECEIVE_WAIT receive_wait: secs(0, 20), default("0s"), "ReceiveMessageWaitTimeSeconds: long polling.";
-    DELAY delay: secs(0, 15 * 60), default("0s"), "DelaySeconds of the queue.";
-    RETENTION retention: secs(60, 14 * DAY), default("4d"), "MessageRetentionPeriod.";
+    VISIBILITY_TIMEOUT visibility_timeout: secs(Duration::ZERO, MAX_VISIBILITY_TIMEOUT), default("30s"), "How long a received message stays invisible.";
+    RECEIVE_WAIT receive_wait: secs(Duration::ZERO, MAX_RECEIVE_WAIT), default("0s"), "ReceiveMessageWaitTimeSeconds: long polling.";
+    DELAY delay: secs(Duration::ZERO, MAX_DELAY), default("0s"), "DelaySeconds of the queue.";
+    RETENTION retention: secs(MIN_RETENTION, MAX_RETENTION), default("4d"), "MessageRetentionPeriod.";
     CONTENT_BASED_DEDUP content_based_dedup: Shape::Bool, default("false"), "FIFO only: deduplicate by a hash of the body.";
-    MAX_RECEIVE_COUNT max_receive_count: int(1, 1000), OPTIONAL, "When set, the queue gets a DLQ and moves a message there after this many receives.";
+    MAX_RECEIVE_COUNT max_receive_count: int(*MAX_RECEIVE_COUNT_RANGE.start() as i64, *MAX_RECEIVE_COUNT_RANGE.end() as i64), OPTIONAL, "When set, the queue gets a DLQ and moves a message there after this many receives.";
     SIM sim: Shape::Table(&[sim::KEYS]), OPTIONAL, "The simulator's envelope: its profile and overrides of its rates (ignored by other backends).";
 });
 
@@ -89,9 +91,9 @@ table!(sim {
     DUPLICATE_RATE duplicate_rate: PROBABILITY, derived("the profile's"), "Standard only: probability that a receive leaves a second copy behind (injected: simulator only).";
     REORDER_RATE reorder_rate: PROBABILITY, derived("the profile's"), "Standard only: probability that a receive slot is filled out of order (injected: simulator only).";
     REORDER_WINDOW reorder_window: int(1, 1000), derived("10"), "How far out of order a reordered message may come (simulator only).";
-    PURGE_WINDOW purge_window: secs(0, 60), derived("60s"), "Longest time an asynchronous purge takes (injected: simulator only).";
+    PURGE_WINDOW purge_window: secs(Duration::ZERO, facts::PURGE_WINDOW), derived("60s"), "Longest time an asynchronous purge takes (injected: simulator only).";
     PURGE_REACH_RATE purge_reach_rate: PROBABILITY, derived("the profile's"), "Probability that a message sent before a purge can still be received until the purge deletes it (injected: simulator only).";
-    COUNTER_LAG counter_lag: secs(0, 300), derived("the profile's"), "Queue depth readings (`when`, the autoscaler) show the queue as it was up to this long ago (injected: simulator only).";
+    COUNTER_LAG counter_lag: secs(Duration::ZERO, Duration::from_secs(300)), derived("the profile's"), "Queue depth readings (`when`, the autoscaler) show the queue as it was up to this long ago (injected: simulator only).";
     PARTIAL_RECEIVE_RATE partial_receive_rate: PROBABILITY, derived("the profile's"), "Probability that a receive returns fewer messages than it could, a short poll possibly none (injected: simulator only).";
     STALE_RECEIPT_RATE stale_receipt_rate: PROBABILITY, derived("the profile's"), "Standard only: probability that a delete or visibility change with a superseded receipt takes effect (injected: simulator only).";
 });
@@ -103,10 +105,10 @@ table!(producer {
     CONTINUOUS continuous: Shape::Bool, default("false"), "Send until a `stop` action names this producer; needs a finite rate.";
     SCHEDULE schedule: Shape::List(&ANY_DURATION), OPTIONAL, "Send one message at each of these offsets from start.";
     RATE rate: Shape::Rate, default("unlimited"), "How fast messages are sent.";
-    BATCH_SIZE batch_size: int(1, 10), default("1"), "Messages per SendMessageBatch call.";
+    BATCH_SIZE batch_size: int(1, MAX_BATCH as i64), default("1"), "Messages per SendMessageBatch call.";
     GROUPS groups: int(1, 10_000), default("1"), "FIFO only when > 1: spread messages round-robin over groups g1..gN.";
     DEDUP dedup: Shape::Choice(&["message-id", "content", "payload"]), derived("\"content\" when queue.content_based_dedup, else \"message-id\""), "FIFO only: where MessageDeduplicationId comes from (\"content\" needs content_based_dedup, \"payload\" a literal payload).";
-    DELAY delay: secs(0, 15 * 60), OPTIONAL, "Standard only: DelaySeconds of every message.";
+    DELAY delay: secs(Duration::ZERO, MAX_DELAY), OPTIONAL, "Standard only: DelaySeconds of every message.";
     PAYLOAD payload: Shape::Table(&[payload::KEYS]), OPTIONAL, "What the messages contain (default kind = \"work\").";
 });
 
@@ -140,8 +142,8 @@ table!(consumer {
     COUNT count: instances_from(0), default("1"), "Instances started at `start` (0 = started later by the timeline or autoscaler).";
     START start: ANY_DURATION, default("0s"), "When the first instance starts.";
     STAGGER stagger: ANY_DURATION, default("0s"), "Instance k starts at start + k * stagger.";
-    MAX_MESSAGES max_messages: int(1, 10), default("1"), "MaxNumberOfMessages per receive.";
-    WAIT wait: secs(0, 20), derived("queue.receive_wait"), "WaitTimeSeconds of each receive.";
+    MAX_MESSAGES max_messages: int(1, MAX_BATCH as i64), default("1"), "MaxNumberOfMessages per receive.";
+    WAIT wait: secs(Duration::ZERO, MAX_RECEIVE_WAIT), derived("queue.receive_wait"), "WaitTimeSeconds of each receive.";
     IDLE_TIMEOUT idle_timeout: POSITIVE_DURATION, derived("queue.visibility_timeout + 2 * wait + 1s"), "An instance exits cleanly after this long without receiving anything.";
     MESSAGE_LIMIT message_limit: count_from(1), OPTIONAL, "An instance exits cleanly after processing this many messages.";
 });
@@ -169,7 +171,7 @@ table!(versioning {
 
 table!(heartbeat {
     INTERVAL interval: at_least_ms(100), REQUIRED, "Time between ChangeMessageVisibility calls (< extend).";
-    EXTEND extend: positive_up_to(12 * HOUR), REQUIRED, "Visibility timeout set by each heartbeat.";
+    EXTEND extend: positive_up_to(MAX_VISIBILITY_TIMEOUT), REQUIRED, "Visibility timeout set by each heartbeat.";
 });
 
 table!(chaos {
@@ -205,7 +207,7 @@ table!(deploy {
 });
 
 table!(redrive {
-    MAX_PER_SECOND max_per_second: int(1, 500), OPTIONAL, "Messages moved per second (default: as fast as SQS goes).";
+    MAX_PER_SECOND max_per_second: int(1, MAX_MOVE_TASK_RATE as i64), OPTIONAL, "Messages moved per second (default: as fast as SQS goes).";
 });
 
 table!(autoscaler {

@@ -96,11 +96,11 @@ pub const fn int_from(min: i64) -> Shape {
 
 pub const PROBABILITY: Shape = Shape::Float { min: 0.0, max: 1.0 };
 
-/// Any duration from `min_secs` to `max_secs` inclusive.
-pub const fn secs(min_secs: u64, max_secs: u64) -> Shape {
+/// Whole seconds from `min` to `max` inclusive.
+pub const fn secs(min: Duration, max: Duration) -> Shape {
     Shape::Duration {
-        min: Duration::from_secs(min_secs),
-        max: Some(Duration::from_secs(max_secs)),
+        min,
+        max: Some(max),
         positive: false,
         seconds: true,
     }
@@ -169,11 +169,11 @@ pub const fn instances_from(min: i64) -> Shape {
     int(min, MAX_INSTANCES)
 }
 
-/// A duration from just above zero to `max_secs`.
-pub const fn positive_up_to(max_secs: u64) -> Shape {
+/// A duration from just above zero to `max`.
+pub const fn positive_up_to(max: Duration) -> Shape {
     Shape::Duration {
         min: Duration::ZERO,
-        max: Some(Duration::from_secs(max_secs)),
+        max: Some(max),
         positive: true,
         seconds: false,
     }

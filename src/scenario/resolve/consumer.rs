@@ -75,10 +75,10 @@ pub fn layer_of(index: usize, raw: &Spanned<RawConsumer>) -> Layer<'_> {
 fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer, queue: &QueueConfig) -> ConsumerGroup {
     let wait = ctx
         .duration(loc, &gkey::WAIT, raw.wait.as_ref())
-        .unwrap_or(queue.receive_wait);
+        .unwrap_or(queue.attributes.receive_wait);
     let idle_timeout = ctx
         .duration(loc, &gkey::IDLE_TIMEOUT, raw.idle_timeout.as_ref())
-        .unwrap_or(queue.visibility_timeout + 2 * wait + Duration::from_secs(1));
+        .unwrap_or(queue.attributes.visibility_timeout + 2 * wait + Duration::from_secs(1));
     let layer = Layer {
         loc: loc.clone(),
         raw: raw.behavior(),
@@ -201,7 +201,7 @@ fn idempotency(ctx: &mut Ctx, layers: &[Layer], queue: &QueueConfig) -> Idempote
         "lock" | "tables" => {
             let lease = ctx
                 .duration(lease_loc, &key::LEASE, lease)
-                .unwrap_or(queue.visibility_timeout);
+                .unwrap_or(queue.attributes.visibility_timeout);
             match kind {
                 "lock" => Idempotency::Lock { lease },
                 _ => Idempotency::Tables { lease },

@@ -29,6 +29,7 @@ use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
 use super::{QueueConfig, Scenario};
 use crate::envelope::{Latitude, Overrides, Profile, SimSettings};
+use crate::sqs::QueueAttributes;
 use ctx::{Ctx, Loc};
 use timeline::Names;
 
@@ -218,12 +219,14 @@ fn queue(ctx: &mut Ctx, raw: Option<&Spanned<RawQueue>>) -> QueueConfig {
         assumes: Vec::new(),
     };
     QueueConfig {
-        fifo,
-        visibility_timeout,
-        receive_wait,
-        delay,
-        retention,
-        content_based_dedup,
+        attributes: QueueAttributes {
+            fifo,
+            visibility_timeout,
+            receive_wait,
+            delay,
+            retention,
+            content_based_dedup,
+        },
         max_receive_count,
         sim: knobs,
     }

@@ -218,16 +218,22 @@ fn literal(
         };
         fields.insert(name.get_ref().clone(), value);
     }
-    fifo_only(ctx, loc, "group", raw.group.as_ref(), queue.fifo);
-    fifo_only(ctx, loc, "dedup_id", raw.dedup_id.as_ref(), queue.fifo);
-    if queue.fifo {
+    fifo_only(ctx, loc, "group", raw.group.as_ref(), queue.attributes.fifo);
+    fifo_only(
+        ctx,
+        loc,
+        "dedup_id",
+        raw.dedup_id.as_ref(),
+        queue.attributes.fifo,
+    );
+    if queue.attributes.fifo {
         match (raw.dedup_id.as_ref(), dedup) {
             (Some(id), DedupSource::MessageId | DedupSource::None) => {
                 let help = "set dedup = \"payload\" on the producer, or remove dedup_id";
                 let message = "dedup_id is used only when the producer has dedup = \"payload\"";
                 ctx.error(id.span(), loc.key("dedup_id"), message, help.to_string());
             }
-            (None, DedupSource::Payload) if !queue.content_based_dedup => {
+            (None, DedupSource::Payload) if !queue.attributes.content_based_dedup => {
                 let help = "give every message a dedup_id, or set content_based_dedup = true";
                 let message =
                     "this message has no dedup_id, and the producer has dedup = \"payload\"";
@@ -245,10 +251,10 @@ fn literal(
         fields,
         group: ctx
             .text(loc, &key::GROUP, raw.group.as_ref())
-            .filter(|_| queue.fifo),
+            .filter(|_| queue.attributes.fifo),
         dedup_id: ctx
             .text(loc, &key::DEDUP_ID, raw.dedup_id.as_ref())
-            .filter(|_| queue.fifo),
+            .filter(|_| queue.attributes.fifo),
         poison: ctx
             .bool(loc, &key::POISON, raw.poison.as_ref())
             .unwrap_or(false),

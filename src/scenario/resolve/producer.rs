@@ -75,7 +75,9 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) -> 
     }
 
     let groups = ctx.uint(loc, &pkey::GROUPS, raw.groups.as_ref());
-    if let (Some(groups), Some(raw_groups), false) = (groups, raw.groups.as_ref(), queue.fifo) {
+    if let (Some(groups), Some(raw_groups), false) =
+        (groups, raw.groups.as_ref(), queue.attributes.fifo)
+    {
         if groups > 1 {
             ctx.error(
                 raw_groups.span(),
@@ -85,8 +87,8 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) -> 
             );
         }
     }
-    standard_only(ctx, loc, "delay", raw.delay.as_ref(), queue.fifo);
-    let delay = match queue.fifo {
+    standard_only(ctx, loc, "delay", raw.delay.as_ref(), queue.attributes.fifo);
+    let delay = match queue.attributes.fifo {
         true => None,
         false => ctx.duration(loc, &pkey::DELAY, raw.delay.as_ref()),
     };
@@ -201,11 +203,11 @@ fn dedup(
     queue: &QueueConfig,
     literal: bool,
 ) -> DedupSource {
-    fifo_only(ctx, loc, "dedup", raw.dedup.as_ref(), queue.fifo);
-    if !queue.fifo {
+    fifo_only(ctx, loc, "dedup", raw.dedup.as_ref(), queue.attributes.fifo);
+    if !queue.attributes.fifo {
         return DedupSource::None;
     }
-    let default = if queue.content_based_dedup {
+    let default = if queue.attributes.content_based_dedup {
         "content"
     } else {
         "message-id"
@@ -216,7 +218,7 @@ fn dedup(
     };
     let span = raw.dedup.as_ref().map_or(loc.span.clone(), Spanned::span);
     match choice {
-        Some("content") if !queue.content_based_dedup => {
+        Some("content") if !queue.attributes.content_based_dedup => {
             let help = "set content_based_dedup = true in [queue], or use dedup = \"message-id\"";
             let message = "dedup = \"content\" needs content-based deduplication on the queue";
             ctx.error(span, loc.key("dedup"), message, help.to_string());

@@ -6,6 +6,7 @@ use std::time::Duration;
 use indoc::indoc;
 
 use crate::scenario::*;
+use crate::sqs::{QueueAttributes, QueueRole};
 
 pub fn resolve_ok(text: &str) -> Scenario {
     parse(Path::new("t.toml"), text).unwrap_or_else(|error| panic!("{}", error.render(false)))
@@ -34,10 +35,10 @@ fn minimal_file_gets_every_default() {
     assert_eq!(s.path, Path::new("t.toml"));
     assert_eq!((s.seed, s.timeout, s.tags.len()), (1, secs(600), 0));
     let q = &s.queue;
-    assert!(!q.fifo && !q.content_based_dedup);
     assert_eq!(
-        (q.visibility_timeout, q.receive_wait, q.delay, q.retention),
-        (secs(30), secs(0), secs(0), secs(4 * 86400))
+        q.attributes,
+        QueueAttributes::default(),
+        "the file's defaults are SQS's"
     );
     assert_eq!(q.max_receive_count, None);
     assert_eq!(q.sim, crate::envelope::SimSettings::default());
@@ -182,7 +183,7 @@ fn full_file_resolves_every_feature() {
     assert_eq!((s.name.as_str(), s.seed, s.timeout), ("full", 7, secs(120)));
     assert_eq!(s.tags, ["fast", "dlq-2"]);
     assert_eq!(
-        (s.queue.receive_wait, s.queue.max_receive_count),
+        (s.queue.attributes.receive_wait, s.queue.max_receive_count),
         (secs(2), Some(3))
     );
     assert_eq!(
@@ -288,7 +289,7 @@ fn full_file_resolves_every_feature() {
         }
     );
     assert_eq!(actions[5], &Action::StopProducer(producer("orders")));
-    assert_eq!(actions[6], &Action::Purge(QueueTarget::DeadLetter));
+    assert_eq!(actions[6], &Action::Purge(QueueRole::DeadLetter));
     assert_eq!(actions[7], &Action::StopAll);
 
     let autoscaler = s.autoscaler.as_ref().expect("autoscaler");
@@ -394,7 +395,7 @@ fn fifo_producers_default_their_dedup_source() {
         name = "worker"
     "#};
     let s = resolve_ok(text);
-    assert!(s.queue.fifo && s.queue.content_based_dedup);
+    assert!(s.queue.attributes.fifo && s.queue.attributes.content_based_dedup);
     let dedups: Vec<_> = s.producers.iter().map(|p| p.dedup.clone()).collect();
     assert_eq!(
         dedups,

@@ -11,9 +11,9 @@ use super::values::{parse_condition, parse_target};
 use crate::scenario::keys::{Key, at as key, autoscaler as akey, echo};
 use crate::scenario::raw::{RawAt, RawAutoscaler, RawConsumer};
 use crate::scenario::{
-    Action, Autoscaler, GroupIx, LiveMetric, ProducerIx, QueueConfig, QueueTarget, TimelineEntry,
-    Trigger,
+    Action, Autoscaler, GroupIx, LiveMetric, ProducerIx, QueueConfig, TimelineEntry, Trigger,
 };
+use crate::sqs::QueueRole;
 
 /// What the timeline and autoscaler may refer to.
 pub struct Names<'a> {
@@ -225,9 +225,9 @@ fn action<'a>(
                     let span = raw.purge.as_ref().map_or(loc.span.clone(), Spanned::span);
                     needs_dlq(ctx, span, loc.key("purge"), "purge = \"dlq\"");
                 }
-                Some(Action::Purge(QueueTarget::DeadLetter))
+                Some(Action::Purge(QueueRole::DeadLetter))
             }
-            _ => Some(Action::Purge(QueueTarget::Main)),
+            _ => Some(Action::Purge(QueueRole::Main)),
         },
         "deploy" => {
             use crate::scenario::keys::deploy as key;

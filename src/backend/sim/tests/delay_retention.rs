@@ -5,10 +5,7 @@ use super::*;
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_queue_delay_hides_new_messages_and_a_message_delay_overrides_it() {
     let sim = SimBackend::new(1);
-    let spec = QueueSpec {
-        delay: secs(10),
-        ..standard()
-    };
+    let spec = with_attributes(standard(), |a| a.delay = secs(10));
     let queue = sim.create_queue(&spec).await.unwrap();
     let shorter = OutgoingMessage {
         delay: Some(secs(2)),
@@ -32,10 +29,7 @@ async fn a_queue_delay_hides_new_messages_and_a_message_delay_overrides_it() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn fifo_queues_reject_a_per_message_delay_but_apply_the_queue_delay() {
     let sim = SimBackend::new(1);
-    let spec = QueueSpec {
-        delay: secs(5),
-        ..fifo()
-    };
+    let spec = with_attributes(fifo(), |a| a.delay = secs(5));
     let queue = sim.create_queue(&spec).await.unwrap();
     let delayed = OutgoingMessage {
         delay: Some(secs(1)),
@@ -64,11 +58,10 @@ async fn delays_above_15_minutes_are_refused() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn messages_older_than_the_retention_period_are_deleted_in_any_state() {
     let sim = SimBackend::new(1);
-    let spec = QueueSpec {
-        retention: secs(60),
-        visibility_timeout: secs(300),
-        ..standard()
-    };
+    let spec = with_attributes(standard(), |a| {
+        a.retention = secs(60);
+        a.visibility_timeout = secs(300);
+    });
     let queue = sim.create_queue(&spec).await.unwrap();
     send_bodies(&sim, queue, &["in flight", "visible"]).await;
     receive(&sim, queue, 1).await;

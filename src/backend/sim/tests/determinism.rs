@@ -12,14 +12,13 @@ async fn run(seed: u64) -> String {
     let sim = SimBackend::new(seed);
     sim.create_tables().await.unwrap();
     let spec = QueueSpec {
-        visibility_timeout: secs(2),
         // Every latitude at the adversarial rate, the purge short enough to end within the run.
         sim: Envelope {
             reorder_window: 5,
             purge_window: secs(1),
             ..crate::envelope::Profile::Adversarial.envelope()
         },
-        ..standard()
+        ..with_attributes(standard(), |a| a.visibility_timeout = secs(2))
     };
     let (main, dlq) = with_dlq(&sim, spec, 3).await;
     let start = Instant::now();

@@ -142,12 +142,11 @@ async fn a_stale_receipt_acts_at_rate_one_and_never_at_rate_zero() {
     for (rate, deleted) in [(1.0, true), (0.0, false)] {
         let sim = SimBackend::new(1);
         let spec = QueueSpec {
-            visibility_timeout: secs(1),
             sim: Envelope {
                 stale_receipt_rate: rate,
                 ..Envelope::IDEAL
             },
-            ..standard()
+            ..with_attributes(standard(), |a| a.visibility_timeout = secs(1))
         };
         let queue = sim.create_queue(&spec).await.unwrap();
         send_bodies(&sim, queue, &["m"]).await;
@@ -183,11 +182,10 @@ async fn fifo_queues_keep_order_and_single_delivery_under_the_adversarial_profil
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_fifo_dead_letter_queue_counts_retention_from_the_move() {
     let sim = SimBackend::new(1);
-    let spec = QueueSpec {
-        visibility_timeout: secs(1),
-        retention: secs(100),
-        ..fifo()
-    };
+    let spec = with_attributes(fifo(), |a| {
+        a.visibility_timeout = secs(1);
+        a.retention = secs(100);
+    });
     let (main, dlq) = with_dlq(&sim, spec, 1).await;
     send_all(&sim, main, [grouped("m", "g")]).await;
     receive(&sim, main, 1).await;

@@ -57,10 +57,7 @@ async fn the_window_counts_from_the_first_send_not_the_duplicates() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn content_based_deduplication_keys_on_the_body_and_an_explicit_id_wins() {
     let sim = SimBackend::new(1);
-    let spec = QueueSpec {
-        content_based_dedup: true,
-        ..fifo()
-    };
+    let spec = with_attributes(fifo(), |a| a.content_based_dedup = true);
     let queue = sim.create_queue(&spec).await.unwrap();
     let by_content = |body: &str| OutgoingMessage {
         dedup_id: None,
@@ -198,10 +195,7 @@ async fn emptied_groups_are_forgotten() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_delayed_message_neither_blocks_nor_shares_an_emptied_group() {
     let sim = SimBackend::new(1);
-    let spec = QueueSpec {
-        delay: secs(10),
-        ..fifo()
-    };
+    let spec = with_attributes(fifo(), |a| a.delay = secs(10));
     let queue = sim.create_queue(&spec).await.unwrap();
     send_all(&sim, queue, [grouped("g1", "g")]).await;
     sleep(secs(5)).await;

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::{
-    Backend, BackendErrorKind, OutgoingMessage, QueueId, QueueRole, QueueSpec, Receipt,
-    ReceiveRequest, ReceivedMessage, Redrive,
+    Backend, BackendErrorKind, OutgoingMessage, QueueAttributes, QueueId, QueueRole, QueueSpec,
+    Receipt, ReceiveRequest, ReceivedMessage, Redrive,
 };
 
 use super::SimBackend;
@@ -36,25 +36,27 @@ pub(super) fn millis(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// A main queue as SQS creates it by default.
 pub(super) fn standard() -> QueueSpec {
     QueueSpec {
         role: QueueRole::Main,
-        fifo: false,
-        visibility_timeout: secs(30),
-        receive_wait: Duration::ZERO,
-        delay: Duration::ZERO,
-        retention: secs(4 * 24 * 3600),
-        content_based_dedup: false,
+        attributes: QueueAttributes::default(),
         redrive: None,
         sim: Envelope::IDEAL,
     }
 }
 
 pub(super) fn fifo() -> QueueSpec {
-    QueueSpec {
-        fifo: true,
-        ..standard()
-    }
+    with_attributes(standard(), |a| a.fifo = true)
+}
+
+/// `spec` with its attributes changed by `change`.
+pub(super) fn with_attributes(
+    mut spec: QueueSpec,
+    change: impl FnOnce(&mut QueueAttributes),
+) -> QueueSpec {
+    change(&mut spec.attributes);
+    spec
 }
 
 pub(super) fn dlq_of(spec: &QueueSpec) -> QueueSpec {

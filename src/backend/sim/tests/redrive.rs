@@ -47,10 +47,7 @@ async fn the_redrive_receive_still_returns_other_messages() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn retention_in_the_dlq_counts_from_the_original_send() {
     let sim = SimBackend::new(3);
-    let spec = QueueSpec {
-        retention: secs(120),
-        ..standard()
-    };
+    let spec = with_attributes(standard(), |a| a.retention = secs(120));
     let (main, dlq) = with_dlq(&sim, spec, 1).await;
     send_bodies(&sim, main, &["old"]).await;
     receive(&sim, main, 1).await;
