@@ -27,6 +27,10 @@ pub struct BackendError {
 pub enum BackendErrorKind {
     /// ReceiptHandleIsInvalid, or on FIFO queues a receipt whose visibility window passed.
     ReceiptHandleInvalid,
+    /// ChangeMessageVisibility on a message that is no longer there to change: deleted (AWS:
+    /// InvalidParameterValue, "...not available for visibility timeout change") or not in flight
+    /// (MessageNotInflight). The message left; nothing to extend.
+    NotInFlight,
     /// PurgeQueueInProgress: a second purge within 60 s.
     PurgeInProgress,
     /// The request broke an API limit (batch size, ranges, missing FIFO group id, ...).
@@ -57,7 +61,9 @@ impl BackendErrorKind {
     pub fn is_refusal(&self) -> bool {
         matches!(
             self,
-            BackendErrorKind::ReceiptHandleInvalid | BackendErrorKind::InvalidParameter(_)
+            BackendErrorKind::ReceiptHandleInvalid
+                | BackendErrorKind::NotInFlight
+                | BackendErrorKind::InvalidParameter(_)
         )
     }
 }
@@ -67,6 +73,9 @@ impl fmt::Display for BackendErrorKind {
         match self {
             BackendErrorKind::ReceiptHandleInvalid => {
                 f.write_str("the receipt handle is invalid or expired")
+            }
+            BackendErrorKind::NotInFlight => {
+                f.write_str("the message is not in flight (deleted, or visible again)")
             }
             BackendErrorKind::PurgeInProgress => write!(
                 f,

@@ -319,6 +319,27 @@ async fn an_undeleted_message_is_redelivered_after_its_visibility_timeout() {
     let third = backend.receive(queue, receive(10, 0)).await.unwrap();
     assert_eq!(third.len(), 1);
     assert_eq!(third[0].receive_count, 3);
+
+    // A deleted message has no visibility left to change. AWS answers InvalidParameterValue
+    // ("...not available for visibility timeout change", mapped to NotInFlight as the simulator
+    // answers); moto answers ReceiptHandleIsInvalid (docs/sqs-semantics.md §3). The consumer
+    // treats both alike: the message left, stop extending.
+    let deleted = backend
+        .delete(queue, &[third[0].receipt.clone()])
+        .await
+        .unwrap();
+    assert!(deleted[0].is_ok());
+    let gone = backend
+        .change_visibility(queue, &third[0].receipt, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            gone.kind,
+            BackendErrorKind::NotInFlight | BackendErrorKind::ReceiptHandleInvalid
+        ),
+        "{gone}"
+    );
     backend.teardown().await.unwrap();
 }
 

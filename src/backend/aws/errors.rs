@@ -97,6 +97,13 @@ pub(crate) fn kind_for_code(
         {
             BackendErrorKind::ReceiptHandleInvalid
         }
+        // ChangeMessageVisibility on a deleted message (the API Reference's wording).
+        "InvalidParameterValue"
+            if message_lower.contains("not available for visibility timeout change") =>
+        {
+            BackendErrorKind::NotInFlight
+        }
+        "MessageNotInflight" => BackendErrorKind::NotInFlight,
         "PurgeQueueInProgress" => BackendErrorKind::PurgeInProgress,
         "QueueDoesNotExist" | "NonExistentQueue" | "ResourceNotFoundException" => {
             BackendErrorKind::NotFound
@@ -121,7 +128,6 @@ pub(crate) fn kind_for_code(
         | "BatchEntryIdsNotDistinct"
         | "InvalidBatchEntryId"
         | "BatchRequestTooLong"
-        | "MessageNotInflight"
         | "InvalidAddress"
         | "InvalidIdFormat"
         | "ValidationException" => BackendErrorKind::InvalidParameter(detail()),
@@ -140,6 +146,8 @@ mod tests {
 
     use super::*;
 
+    #[test_case("InvalidParameterValue", Some("Value x for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.") => BackendErrorKind::NotInFlight)]
+    #[test_case("AWS.SimpleQueueService.MessageNotInflight", None => BackendErrorKind::NotInFlight)]
     #[test_case("ReceiptHandleIsInvalid", None => BackendErrorKind::ReceiptHandleInvalid)]
     #[test_case("InvalidParameterValue", Some("Value x for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.") => BackendErrorKind::ReceiptHandleInvalid)]
     #[test_case("AWS.SimpleQueueService.PurgeQueueInProgress", None => BackendErrorKind::PurgeInProgress)]

@@ -432,9 +432,10 @@ impl Queue {
     ) -> Result<(), BackendErrorKind> {
         limits::at_most(timeout, MAX_VISIBILITY_TIMEOUT, "VisibilityTimeout")?;
         let slot = match self.classify(receipt) {
-            ReceiptStatus::Invalid | ReceiptStatus::Gone => {
-                return Err(BackendErrorKind::ReceiptHandleInvalid);
-            }
+            ReceiptStatus::Invalid => return Err(BackendErrorKind::ReceiptHandleInvalid),
+            // AWS: InvalidParameterValue, "Message does not exist or is not available for
+            // visibility timeout change" (docs/sqs-semantics.md, Visibility timeout).
+            ReceiptStatus::Gone => return Err(BackendErrorKind::NotInFlight),
             // AWS answers OK for a superseded receipt and may or may not apply the change.
             ReceiptStatus::Superseded(slot) if self.faults.stale_receipt_acts() => slot,
             ReceiptStatus::Superseded(_) => return Ok(()),

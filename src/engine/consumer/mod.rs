@@ -565,7 +565,12 @@ async fn heartbeating<B: Backend, T>(
                         }
                         // The receipt went stale (the message was redelivered or deleted):
                         // nothing to extend any more.
-                        Err(e) if e.kind == BackendErrorKind::ReceiptHandleInvalid => {}
+                        Err(e)
+                            if matches!(
+                                e.kind,
+                                BackendErrorKind::ReceiptHandleInvalid
+                                    | BackendErrorKind::NotInFlight
+                            ) => {}
                         // Refused, e.g. past SQS's 12-hour limit: a real consumer logs it,
                         // stops extending and goes on working.
                         Err(e) if e.kind.is_refusal() => {

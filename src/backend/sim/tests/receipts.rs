@@ -99,7 +99,7 @@ async fn a_fifo_delete_after_the_visibility_window_is_refused() {
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn change_visibility_of_a_deleted_message_is_refused() {
+async fn change_visibility_of_a_deleted_message_is_refused_as_not_in_flight() {
     let sim = SimBackend::new(1);
     let queue = sim.create_queue(&standard()).await.unwrap();
     send_bodies(&sim, queue, &["a"]).await;
@@ -109,5 +109,5 @@ async fn change_visibility_of_a_deleted_message_is_refused() {
         .change_visibility(queue, &received.receipt, secs(5))
         .await
         .unwrap_err();
-    assert_eq!(error.kind, BackendErrorKind::ReceiptHandleInvalid);
+    assert_eq!(error.kind, BackendErrorKind::NotInFlight);
 }
