@@ -81,7 +81,7 @@ async fn raw_ceiling(moto: &moto::Moto) -> Duration {
             ..QueueAttributes::default()
         },
         redrive: None,
-        sim: qsim::envelope::Envelope::IDEAL,
+        sim: qsim::sqs::envelope::Envelope::IDEAL,
     };
     let queue = backend.create_queue(&spec).await.expect("queue");
     let mut elapsed = Duration::ZERO;

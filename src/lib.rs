@@ -2,7 +2,8 @@
 //! DynamoDB simulator or against AWS, and checked against their invariants and snapshots.
 //!
 //! The map of the code, in the order data flows through it:
-//! - [`sqs`]: SQS as its documentation states it (limits, ranges, defaults, windows) and a
+//! - [`sqs`]: SQS as its documentation states it (limits, ranges, defaults, windows), what it
+//!   leaves open (the envelope: docs/sqs-semantics.md §0, and the simulator's profiles), and a
 //!   queue's attributes and role; a leaf the file format, the backends and the checker use.
 //! - [`scenario`]: the TOML file format: raw serde types, validation with spans, the resolved
 //!   [`scenario::Scenario`] and its JSON Schema.
@@ -10,9 +11,6 @@
 //!   the autoscaler on one single-threaded runtime, and records the [`engine::EventLog`].
 //! - [`backend`]: the SQS / DynamoDB boundary; [`backend::sim`] (virtual clock, deterministic)
 //!   and [`backend::aws`] (aws-sdk, real AWS or an AWS-compatible endpoint) behind it.
-//! - [`envelope`]: what SQS may do but does not promise (docs/sqs-semantics.md §0) and the
-//!   profiles that set how often the simulator does it; a leaf both the file format and the
-//!   simulator use.
 //! - [`infra`]: Terraform for teams that provision their own queues: the variables file derived
 //!   from the scenario files, and the resources file that `terraform output -json` prints.
 //! - [`check`]: pass or fail: metrics and message fates derived from the event log and final
@@ -36,7 +34,6 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod engine;
-pub mod envelope;
 pub mod exit;
 pub mod explore;
 pub mod infra;

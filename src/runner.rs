@@ -15,10 +15,10 @@ use crate::check::projection;
 use crate::check::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::check::{self, Verdict};
 use crate::engine::{self, Outcome, Progress, ProgressHook, RunError};
-use crate::envelope::Profile;
 use crate::infra::ResourcesFile;
 use crate::interrupt::{ActiveRun, Interrupts, Signal};
 use crate::scenario::Scenario;
+use crate::sqs::envelope::Profile;
 
 /// Which backend a run uses.
 #[derive(Clone, Debug, Default)]

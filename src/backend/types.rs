@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::envelope::Envelope;
+use crate::sqs::envelope::Envelope;
 use crate::sqs::{QueueAttributes, QueueRole};
 
 /// A queue the backend created for this run, by position in creation order.

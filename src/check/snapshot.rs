@@ -14,7 +14,7 @@ pub enum SnapshotStatus {
     },
     /// `--sim-profile` differs from the file's profile: the snapshot belongs to the file's.
     SkippedForProfile {
-        file_profile: crate::envelope::Profile,
+        file_profile: crate::sqs::envelope::Profile,
     },
     /// No snapshot yet: a pending one was written for review.
     Pending {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::envelope::Profile;
 use crate::explore::{Partition, Seeds};
+use crate::sqs::envelope::Profile;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -200,7 +200,7 @@ pub fn parse_profile(name: &str) -> Result<Profile, String> {
     Profile::from_name(name).ok_or_else(|| {
         format!(
             "unknown profile \"{name}\": one of {}",
-            crate::envelope::PROFILE_NAMES.join(", ")
+            crate::sqs::envelope::PROFILE_NAMES.join(", ")
         )
     })
 }

@@ -22,9 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::check::{self, Verdict};
-use crate::envelope::Profile;
 use crate::runner;
 use crate::scenario::{Expectation, Scenario};
+use crate::sqs::envelope::Profile;
 
 /// What to explore.
 #[derive(Clone, Debug)]

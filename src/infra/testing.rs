@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::envelope::SimSettings;
 use crate::scenario::{Expectations, QueueConfig, Scenario};
 use crate::sqs::QueueAttributes;
+use crate::sqs::envelope::SimSettings;
 
 /// The format's queue defaults, which are SQS's, and no DLQ.
 pub fn default_queue() -> QueueConfig {

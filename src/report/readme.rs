@@ -2,8 +2,8 @@
 //! the history and their examples), so they cannot drift from `scenarios.d/` and the code: a test
 //! regenerates them and fails on any difference.
 
-use crate::envelope::{Envelope, Latitude, Profile};
 use crate::scenario::{Metric, MetricDef, MetricKind, Scenario};
+use crate::sqs::envelope::{Envelope, Latitude, Profile};
 
 /// `| name | tags | what it shows |` for every scenario, in file order.
 pub fn scenarios_table(scenarios: &[Scenario]) -> String {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Metric;
-use crate::envelope::SimSettings;
+use crate::sqs::envelope::SimSettings;
 use crate::sqs::{QueueAttributes, QueueRole};
 
 #[derive(Clone, Debug, PartialEq)]

@@ -23,7 +23,7 @@ fn queue_spec(role: QueueRole, fifo: bool) -> QueueSpec {
             ..QueueAttributes::default()
         },
         redrive: None,
-        sim: qsim::envelope::Envelope::IDEAL,
+        sim: qsim::sqs::envelope::Envelope::IDEAL,
     }
 }
 

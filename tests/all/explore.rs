@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use qsim::envelope::Profile;
 use qsim::explore::{self, Exploration, Partition, Plan, Seeds};
 use qsim::scenario::{self, Scenario};
+use qsim::sqs::envelope::Profile;
 
 fn catalog() -> Vec<Scenario> {
     let files = scenario::discover(Path::new("scenarios.d")).unwrap();

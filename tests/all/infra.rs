@@ -15,9 +15,9 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use qsim::backend::QueueAttributes;
-use qsim::envelope::SimSettings;
 use qsim::infra::{self, InfraErrorKind, ResourcesFile};
 use qsim::scenario::{self, Expectations, QueueConfig, Scenario};
+use qsim::sqs::envelope::SimSettings;
 use serde_json::Value;
 
 use crate::moto::{Moto, moto_blocking};

@@ -141,7 +141,7 @@ mod tests {
 
     use super::*;
     use crate::backend::QueueAttributes;
-    use crate::envelope::Envelope;
+    use crate::sqs::envelope::Envelope;
     use crate::sqs::facts::MAX_RETENTION;
 
     const DLQ_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:qsim-x-dlq";

@@ -12,8 +12,8 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::envelope::Envelope;
 use crate::rng::stream;
+use crate::sqs::envelope::Envelope;
 
 #[derive(Debug)]
 pub(super) struct Faults {

@@ -7,7 +7,7 @@ use super::{
     ANY_DURATION, Key, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms, count_from,
     instances_from, int, int_from, positive_up_to, secs,
 };
-use crate::envelope::{ASSUMPTION_NAMES, PROFILE_NAMES};
+use crate::sqs::envelope::{ASSUMPTION_NAMES, PROFILE_NAMES};
 use crate::sqs::facts::{
     self, MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
     MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,

@@ -28,8 +28,8 @@ use super::error::Diagnostic;
 use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
 use super::{QueueConfig, Scenario};
-use crate::envelope::{Latitude, Overrides, Profile, SimSettings};
 use crate::sqs::QueueAttributes;
+use crate::sqs::envelope::{Latitude, Overrides, Profile, SimSettings};
 use ctx::{Ctx, Loc};
 use timeline::Names;
 

@@ -41,8 +41,8 @@ fn minimal_file_gets_every_default() {
         "the file's defaults are SQS's"
     );
     assert_eq!(q.max_receive_count, None);
-    assert_eq!(q.sim, crate::envelope::SimSettings::default());
-    assert_eq!(q.sim.profile, crate::envelope::Profile::Aws);
+    assert_eq!(q.sim, crate::sqs::envelope::SimSettings::default());
+    assert_eq!(q.sim.profile, crate::sqs::envelope::Profile::Aws);
 
     let p = &s.producers[0];
     assert_eq!(

@@ -147,7 +147,7 @@ impl Gen {
         let timeout = self.pick(&["30s", "1m", "2m", "3m"]);
         self.line("timeout", q(timeout));
         self.maybe(0.15, "assumes", |g| {
-            let names = qsim::envelope::ASSUMPTION_NAMES;
+            let names = qsim::sqs::envelope::ASSUMPTION_NAMES;
             let list: Vec<String> = names
                 .iter()
                 .filter(|_| g.chance(0.4))
@@ -202,7 +202,9 @@ impl Gen {
             }
             self.maybe(0.4, "reorder_window", |g| g.int(1, 12).to_string());
             self.maybe(0.4, "purge_window", |g| g.secs(0, 60));
-            self.maybe(0.5, "profile", |g| q(g.pick(qsim::envelope::PROFILE_NAMES)));
+            self.maybe(0.5, "profile", |g| {
+                q(g.pick(qsim::sqs::envelope::PROFILE_NAMES))
+            });
             self.maybe(0.3, "purge_reach_rate", |g| g.probability());
             self.maybe(0.3, "counter_lag", |g| g.secs(0, 10));
             self.maybe(0.3, "partial_receive_rate", |g| g.probability());

@@ -16,7 +16,7 @@ async fn run(seed: u64) -> String {
         sim: Envelope {
             reorder_window: 5,
             purge_window: secs(1),
-            ..crate::envelope::Profile::Adversarial.envelope()
+            ..crate::sqs::envelope::Profile::Adversarial.envelope()
         },
         ..with_attributes(standard(), |a| a.visibility_timeout = secs(2))
     };

@@ -89,7 +89,7 @@ async fn reading_the_counters_more_often_changes_nothing_else() {
     async fn run(readings_per_step: usize) -> Vec<String> {
         let sim = SimBackend::new(9);
         let queue = sim
-            .create_queue(&with(crate::envelope::Profile::Adversarial.envelope()))
+            .create_queue(&with(crate::sqs::envelope::Profile::Adversarial.envelope()))
             .await
             .unwrap();
         let mut seen = Vec::new();
@@ -163,7 +163,7 @@ async fn a_stale_receipt_acts_at_rate_one_and_never_at_rate_zero() {
 async fn fifo_queues_keep_order_and_single_delivery_under_the_adversarial_profile() {
     let sim = SimBackend::new(4);
     let spec = QueueSpec {
-        sim: crate::envelope::Profile::Adversarial.envelope(),
+        sim: crate::sqs::envelope::Profile::Adversarial.envelope(),
         ..fifo()
     };
     let queue = sim.create_queue(&spec).await.unwrap();

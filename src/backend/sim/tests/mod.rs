@@ -24,7 +24,7 @@ use crate::backend::{
 };
 
 use super::SimBackend;
-use crate::envelope::Envelope;
+use crate::sqs::envelope::Envelope;
 
 pub(super) const SECOND: Duration = Duration::from_secs(1);
 

@@ -6,12 +6,13 @@
 //! AWS may not grant; one that needs a latitude to stay closed names it in `assumes`, which keeps
 //! that latitude ideal under every profile (and is reported on backends that cannot honour it).
 //!
-//! This module is a leaf: it imports nothing from the crate, so the scenario format (which names
-//! profiles and latitudes) and the simulator (which takes them) both depend on it and not on each
-//! other.
+//! Part of the [`crate::sqs`] leaf, so the scenario format (which names profiles and latitudes)
+//! and the simulator (which takes them) both depend on it and not on each other.
 
 use std::fmt;
 use std::time::Duration;
+
+use super::facts::PURGE_WINDOW;
 
 /// One thing SQS may do that an idealised queue would not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -191,7 +192,7 @@ pub struct Envelope {
 impl Envelope {
     pub const IDEAL: Envelope = Envelope {
         purge_reach_rate: 0.0,
-        purge_window: Duration::from_secs(60),
+        purge_window: PURGE_WINDOW,
         counter_lag: Duration::ZERO,
         reorder_rate: 0.0,
         reorder_window: 10,
