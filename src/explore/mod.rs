@@ -122,11 +122,11 @@ pub fn explore(
 fn run_seed(scenario: &Rc<Scenario>, seed: u64) -> SeedRecord {
     let started = Instant::now();
     let outcome = runner::simulate(Rc::clone(scenario), seed);
-    let wall_ms = millis(started.elapsed());
+    let wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     match outcome {
         Err(error) => SeedRecord {
             seed,
-            wall_ms,
+            wall_us,
             failed: vec![format!("backend error: {}", error.kind)],
             sometimes: vec![false; scenario.expect.sometimes.len()],
         },
@@ -134,7 +134,7 @@ fn run_seed(scenario: &Rc<Scenario>, seed: u64) -> SeedRecord {
             let verdict = check::check(scenario, &outcome);
             SeedRecord {
                 seed,
-                wall_ms,
+                wall_us,
                 failed: failed_checks(scenario, &verdict),
                 sometimes: verdict.sometimes.iter().map(|r| r.passed).collect(),
             }

@@ -38,8 +38,8 @@ pub struct ScenarioTally {
     pub name: String,
     pub runs: u64,
     pub passed: u64,
-    /// Time spent running this scenario's seeds, summed over threads.
-    pub run_ms: u64,
+    /// Time spent running this scenario's seeds, summed over threads, in microseconds.
+    pub run_us: u64,
     /// Distinct ways the failing seeds failed, by first seed.
     pub failures: Vec<Signature>,
     /// One per `[expect.sometimes]` check, in file order.
@@ -68,7 +68,7 @@ pub struct SometimesTally {
 #[derive(Clone, Debug)]
 pub struct SeedRecord {
     pub seed: u64,
-    pub wall_ms: u64,
+    pub wall_us: u64,
     /// Empty: the seed passed.
     pub failed: Vec<String>,
     /// Whether each `[expect.sometimes]` held.
@@ -82,7 +82,7 @@ impl ScenarioTally {
             name: scenario.name.clone(),
             runs: 0,
             passed: 0,
-            run_ms: 0,
+            run_us: 0,
             failures: Vec::new(),
             sometimes: scenario
                 .expect
@@ -99,7 +99,7 @@ impl ScenarioTally {
 
     pub fn add(&mut self, record: &SeedRecord) {
         self.runs += 1;
-        self.run_ms = self.run_ms.saturating_add(record.wall_ms);
+        self.run_us = self.run_us.saturating_add(record.wall_us);
         if record.failed.is_empty() {
             self.passed += 1;
         } else {
@@ -144,7 +144,7 @@ impl ScenarioTally {
     fn merge(&mut self, other: ScenarioTally) {
         self.runs += other.runs;
         self.passed += other.passed;
-        self.run_ms = self.run_ms.saturating_add(other.run_ms);
+        self.run_us = self.run_us.saturating_add(other.run_us);
         for signature in other.failures {
             self.add_failure(signature);
         }

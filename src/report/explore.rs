@@ -15,7 +15,7 @@ pub fn scenario(tally: &ScenarioTally, profile: Option<&str>) -> String {
         tally.name,
         tally.passed,
         tally.runs,
-        clock(Duration::from_millis(tally.run_ms))
+        clock(Duration::from_micros(tally.run_us))
     );
     for signature in &tally.failures {
         let _ = write!(

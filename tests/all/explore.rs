@@ -101,7 +101,7 @@ fn tallies(exploration: &Exploration) -> serde_json::Value {
     let mut value = serde_json::to_value(exploration).unwrap();
     value["wall_ms"] = 0.into();
     for scenario in value["scenarios"].as_array_mut().unwrap() {
-        scenario["run_ms"] = 0.into();
+        scenario["run_us"] = 0.into();
     }
     value
 }
