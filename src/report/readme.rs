@@ -1,6 +1,6 @@
 //! The README's generated blocks (the scenario catalog table, the metric list, the event kinds of
-//! the history and their examples), so they cannot drift from `scenarios.d/` and the code: a test
-//! regenerates them and fails on any difference.
+//! the history and their examples, the conformance set's fidelity table), so they cannot drift
+//! from `scenarios.d/`, the code and the runs: a test regenerates them and fails on any difference.
 
 use crate::scenario::{Metric, MetricDef, MetricKind, Scenario};
 use crate::sqs::envelope::{Envelope, Latitude, Profile};
@@ -71,6 +71,57 @@ pub fn envelope_table() -> String {
     out
 }
 
+/// What one conformance scenario did on an endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conformance {
+    Passed,
+    /// The checks that failed: metric names (`producer.NAME.metric` when scoped), `snapshot`,
+    /// or how the run ended when it did not complete.
+    Failed(Vec<String>),
+    /// The run stopped on a backend error (its kind, in a few words).
+    Error(String),
+}
+
+/// One row of the fidelity table.
+#[derive(Clone, Debug)]
+pub struct FidelityRow<'a> {
+    pub scenario: &'a Scenario,
+    pub result: Conformance,
+    /// What `qsim run-all` names as missing when it skips the scenario on this endpoint; the
+    /// result is then from running it with the capability check off.
+    pub skipped_for: Vec<String>,
+}
+
+/// `| scenario | behaviour | ENDPOINT |`: per conformance scenario, the documented behaviour it
+/// pins (its description's first sentence) and what the endpoint did.
+pub fn fidelity_table(endpoint: &str, rows: &[FidelityRow]) -> String {
+    let mut out = format!("| scenario | behaviour | {endpoint} |\n|---|---|---|\n");
+    for row in rows {
+        let mut result = match &row.result {
+            Conformance::Passed => "pass".to_owned(),
+            Conformance::Failed(checks) => {
+                let checks: Vec<String> = checks.iter().map(|c| format!("`{c}`")).collect();
+                format!("**FAIL**: {}", checks.join(", "))
+            }
+            Conformance::Error(kind) => format!("**ERROR**: {kind}"),
+        };
+        if !row.skipped_for.is_empty() {
+            result.push_str(&format!(
+                " (`run-all` skips it: lacks {})",
+                row.skipped_for.join("; ")
+            ));
+        }
+        let path = row.scenario.path.to_string_lossy().replace('\\', "/");
+        out.push_str(&format!(
+            "| [`{}`]({path}) | {} | {} |\n",
+            row.scenario.name,
+            first_sentence(&row.scenario.description),
+            result.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 /// `readme` with the blocks between `<!-- KEY:begin -->` and `<!-- KEY:end -->` regenerated.
 pub fn refresh(readme: &str, scenarios: &[Scenario]) -> String {
     let readme = replace_block(readme, "scenarios", &scenarios_table(scenarios));
@@ -84,7 +135,9 @@ pub fn refresh(readme: &str, scenarios: &[Scenario]) -> String {
     replace_block(&readme, "metrics", &metrics_table())
 }
 
-fn replace_block(text: &str, key: &str, content: &str) -> String {
+/// `text` with the block `key` (between `<!-- KEY:begin -->` and `<!-- KEY:end -->`) replaced by
+/// `content`; unchanged when it has no such block.
+pub fn replace_block(text: &str, key: &str, content: &str) -> String {
     let begin = format!("<!-- {key}:begin -->\n");
     let end = format!("<!-- {key}:end -->");
     match (text.find(&begin), text.find(&end)) {
@@ -117,6 +170,48 @@ mod tests {
         assert_eq!(
             new,
             "a\n<!-- metrics:begin -->\nnew\n<!-- metrics:end -->\nb\n"
+        );
+    }
+
+    #[test]
+    fn fidelity_rows_say_what_failed_and_what_run_all_skips() {
+        let text = r#"
+            [scenario]
+            name = "dedup"
+            description = "A FIFO queue drops a duplicate. Source: the docs."
+            [queue]
+            kind = "fifo"
+            [[producers]]
+            name = "p"
+            count = 1
+            [[consumers]]
+            name = "w"
+            [expect]
+            sent = 1
+        "#;
+        let path = std::path::Path::new("scenarios.d/conformance/dedup.toml");
+        let scenario = crate::scenario::parse(path, text).unwrap();
+        let row = |result, skipped_for: &[&str]| FidelityRow {
+            scenario: &scenario,
+            result,
+            skipped_for: skipped_for.iter().map(|s| s.to_string()).collect(),
+        };
+        let table = fidelity_table(
+            "moto",
+            &[
+                row(Conformance::Passed, &[]),
+                row(
+                    Conformance::Failed(vec!["processed".into(), "snapshot".into()]),
+                    &["the window"],
+                ),
+            ],
+        );
+        assert_eq!(
+            table,
+            "| scenario | behaviour | moto |\n|---|---|---|\n\
+             | [`dedup`](scenarios.d/conformance/dedup.toml) | A FIFO queue drops a duplicate. | pass |\n\
+             | [`dedup`](scenarios.d/conformance/dedup.toml) | A FIFO queue drops a duplicate. \
+             | **FAIL**: `processed`, `snapshot` (`run-all` skips it: lacks the window) |\n"
         );
     }
 

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use super::moto::{Moto, exclusive_moto, queue_names_with_prefix, table_names};
 
-fn qsim(moto: &Moto, args: &[&str]) -> Command {
+/// The real binary against `moto`, with moto's dummy credentials and nothing from the host's AWS
+/// settings; in CI mode (a missing snapshot fails).
+pub(crate) fn qsim(moto: &Moto, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qsim"));
     command
         .args(args)
@@ -40,6 +42,16 @@ fn resources(runtime: &tokio::runtime::Runtime, moto: &Moto) -> (Vec<String>, Ve
         let queues = queue_names_with_prefix(&moto.sqs().await, "").await;
         (queues, table_names(&moto.dynamodb().await).await)
     })
+}
+
+/// The queues and tables a qsim run created and did not delete.
+pub(crate) fn resources_left(
+    runtime: &tokio::runtime::Runtime,
+    moto: &Moto,
+) -> (Vec<String>, Vec<String>) {
+    let (queues, tables) = resources(runtime, moto);
+    let owned = |names: &[String]| qsim_owned(names).into_iter().cloned().collect();
+    (owned(&queues), owned(&tables))
 }
 
 fn qsim_owned(names: &[String]) -> Vec<&String> {

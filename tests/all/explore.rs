@@ -24,7 +24,7 @@ fn fixture(name: &str) -> Scenario {
     )))
 }
 
-fn plan(seeds: &str, profile: Option<Profile>) -> Plan {
+pub(crate) fn plan(seeds: &str, profile: Option<Profile>) -> Plan {
     Plan {
         seeds: seeds.parse().unwrap(),
         profile,
@@ -38,7 +38,7 @@ fn catalog_seeds() -> String {
 }
 
 /// Every failing seed and unmet `[expect.sometimes]`, with how to reproduce it.
-fn failures(exploration: &Exploration) -> String {
+pub(crate) fn failures(exploration: &Exploration) -> String {
     let mut out = String::new();
     for tally in exploration.scenarios.iter().filter(|t| !t.passed()) {
         let profile = exploration.profile.as_deref();

@@ -6,6 +6,7 @@ mod aws_cli;
 mod aws_failures;
 mod aws_resources;
 mod cli;
+mod conformance;
 mod diagnostics;
 mod explore;
 mod fuzz;

@@ -2,9 +2,13 @@
 //! Regenerate with `QSIM_UPDATE_README=1 cargo test readme`.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use qsim::report::readme;
 use qsim::scenario;
+
+/// Held while a test reads and rewrites README.md, which more than one test regenerates.
+pub(crate) static LOCK: Mutex<()> = Mutex::new(());
 
 /// The documents with generated blocks (`<!-- KEY:begin -->` ... `<!-- KEY:end -->`).
 const DOCUMENTS: &[&str] = &["README.md", "docs/sqs-semantics.md"];
@@ -16,6 +20,7 @@ fn generated_blocks_are_current() {
         .iter()
         .map(|f| scenario::load(f).unwrap_or_else(|e| panic!("{}", e.render(false))))
         .collect();
+    let _lock = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     for document in DOCUMENTS {
         let current = std::fs::read_to_string(document).unwrap();
         let fresh = readme::refresh(&current, &scenarios);

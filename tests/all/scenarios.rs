@@ -35,17 +35,23 @@ fn run_checked(scenario: Scenario, seed: u64) -> (Scenario, qsim::engine::Outcom
 #[test]
 fn catalog_matches_snapshots() {
     insta::glob!("../../scenarios.d", "*.toml", |path| {
-        let scenario = load(path);
-        let seed = scenario.seed;
-        let (scenario, outcome, verdict) = run_checked(scenario, seed);
-        let text = projection::project(&scenario, &outcome, &verdict.facts);
-        let mut settings = insta::Settings::clone_current();
-        settings.remove_snapshot_suffix();
-        settings.set_snapshot_path("../../snapshots");
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_omit_expression(true);
-        settings.bind(|| insta::assert_snapshot!(scenario.name.clone(), text));
+        assert_matches_snapshot(path, "../../snapshots")
     });
+}
+
+/// Runs the scenario at `path` with its own seed on the simulator, checks it, and asserts its
+/// snapshot in `snapshots` (relative to this file), as `qsim run` does.
+pub(crate) fn assert_matches_snapshot(path: &Path, snapshots: &str) {
+    let scenario = load(path);
+    let seed = scenario.seed;
+    let (scenario, outcome, verdict) = run_checked(scenario, seed);
+    let text = projection::project(&scenario, &outcome, &verdict.facts);
+    let mut settings = insta::Settings::clone_current();
+    settings.remove_snapshot_suffix();
+    settings.set_snapshot_path(snapshots);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(scenario.name.clone(), text));
 }
 
 #[test]
