@@ -13,10 +13,10 @@ use std::time::Instant;
 use qsim::backend::Capability;
 use qsim::check::{self, projection, snapshot};
 use qsim::engine::{self, Ending};
-use qsim::envelope::Profile;
 use qsim::explore;
 use qsim::report::readme::{self, Conformance, FidelityRow};
 use qsim::scenario::{self, Scenario};
+use qsim::sqs::envelope::Profile;
 
 use super::aws_cli::{qsim, resources_left};
 use super::explore::{failures, plan};
