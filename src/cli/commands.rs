@@ -18,7 +18,7 @@ use crate::scenario::{self, Scenario};
 
 /// Runs the command. `Ok` is what the command found (every scenario passed, a check failed, ...);
 /// `Err` is why it could not do its work.
-pub fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
+pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
     let limits = scenario::Limits {
         max_messages: cli.max_messages,
     };

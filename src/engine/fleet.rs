@@ -40,7 +40,7 @@ struct Instance {
     incarnation: u32,
 }
 
-pub struct Fleet<B> {
+pub(super) struct Fleet<B> {
     ctx: Rc<RunContext<B>>,
     groups: Vec<Rc<GroupShared>>,
     /// By instance name (`worker-1`); BTreeMap so "terminate all" acts in a stable order.
@@ -49,7 +49,7 @@ pub struct Fleet<B> {
 }
 
 impl<B: Backend + 'static> Fleet<B> {
-    pub fn new(ctx: Rc<RunContext<B>>) -> Rc<Self> {
+    pub(super) fn new(ctx: Rc<RunContext<B>>) -> Rc<Self> {
         let groups = ctx
             .scenario
             .consumers
@@ -72,7 +72,13 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// Starts `count` new instances of `group` after `delay` (the k-th after `k * stagger` more).
-    pub fn start(self: &Rc<Self>, group: GroupIx, count: u32, delay: Duration, stagger: Duration) {
+    pub(super) fn start(
+        self: &Rc<Self>,
+        group: GroupIx,
+        count: u32,
+        delay: Duration,
+        stagger: Duration,
+    ) {
         for k in 0..count {
             let index = {
                 let mut next = self.next_index.borrow_mut();
@@ -192,7 +198,7 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// SIGTERM: each matching instance finishes the message in hand, then exits cleanly.
-    pub fn terminate(&self, target: &Target) {
+    pub(super) fn terminate(&self, target: &Target) {
         for name in self.matching(target) {
             let instances = self.instances.borrow();
             let instance = &instances[&name];
@@ -203,7 +209,7 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// SIGKILL: matching instances stop at once; what they held returns after its timeout.
-    pub fn kill(&self, target: &Target) {
+    pub(super) fn kill(&self, target: &Target) {
         for name in self.matching(target) {
             let mut instances = self.instances.borrow_mut();
             let instance = instances.get_mut(&name).expect("matched above");
@@ -223,12 +229,12 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// Replaces a group's behaviour for its running and future instances.
-    pub fn deploy(&self, group: GroupIx, behavior: ConsumerBehavior) {
+    pub(super) fn deploy(&self, group: GroupIx, behavior: ConsumerBehavior) {
         *self.groups[group.0].behavior.borrow_mut() = Rc::new(behavior);
     }
 
     /// The numbers of the instances pending or running in `group`.
-    pub fn alive_in(&self, group: GroupIx) -> Vec<u32> {
+    pub(super) fn alive_in(&self, group: GroupIx) -> Vec<u32> {
         self.instances
             .borrow()
             .values()
@@ -238,7 +244,7 @@ impl<B: Backend + 'static> Fleet<B> {
             .collect()
     }
 
-    pub fn any_alive(&self) -> bool {
+    pub(super) fn any_alive(&self) -> bool {
         self.instances
             .borrow()
             .values()
@@ -246,7 +252,7 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// Stops every task (run over): instances still alive are recorded as abandoned.
-    pub fn abandon_all(&self) -> BTreeMap<String, (GroupIx, InstanceState)> {
+    pub(super) fn abandon_all(&self) -> BTreeMap<String, (GroupIx, InstanceState)> {
         let mut instances = self.instances.borrow_mut();
         for instance in instances.values_mut() {
             if let Some(task) = instance.task.take() {

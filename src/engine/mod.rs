@@ -16,13 +16,11 @@ mod producer;
 mod requirements;
 mod timeline;
 
-pub use event::{
-    ActorId, CrashPoint, Event, EventKind, EventLog, ExitReason, KeyRef, MessageIx, MessageMeta,
-    SkipReason,
-};
-pub use fleet::InstanceState;
-pub use payload::Body;
-pub use requirements::missing_capabilities;
+pub(crate) use event::{ActorId, Event, EventLog, KeyRef, MessageIx, MessageMeta};
+pub use event::{EventKind, SkipReason};
+pub(crate) use fleet::InstanceState;
+pub(crate) use payload::Body;
+pub(crate) use requirements::missing_capabilities;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;

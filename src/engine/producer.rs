@@ -17,7 +17,7 @@ use crate::backend::{Backend, OutgoingMessage};
 use crate::rng;
 use crate::scenario::{Amount, DedupSource, Rate};
 
-pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
+pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     let scenario = ctx.scenario.clone();
     let producer = &scenario.producers[index];
     let actor = ctx.actor(&producer.name);

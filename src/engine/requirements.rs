@@ -7,7 +7,10 @@ use std::time::Duration;
 use crate::scenario::{Action, ConsumerBehavior, CrashPolicy, DedupSource, Rate, Scenario};
 
 /// Capabilities `scenario` needs that `backend` lacks, in a stable order.
-pub fn missing_capabilities<B: Backend>(scenario: &Scenario, backend: &B) -> Vec<Capability> {
+pub(crate) fn missing_capabilities<B: Backend>(
+    scenario: &Scenario,
+    backend: &B,
+) -> Vec<Capability> {
     let available = backend.capabilities();
     let mut missing: Vec<Capability> = required(scenario)
         .into_iter()
@@ -25,7 +28,7 @@ pub fn missing_capabilities<B: Backend>(scenario: &Scenario, backend: &B) -> Vec
 /// Messages per second the scenario's producers send at most, all at once: the sum of their
 /// rates (a producer without a rate sends as fast as the endpoint answers, which asks for no
 /// particular rate).
-pub fn send_rate(scenario: &Scenario) -> f64 {
+pub(super) fn send_rate(scenario: &Scenario) -> f64 {
     scenario
         .producers
         .iter()

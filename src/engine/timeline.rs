@@ -17,14 +17,14 @@ use crate::scenario::{Action, Target, Trigger};
 /// What the timeline may still do. The run is not over while a timed entry is due, or while an
 /// unfired `when` entry's condition holds (its next poll will act, e.g. start consumers).
 #[derive(Default)]
-pub struct Pending {
+pub(super) struct Pending {
     timed: Cell<usize>,
     /// `when` entries (by index in the timeline) that have not acted yet.
     conditions: RefCell<BTreeSet<usize>>,
 }
 
 impl Pending {
-    pub async fn may_still_act<B: Backend>(
+    pub(super) async fn may_still_act<B: Backend>(
         &self,
         ctx: &RunContext<B>,
     ) -> Result<bool, BackendError> {
@@ -45,7 +45,7 @@ impl Pending {
 }
 
 /// Spawns one task per entry; `pending` tracks what has not acted yet.
-pub fn spawn<B: Backend + 'static>(
+pub(super) fn spawn<B: Backend + 'static>(
     ctx: &Rc<RunContext<B>>,
     fleet: &Rc<Fleet<B>>,
     pending: &Rc<Pending>,

@@ -20,10 +20,17 @@ mod schema;
 mod structure;
 
 pub use catalog::discover;
-pub use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError, line_column};
-pub use metric::{Metric, MetricDef, MetricKind, MetricScope, Needs};
-pub use model::*;
-pub use resolve::{Limits, estimate_consumers, estimate_messages};
+pub(crate) use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError};
+pub(crate) use metric::Needs;
+pub use metric::{Metric, MetricDef, MetricKind, MetricScope};
+pub(crate) use model::{
+    Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
+    DedupSource, Expectation, Expected, FieldValue, GroupIx, Heartbeat, Idempotency,
+    IdempotencyKey, LiteralMessage, LiveMetric, PoisonPattern, Producer, ProducerIx, TimelineEntry,
+    Trigger, Versioning,
+};
+pub use model::{Amount, Condition, Expectations, Payload, QueueConfig, Rate, Scenario, Target};
+pub use resolve::Limits;
 pub use schema::json_schema;
 
 use std::path::Path;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::Metric;
@@ -457,6 +456,3 @@ pub enum Expected {
     /// `status = { COMPLETED = 3 }`: items per status in the status table.
     Counts(BTreeMap<String, u64>),
 }
-
-/// Names are shared by scenario and engine; keep them cheap to clone into events.
-pub type Name = Arc<str>;

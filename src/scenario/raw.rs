@@ -13,15 +13,15 @@ use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 use toml::Spanned;
 
-pub type Str = Option<Spanned<String>>;
-pub type Int = Option<Spanned<i64>>;
-pub type Float = Option<Spanned<f64>>;
-pub type Bool = Option<Spanned<bool>>;
-pub type Table<T> = Option<Spanned<T>>;
+pub(super) type Str = Option<Spanned<String>>;
+pub(super) type Int = Option<Spanned<i64>>;
+pub(super) type Float = Option<Spanned<f64>>;
+pub(super) type Bool = Option<Spanned<bool>>;
+pub(super) type Table<T> = Option<Spanned<T>>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawScenario {
+pub(super) struct RawScenario {
     pub scenario: Table<RawHeader>,
     pub queue: Table<RawQueue>,
     #[serde(default)]
@@ -37,7 +37,7 @@ pub struct RawScenario {
 /// `[scenario]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHeader {
+pub(super) struct RawHeader {
     pub name: Str,
     pub description: Str,
     pub tags: Option<Vec<Spanned<String>>>,
@@ -48,7 +48,7 @@ pub struct RawHeader {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawQueue {
+pub(super) struct RawQueue {
     pub kind: Str,
     pub visibility_timeout: Str,
     pub receive_wait: Str,
@@ -61,7 +61,7 @@ pub struct RawQueue {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSim {
+pub(super) struct RawSim {
     pub profile: Str,
     pub duplicate_rate: Float,
     pub reorder_rate: Float,
@@ -75,7 +75,7 @@ pub struct RawSim {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawProducer {
+pub(super) struct RawProducer {
     pub name: Str,
     pub start: Str,
     pub count: Int,
@@ -93,7 +93,7 @@ pub struct RawProducer {
 /// do not belong to the chosen kind (an internally tagged enum would lose spans).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPayload {
+pub(super) struct RawPayload {
     pub kind: Str,
     pub poison: Table<RawPoison>,
     pub field: Str,
@@ -107,7 +107,7 @@ pub struct RawPayload {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPoison {
+pub(super) struct RawPoison {
     pub every: Int,
     pub positions: Option<Spanned<Vec<Spanned<i64>>>>,
     pub probability: Float,
@@ -115,7 +115,7 @@ pub struct RawPoison {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLiteral {
+pub(super) struct RawLiteral {
     pub fields: Option<Spanned<Entries<toml::Value>>>,
     pub group: Str,
     pub dedup_id: Str,
@@ -125,7 +125,7 @@ pub struct RawLiteral {
 /// The behaviour keys of `[[consumers]]`, also taken by a `deploy` action. Borrowed from either
 /// table so one resolution handles both, layer over layer.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RawBehavior<'a> {
+pub(super) struct RawBehavior<'a> {
     pub processing: Option<&'a Spanned<String>>,
     pub side_effect_delay: Option<&'a Spanned<String>>,
     pub idempotency: Option<&'a Spanned<String>>,
@@ -147,7 +147,7 @@ macro_rules! with_behavior {
         $(#[$meta])*
         #[derive(Debug, Default, Deserialize)]
         #[serde(deny_unknown_fields)]
-        pub struct $name {
+        pub(crate) struct $name {
             $(pub $field: $ty,)*
             pub processing: Str,
             pub side_effect_delay: Str,
@@ -164,7 +164,7 @@ macro_rules! with_behavior {
         }
 
         impl $name {
-            pub fn behavior(&self) -> RawBehavior<'_> {
+            pub(crate) fn behavior(&self) -> RawBehavior<'_> {
                 RawBehavior {
                     processing: self.processing.as_ref(),
                     side_effect_delay: self.side_effect_delay.as_ref(),
@@ -205,7 +205,7 @@ with_behavior!(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawVersioning {
+pub(super) struct RawVersioning {
     pub entity: Str,
     pub version: Str,
     pub check: Bool,
@@ -213,14 +213,14 @@ pub struct RawVersioning {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHeartbeat {
+pub(super) struct RawHeartbeat {
     pub interval: Str,
     pub extend: Str,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawChaos {
+pub(super) struct RawChaos {
     pub crash_after_receive: Option<Spanned<toml::Value>>,
     pub crash_after_side_effect: Option<Spanned<toml::Value>>,
     pub crash_rate: Float,
@@ -232,7 +232,7 @@ pub struct RawChaos {
 /// `[[at]]`: a trigger (time / when) and one action key.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAt {
+pub(super) struct RawAt {
     pub time: Str,
     pub when: Str,
     pub poll: Str,
@@ -248,20 +248,20 @@ pub struct RawAt {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawStart {
+pub(super) struct RawStart {
     pub group: Str,
     pub count: Int,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRedrive {
+pub(super) struct RawRedrive {
     pub max_per_second: Int,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAutoscaler {
+pub(super) struct RawAutoscaler {
     pub group: Str,
     pub interval: Str,
     pub scale_out_depth: Int,
@@ -271,13 +271,13 @@ pub struct RawAutoscaler {
 }
 
 /// `metric = value` entries in file order, each key and value spanned.
-pub type RawChecks = Vec<(Spanned<String>, Spanned<toml::Value>)>;
+pub(super) type RawChecks = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 
 /// `[expect]`: metric entries, plus `[expect.producer.NAME]` tables of the same shape. Metric
 /// names are free-form here (checked against `Metric::ALL` by resolution, with a list of the
 /// known ones), so this is a map, not a struct; `producer` is split off by hand to keep spans.
 #[derive(Debug, Default)]
-pub struct RawExpect {
+pub(super) struct RawExpect {
     pub checks: RawChecks,
     pub producer: Option<Spanned<RawScopes>>,
     /// `[expect.sometimes]`: the same shape, checked across the seeds of an exploration.
@@ -285,11 +285,11 @@ pub struct RawExpect {
 }
 
 /// `[expect.producer]`: producer name → its checks.
-pub type RawScopes = Vec<(Spanned<String>, Spanned<RawScope>)>;
+pub(super) type RawScopes = Vec<(Spanned<String>, Spanned<RawScope>)>;
 
 /// The checks of one `[expect.producer.NAME]` table.
 #[derive(Debug, Default)]
-pub struct RawScope(pub RawChecks);
+pub(super) struct RawScope(pub RawChecks);
 
 impl<'de> Deserialize<'de> for RawExpect {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -329,7 +329,7 @@ impl<'de> Deserialize<'de> for RawScope {
 
 /// A table with free-form keys read as spanned `(key, value)` pairs.
 #[derive(Debug)]
-pub struct Entries<V>(pub Vec<(Spanned<String>, Spanned<V>)>);
+pub(super) struct Entries<V>(pub Vec<(Spanned<String>, Spanned<V>)>);
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -32,7 +32,7 @@ use crate::scenario::{
 
 /// How a consumer instance ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsumerEnd {
+pub(super) enum ConsumerEnd {
     Exited(ExitReason),
     Crashed(CrashPoint),
     /// A backend error ended the whole run.
@@ -41,24 +41,24 @@ pub enum ConsumerEnd {
 
 /// The signal side of an instance: SIGTERM is a flag the loop checks between messages.
 #[derive(Default)]
-pub struct Control {
+pub(super) struct Control {
     terminate: Cell<bool>,
     pub(super) woken: Notify,
 }
 
 impl Control {
-    pub fn terminate(&self) {
+    pub(super) fn terminate(&self) {
         self.terminate.set(true);
         self.woken.notify_one();
     }
 
-    pub fn is_terminating(&self) -> bool {
+    pub(super) fn is_terminating(&self) -> bool {
         self.terminate.get()
     }
 }
 
 /// What a group's instances share: the behaviour `deploy` replaces and the `once` crash budget.
-pub struct GroupShared {
+pub(super) struct GroupShared {
     pub behavior: RefCell<Rc<ConsumerBehavior>>,
     pub crashed_after_receive: Cell<bool>,
     pub crashed_after_side_effect: Cell<bool>,
@@ -67,7 +67,7 @@ pub struct GroupShared {
 /// Pause after an empty short-poll receive, so an idle consumer does not spin.
 const SHORT_POLL_PAUSE: Duration = Duration::from_millis(100);
 
-pub struct Consumer<B> {
+pub(super) struct Consumer<B> {
     pub ctx: Rc<RunContext<B>>,
     pub group: GroupIx,
     pub actor: ActorId,
@@ -98,7 +98,7 @@ enum Disposition {
 }
 
 impl<B: Backend> Consumer<B> {
-    pub fn new(
+    pub(super) fn new(
         ctx: Rc<RunContext<B>>,
         group: GroupIx,
         actor: ActorId,
@@ -117,7 +117,7 @@ impl<B: Backend> Consumer<B> {
         }
     }
 
-    pub async fn run(mut self) -> ConsumerEnd {
+    pub(super) async fn run(mut self) -> ConsumerEnd {
         match self.run_loop().await {
             Ok(end) => end,
             Err(error) => {

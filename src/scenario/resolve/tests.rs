@@ -8,7 +8,7 @@ use indoc::indoc;
 use crate::scenario::*;
 use crate::sqs::{QueueAttributes, QueueRole};
 
-pub fn resolve_ok(text: &str) -> Scenario {
+pub(super) fn resolve_ok(text: &str) -> Scenario {
     parse(Path::new("t.toml"), text).unwrap_or_else(|error| panic!("{}", error.render(false)))
 }
 
