@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The random stream of the actor `name` in a run seeded with `seed`.
-pub fn stream(seed: u64, name: &str) -> ChaCha8Rng {
+pub(crate) fn stream(seed: u64, name: &str) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ fnv1a(name.as_bytes()).rotate_left(17))
 }
 

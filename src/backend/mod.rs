@@ -11,7 +11,7 @@
 
 pub mod aws;
 mod error;
-pub mod sim;
+pub(crate) mod sim;
 mod table;
 mod types;
 
