@@ -196,10 +196,6 @@ impl EventLog {
         &self.messages[ix.0 as usize]
     }
 
-    pub fn meta_mut(&mut self, ix: MessageIx) -> &mut MessageMeta {
-        &mut self.messages[ix.0 as usize]
-    }
-
     pub fn push(
         &mut self,
         at_us: u64,

@@ -165,21 +165,6 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// The run's own error, when it had one.
-    pub fn run(&self) -> Option<&BackendError> {
-        match self {
-            RunError::Run(run) | RunError::Both { run, .. } => Some(run),
-            RunError::Teardown(_) => None,
-        }
-    }
-
-    /// The teardown's error, when it failed.
-    pub fn teardown(&self) -> Option<&BackendError> {
-        match self {
-            RunError::Teardown(teardown) | RunError::Both { teardown, .. } => Some(teardown),
-            RunError::Run(_) => None,
-        }
-    }
 
     /// The run's error, else the teardown's; the other, if any, as its own value.
     pub fn split(self) -> (BackendError, Option<BackendError>) {

@@ -333,14 +333,6 @@ impl LiveMetric {
         ),
     ];
 
-    pub fn name(self) -> &'static str {
-        LiveMetric::ALL
-            .iter()
-            .find(|(m, _, _)| *m == self)
-            .map(|(_, n, _)| *n)
-            .unwrap_or("?")
-    }
-
     pub fn from_name(name: &str) -> Option<LiveMetric> {
         LiveMetric::ALL
             .iter()
