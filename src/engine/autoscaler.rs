@@ -34,7 +34,7 @@ pub(super) fn start_min<B: Backend + 'static>(
         return;
     }
     let actor = ctx.actor("autoscaler");
-    let consumers = ctx.scenario.group(group);
+    let consumers = ctx.scenario().group(group);
     fleet.start(
         group,
         missing,
@@ -60,7 +60,7 @@ pub(super) async fn may_still_act<B: Backend + 'static>(
     if fleet.alive_in(config.group).len() as u32 >= config.max {
         return Ok(false);
     }
-    let depth = ctx.backend.settled_depth(ctx.main).await?;
+    let depth = ctx.backend().settled_depth(ctx.main()).await?;
     Ok(depth.total() >= config.scale_out_depth)
 }
 
@@ -73,7 +73,7 @@ pub(super) async fn run<B: Backend + 'static>(
     let group = config.group;
     loop {
         sleep(config.interval).await;
-        let depth = match ctx.backend.depth(ctx.main).await {
+        let depth = match ctx.backend().depth(ctx.main()).await {
             Ok(depth) => depth.visible,
             Err(error) => return ctx.fail(error),
         };

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
 use super::event::{ActorId, EventKind, EventLog, MessageIx};
@@ -27,22 +28,22 @@ pub(super) struct LiveCounters {
 }
 
 pub(super) struct RunContext<B> {
-    pub scenario: Rc<Scenario>,
-    pub backend: Rc<B>,
+    scenario: Rc<Scenario>,
+    backend: Rc<B>,
     /// The seed in force (the file's, or `--seed`).
-    pub seed: u64,
+    seed: u64,
     origin: Instant,
-    pub log: RefCell<EventLog>,
-    pub main: QueueId,
-    pub dlq: Option<QueueId>,
-    pub live: Cell<LiveCounters>,
+    log: RefCell<EventLog>,
+    main: QueueId,
+    dlq: Option<QueueId>,
+    live: Cell<LiveCounters>,
     /// One flag per producer: set by a `stop` action.
-    pub producer_stopped: Vec<Cell<bool>>,
-    pub producers_running: Cell<usize>,
+    producer_stopped: Vec<Cell<bool>>,
+    producers_running: Cell<usize>,
     /// The first backend error no actor could handle; it ends the run.
-    pub fatal: RefCell<Option<BackendError>>,
+    fatal: RefCell<Option<BackendError>>,
     /// Wakes the engine's main loop when something that may end the run happened.
-    pub changed: Notify,
+    changed: Notify,
     /// The actors of the queues' own transitions: `queue:main`, `queue:dlq`.
     queue_actors: [ActorId; 2],
     /// Why the run must stop before it is over (a limit), once one is hit.
@@ -95,6 +96,82 @@ impl<B: Backend> RunContext<B> {
             standstill: Cell::new((0, 0)),
             deleted_once: RefCell::new(Vec::new()),
         }
+    }
+
+    pub(super) fn scenario(&self) -> &Rc<Scenario> {
+        &self.scenario
+    }
+
+    pub(super) fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The seed in force (the file's, or `--seed`).
+    pub(super) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub(super) fn log(&self) -> &RefCell<EventLog> {
+        &self.log
+    }
+
+    pub(super) fn main(&self) -> QueueId {
+        self.main
+    }
+
+    pub(super) fn dlq(&self) -> Option<QueueId> {
+        self.dlq
+    }
+
+    pub(super) fn live(&self) -> LiveCounters {
+        self.live.get()
+    }
+
+    /// Whether a `stop` action stopped producer `index`.
+    pub(super) fn producer_stopped(&self, index: usize) -> bool {
+        self.producer_stopped[index].get()
+    }
+
+    /// A `stop` action: producer `index` stops (all of them without an index).
+    pub(super) fn stop_producers(&self, index: Option<usize>) {
+        match index {
+            Some(index) => self.producer_stopped[index].set(true),
+            None => self
+                .producer_stopped
+                .iter()
+                .for_each(|stopped| stopped.set(true)),
+        }
+    }
+
+    /// How many producers have not finished yet.
+    pub(super) fn producers_running(&self) -> usize {
+        self.producers_running.get()
+    }
+
+    /// A producer finished: one fewer runs, and the main loop wakes to see whether the run is over.
+    pub(super) fn producer_finished(&self) {
+        self.producers_running.set(self.producers_running.get() - 1);
+        self.changed.notify_one();
+    }
+
+    /// The error that ended the run, taken out of the context.
+    pub(super) fn take_fatal(&self) -> Option<BackendError> {
+        self.fatal.borrow_mut().take()
+    }
+
+    /// Whether a backend error ended the run.
+    pub(super) fn is_fatal(&self) -> bool {
+        self.fatal.borrow().is_some()
+    }
+
+    /// Wakes the engine's main loop: something that may end the run happened.
+    pub(super) fn notify_changed(&self) {
+        self.changed.notify_one();
+    }
+
+    /// Resolves when [`RunContext::notify_changed`] is next called (or was, since the last wait).
+    pub(super) fn changed(&self) -> Notified<'_> {
+        self.changed.notified()
     }
 
     /// `origin + offset` on the run's clock, saturating far in the future instead of

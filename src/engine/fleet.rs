@@ -51,7 +51,7 @@ pub(super) struct Fleet<B> {
 impl<B: Backend + 'static> Fleet<B> {
     pub(super) fn new(ctx: Rc<RunContext<B>>) -> Rc<Self> {
         let groups = ctx
-            .scenario
+            .scenario()
             .consumers
             .iter()
             .map(|g| {
@@ -62,7 +62,7 @@ impl<B: Backend + 'static> Fleet<B> {
                 })
             })
             .collect();
-        let next_index = RefCell::new(vec![0; ctx.scenario.consumers.len()]);
+        let next_index = RefCell::new(vec![0; ctx.scenario().consumers.len()]);
         Rc::new(Fleet {
             ctx,
             groups,
@@ -85,7 +85,7 @@ impl<B: Backend + 'static> Fleet<B> {
                 next[group.0] += 1;
                 next[group.0]
             };
-            let name = format!("{}-{index}", self.ctx.scenario.group(group).name);
+            let name = format!("{}-{index}", self.ctx.scenario().group(group).name);
             let actor = self.ctx.actor(&name);
             let control = Rc::new(Control::default());
             self.instances.borrow_mut().insert(
@@ -128,7 +128,7 @@ impl<B: Backend + 'static> Fleet<B> {
                 // Terminated before it started: it never runs.
                 instance.state = InstanceState::ExitedClean;
                 drop(instances);
-                self.ctx.changed.notify_one();
+                self.ctx.notify_changed();
                 return;
             }
             instance.state = InstanceState::Running;
@@ -142,7 +142,7 @@ impl<B: Backend + 'static> Fleet<B> {
         let ctx = self.ctx.clone();
         ctx.record(actor, None, EventKind::ConsumerStarted);
         ctx.count(|live| live.consumers += 1);
-        let stream = rng::stream(ctx.seed, &format!("consumer:{name}#{incarnation}"));
+        let stream = rng::stream(ctx.seed(), &format!("consumer:{name}#{incarnation}"));
         let consumer = Consumer::new(
             ctx.clone(),
             group,
@@ -178,7 +178,7 @@ impl<B: Backend + 'static> Fleet<B> {
         if let (true, Some(after)) = (restart, restart_after) {
             self.spawn(name, after);
         }
-        ctx.changed.notify_one();
+        ctx.notify_changed();
     }
 
     fn matching(&self, target: &Target) -> Vec<String> {
@@ -225,7 +225,7 @@ impl<B: Backend + 'static> Fleet<B> {
             instance.state = InstanceState::Killed;
             self.ctx.record(instance.actor, None, EventKind::Killed);
         }
-        self.ctx.changed.notify_one();
+        self.ctx.notify_changed();
     }
 
     /// Replaces a group's behaviour for its running and future instances.

@@ -165,7 +165,6 @@ pub enum RunError {
 }
 
 impl RunError {
-
     /// The run's error, else the teardown's; the other, if any, as its own value.
     pub fn split(self) -> (BackendError, Option<BackendError>) {
         match self {
@@ -238,7 +237,7 @@ async fn run_provisioned<B: Backend + 'static>(
     let deadline = ctx.at(scenario.timeout);
     let virtual_clock = backend.capabilities().has(Capability::Deterministic);
     let ending = loop {
-        if ctx.fatal.borrow().is_some() {
+        if ctx.is_fatal() {
             break None;
         }
         if let Some(stopped) = ctx.stopped() {
@@ -249,7 +248,7 @@ async fn run_provisioned<B: Backend + 'static>(
         // change unannounced: then it looks again now and then. Not otherwise: an idle run on a
         // virtual clock must not tick through days of empty time.
         let mut look_again = !virtual_clock;
-        if ctx.producers_running.get() == 0 && !fleet.any_alive() {
+        if ctx.producers_running() == 0 && !fleet.any_alive() {
             match may_still_act(&ctx, &fleet, &pending).await {
                 Ok(false) => break Some(Ending::Completed),
                 Ok(true) => look_again = true,
@@ -258,7 +257,7 @@ async fn run_provisioned<B: Backend + 'static>(
         }
         tokio::select! {
             biased;
-            _ = ctx.changed.notified() => {}
+            _ = ctx.changed() => {}
             _ = sleep_until(deadline) => {
                 ctx.record(ctx.actor("engine"), None, EventKind::TimedOut);
                 break Some(Ending::TimedOut);
@@ -272,7 +271,7 @@ async fn run_provisioned<B: Backend + 'static>(
         task.abort();
     }
     let instances = fleet.abandon_all();
-    if let Some(error) = ctx.fatal.borrow_mut().take() {
+    if let Some(error) = ctx.take_fatal() {
         return Err(error);
     }
     let ending = ending.expect("only a fatal error leaves the loop without an ending");
@@ -290,12 +289,12 @@ async fn run_provisioned<B: Backend + 'static>(
             _ => None,
         },
     };
-    let peak_consumers = ctx.live.get().peak_consumers;
+    let peak_consumers = ctx.live().peak_consumers;
     drop(fleet);
     // Reading the final state brought the queues up to date: what they did meanwhile (a
     // retention expiry, a visibility timeout) belongs to the history too.
     ctx.take_transitions();
-    let mut log = std::mem::take(&mut *ctx.log.borrow_mut());
+    let mut log = std::mem::take(&mut *ctx.log().borrow_mut());
     // Lazily applied transitions carry their due moment; stable, so events of one moment keep
     // the order they were recorded in.
     log.events.sort_by_key(|event| event.at_us);
@@ -322,7 +321,7 @@ async fn may_still_act<B: Backend + 'static>(
     if pending.may_still_act(ctx).await? {
         return Ok(true);
     }
-    match &ctx.scenario.autoscaler {
+    match &ctx.scenario().autoscaler {
         Some(config) => autoscaler::may_still_act(ctx, fleet, config).await,
         None => Ok(false),
     }
@@ -331,15 +330,15 @@ async fn may_still_act<B: Backend + 'static>(
 async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook) {
     loop {
         sleep(hook.every).await;
-        let live = ctx.live.get();
+        let live = ctx.live();
         let in_flight = ctx
-            .backend
-            .settled_depth(ctx.main)
+            .backend()
+            .settled_depth(ctx.main())
             .await
             .map_or(0, |d| d.in_flight);
-        let dlq = match ctx.dlq {
+        let dlq = match ctx.dlq() {
             Some(dlq) => ctx
-                .backend
+                .backend()
                 .settled_depth(dlq)
                 .await
                 .map_or(0, |d| d.total()),
