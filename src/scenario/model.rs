@@ -261,14 +261,15 @@ pub enum Trigger {
     At(Duration),
     /// Polled every `poll`; fires once, the first time it holds.
     When {
-        condition: Condition,
+        condition: WhenCondition,
         poll: Duration,
     },
 }
 
-/// `METRIC OP VALUE` over live run metrics.
+/// A `when` trigger's `METRIC OP VALUE` over live run metrics (the backend's conditional
+/// writes are `backend::Condition`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Condition {
+pub struct WhenCondition {
     pub metric: LiveMetric,
     pub op: CompareOp,
     pub value: f64,

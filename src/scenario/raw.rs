@@ -17,21 +17,22 @@ pub(super) type Str = Option<Spanned<String>>;
 pub(super) type Int = Option<Spanned<i64>>;
 pub(super) type Float = Option<Spanned<f64>>;
 pub(super) type Bool = Option<Spanned<bool>>;
-pub(super) type Table<T> = Option<Spanned<T>>;
+/// An optional sub-table of the file (`[queue]`, `heartbeat = { ... }`), spanned.
+pub(super) type SubTable<T> = Option<Spanned<T>>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawScenario {
-    pub scenario: Table<RawHeader>,
-    pub queue: Table<RawQueue>,
+    pub scenario: SubTable<RawHeader>,
+    pub queue: SubTable<RawQueue>,
     #[serde(default)]
     pub producers: Vec<Spanned<RawProducer>>,
     #[serde(default)]
     pub consumers: Vec<Spanned<RawConsumer>>,
     #[serde(default)]
     pub at: Vec<Spanned<RawAt>>,
-    pub autoscaler: Table<RawAutoscaler>,
-    pub expect: Table<RawExpect>,
+    pub autoscaler: SubTable<RawAutoscaler>,
+    pub expect: SubTable<RawExpect>,
 }
 
 /// `[scenario]`.
@@ -56,7 +57,7 @@ pub(super) struct RawQueue {
     pub retention: Str,
     pub content_based_dedup: Bool,
     pub max_receive_count: Int,
-    pub sim: Table<RawSim>,
+    pub sim: SubTable<RawSim>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,7 +87,7 @@ pub(super) struct RawProducer {
     pub groups: Int,
     pub dedup: Str,
     pub delay: Str,
-    pub payload: Table<RawPayload>,
+    pub payload: SubTable<RawPayload>,
 }
 
 /// `[producers.payload]`: the keys of every kind side by side; resolution rejects the keys that
@@ -95,7 +96,7 @@ pub(super) struct RawProducer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPayload {
     pub kind: Str,
-    pub poison: Table<RawPoison>,
+    pub poison: SubTable<RawPoison>,
     pub field: Str,
     pub orders: Int,
     pub duplicates: Int,
@@ -155,12 +156,12 @@ macro_rules! with_behavior {
             pub cache_size: Int,
             pub lease: Str,
             pub business_key: Str,
-            pub versioning: Table<RawVersioning>,
+            pub versioning: SubTable<RawVersioning>,
             pub log_field: Str,
             pub reject_poison: Bool,
-            pub heartbeat: Table<RawHeartbeat>,
+            pub heartbeat: SubTable<RawHeartbeat>,
             pub stale_after: Str,
-            pub chaos: Table<RawChaos>,
+            pub chaos: SubTable<RawChaos>,
         }
 
         impl $name {
@@ -238,11 +239,11 @@ pub(super) struct RawAt {
     pub poll: Str,
     pub terminate: Str,
     pub kill: Str,
-    pub start: Table<RawStart>,
+    pub start: SubTable<RawStart>,
     pub stop: Str,
     pub purge: Str,
-    pub deploy: Table<RawDeploy>,
-    pub redrive: Table<RawRedrive>,
+    pub deploy: SubTable<RawDeploy>,
+    pub redrive: SubTable<RawRedrive>,
     pub stop_all: Bool,
 }
 

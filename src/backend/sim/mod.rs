@@ -23,7 +23,7 @@ mod dedup;
 mod fast_hash;
 mod faults;
 mod fifo;
-mod keys;
+mod item_keys;
 mod limits;
 mod message_id;
 mod move_task;

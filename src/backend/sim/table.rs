@@ -13,7 +13,7 @@ use crate::backend::{
     BackendErrorKind, Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome,
 };
 
-use super::keys::KeyIndex;
+use super::item_keys::KeyIndex;
 use super::limits::invalid;
 
 #[derive(Debug, Default)]

@@ -1,14 +1,17 @@
 //! The catalogue of every key of the file format: its name, shape (type and allowed range),
 //! presence (required / default) and meaning.
 //!
+//! "Key" here is always a key of the scenario file (`visibility_timeout`); the keys of table items
+//! are the backends' `item_keys`, and idempotency keys are the engine's.
+//!
 //! Invariant: this is the one source of ranges, defaults and key documentation. Resolution reads
 //! ranges and defaults from here, help lines are written from here, and the JSON Schema is
 //! generated from here, so the three cannot disagree. A test checks that every table's key list
 //! matches the serde field names of its raw type.
 
-mod catalogue;
+mod tables;
 
-pub(crate) use catalogue::{
+pub(crate) use tables::{
     PAYLOAD_KINDS, TOP, at, autoscaler, behavior, chaos, consumer, deploy, heartbeat, literal,
     payload, poison, producer, queue, redrive, scenario, sim, start, versioning,
 };
@@ -340,7 +343,7 @@ pub(super) fn lookup(path: &[&str]) -> Option<&'static Key> {
 
 #[cfg(test)]
 mod tests {
-    use super::catalogue::PAYLOAD_KIND_NAMES;
+    use super::tables::PAYLOAD_KIND_NAMES;
     use super::*;
 
     fn all_keys() -> Vec<(String, &'static Key)> {
@@ -401,7 +404,7 @@ mod tests {
 
     #[test]
     fn payload_kinds_take_only_payload_keys() {
-        let payload: Vec<&str> = catalogue::payload::KEYS.iter().map(|k| k.name).collect();
+        let payload: Vec<&str> = tables::payload::KEYS.iter().map(|k| k.name).collect();
         let kinds: Vec<&str> = PAYLOAD_KINDS.iter().map(|(kind, _)| *kind).collect();
         assert_eq!(kinds, PAYLOAD_KIND_NAMES);
         for (kind, takes) in PAYLOAD_KINDS {

@@ -267,7 +267,7 @@ fn full_file_resolves_every_feature() {
         index: 2,
     };
     assert_eq!(actions[0], &Action::Kill(instance));
-    let condition = Condition {
+    let condition = WhenCondition {
         metric: LiveMetric::Dlq,
         op: CompareOp::Ge,
         value: 2.0,

@@ -6,7 +6,7 @@
 
 use crate::scenario::keys::{CRASH_WORDS, MAX_RATE, MIN_RATE, OPERATORS, echo, quoted_list};
 use crate::scenario::locate::closest;
-use crate::scenario::{CompareOp, Condition, CrashPolicy, GroupIx, LiveMetric, Rate, Target};
+use crate::scenario::{CompareOp, CrashPolicy, GroupIx, LiveMetric, Rate, Target, WhenCondition};
 
 /// "a string", "an integer", ...: the TOML type of a value, for messages.
 pub(super) fn kind_of(value: &toml::Value) -> String {
@@ -121,7 +121,7 @@ fn operator(text: &str) -> CompareOp {
 }
 
 /// `"METRIC OP NUMBER"` over live metrics.
-pub(super) fn parse_condition(text: &str) -> Result<Condition, String> {
+pub(super) fn parse_condition(text: &str) -> Result<WhenCondition, String> {
     let trimmed = text.trim();
     let name_end = trimmed
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -141,7 +141,7 @@ pub(super) fn parse_condition(text: &str) -> Result<Condition, String> {
         return Err(format!("unknown live metric `{}`{suggestion}", echo(name)));
     };
     let (op, value) = parse_comparison(&trimmed[name_end..])?;
-    Ok(Condition { metric, op, value })
+    Ok(WhenCondition { metric, op, value })
 }
 
 /// A crash policy from a TOML string or number.
@@ -246,7 +246,7 @@ mod tests {
         let condition = parse_condition("dlq >= 2").unwrap();
         assert_eq!(
             condition,
-            Condition {
+            WhenCondition {
                 metric: LiveMetric::Dlq,
                 op: CompareOp::Ge,
                 value: 2.0
