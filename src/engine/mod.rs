@@ -146,6 +146,14 @@ pub struct ProgressHook {
     pub report: Box<dyn Fn(&Progress)>,
 }
 
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgressHook")
+            .field("every", &self.every)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A run that failed, or whose resources could not all be deleted, or both: neither error
 /// hides the other (the report names what is left behind).
 #[derive(Debug, thiserror::Error)]

@@ -404,7 +404,7 @@ mod tests {
 
     #[test]
     fn payload_kinds_take_only_payload_keys() {
-        let payload: Vec<&str> = tables::payload::KEYS.iter().map(|k| k.name).collect();
+        let payload: Vec<&str> = payload::KEYS.iter().map(|k| k.name).collect();
         let kinds: Vec<&str> = PAYLOAD_KINDS.iter().map(|(kind, _)| *kind).collect();
         assert_eq!(kinds, PAYLOAD_KIND_NAMES);
         for (kind, takes) in PAYLOAD_KINDS {
