@@ -519,12 +519,12 @@ async fn execute_interruptible<B: Backend + 'static>(
     }
 }
 
-fn realtime_block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+fn realtime_block_on<T>(future: impl Future<Output = T>) -> T {
     let runtime = engine::realtime_runtime().expect("a current-thread runtime always builds");
     tokio::task::LocalSet::new().block_on(&runtime, future)
 }
 
-fn simulated_block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+fn simulated_block_on<T>(future: impl Future<Output = T>) -> T {
     let runtime = engine::simulated_runtime().expect("a current-thread runtime always builds");
     tokio::task::LocalSet::new().block_on(&runtime, future)
 }

@@ -11,22 +11,23 @@
 
 pub mod aws;
 mod error;
-pub mod sim;
+pub(crate) mod sim;
 mod table;
 mod types;
 
 /// A queue's attributes and role are SQS's, shared with the scenario; re-exported as part of
 /// this boundary.
 pub use crate::sqs::{QueueAttributes, QueueRole};
-pub use error::{BackendError, BackendErrorKind};
-pub use table::{
-    Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome, entity_item_key,
-    entity_of_item_key,
-};
+pub(crate) use error::BackendError;
+pub use error::BackendErrorKind;
+pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
+pub(crate) use table::{entity_item_key, entity_of_item_key};
 pub use types::{
-    Capabilities, Capability, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
-    QueueSpec, QueueTransition, Receipt, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
-    TransitionKind,
+    Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Receipt, ReceiveRequest,
+    ReceivedMessage, Redrive,
+};
+pub(crate) use types::{
+    MoveTask, MoveTaskState, QueueDepth, QueueTransition, SendOutcome, TransitionKind,
 };
 
 use std::time::Duration;

@@ -24,12 +24,12 @@ impl Table {
 }
 
 /// The side-effects table's key of a versioned entity's item.
-pub fn entity_item_key(entity: &str) -> String {
+pub(crate) fn entity_item_key(entity: &str) -> String {
     format!("{ENTITY_PREFIX}{entity}")
 }
 
 /// The entity a side-effects table key names, if it is an entity's item.
-pub fn entity_of_item_key(key: &str) -> Option<&str> {
+pub(crate) fn entity_of_item_key(key: &str) -> Option<&str> {
     key.strip_prefix(ENTITY_PREFIX)
 }
 

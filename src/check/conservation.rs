@@ -33,7 +33,7 @@ impl std::fmt::Display for Violation {
 }
 
 /// Every law `outcome` breaks (none on a correct qsim).
-pub fn check(outcome: &Outcome, facts: &Facts) -> Vec<Violation> {
+pub(super) fn check(outcome: &Outcome, facts: &Facts) -> Vec<Violation> {
     let mut violations = Vec::new();
     let log = &outcome.log;
     let ids = |pred: &dyn Fn(usize) -> bool| -> Vec<String> {

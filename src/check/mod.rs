@@ -9,7 +9,8 @@ pub mod projection;
 pub mod snapshot;
 
 pub use conservation::Violation;
-pub use facts::{Apply, Facts, Fate, MessageFacts, Observed};
+pub(crate) use facts::Facts;
+pub use facts::Fate;
 pub use metrics::Value;
 
 use crate::engine::{Ending, Outcome};

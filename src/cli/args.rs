@@ -13,7 +13,7 @@ use crate::sqs::envelope::Profile;
     version,
     about = "Declarative, seeded scenarios of how SQS-based systems fail"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Refuse (exit 2) a scenario whose estimate is more messages than this: its counts, or a
@@ -23,7 +23,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run scenarios across many seeds on the simulator: pass rates, distinct failures with the
     /// command that reproduces each, and whether each `[expect.sometimes]` ever held.
     Explore {
@@ -114,7 +114,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum InfraCommand {
+pub(crate) enum InfraCommand {
     /// Print the Terraform variables file (JSON) for terraform/, from the scenario files.
     Tfvars {
         #[arg(long, default_value = "scenarios.d")]
@@ -123,7 +123,7 @@ pub enum InfraCommand {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Override the file's seed (invariants are checked, the snapshot comparison is skipped).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -170,7 +170,7 @@ pub struct RunArgs {
 
 /// Where `--backend aws` connects; each falls back to the AWS SDK's usual environment and files.
 #[derive(Debug, Clone, Args)]
-pub struct AwsArgs {
+pub(crate) struct AwsArgs {
     /// AWS region.
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
@@ -188,7 +188,7 @@ pub struct AwsArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
+pub(crate) enum BackendKind {
     /// The embedded simulator: virtual time, deterministic for a seed.
     Sim,
     /// SQS and DynamoDB through the AWS SDK: AWS itself, or `--endpoint-url`.
@@ -196,7 +196,7 @@ pub enum BackendKind {
 }
 
 /// A simulator profile by name (`aws`, `ideal`, `adversarial`).
-pub fn parse_profile(name: &str) -> Result<Profile, String> {
+pub(super) fn parse_profile(name: &str) -> Result<Profile, String> {
     Profile::from_name(name).ok_or_else(|| {
         format!(
             "unknown profile \"{name}\": one of {}",

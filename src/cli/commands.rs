@@ -18,7 +18,7 @@ use crate::scenario::{self, Scenario};
 
 /// Runs the command. `Ok` is what the command found (every scenario passed, a check failed, ...);
 /// `Err` is why it could not do its work.
-pub fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
+pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
     let limits = scenario::Limits {
         max_messages: cli.max_messages,
     };
@@ -206,7 +206,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
     }
     let stopped_by = runs.iter().find_map(|r| match r.result {
         RunResult::Interrupted { signal } => Some(signal),
-        RunResult::NotStarted(crate::runner::NotStarted::Interrupted(signal)) => Some(signal),
+        RunResult::NotStarted(runner::NotStarted::Interrupted(signal)) => Some(signal),
         _ => None,
     });
     Ok(if let Some(signal) = stopped_by {
@@ -274,7 +274,7 @@ fn writable_outputs(args: &RunArgs, several: bool) -> Result<(), CliError> {
 fn write_events(
     path: &Path,
     several: bool,
-    scenario: &crate::scenario::Scenario,
+    scenario: &Scenario,
     outcome: &crate::engine::Outcome,
 ) -> std::io::Result<()> {
     let file = if several {

@@ -17,12 +17,12 @@ use crate::report::summary::error_chain;
 use crate::scenario::ScenarioError;
 
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     pub kind: CliErrorKind,
 }
 
 #[derive(Debug)]
-pub enum CliErrorKind {
+pub(crate) enum CliErrorKind {
     /// Scenario files that did not load: every file's diagnostics, not only the first file's.
     Scenarios(Vec<ScenarioError>),
     /// Two scenario files share a name, and names name snapshots.
@@ -58,7 +58,7 @@ pub enum CliErrorKind {
 
 impl CliError {
     /// An output that could not be created or written, `doing` saying which.
-    pub fn output(doing: impl Into<String>, source: io::Error) -> CliError {
+    pub(crate) fn output(doing: impl Into<String>, source: io::Error) -> CliError {
         CliErrorKind::Output {
             doing: doing.into(),
             source,
@@ -67,7 +67,7 @@ impl CliError {
     }
 
     /// The exit code this error ends `qsim` with.
-    pub fn code(&self) -> QsimExitCode {
+    pub(crate) fn code(&self) -> QsimExitCode {
         match self.kind {
             CliErrorKind::Scenarios(_)
             | CliErrorKind::DuplicateName { .. }
@@ -87,7 +87,7 @@ impl CliError {
 
     /// What stderr shows: one `error:` line per problem, scenario diagnostics with their source
     /// excerpt (in color when `color`).
-    pub fn render(&self, color: bool) -> String {
+    pub(crate) fn render(&self, color: bool) -> String {
         let lines: Vec<String> = match &self.kind {
             CliErrorKind::Scenarios(errors) => {
                 return errors

@@ -10,7 +10,7 @@ use crate::explore::{self, Exploration, Plan};
 use crate::report;
 use crate::scenario::Scenario;
 
-pub fn explore(
+pub(super) fn explore(
     scenarios: Vec<Scenario>,
     plan: &Plan,
     report: Option<&Path>,
@@ -26,7 +26,7 @@ pub fn explore(
     conclude(&exploration, report)
 }
 
-pub fn merge(results: &[PathBuf], report: Option<&Path>) -> Result<QsimExitCode, CliError> {
+pub(super) fn merge(results: &[PathBuf], report: Option<&Path>) -> Result<QsimExitCode, CliError> {
     let mut read = Vec::new();
     for path in results {
         let parsed = std::fs::read_to_string(path)

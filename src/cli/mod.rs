@@ -11,8 +11,7 @@ mod output;
 mod report_target;
 mod signals;
 
-pub use args::Cli;
-pub use error::{CliError, CliErrorKind};
+pub(crate) use args::Cli;
 
 use std::io::IsTerminal;
 

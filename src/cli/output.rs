@@ -6,13 +6,13 @@ use std::io::{self, Write};
 use super::error::CliError;
 
 /// Writes a line to stdout. `Ok(false)`: the reader went away, write no more.
-pub fn out(text: &str) -> Result<bool, CliError> {
+pub(super) fn out(text: &str) -> Result<bool, CliError> {
     write_stdout(format!("{text}\n").as_bytes())
         .map_err(|e| CliError::output("writing to stdout", e))
 }
 
 /// Writes text as is (it carries its own newlines); `Ok(false)` as for [`out`].
-pub fn out_raw(text: &str) -> Result<bool, CliError> {
+pub(super) fn out_raw(text: &str) -> Result<bool, CliError> {
     if text.is_empty() {
         return Ok(true);
     }
@@ -20,7 +20,7 @@ pub fn out_raw(text: &str) -> Result<bool, CliError> {
 }
 
 /// Writes `bytes` to stdout; `Ok(false)` when the reader went away (a broken pipe).
-pub fn write_stdout(bytes: &[u8]) -> io::Result<bool> {
+pub(super) fn write_stdout(bytes: &[u8]) -> io::Result<bool> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(true),
@@ -30,21 +30,21 @@ pub fn write_stdout(bytes: &[u8]) -> io::Result<bool> {
 }
 
 /// Writes a line to stderr; a failure there has nowhere left to be reported.
-pub fn err(text: &str) {
+pub(super) fn err(text: &str) {
     let _ = writeln!(io::stderr().lock(), "{text}");
 }
 
 /// Where the human-readable summary of runs goes: stdout, or stderr when stdout carries the
 /// machine-readable report (`--report -`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Human {
+pub(super) enum Human {
     Stdout,
     Stderr,
 }
 
 impl Human {
     /// As [`out`].
-    pub fn line(self, text: &str) -> Result<bool, CliError> {
+    pub(super) fn line(self, text: &str) -> Result<bool, CliError> {
         match self {
             Human::Stdout => out(text),
             Human::Stderr => {
@@ -55,7 +55,7 @@ impl Human {
     }
 
     /// As [`out_raw`].
-    pub fn raw(self, text: &str) -> Result<bool, CliError> {
+    pub(super) fn raw(self, text: &str) -> Result<bool, CliError> {
         match self {
             Human::Stdout => out_raw(text),
             Human::Stderr => {

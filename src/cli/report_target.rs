@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::output::{Human, write_stdout};
 
-pub enum ReportTarget {
+pub(super) enum ReportTarget {
     /// `--report -`: the report owns stdout; the human summary moves to stderr.
     Stdout,
     File {
@@ -18,7 +18,7 @@ pub enum ReportTarget {
 
 impl ReportTarget {
     /// `-` is stdout; anything else is created (or truncated) now.
-    pub fn open(path: &Path) -> io::Result<ReportTarget> {
+    pub(super) fn open(path: &Path) -> io::Result<ReportTarget> {
         if path == Path::new("-") {
             return Ok(ReportTarget::Stdout);
         }
@@ -30,7 +30,7 @@ impl ReportTarget {
     }
 
     /// Where the human summary goes when the report goes here.
-    pub fn human(&self) -> Human {
+    pub(super) fn human(&self) -> Human {
         match self {
             ReportTarget::Stdout => Human::Stderr,
             ReportTarget::File { .. } => Human::Stdout,
@@ -38,7 +38,7 @@ impl ReportTarget {
     }
 
     /// Shown in error messages.
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             ReportTarget::Stdout => "stdout".to_owned(),
             ReportTarget::File { path, .. } => path.display().to_string(),
@@ -46,7 +46,7 @@ impl ReportTarget {
     }
 
     /// Writes the rendered report. A closed stdout is not an error (`qsim ... --report - | head`).
-    pub fn write(self, json: &str) -> io::Result<()> {
+    pub(super) fn write(self, json: &str) -> io::Result<()> {
         match self {
             ReportTarget::Stdout => write_stdout(json.as_bytes()).map(drop),
             ReportTarget::File { mut file, .. } => {

@@ -10,7 +10,7 @@ use crate::interrupt::{ActiveRun, Interrupts, Signal};
 
 /// Listens for the process's stop signals; `None` (and a warning) when that fails, in which case
 /// each run listens for itself.
-pub fn listen() -> Option<Arc<Interrupts>> {
+pub(super) fn listen() -> Option<Arc<Interrupts>> {
     match Interrupts::listen(exit_at_once) {
         Ok(interrupts) => Some(interrupts),
         Err(e) => {

@@ -22,7 +22,7 @@ use crate::scenario::{Autoscaler, Target};
 /// Starts the instances `group` lacks to reach `min`, as the group's own instances start (at its
 /// `start`, `stagger` apart, after the `count` it starts itself). Call it before the run's first
 /// end-of-run check, right after the groups started.
-pub fn start_min<B: Backend + 'static>(
+pub(super) fn start_min<B: Backend + 'static>(
     ctx: &RunContext<B>,
     fleet: &Rc<Fleet<B>>,
     config: &Autoscaler,
@@ -34,7 +34,7 @@ pub fn start_min<B: Backend + 'static>(
         return;
     }
     let actor = ctx.actor("autoscaler");
-    let consumers = ctx.scenario.group(group);
+    let consumers = ctx.scenario().group(group);
     fleet.start(
         group,
         missing,
@@ -52,7 +52,7 @@ pub fn start_min<B: Backend + 'static>(
 /// consumer is alive. Then nothing takes messages off the main queue, so its in-flight and
 /// delayed messages become visible in time: the group scales out at a later tick if the whole
 /// depth reaches the threshold and the group is below `max`. Otherwise it never acts again.
-pub async fn may_still_act<B: Backend + 'static>(
+pub(super) async fn may_still_act<B: Backend + 'static>(
     ctx: &RunContext<B>,
     fleet: &Fleet<B>,
     config: &Autoscaler,
@@ -60,11 +60,11 @@ pub async fn may_still_act<B: Backend + 'static>(
     if fleet.alive_in(config.group).len() as u32 >= config.max {
         return Ok(false);
     }
-    let depth = ctx.backend.settled_depth(ctx.main).await?;
+    let depth = ctx.backend().settled_depth(ctx.main()).await?;
     Ok(depth.total() >= config.scale_out_depth)
 }
 
-pub async fn run<B: Backend + 'static>(
+pub(super) async fn run<B: Backend + 'static>(
     ctx: Rc<RunContext<B>>,
     fleet: Rc<Fleet<B>>,
     config: Autoscaler,
@@ -73,7 +73,7 @@ pub async fn run<B: Backend + 'static>(
     let group = config.group;
     loop {
         sleep(config.interval).await;
-        let depth = match ctx.backend.depth(ctx.main).await {
+        let depth = match ctx.backend().depth(ctx.main()).await {
             Ok(depth) => depth.visible,
             Err(error) => return ctx.fail(error),
         };

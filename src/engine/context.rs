@@ -6,6 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
 use super::event::{ActorId, EventKind, EventLog, MessageIx};
@@ -16,7 +17,7 @@ use crate::scenario::{LiveMetric, Scenario};
 
 /// Counters the timeline's `when` conditions and the progress line read while the run goes on.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct LiveCounters {
+pub(super) struct LiveCounters {
     pub sent: u64,
     pub received: u64,
     pub processed: u64,
@@ -26,23 +27,23 @@ pub struct LiveCounters {
     pub peak_consumers: u64,
 }
 
-pub struct RunContext<B> {
-    pub scenario: Rc<Scenario>,
-    pub backend: Rc<B>,
+pub(super) struct RunContext<B> {
+    scenario: Rc<Scenario>,
+    backend: Rc<B>,
     /// The seed in force (the file's, or `--seed`).
-    pub seed: u64,
+    seed: u64,
     origin: Instant,
-    pub log: RefCell<EventLog>,
-    pub main: QueueId,
-    pub dlq: Option<QueueId>,
-    pub live: Cell<LiveCounters>,
+    log: RefCell<EventLog>,
+    main: QueueId,
+    dlq: Option<QueueId>,
+    live: Cell<LiveCounters>,
     /// One flag per producer: set by a `stop` action.
-    pub producer_stopped: Vec<Cell<bool>>,
-    pub producers_running: Cell<usize>,
+    producer_stopped: Vec<Cell<bool>>,
+    producers_running: Cell<usize>,
     /// The first backend error no actor could handle; it ends the run.
-    pub fatal: RefCell<Option<BackendError>>,
+    fatal: RefCell<Option<BackendError>>,
     /// Wakes the engine's main loop when something that may end the run happened.
-    pub changed: Notify,
+    changed: Notify,
     /// The actors of the queues' own transitions: `queue:main`, `queue:dlq`.
     queue_actors: [ActorId; 2],
     /// Why the run must stop before it is over (a limit), once one is hit.
@@ -58,13 +59,13 @@ pub struct RunContext<B> {
 
 /// Events in a row at one virtual instant, none of them progress, after which a run counts as
 /// stuck: real SQS would have let time pass (every call takes some), the simulator cannot.
-pub const STANDSTILL_EVENTS: u64 = 100_000;
+pub(super) const STANDSTILL_EVENTS: u64 = 100_000;
 
 /// How often (in events) the wall clock is read for `--max-wall`: rarely enough to cost nothing.
 const WALL_CHECK_EVERY: u64 = 4096;
 
 impl<B: Backend> RunContext<B> {
-    pub fn new(
+    pub(super) fn new(
         scenario: Rc<Scenario>,
         backend: Rc<B>,
         seed: u64,
@@ -97,14 +98,90 @@ impl<B: Backend> RunContext<B> {
         }
     }
 
+    pub(super) fn scenario(&self) -> &Rc<Scenario> {
+        &self.scenario
+    }
+
+    pub(super) fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The seed in force (the file's, or `--seed`).
+    pub(super) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub(super) fn log(&self) -> &RefCell<EventLog> {
+        &self.log
+    }
+
+    pub(super) fn main(&self) -> QueueId {
+        self.main
+    }
+
+    pub(super) fn dlq(&self) -> Option<QueueId> {
+        self.dlq
+    }
+
+    pub(super) fn live(&self) -> LiveCounters {
+        self.live.get()
+    }
+
+    /// Whether a `stop` action stopped producer `index`.
+    pub(super) fn producer_stopped(&self, index: usize) -> bool {
+        self.producer_stopped[index].get()
+    }
+
+    /// A `stop` action: producer `index` stops (all of them without an index).
+    pub(super) fn stop_producers(&self, index: Option<usize>) {
+        match index {
+            Some(index) => self.producer_stopped[index].set(true),
+            None => self
+                .producer_stopped
+                .iter()
+                .for_each(|stopped| stopped.set(true)),
+        }
+    }
+
+    /// How many producers have not finished yet.
+    pub(super) fn producers_running(&self) -> usize {
+        self.producers_running.get()
+    }
+
+    /// A producer finished: one fewer runs, and the main loop wakes to see whether the run is over.
+    pub(super) fn producer_finished(&self) {
+        self.producers_running.set(self.producers_running.get() - 1);
+        self.changed.notify_one();
+    }
+
+    /// The error that ended the run, taken out of the context.
+    pub(super) fn take_fatal(&self) -> Option<BackendError> {
+        self.fatal.borrow_mut().take()
+    }
+
+    /// Whether a backend error ended the run.
+    pub(super) fn is_fatal(&self) -> bool {
+        self.fatal.borrow().is_some()
+    }
+
+    /// Wakes the engine's main loop: something that may end the run happened.
+    pub(super) fn notify_changed(&self) {
+        self.changed.notify_one();
+    }
+
+    /// Resolves when [`RunContext::notify_changed`] is next called (or was, since the last wait).
+    pub(super) fn changed(&self) -> Notified<'_> {
+        self.changed.notified()
+    }
+
     /// `origin + offset` on the run's clock, saturating far in the future instead of
     /// overflowing (a scenario's times are bounded by validation; the engine still never panics).
-    pub fn at(&self, offset: Duration) -> Instant {
+    pub(super) fn at(&self, offset: Duration) -> Instant {
         at_offset(self.origin, offset)
     }
 
     /// The limit that stopped the run, if one did.
-    pub fn stopped(&self) -> Option<Ending> {
+    pub(super) fn stopped(&self) -> Option<Ending> {
         self.stop.get()
     }
 
@@ -171,24 +248,24 @@ impl<B: Backend> RunContext<B> {
         }
     }
 
-    pub fn origin(&self) -> Instant {
+    pub(super) fn origin(&self) -> Instant {
         self.origin
     }
 
-    pub fn now_us(&self) -> u64 {
+    pub(super) fn now_us(&self) -> u64 {
         self.origin.elapsed().as_micros() as u64
     }
 
-    pub fn now_ms(&self) -> u64 {
+    pub(super) fn now_ms(&self) -> u64 {
         self.origin.elapsed().as_millis() as u64
     }
 
-    pub fn actor(&self, name: &str) -> ActorId {
+    pub(super) fn actor(&self, name: &str) -> ActorId {
         self.log.borrow_mut().actor(name)
     }
 
     /// Records an event now, after the queue transitions the backend observed before it.
-    pub fn record(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
+    pub(super) fn record(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
         self.take_transitions();
         let at = self.now_us();
         self.log.borrow_mut().push(at, actor, message, kind);
@@ -198,7 +275,7 @@ impl<B: Backend> RunContext<B> {
     /// Records the outcome of a call whose transitions the log must show after it: the sends a
     /// FIFO queue then drops as duplicates, the purge whose victims follow. Call
     /// [`RunContext::take_transitions`] right before the call, so only its own follow.
-    pub fn record_cause(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
+    pub(super) fn record_cause(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
         let at = self.now_us();
         self.log.borrow_mut().push(at, actor, message, kind);
         self.watch(at, message, kind);
@@ -207,7 +284,7 @@ impl<B: Backend> RunContext<B> {
     /// Moves the queue transitions the backend observed into the log. A lazily applied timer
     /// reports its due moment, which can be earlier than events already logged: the engine
     /// orders the log by time once the run is over.
-    pub fn take_transitions(&self) {
+    pub(super) fn take_transitions(&self) {
         let mut log = self.log.borrow_mut();
         self.backend.take_transitions(&mut |t: QueueTransition| {
             let at = t.at.saturating_duration_since(self.origin).as_micros() as u64;
@@ -220,7 +297,7 @@ impl<B: Backend> RunContext<B> {
         });
     }
 
-    pub fn count(&self, update: impl FnOnce(&mut LiveCounters)) {
+    pub(super) fn count(&self, update: impl FnOnce(&mut LiveCounters)) {
         let mut live = self.live.get();
         update(&mut live);
         live.peak_consumers = live.peak_consumers.max(live.consumers);
@@ -228,25 +305,25 @@ impl<B: Backend> RunContext<B> {
     }
 
     /// Records an error that ends the run (the first one wins) and wakes the main loop.
-    pub fn fail(&self, error: BackendError) {
+    pub(super) fn fail(&self, error: BackendError) {
         self.fatal.borrow_mut().get_or_insert(error);
         self.changed.notify_one();
     }
 
     /// Whether actors must stop: a fatal backend error, or a limit.
-    pub fn has_failed(&self) -> bool {
+    pub(super) fn has_failed(&self) -> bool {
         self.fatal.borrow().is_some() || self.stop.get().is_some()
     }
 
     /// The current value of a live metric as the scenario's triggers read it; queue depths are
     /// the backend's (possibly lagging) counters.
-    pub async fn live_metric(&self, metric: LiveMetric) -> Result<f64, BackendError> {
+    pub(super) async fn live_metric(&self, metric: LiveMetric) -> Result<f64, BackendError> {
         self.metric_reading(metric, false).await
     }
 
     /// The current value of a live metric as exactly as the backend knows it: for deciding
     /// whether the run can still change, which a lagging counter must not decide.
-    pub async fn settled_metric(&self, metric: LiveMetric) -> Result<f64, BackendError> {
+    pub(super) async fn settled_metric(&self, metric: LiveMetric) -> Result<f64, BackendError> {
         self.metric_reading(metric, true).await
     }
 
@@ -277,7 +354,7 @@ impl<B: Backend> RunContext<B> {
 }
 
 /// `origin + offset`, saturating at a century past `origin`.
-pub fn at_offset(origin: Instant, offset: Duration) -> Instant {
+pub(super) fn at_offset(origin: Instant, offset: Duration) -> Instant {
     const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
     origin
         .checked_add(offset.min(FAR))

@@ -196,10 +196,6 @@ impl EventLog {
         &self.messages[ix.0 as usize]
     }
 
-    pub fn meta_mut(&mut self, ix: MessageIx) -> &mut MessageMeta {
-        &mut self.messages[ix.0 as usize]
-    }
-
     pub fn push(
         &mut self,
         at_us: u64,
@@ -386,10 +382,6 @@ mod tests {
     #[test]
     fn events_stay_small() {
         // A million-message run records several million events: keep them compact.
-        assert!(
-            std::mem::size_of::<Event>() <= 32,
-            "{}",
-            std::mem::size_of::<Event>()
-        );
+        assert!(size_of::<Event>() <= 32, "{}", size_of::<Event>());
     }
 }

@@ -40,7 +40,7 @@ struct Instance {
     incarnation: u32,
 }
 
-pub struct Fleet<B> {
+pub(super) struct Fleet<B> {
     ctx: Rc<RunContext<B>>,
     groups: Vec<Rc<GroupShared>>,
     /// By instance name (`worker-1`); BTreeMap so "terminate all" acts in a stable order.
@@ -49,9 +49,9 @@ pub struct Fleet<B> {
 }
 
 impl<B: Backend + 'static> Fleet<B> {
-    pub fn new(ctx: Rc<RunContext<B>>) -> Rc<Self> {
+    pub(super) fn new(ctx: Rc<RunContext<B>>) -> Rc<Self> {
         let groups = ctx
-            .scenario
+            .scenario()
             .consumers
             .iter()
             .map(|g| {
@@ -62,7 +62,7 @@ impl<B: Backend + 'static> Fleet<B> {
                 })
             })
             .collect();
-        let next_index = RefCell::new(vec![0; ctx.scenario.consumers.len()]);
+        let next_index = RefCell::new(vec![0; ctx.scenario().consumers.len()]);
         Rc::new(Fleet {
             ctx,
             groups,
@@ -72,14 +72,20 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// Starts `count` new instances of `group` after `delay` (the k-th after `k * stagger` more).
-    pub fn start(self: &Rc<Self>, group: GroupIx, count: u32, delay: Duration, stagger: Duration) {
+    pub(super) fn start(
+        self: &Rc<Self>,
+        group: GroupIx,
+        count: u32,
+        delay: Duration,
+        stagger: Duration,
+    ) {
         for k in 0..count {
             let index = {
                 let mut next = self.next_index.borrow_mut();
                 next[group.0] += 1;
                 next[group.0]
             };
-            let name = format!("{}-{index}", self.ctx.scenario.group(group).name);
+            let name = format!("{}-{index}", self.ctx.scenario().group(group).name);
             let actor = self.ctx.actor(&name);
             let control = Rc::new(Control::default());
             self.instances.borrow_mut().insert(
@@ -122,7 +128,7 @@ impl<B: Backend + 'static> Fleet<B> {
                 // Terminated before it started: it never runs.
                 instance.state = InstanceState::ExitedClean;
                 drop(instances);
-                self.ctx.changed.notify_one();
+                self.ctx.notify_changed();
                 return;
             }
             instance.state = InstanceState::Running;
@@ -136,7 +142,7 @@ impl<B: Backend + 'static> Fleet<B> {
         let ctx = self.ctx.clone();
         ctx.record(actor, None, EventKind::ConsumerStarted);
         ctx.count(|live| live.consumers += 1);
-        let stream = rng::stream(ctx.seed, &format!("consumer:{name}#{incarnation}"));
+        let stream = rng::stream(ctx.seed(), &format!("consumer:{name}#{incarnation}"));
         let consumer = Consumer::new(
             ctx.clone(),
             group,
@@ -172,7 +178,7 @@ impl<B: Backend + 'static> Fleet<B> {
         if let (true, Some(after)) = (restart, restart_after) {
             self.spawn(name, after);
         }
-        ctx.changed.notify_one();
+        ctx.notify_changed();
     }
 
     fn matching(&self, target: &Target) -> Vec<String> {
@@ -192,7 +198,7 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// SIGTERM: each matching instance finishes the message in hand, then exits cleanly.
-    pub fn terminate(&self, target: &Target) {
+    pub(super) fn terminate(&self, target: &Target) {
         for name in self.matching(target) {
             let instances = self.instances.borrow();
             let instance = &instances[&name];
@@ -203,7 +209,7 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// SIGKILL: matching instances stop at once; what they held returns after its timeout.
-    pub fn kill(&self, target: &Target) {
+    pub(super) fn kill(&self, target: &Target) {
         for name in self.matching(target) {
             let mut instances = self.instances.borrow_mut();
             let instance = instances.get_mut(&name).expect("matched above");
@@ -219,16 +225,16 @@ impl<B: Backend + 'static> Fleet<B> {
             instance.state = InstanceState::Killed;
             self.ctx.record(instance.actor, None, EventKind::Killed);
         }
-        self.ctx.changed.notify_one();
+        self.ctx.notify_changed();
     }
 
     /// Replaces a group's behaviour for its running and future instances.
-    pub fn deploy(&self, group: GroupIx, behavior: ConsumerBehavior) {
+    pub(super) fn deploy(&self, group: GroupIx, behavior: ConsumerBehavior) {
         *self.groups[group.0].behavior.borrow_mut() = Rc::new(behavior);
     }
 
     /// The numbers of the instances pending or running in `group`.
-    pub fn alive_in(&self, group: GroupIx) -> Vec<u32> {
+    pub(super) fn alive_in(&self, group: GroupIx) -> Vec<u32> {
         self.instances
             .borrow()
             .values()
@@ -238,7 +244,7 @@ impl<B: Backend + 'static> Fleet<B> {
             .collect()
     }
 
-    pub fn any_alive(&self) -> bool {
+    pub(super) fn any_alive(&self) -> bool {
         self.instances
             .borrow()
             .values()
@@ -246,7 +252,7 @@ impl<B: Backend + 'static> Fleet<B> {
     }
 
     /// Stops every task (run over): instances still alive are recorded as abandoned.
-    pub fn abandon_all(&self) -> BTreeMap<String, (GroupIx, InstanceState)> {
+    pub(super) fn abandon_all(&self) -> BTreeMap<String, (GroupIx, InstanceState)> {
         let mut instances = self.instances.borrow_mut();
         for instance in instances.values_mut() {
             if let Some(task) = instance.task.take() {

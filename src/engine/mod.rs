@@ -16,12 +16,10 @@ mod producer;
 mod requirements;
 mod timeline;
 
-pub use event::{
-    ActorId, CrashPoint, Event, EventKind, EventLog, ExitReason, KeyRef, MessageIx, MessageMeta,
-    SkipReason,
-};
-pub use fleet::InstanceState;
-pub use payload::Body;
+pub(crate) use event::{ActorId, Event, EventLog, KeyRef, MessageIx, MessageMeta};
+pub use event::{EventKind, SkipReason};
+pub(crate) use fleet::InstanceState;
+pub(crate) use payload::Body;
 pub use requirements::missing_capabilities;
 
 use std::collections::BTreeMap;
@@ -148,6 +146,14 @@ pub struct ProgressHook {
     pub report: Box<dyn Fn(&Progress)>,
 }
 
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgressHook")
+            .field("every", &self.every)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A run that failed, or whose resources could not all be deleted, or both: neither error
 /// hides the other (the report names what is left behind).
 #[derive(Debug, thiserror::Error)]
@@ -167,22 +173,6 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// The run's own error, when it had one.
-    pub fn run(&self) -> Option<&BackendError> {
-        match self {
-            RunError::Run(run) | RunError::Both { run, .. } => Some(run),
-            RunError::Teardown(_) => None,
-        }
-    }
-
-    /// The teardown's error, when it failed.
-    pub fn teardown(&self) -> Option<&BackendError> {
-        match self {
-            RunError::Teardown(teardown) | RunError::Both { teardown, .. } => Some(teardown),
-            RunError::Run(_) => None,
-        }
-    }
-
     /// The run's error, else the teardown's; the other, if any, as its own value.
     pub fn split(self) -> (BackendError, Option<BackendError>) {
         match self {
@@ -255,7 +245,7 @@ async fn run_provisioned<B: Backend + 'static>(
     let deadline = ctx.at(scenario.timeout);
     let virtual_clock = backend.capabilities().has(Capability::Deterministic);
     let ending = loop {
-        if ctx.fatal.borrow().is_some() {
+        if ctx.is_fatal() {
             break None;
         }
         if let Some(stopped) = ctx.stopped() {
@@ -266,7 +256,7 @@ async fn run_provisioned<B: Backend + 'static>(
         // change unannounced: then it looks again now and then. Not otherwise: an idle run on a
         // virtual clock must not tick through days of empty time.
         let mut look_again = !virtual_clock;
-        if ctx.producers_running.get() == 0 && !fleet.any_alive() {
+        if ctx.producers_running() == 0 && !fleet.any_alive() {
             match may_still_act(&ctx, &fleet, &pending).await {
                 Ok(false) => break Some(Ending::Completed),
                 Ok(true) => look_again = true,
@@ -275,7 +265,7 @@ async fn run_provisioned<B: Backend + 'static>(
         }
         tokio::select! {
             biased;
-            _ = ctx.changed.notified() => {}
+            _ = ctx.changed() => {}
             _ = sleep_until(deadline) => {
                 ctx.record(ctx.actor("engine"), None, EventKind::TimedOut);
                 break Some(Ending::TimedOut);
@@ -289,7 +279,7 @@ async fn run_provisioned<B: Backend + 'static>(
         task.abort();
     }
     let instances = fleet.abandon_all();
-    if let Some(error) = ctx.fatal.borrow_mut().take() {
+    if let Some(error) = ctx.take_fatal() {
         return Err(error);
     }
     let ending = ending.expect("only a fatal error leaves the loop without an ending");
@@ -307,12 +297,12 @@ async fn run_provisioned<B: Backend + 'static>(
             _ => None,
         },
     };
-    let peak_consumers = ctx.live.get().peak_consumers;
+    let peak_consumers = ctx.live().peak_consumers;
     drop(fleet);
     // Reading the final state brought the queues up to date: what they did meanwhile (a
     // retention expiry, a visibility timeout) belongs to the history too.
     ctx.take_transitions();
-    let mut log = std::mem::take(&mut *ctx.log.borrow_mut());
+    let mut log = std::mem::take(&mut *ctx.log().borrow_mut());
     // Lazily applied transitions carry their due moment; stable, so events of one moment keep
     // the order they were recorded in.
     log.events.sort_by_key(|event| event.at_us);
@@ -339,7 +329,7 @@ async fn may_still_act<B: Backend + 'static>(
     if pending.may_still_act(ctx).await? {
         return Ok(true);
     }
-    match &ctx.scenario.autoscaler {
+    match &ctx.scenario().autoscaler {
         Some(config) => autoscaler::may_still_act(ctx, fleet, config).await,
         None => Ok(false),
     }
@@ -348,15 +338,15 @@ async fn may_still_act<B: Backend + 'static>(
 async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook) {
     loop {
         sleep(hook.every).await;
-        let live = ctx.live.get();
+        let live = ctx.live();
         let in_flight = ctx
-            .backend
-            .settled_depth(ctx.main)
+            .backend()
+            .settled_depth(ctx.main())
             .await
             .map_or(0, |d| d.in_flight);
-        let dlq = match ctx.dlq {
+        let dlq = match ctx.dlq() {
             Some(dlq) => ctx
-                .backend
+                .backend()
                 .settled_depth(dlq)
                 .await
                 .map_or(0, |d| d.total()),

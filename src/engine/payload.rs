@@ -13,7 +13,7 @@ use crate::scenario::{FieldValue, Payload, PoisonPattern};
 
 /// The body of every qsim message.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct Body<'a> {
+pub(crate) struct Body<'a> {
     /// The qsim message id, e.g. `orders-0001`.
     #[serde(borrow)]
     pub id: std::borrow::Cow<'a, str>,
@@ -30,7 +30,7 @@ pub struct Body<'a> {
 
 impl Body<'_> {
     /// The qsim id of a body without building its fields; `None` for a body qsim did not write.
-    pub fn id_of(body: &str) -> Option<std::borrow::Cow<'_, str>> {
+    pub(crate) fn id_of(body: &str) -> Option<std::borrow::Cow<'_, str>> {
         #[derive(Deserialize)]
         struct IdOnly<'a> {
             #[serde(borrow)]
@@ -84,7 +84,7 @@ impl JsonField {
 
 /// One message a producer will send, before it gets its id and send time.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Draft {
+pub(super) struct Draft {
     pub poison: bool,
     pub fields: BTreeMap<String, JsonField>,
     pub group: Option<String>,
@@ -92,12 +92,12 @@ pub struct Draft {
 }
 
 /// Field names the generators write; consumers are configured with the same names.
-pub const ENTITY_FIELD: &str = "entity";
-pub const VERSION_FIELD: &str = "version";
+pub(super) const ENTITY_FIELD: &str = "entity";
+pub(super) const VERSION_FIELD: &str = "version";
 
 /// Plans a producer's messages: sequences that need the whole picture (shuffled versions, business
 /// duplicates, literals) are computed up front; plain work is generated on demand.
-pub fn plan(payload: &Payload, rng: &mut ChaCha8Rng) -> Plan {
+pub(super) fn plan(payload: &Payload, rng: &mut ChaCha8Rng) -> Plan {
     match payload {
         Payload::Work { poison } => Plan::Work {
             poison: poison.clone(),
@@ -163,7 +163,7 @@ pub fn plan(payload: &Payload, rng: &mut ChaCha8Rng) -> Plan {
 
 /// The message drafts of one producer.
 #[derive(Debug)]
-pub enum Plan {
+pub(super) enum Plan {
     /// Plain work, generated on demand (continuous producers have no end).
     Work {
         poison: Option<PoisonPattern>,
@@ -173,7 +173,7 @@ pub enum Plan {
 
 impl Plan {
     /// The draft of message `n` (1-based), or `None` past the end of a fixed plan.
-    pub fn draft(&self, n: u64, rng: &mut ChaCha8Rng) -> Option<Draft> {
+    pub(super) fn draft(&self, n: u64, rng: &mut ChaCha8Rng) -> Option<Draft> {
         match self {
             Plan::Work { poison } => {
                 let poison = match poison {
@@ -192,7 +192,7 @@ impl Plan {
     }
 
     /// How many messages a fixed plan holds.
-    pub fn len(&self) -> Option<u64> {
+    pub(super) fn len(&self) -> Option<u64> {
         match self {
             Plan::Work { .. } => None,
             Plan::Fixed(d) => Some(d.len() as u64),

@@ -17,11 +17,11 @@ use crate::backend::{Backend, OutgoingMessage};
 use crate::rng;
 use crate::scenario::{Amount, DedupSource, Rate};
 
-pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
-    let scenario = ctx.scenario.clone();
+pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
+    let scenario = ctx.scenario().clone();
     let producer = &scenario.producers[index];
     let actor = ctx.actor(&producer.name);
-    let mut rng = rng::stream(ctx.seed, &format!("producer:{}", producer.name));
+    let mut rng = rng::stream(ctx.seed(), &format!("producer:{}", producer.name));
     let plan = payload::plan(&producer.payload, &mut rng);
     let start = ctx.at(producer.start);
     sleep_until(start).await;
@@ -46,7 +46,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     let mut sent = 0u64;
     let mut scratch = Scratch::default();
 
-    while limit.is_none_or(|l| sent < l) && !ctx.producer_stopped[index].get() {
+    while limit.is_none_or(|l| sent < l) && !ctx.producer_stopped(index) {
         let batch_len = match &producer.amount {
             Amount::Schedule(times) => {
                 sleep_until(ctx.at(producer.start.saturating_add(times[sent as usize]))).await;
@@ -60,7 +60,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
                 u64::from(producer.batch_size).min(left)
             }
         };
-        if ctx.producer_stopped[index].get() {
+        if ctx.producer_stopped(index) {
             break;
         }
         if let Some(per_message) = per_message {
@@ -82,14 +82,14 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
             };
             let (outgoing, meta) = compose(&ctx, index, n, draft, now, &mut scratch);
             batch.push(outgoing);
-            ixs.push(ctx.log.borrow_mut().register(meta));
+            ixs.push(ctx.log().borrow_mut().register(meta));
         }
         if batch.is_empty() {
             break;
         }
         sent += batch.len() as u64;
         ctx.take_transitions();
-        match ctx.backend.send(ctx.main, &batch).await {
+        match ctx.backend().send(ctx.main(), &batch).await {
             Ok(results) => {
                 let mut ok = 0;
                 for (ix, result) in ixs.iter().zip(results) {
@@ -110,8 +110,7 @@ pub async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
         }
     }
     ctx.record(actor, None, EventKind::ProducerDone);
-    ctx.producers_running.set(ctx.producers_running.get() - 1);
-    ctx.changed.notify_one();
+    ctx.producer_finished();
 }
 
 /// The moment a batch is composed.
@@ -153,8 +152,8 @@ fn compose<B: Backend>(
     now: Now,
     scratch: &mut Scratch,
 ) -> (OutgoingMessage, MessageMeta) {
-    let producer = &ctx.scenario.producers[index];
-    let fifo = ctx.scenario.queue.attributes.fifo;
+    let producer = &ctx.scenario().producers[index];
+    let fifo = ctx.scenario().queue.attributes.fifo;
     scratch.id.clear();
     write!(scratch.id, "{}-{n:04}", producer.name).expect("writing to a String cannot fail");
     let id: Arc<str> = Arc::from(scratch.id.as_str());

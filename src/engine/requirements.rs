@@ -25,7 +25,7 @@ pub fn missing_capabilities<B: Backend>(scenario: &Scenario, backend: &B) -> Vec
 /// Messages per second the scenario's producers send at most, all at once: the sum of their
 /// rates (a producer without a rate sends as fast as the endpoint answers, which asks for no
 /// particular rate).
-pub fn send_rate(scenario: &Scenario) -> f64 {
+pub(super) fn send_rate(scenario: &Scenario) -> f64 {
     scenario
         .producers
         .iter()

@@ -17,14 +17,14 @@ use crate::scenario::{Action, Target, Trigger};
 /// What the timeline may still do. The run is not over while a timed entry is due, or while an
 /// unfired `when` entry's condition holds (its next poll will act, e.g. start consumers).
 #[derive(Default)]
-pub struct Pending {
+pub(super) struct Pending {
     timed: Cell<usize>,
     /// `when` entries (by index in the timeline) that have not acted yet.
     conditions: RefCell<BTreeSet<usize>>,
 }
 
 impl Pending {
-    pub async fn may_still_act<B: Backend>(
+    pub(super) async fn may_still_act<B: Backend>(
         &self,
         ctx: &RunContext<B>,
     ) -> Result<bool, BackendError> {
@@ -33,7 +33,7 @@ impl Pending {
         }
         let unfired: Vec<usize> = self.conditions.borrow().iter().copied().collect();
         for index in unfired {
-            if let Trigger::When { condition, .. } = &ctx.scenario.timeline[index].trigger {
+            if let Trigger::When { condition, .. } = &ctx.scenario().timeline[index].trigger {
                 let value = ctx.settled_metric(condition.metric).await?;
                 if condition.op.holds(value, condition.value) {
                     return Ok(true);
@@ -45,13 +45,13 @@ impl Pending {
 }
 
 /// Spawns one task per entry; `pending` tracks what has not acted yet.
-pub fn spawn<B: Backend + 'static>(
+pub(super) fn spawn<B: Backend + 'static>(
     ctx: &Rc<RunContext<B>>,
     fleet: &Rc<Fleet<B>>,
     pending: &Rc<Pending>,
 ) -> Vec<JoinHandle<()>> {
     let actor = ctx.actor("timeline");
-    ctx.scenario
+    ctx.scenario()
         .timeline
         .iter()
         .cloned()
@@ -83,7 +83,7 @@ pub fn spawn<B: Backend + 'static>(
                         pending.conditions.borrow_mut().remove(&index);
                     }
                 }
-                ctx.changed.notify_one();
+                ctx.notify_changed();
             })
         })
         .collect()
@@ -99,25 +99,23 @@ async fn execute<B: Backend + 'static>(
         Action::Terminate(target) => fleet.terminate(target),
         Action::Kill(target) => fleet.kill(target),
         Action::Start { group, count } => {
-            let stagger = ctx.scenario.group(*group).stagger;
+            let stagger = ctx.scenario().group(*group).stagger;
             fleet.start(*group, *count, std::time::Duration::ZERO, stagger);
         }
-        Action::StopProducer(producer) => ctx.producer_stopped[producer.0].set(true),
+        Action::StopProducer(producer) => ctx.stop_producers(Some(producer.0)),
         Action::StopAll => {
-            for stopped in &ctx.producer_stopped {
-                stopped.set(true);
-            }
+            ctx.stop_producers(None);
             fleet.terminate(&Target::All);
         }
         Action::Purge(role) => {
             let role = *role;
             let queue = match role {
-                QueueRole::Main => Some(ctx.main),
-                QueueRole::DeadLetter => ctx.dlq,
+                QueueRole::Main => Some(ctx.main()),
+                QueueRole::DeadLetter => ctx.dlq(),
             };
             let Some(queue) = queue else { return };
             ctx.take_transitions();
-            match ctx.backend.purge(queue).await {
+            match ctx.backend().purge(queue).await {
                 Ok(()) => ctx.record_cause(actor, None, EventKind::PurgeRequested(role)),
                 Err(e) if e.kind == BackendErrorKind::PurgeInProgress => {
                     ctx.record(actor, None, EventKind::PurgeFailed(role))
@@ -130,8 +128,8 @@ async fn execute<B: Backend + 'static>(
             ctx.record(actor, None, EventKind::Deployed);
         }
         Action::Redrive { max_per_second } => {
-            let Some(dlq) = ctx.dlq else { return };
-            match ctx.backend.start_move_task(dlq, *max_per_second).await {
+            let Some(dlq) = ctx.dlq() else { return };
+            match ctx.backend().start_move_task(dlq, *max_per_second).await {
                 Ok(_) => ctx.record(actor, None, EventKind::RedriveStarted),
                 // Refused (a task is already running, as SQS allows one per queue): part of the
                 // scenario, like a purge within 60 s of the last.

@@ -12,9 +12,8 @@ mod seeds;
 mod tally;
 
 pub use seeds::{Partition, Seeds};
-pub use tally::{
-    Exploration, FORMAT, MergeError, ScenarioTally, SeedRecord, Signature, SometimesTally,
-};
+pub use tally::Exploration;
+pub(crate) use tally::{FORMAT, MergeError, ScenarioTally, SeedRecord};
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -13,7 +13,7 @@ use super::seeds::{Partition, Seeds};
 use crate::scenario::Scenario;
 
 /// The `format` field of an exploration's JSON.
-pub const FORMAT: &str = "qsim-explore";
+pub(crate) const FORMAT: &str = "qsim-explore";
 pub(super) const VERSION: u32 = 1;
 
 /// An exploration, or several shards of one merged.

@@ -12,9 +12,11 @@ mod error;
 mod resources;
 mod tfvars;
 
-pub use error::{InfraError, InfraErrorKind};
+pub(crate) use error::InfraError;
+pub use error::InfraErrorKind;
 pub use resources::ResourcesFile;
-pub use tfvars::{DuplicateScenario, render, tfvars};
+pub(crate) use tfvars::DuplicateScenario;
+pub use tfvars::{render, tfvars};
 
 #[cfg(test)]
 mod testing;

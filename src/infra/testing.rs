@@ -9,7 +9,7 @@ use crate::sqs::QueueAttributes;
 use crate::sqs::envelope::SimSettings;
 
 /// The format's queue defaults, which are SQS's, and no DLQ.
-pub fn default_queue() -> QueueConfig {
+pub(super) fn default_queue() -> QueueConfig {
     QueueConfig {
         attributes: QueueAttributes::default(),
         max_receive_count: None,
@@ -18,14 +18,14 @@ pub fn default_queue() -> QueueConfig {
 }
 
 /// [`default_queue`] changed by `change`.
-pub fn queue(change: impl FnOnce(&mut QueueConfig)) -> QueueConfig {
+pub(super) fn queue(change: impl FnOnce(&mut QueueConfig)) -> QueueConfig {
     let mut queue = default_queue();
     change(&mut queue);
     queue
 }
 
 /// A scenario `name` (read from `scenarios.d/NAME.toml`) whose queue is `queue`.
-pub fn scenario(name: &str, queue: QueueConfig) -> Scenario {
+pub(super) fn scenario(name: &str, queue: QueueConfig) -> Scenario {
     Scenario {
         path: PathBuf::from(format!("scenarios.d/{name}.toml")),
         name: name.to_owned(),

@@ -14,11 +14,11 @@ use crate::report::summary;
 use crate::runner::{Finished, RunResult, ScenarioRun};
 use crate::scenario::{CompareOp, Expected, Scenario};
 
-pub const FORMAT: &str = "qsim-report";
-pub const VERSION: u32 = 1;
+pub(crate) const FORMAT: &str = "qsim-report";
+pub(crate) const VERSION: u32 = 1;
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub format: &'static str,
     pub version: u32,
     pub scenarios: Vec<ScenarioReport>,
@@ -30,7 +30,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ScenarioReport {
+pub(crate) struct ScenarioReport {
     pub name: String,
     pub file: String,
     pub backend: &'static str,
@@ -70,7 +70,7 @@ pub struct ScenarioReport {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub(crate) enum Status {
     Passed,
     Failed,
     Skipped,
@@ -80,7 +80,7 @@ pub enum Status {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum RunEnding {
+pub(crate) enum RunEnding {
     Completed,
     TimedOut,
     WallLimit,
@@ -88,7 +88,7 @@ pub enum RunEnding {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ExpectationReport {
+pub(crate) struct ExpectationReport {
     pub metric: &'static str,
     /// The producer of `[expect.producer.NAME]`; `None` for the whole run.
     pub scope: Option<String>,
@@ -103,7 +103,7 @@ pub struct ExpectationReport {
 /// A metric's value, or an expected value, as JSON: whole numbers as integers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum JsonValue {
+pub(crate) enum JsonValue {
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -113,7 +113,7 @@ pub enum JsonValue {
 
 /// Metric name → value, kept in [`crate::scenario::Metric::ALL`]'s order.
 #[derive(Debug, Default)]
-pub struct Metrics(pub Vec<(&'static str, JsonValue)>);
+pub(crate) struct Metrics(pub Vec<(&'static str, JsonValue)>);
 
 impl Serialize for Metrics {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -123,7 +123,7 @@ impl Serialize for Metrics {
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
-pub enum SnapshotReport {
+pub(crate) enum SnapshotReport {
     Matched,
     SkippedForSeed {
         file_seed: u64,
@@ -147,7 +147,7 @@ pub enum SnapshotReport {
 }
 
 /// The report of `runs`, in their order.
-pub fn report(runs: &[ScenarioRun]) -> Report {
+pub(crate) fn report(runs: &[ScenarioRun]) -> Report {
     let counts = summary::counts(runs);
     Report {
         format: FORMAT,
@@ -162,7 +162,7 @@ pub fn report(runs: &[ScenarioRun]) -> Report {
 }
 
 /// The report of `runs` as pretty-printed JSON, ending in a newline.
-pub fn render(runs: &[ScenarioRun]) -> String {
+pub(crate) fn render(runs: &[ScenarioRun]) -> String {
     let mut json = serde_json::to_string_pretty(&report(runs))
         .expect("string keys and plain values always serialize");
     json.push('\n');

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::report::summary;
 use crate::runner::{RunResult, ScenarioRun};
 
-pub fn render(runs: &[ScenarioRun]) -> String {
+pub(crate) fn render(runs: &[ScenarioRun]) -> String {
     // JUnit has no "interrupted": stopped and never-started runs are reported as skipped, with
     // the reason, so an interrupted run is not counted as a failure.
     let skips = |r: &ScenarioRun| {

@@ -6,7 +6,7 @@
 
 pub mod events;
 pub mod explore;
-pub mod json;
-pub mod junit;
+pub(crate) mod json;
+pub(crate) mod junit;
 pub mod readme;
 pub mod summary;

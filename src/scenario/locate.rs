@@ -15,7 +15,7 @@ use super::error::Diagnostic;
 use super::keys::{self, echo};
 
 /// A toml error for `text`; `syntax` = the document itself did not parse.
-pub fn toml_diagnostic(text: &str, error: &toml::de::Error, syntax: bool) -> Diagnostic {
+pub(super) fn toml_diagnostic(text: &str, error: &toml::de::Error, syntax: bool) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let message = error.message().trim().to_string();
     if syntax {
@@ -309,7 +309,7 @@ fn backticked(text: &str) -> Vec<String> {
 }
 
 /// The allowed key closest to a misspelled one, if it is close enough to be a typo.
-pub fn closest<'a, S: AsRef<str>>(wrong: &str, allowed: &'a [S]) -> Option<&'a str> {
+pub(super) fn closest<'a, S: AsRef<str>>(wrong: &str, allowed: &'a [S]) -> Option<&'a str> {
     let length = wrong.chars().count();
     allowed
         .iter()

@@ -8,7 +8,7 @@
 //! `keys` is the catalogue of every key (shape, range, default, meaning) that resolution and the
 //! JSON Schema ([`json_schema`]) are both built from.
 
-mod catalog;
+mod discover;
 mod error;
 mod keys;
 mod locate;
@@ -19,11 +19,18 @@ mod resolve;
 mod schema;
 mod structure;
 
-pub use catalog::discover;
-pub use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError, line_column};
-pub use metric::{Metric, MetricDef, MetricKind, MetricScope, Needs};
-pub use model::*;
-pub use resolve::{Limits, estimate_consumers, estimate_messages};
+pub use discover::discover;
+pub(crate) use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError};
+pub(crate) use metric::Needs;
+pub use metric::{Metric, MetricDef, MetricKind, MetricScope};
+pub(crate) use model::{
+    Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
+    DedupSource, Expectation, Expected, FieldValue, GroupIx, Heartbeat, Idempotency,
+    IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Producer, ProducerIx,
+    Target, TimelineEntry, Trigger, Versioning, WhenCondition,
+};
+pub use model::{Amount, Expectations, QueueConfig, Rate, Scenario};
+pub use resolve::Limits;
 pub use schema::json_schema;
 
 use std::path::Path;

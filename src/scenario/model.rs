@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::Metric;
@@ -262,14 +261,15 @@ pub enum Trigger {
     At(Duration),
     /// Polled every `poll`; fires once, the first time it holds.
     When {
-        condition: Condition,
+        condition: WhenCondition,
         poll: Duration,
     },
 }
 
-/// `METRIC OP VALUE` over live run metrics.
+/// A `when` trigger's `METRIC OP VALUE` over live run metrics (the backend's conditional
+/// writes are `backend::Condition`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Condition {
+pub struct WhenCondition {
     pub metric: LiveMetric,
     pub op: CompareOp,
     pub value: f64,
@@ -333,14 +333,6 @@ impl LiveMetric {
             "consumer crashes and kills so far",
         ),
     ];
-
-    pub fn name(self) -> &'static str {
-        LiveMetric::ALL
-            .iter()
-            .find(|(m, _, _)| *m == self)
-            .map(|(_, n, _)| *n)
-            .unwrap_or("?")
-    }
 
     pub fn from_name(name: &str) -> Option<LiveMetric> {
         LiveMetric::ALL
@@ -457,6 +449,3 @@ pub enum Expected {
     /// `status = { COMPLETED = 3 }`: items per status in the status table.
     Counts(BTreeMap<String, u64>),
 }
-
-/// Names are shared by scenario and engine; keep them cheap to clone into events.
-pub type Name = Arc<str>;

@@ -13,31 +13,32 @@ use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 use toml::Spanned;
 
-pub type Str = Option<Spanned<String>>;
-pub type Int = Option<Spanned<i64>>;
-pub type Float = Option<Spanned<f64>>;
-pub type Bool = Option<Spanned<bool>>;
-pub type Table<T> = Option<Spanned<T>>;
+pub(super) type Str = Option<Spanned<String>>;
+pub(super) type Int = Option<Spanned<i64>>;
+pub(super) type Float = Option<Spanned<f64>>;
+pub(super) type Bool = Option<Spanned<bool>>;
+/// An optional sub-table of the file (`[queue]`, `heartbeat = { ... }`), spanned.
+pub(super) type SubTable<T> = Option<Spanned<T>>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawScenario {
-    pub scenario: Table<RawHeader>,
-    pub queue: Table<RawQueue>,
+pub(super) struct RawScenario {
+    pub scenario: SubTable<RawHeader>,
+    pub queue: SubTable<RawQueue>,
     #[serde(default)]
     pub producers: Vec<Spanned<RawProducer>>,
     #[serde(default)]
     pub consumers: Vec<Spanned<RawConsumer>>,
     #[serde(default)]
     pub at: Vec<Spanned<RawAt>>,
-    pub autoscaler: Table<RawAutoscaler>,
-    pub expect: Table<RawExpect>,
+    pub autoscaler: SubTable<RawAutoscaler>,
+    pub expect: SubTable<RawExpect>,
 }
 
 /// `[scenario]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHeader {
+pub(super) struct RawHeader {
     pub name: Str,
     pub description: Str,
     pub tags: Option<Vec<Spanned<String>>>,
@@ -48,7 +49,7 @@ pub struct RawHeader {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawQueue {
+pub(super) struct RawQueue {
     pub kind: Str,
     pub visibility_timeout: Str,
     pub receive_wait: Str,
@@ -56,12 +57,12 @@ pub struct RawQueue {
     pub retention: Str,
     pub content_based_dedup: Bool,
     pub max_receive_count: Int,
-    pub sim: Table<RawSim>,
+    pub sim: SubTable<RawSim>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSim {
+pub(super) struct RawSim {
     pub profile: Str,
     pub duplicate_rate: Float,
     pub reorder_rate: Float,
@@ -75,7 +76,7 @@ pub struct RawSim {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawProducer {
+pub(super) struct RawProducer {
     pub name: Str,
     pub start: Str,
     pub count: Int,
@@ -86,16 +87,16 @@ pub struct RawProducer {
     pub groups: Int,
     pub dedup: Str,
     pub delay: Str,
-    pub payload: Table<RawPayload>,
+    pub payload: SubTable<RawPayload>,
 }
 
 /// `[producers.payload]`: the keys of every kind side by side; resolution rejects the keys that
 /// do not belong to the chosen kind (an internally tagged enum would lose spans).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPayload {
+pub(super) struct RawPayload {
     pub kind: Str,
-    pub poison: Table<RawPoison>,
+    pub poison: SubTable<RawPoison>,
     pub field: Str,
     pub orders: Int,
     pub duplicates: Int,
@@ -107,7 +108,7 @@ pub struct RawPayload {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPoison {
+pub(super) struct RawPoison {
     pub every: Int,
     pub positions: Option<Spanned<Vec<Spanned<i64>>>>,
     pub probability: Float,
@@ -115,7 +116,7 @@ pub struct RawPoison {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLiteral {
+pub(super) struct RawLiteral {
     pub fields: Option<Spanned<Entries<toml::Value>>>,
     pub group: Str,
     pub dedup_id: Str,
@@ -125,7 +126,7 @@ pub struct RawLiteral {
 /// The behaviour keys of `[[consumers]]`, also taken by a `deploy` action. Borrowed from either
 /// table so one resolution handles both, layer over layer.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RawBehavior<'a> {
+pub(super) struct RawBehavior<'a> {
     pub processing: Option<&'a Spanned<String>>,
     pub side_effect_delay: Option<&'a Spanned<String>>,
     pub idempotency: Option<&'a Spanned<String>>,
@@ -147,7 +148,7 @@ macro_rules! with_behavior {
         $(#[$meta])*
         #[derive(Debug, Default, Deserialize)]
         #[serde(deny_unknown_fields)]
-        pub struct $name {
+        pub(crate) struct $name {
             $(pub $field: $ty,)*
             pub processing: Str,
             pub side_effect_delay: Str,
@@ -155,16 +156,16 @@ macro_rules! with_behavior {
             pub cache_size: Int,
             pub lease: Str,
             pub business_key: Str,
-            pub versioning: Table<RawVersioning>,
+            pub versioning: SubTable<RawVersioning>,
             pub log_field: Str,
             pub reject_poison: Bool,
-            pub heartbeat: Table<RawHeartbeat>,
+            pub heartbeat: SubTable<RawHeartbeat>,
             pub stale_after: Str,
-            pub chaos: Table<RawChaos>,
+            pub chaos: SubTable<RawChaos>,
         }
 
         impl $name {
-            pub fn behavior(&self) -> RawBehavior<'_> {
+            pub(crate) fn behavior(&self) -> RawBehavior<'_> {
                 RawBehavior {
                     processing: self.processing.as_ref(),
                     side_effect_delay: self.side_effect_delay.as_ref(),
@@ -205,7 +206,7 @@ with_behavior!(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawVersioning {
+pub(super) struct RawVersioning {
     pub entity: Str,
     pub version: Str,
     pub check: Bool,
@@ -213,14 +214,14 @@ pub struct RawVersioning {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHeartbeat {
+pub(super) struct RawHeartbeat {
     pub interval: Str,
     pub extend: Str,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawChaos {
+pub(super) struct RawChaos {
     pub crash_after_receive: Option<Spanned<toml::Value>>,
     pub crash_after_side_effect: Option<Spanned<toml::Value>>,
     pub crash_rate: Float,
@@ -232,36 +233,36 @@ pub struct RawChaos {
 /// `[[at]]`: a trigger (time / when) and one action key.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAt {
+pub(super) struct RawAt {
     pub time: Str,
     pub when: Str,
     pub poll: Str,
     pub terminate: Str,
     pub kill: Str,
-    pub start: Table<RawStart>,
+    pub start: SubTable<RawStart>,
     pub stop: Str,
     pub purge: Str,
-    pub deploy: Table<RawDeploy>,
-    pub redrive: Table<RawRedrive>,
+    pub deploy: SubTable<RawDeploy>,
+    pub redrive: SubTable<RawRedrive>,
     pub stop_all: Bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawStart {
+pub(super) struct RawStart {
     pub group: Str,
     pub count: Int,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRedrive {
+pub(super) struct RawRedrive {
     pub max_per_second: Int,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAutoscaler {
+pub(super) struct RawAutoscaler {
     pub group: Str,
     pub interval: Str,
     pub scale_out_depth: Int,
@@ -271,13 +272,13 @@ pub struct RawAutoscaler {
 }
 
 /// `metric = value` entries in file order, each key and value spanned.
-pub type RawChecks = Vec<(Spanned<String>, Spanned<toml::Value>)>;
+pub(super) type RawChecks = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 
 /// `[expect]`: metric entries, plus `[expect.producer.NAME]` tables of the same shape. Metric
 /// names are free-form here (checked against `Metric::ALL` by resolution, with a list of the
 /// known ones), so this is a map, not a struct; `producer` is split off by hand to keep spans.
 #[derive(Debug, Default)]
-pub struct RawExpect {
+pub(super) struct RawExpect {
     pub checks: RawChecks,
     pub producer: Option<Spanned<RawScopes>>,
     /// `[expect.sometimes]`: the same shape, checked across the seeds of an exploration.
@@ -285,11 +286,11 @@ pub struct RawExpect {
 }
 
 /// `[expect.producer]`: producer name → its checks.
-pub type RawScopes = Vec<(Spanned<String>, Spanned<RawScope>)>;
+pub(super) type RawScopes = Vec<(Spanned<String>, Spanned<RawScope>)>;
 
 /// The checks of one `[expect.producer.NAME]` table.
 #[derive(Debug, Default)]
-pub struct RawScope(pub RawChecks);
+pub(super) struct RawScope(pub RawChecks);
 
 impl<'de> Deserialize<'de> for RawExpect {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -329,7 +330,7 @@ impl<'de> Deserialize<'de> for RawScope {
 
 /// A table with free-form keys read as spanned `(key, value)` pairs.
 #[derive(Debug)]
-pub struct Entries<V>(pub Vec<(Spanned<String>, Spanned<V>)>);
+pub(super) struct Entries<V>(pub Vec<(Spanned<String>, Spanned<V>)>);
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

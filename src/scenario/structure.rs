@@ -16,7 +16,7 @@ use super::keys::{self, Key, Shape, echo};
 use super::locate::closest;
 
 /// Every unknown key and every value of the wrong type, in file order.
-pub fn check(root: &DeTable) -> Vec<Diagnostic> {
+pub(super) fn check(root: &DeTable) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     let top: Vec<&'static Key> = keys::TOP.iter().collect();
     table(root, "", &top, &mut found);

@@ -441,12 +441,12 @@ async fn a_whole_run_on_provisioned_resources_leaves_them_in_place_and_empty() {
             .await,
     );
     let outcome = tokio::task::LocalSet::new()
-        .run_until(qsim::engine::run(
+        .run_until(engine::run(
             scenario.clone(),
             backend.clone(),
             scenario.seed,
             None,
-            qsim::engine::Limits::default(),
+            engine::Limits::default(),
         ))
         .await
         .expect("happy runs on provisioned resources");

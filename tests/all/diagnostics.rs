@@ -8,7 +8,7 @@ fn invalid_fixture() {
     settings.bind(|| {
         insta::glob!("../fixtures/invalid", "*.toml", |path| {
             // Paths relative to the crate root keep the snapshots machine-independent.
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
             let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
             let relative = path
                 .strip_prefix(&root)

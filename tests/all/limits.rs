@@ -143,7 +143,7 @@ fn a_rate_too_slow_for_a_duration_waits_instead_of_panicking() {
         sent = 2
     "#;
     let mut scenario = scenario::parse(Path::new("slow-rate.toml"), text).unwrap();
-    scenario.producers[0].rate = qsim::scenario::Rate::PerSecond(1e-300);
+    scenario.producers[0].rate = scenario::Rate::PerSecond(1e-300);
     let outcome = runner::simulate(std::rc::Rc::new(scenario), 1).unwrap();
     assert_eq!(outcome.ending, Ending::TimedOut);
 }

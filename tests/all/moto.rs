@@ -28,7 +28,7 @@ static SERVER: OnceLock<MotoServer> = OnceLock::new();
 static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The shared moto_server, reset, held exclusively, with a runtime for SDK calls.
-pub fn exclusive_moto() -> (tokio::runtime::Runtime, Moto) {
+pub(crate) fn exclusive_moto() -> (tokio::runtime::Runtime, Moto) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -38,19 +38,19 @@ pub fn exclusive_moto() -> (tokio::runtime::Runtime, Moto) {
 }
 
 /// Exclusive use of the shared, freshly reset moto_server for one test.
-pub struct Moto {
+pub(crate) struct Moto {
     server: &'static MotoServer,
     _exclusive: tokio::sync::MutexGuard<'static, ()>,
 }
 
 /// Waits for the server (starting it if this is the first test) and resets it.
-pub async fn moto() -> Moto {
+pub(crate) async fn moto() -> Moto {
     Moto::reset(EXCLUSIVE.lock().await)
 }
 
 /// [`moto`] for synchronous tests (Terraform's, which run processes): blocks the thread instead
 /// of awaiting. Must not be called from inside an async runtime.
-pub fn moto_blocking() -> Moto {
+pub(crate) fn moto_blocking() -> Moto {
     let exclusive = EXCLUSIVE.blocking_lock();
     Moto::reset(exclusive)
 }
@@ -70,12 +70,12 @@ impl Moto {
         }
     }
 
-    pub fn endpoint_url(&self) -> String {
+    pub(crate) fn endpoint_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.server.port)
     }
 
     /// What a user would pass: `--endpoint-url` and `--region`.
-    pub fn options(&self) -> AwsOptions {
+    pub(crate) fn options(&self) -> AwsOptions {
         AwsOptions {
             region: Some(REGION.into()),
             profile: None,
@@ -88,7 +88,7 @@ impl Moto {
 
     /// The SDK configuration for `options`, with moto's dummy credentials set explicitly
     /// rather than through the process environment.
-    pub async fn sdk_config(&self, options: &AwsOptions) -> SdkConfig {
+    pub(crate) async fn sdk_config(&self, options: &AwsOptions) -> SdkConfig {
         options
             .config_loader()
             .credentials_provider(Credentials::new(
@@ -102,21 +102,21 @@ impl Moto {
             .await
     }
 
-    pub async fn backend(&self, scenario: &str) -> AwsBackend {
+    pub(crate) async fn backend(&self, scenario: &str) -> AwsBackend {
         self.backend_with(&self.options(), scenario).await
     }
 
-    pub async fn backend_with(&self, options: &AwsOptions, scenario: &str) -> AwsBackend {
+    pub(crate) async fn backend_with(&self, options: &AwsOptions, scenario: &str) -> AwsBackend {
         let config = self.sdk_config(options).await;
         AwsBackend::from_sdk_config(&config, options, scenario).expect("backend for moto")
     }
 
     /// A plain SQS client, to look at (or set up) what the backend should see.
-    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+    pub(crate) async fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk_config(&self.options()).await)
     }
 
-    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+    pub(crate) async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config(&self.options()).await)
     }
 }
@@ -359,7 +359,10 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 }
 
 /// The names of the queues starting with `prefix` (every queue for ""), sorted.
-pub async fn queue_names_with_prefix(sqs: &aws_sdk_sqs::Client, prefix: &str) -> Vec<String> {
+pub(crate) async fn queue_names_with_prefix(
+    sqs: &aws_sdk_sqs::Client,
+    prefix: &str,
+) -> Vec<String> {
     let output = sqs
         .list_queues()
         .queue_name_prefix(prefix)
@@ -376,7 +379,7 @@ pub async fn queue_names_with_prefix(sqs: &aws_sdk_sqs::Client, prefix: &str) ->
 }
 
 /// Every table name, sorted.
-pub async fn table_names(dynamodb: &aws_sdk_dynamodb::Client) -> Vec<String> {
+pub(crate) async fn table_names(dynamodb: &aws_sdk_dynamodb::Client) -> Vec<String> {
     let mut names = dynamodb
         .list_tables()
         .send()

@@ -39,11 +39,9 @@ mod sqs_attributes;
 mod tables;
 
 pub use backend::AwsBackend;
-pub use cleanup::{
-    CleanupEntry, CleanupFailure, CleanupReport, CleanupSkip, ResourceKind, SkipReason, cleanup,
-    cleanup_with_config,
-};
-pub use naming::{MANAGED_TAG, PROVISIONED_BY_TAG, RESOURCE_PREFIX, RUN_TAG, TERRAFORM};
-pub use options::{AwsOptions, CUSTOM_ENDPOINT_MAX_RATE};
-pub use provisioned_mismatch::{Misfit, ProvisionedMismatch};
+pub(crate) use cleanup::CleanupFailure;
+pub use cleanup::{ResourceKind, SkipReason, cleanup, cleanup_with_config};
+pub use options::AwsOptions;
+pub(crate) use options::CUSTOM_ENDPOINT_MAX_RATE;
+pub(crate) use provisioned_mismatch::ProvisionedMismatch;
 pub use provisioned_queues::ProvisionedQueues;

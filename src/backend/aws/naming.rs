@@ -11,16 +11,16 @@ use crate::backend::{QueueRole, Table};
 use crate::sqs::facts::{FIFO_SUFFIX, MAX_QUEUE_NAME};
 
 /// The name prefix of every resource qsim creates; `qsim cleanup` lists by it.
-pub const RESOURCE_PREFIX: &str = "qsim-";
+pub(crate) const RESOURCE_PREFIX: &str = "qsim-";
 /// Tag key (value `true`) marking a resource as created by qsim; `qsim cleanup` requires it.
-pub const MANAGED_TAG: &str = "qsim:managed";
+pub(crate) const MANAGED_TAG: &str = "qsim:managed";
 /// Tag key whose value is the run id that created the resource.
-pub const RUN_TAG: &str = "qsim:run";
+pub(crate) const RUN_TAG: &str = "qsim:run";
 /// Tag key whose value names the tool that owns a resource's lifecycle; terraform/ sets it to
 /// [`TERRAFORM`]. `qsim cleanup` never deletes such resources, and no run does.
-pub const PROVISIONED_BY_TAG: &str = "qsim:provisioned-by";
+pub(crate) const PROVISIONED_BY_TAG: &str = "qsim:provisioned-by";
 /// The value of [`PROVISIONED_BY_TAG`] on resources from terraform/.
-pub const TERRAFORM: &str = "terraform";
+pub(crate) const TERRAFORM: &str = "terraform";
 
 /// Room left for `-{runid}-{role}{n}.fifo` after the scenario part of a queue name.
 const SCENARIO_PART_MAX: usize =

@@ -23,7 +23,7 @@ mod dedup;
 mod fast_hash;
 mod faults;
 mod fifo;
-mod keys;
+mod item_keys;
 mod limits;
 mod message_id;
 mod move_task;
@@ -68,7 +68,7 @@ use table::Tables;
 /// Create it inside the (paused, current-thread) runtime that drives the run: its origin is the
 /// virtual instant of construction.
 #[derive(Debug)]
-pub struct SimBackend {
+pub(crate) struct SimBackend {
     seed: u64,
     clock: Clock,
     queues: RefCell<Vec<Queue>>,
@@ -78,7 +78,7 @@ pub struct SimBackend {
 }
 
 impl SimBackend {
-    pub fn new(seed: u64) -> SimBackend {
+    pub(crate) fn new(seed: u64) -> SimBackend {
         SimBackend {
             seed,
             clock: Clock::start(),

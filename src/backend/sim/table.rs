@@ -13,7 +13,7 @@ use crate::backend::{
     BackendErrorKind, Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome,
 };
 
-use super::keys::KeyIndex;
+use super::item_keys::KeyIndex;
 use super::limits::invalid;
 
 #[derive(Debug, Default)]
@@ -228,6 +228,6 @@ mod tests {
     #[test]
     fn stored_items_stay_small() {
         // One per key and table: a million-key run holds two million.
-        assert!(std::mem::size_of::<Option<Stored>>() <= 48);
+        assert!(size_of::<Option<Stored>>() <= 48);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Evaluated, INVOLVED_MAX, Input, Value, number};
 
-pub fn side_effects(input: &Input) -> Evaluated {
+pub(super) fn side_effects(input: &Input) -> Evaluated {
     let facts = input.facts;
     match input.scope {
         None => number(
@@ -30,7 +30,7 @@ pub fn side_effects(input: &Input) -> Evaluated {
 }
 
 /// Over keys with more than one effect, the effects beyond the first; lists those keys.
-pub fn duplicated_effects(input: &Input) -> Evaluated {
+pub(super) fn duplicated_effects(input: &Input) -> Evaluated {
     let per_key = effects_per_key(input);
     let matching: Vec<(&str, u32)> = per_key
         .iter()
@@ -52,13 +52,13 @@ pub fn duplicated_effects(input: &Input) -> Evaluated {
     }
 }
 
-pub fn effects_per_key_max(input: &Input) -> Evaluated {
+pub(super) fn effects_per_key_max(input: &Input) -> Evaluated {
     number(f64::from(
         effects_per_key(input).values().copied().max().unwrap_or(0),
     ))
 }
 
-pub fn status(input: &Input) -> Evaluated {
+pub(super) fn status(input: &Input) -> Evaluated {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for status in input.facts.status_by_key.values() {
         *counts.entry(status.as_str().to_owned()).or_default() += 1;

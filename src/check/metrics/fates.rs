@@ -3,11 +3,11 @@
 use super::{Evaluated, Input, Value, number};
 use crate::check::facts::Fate;
 
-pub fn sent(input: &Input) -> Evaluated {
+pub(super) fn sent(input: &Input) -> Evaluated {
     input.count(|i| input.message(i).sent)
 }
 
-pub fn received(input: &Input) -> Evaluated {
+pub(super) fn received(input: &Input) -> Evaluated {
     number(
         input
             .in_scope()
@@ -16,47 +16,47 @@ pub fn received(input: &Input) -> Evaluated {
     )
 }
 
-pub fn processed(input: &Input) -> Evaluated {
+pub(super) fn processed(input: &Input) -> Evaluated {
     with_fate(input, Fate::Processed)
 }
 
-pub fn lost(input: &Input) -> Evaluated {
+pub(super) fn lost(input: &Input) -> Evaluated {
     with_fate(input, Fate::Lost)
 }
 
-pub fn unexpected(input: &Input) -> Evaluated {
+pub(super) fn unexpected(input: &Input) -> Evaluated {
     number(input.facts.unexpected as f64)
 }
 
-pub fn redelivered(input: &Input) -> Evaluated {
+pub(super) fn redelivered(input: &Input) -> Evaluated {
     input.count(|i| input.message(i).deliveries > 1)
 }
 
-pub fn dlq(input: &Input) -> Evaluated {
+pub(super) fn dlq(input: &Input) -> Evaluated {
     with_fate(input, Fate::Dlq)
 }
 
-pub fn poison_in_dlq(input: &Input) -> Evaluated {
+pub(super) fn poison_in_dlq(input: &Input) -> Evaluated {
     input.count(|i| input.facts.fate(i) == Fate::Dlq && input.meta(i).poison)
 }
 
-pub fn good_in_dlq(input: &Input) -> Evaluated {
+pub(super) fn good_in_dlq(input: &Input) -> Evaluated {
     input.count(|i| input.facts.fate(i) == Fate::Dlq && !input.meta(i).poison)
 }
 
-pub fn dlq_receives_min(input: &Input) -> Evaluated {
+pub(super) fn dlq_receives_min(input: &Input) -> Evaluated {
     input.extreme_deliveries(|i| input.facts.fate(i) == Fate::Dlq, false)
 }
 
-pub fn dlq_receives_max(input: &Input) -> Evaluated {
+pub(super) fn dlq_receives_max(input: &Input) -> Evaluated {
     input.extreme_deliveries(|i| input.facts.fate(i) == Fate::Dlq, true)
 }
 
-pub fn remaining(input: &Input) -> Evaluated {
+pub(super) fn remaining(input: &Input) -> Evaluated {
     with_fate(input, Fate::Remaining)
 }
 
-pub fn queue_empty(input: &Input) -> Evaluated {
+pub(super) fn queue_empty(input: &Input) -> Evaluated {
     let (n, involved) = input.ids(|i| matches!(input.facts.fate(i), Fate::Remaining | Fate::Dlq));
     Evaluated {
         value: Value::Bool(n == 0 && input.facts.unexpected == 0),
@@ -64,31 +64,31 @@ pub fn queue_empty(input: &Input) -> Evaluated {
     }
 }
 
-pub fn purged(input: &Input) -> Evaluated {
+pub(super) fn purged(input: &Input) -> Evaluated {
     with_fate(input, Fate::Purged)
 }
 
-pub fn stale(input: &Input) -> Evaluated {
+pub(super) fn stale(input: &Input) -> Evaluated {
     with_fate(input, Fate::Stale)
 }
 
-pub fn deduplicated(input: &Input) -> Evaluated {
+pub(super) fn deduplicated(input: &Input) -> Evaluated {
     with_fate(input, Fate::Deduplicated)
 }
 
-pub fn expired(input: &Input) -> Evaluated {
+pub(super) fn expired(input: &Input) -> Evaluated {
     with_fate(input, Fate::Expired)
 }
 
-pub fn min_attempts(input: &Input) -> Evaluated {
+pub(super) fn min_attempts(input: &Input) -> Evaluated {
     input.extreme_deliveries(|i| input.facts.fate(i) == Fate::Processed, false)
 }
 
-pub fn max_attempts(input: &Input) -> Evaluated {
+pub(super) fn max_attempts(input: &Input) -> Evaluated {
     input.extreme_deliveries(|i| input.facts.fate(i) == Fate::Processed, true)
 }
 
-pub fn oldest_age_seconds(input: &Input) -> Evaluated {
+pub(super) fn oldest_age_seconds(input: &Input) -> Evaluated {
     let oldest = input
         .in_scope()
         .filter_map(|i| Some(input.message(i).first_received_us? - input.meta(i).sent_at_us?))

@@ -40,7 +40,7 @@ impl std::fmt::Display for Value {
     }
 }
 
-pub struct Evaluated {
+pub(super) struct Evaluated {
     pub value: Value,
     /// Message ids or keys behind the value, when it counts something (at most a few dozen).
     pub involved: Vec<String>,
@@ -50,7 +50,7 @@ pub struct Evaluated {
 const INVOLVED_MAX: usize = 20;
 
 /// What a metric is computed from: the run, its facts, and the producer it is scoped to.
-pub struct Input<'a> {
+pub(super) struct Input<'a> {
     pub outcome: &'a Outcome,
     pub facts: &'a Facts,
     /// `None`: the whole run.
@@ -60,7 +60,7 @@ pub struct Input<'a> {
 /// Computes one metric.
 type Evaluator = fn(&Input) -> Evaluated;
 
-pub fn evaluate(
+pub(super) fn evaluate(
     metric: Metric,
     scope: Option<ProducerIx>,
     outcome: &Outcome,

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use super::{Evaluated, Input, how_many, none_of};
 
-pub fn ordered(input: &Input) -> Evaluated {
+pub(super) fn ordered(input: &Input) -> Evaluated {
     none_of(violations(input))
 }
 
-pub fn order_violations(input: &Input) -> Evaluated {
+pub(super) fn order_violations(input: &Input) -> Evaluated {
     how_many(violations(input))
 }
 

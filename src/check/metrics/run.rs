@@ -2,18 +2,18 @@
 
 use super::{Evaluated, Input, number};
 
-pub fn peak_consumers(input: &Input) -> Evaluated {
+pub(super) fn peak_consumers(input: &Input) -> Evaluated {
     number(input.outcome.peak_consumers as f64)
 }
 
-pub fn crashed(input: &Input) -> Evaluated {
+pub(super) fn crashed(input: &Input) -> Evaluated {
     number(input.facts.crashes as f64)
 }
 
-pub fn exited_clean(input: &Input) -> Evaluated {
+pub(super) fn exited_clean(input: &Input) -> Evaluated {
     number(input.facts.clean_exits as f64)
 }
 
-pub fn redriven(input: &Input) -> Evaluated {
+pub(super) fn redriven(input: &Input) -> Evaluated {
     number(input.facts.redriven as f64)
 }

@@ -6,17 +6,17 @@ use std::collections::BTreeMap;
 use super::{Evaluated, Input, Value, how_many, none_of};
 use crate::check::facts::Apply;
 
-pub fn versions_increasing(input: &Input) -> Evaluated {
+pub(super) fn versions_increasing(input: &Input) -> Evaluated {
     none_of(stale_writes(input))
 }
 
-pub fn stale_overwrites(input: &Input) -> Evaluated {
+pub(super) fn stale_overwrites(input: &Input) -> Evaluated {
     how_many(stale_writes(input))
 }
 
 /// Every entity of a sent message ends at the highest version sent for it; lists the others
 /// (all of them).
-pub fn final_versions_newest(input: &Input) -> Evaluated {
+pub(super) fn final_versions_newest(input: &Input) -> Evaluated {
     let (facts, log) = (input.facts, input.log());
     let mut newest: BTreeMap<&str, u64> = BTreeMap::new();
     for (i, meta) in log.messages.iter().enumerate() {

@@ -36,10 +36,14 @@ impl<B: Backend> Consumer<B> {
             status: Some(Status::Started),
             attempts: 1,
             lease_until_ms: Some(lease_until_ms),
-            message: Some(ctx.log.borrow().meta(ix).id.clone()),
+            message: Some(ctx.log().borrow().meta(ix).id.clone()),
             ..Item::default()
         };
-        let existing = match ctx.backend.put_if_absent(Table::Status, key, &item).await? {
+        let existing = match ctx
+            .backend()
+            .put_if_absent(Table::Status, key, &item)
+            .await?
+        {
             PutOutcome::Created => {
                 self.record(Some(ix), EventKind::StatusWritten(Status::Started));
                 return Ok(Claim::Claimed);
@@ -60,7 +64,7 @@ impl<B: Backend> Consumer<B> {
             ..Update::default()
         };
         Ok(
-            match ctx.backend.update(Table::Status, key, &takeover).await? {
+            match ctx.backend().update(Table::Status, key, &takeover).await? {
                 UpdateOutcome::Updated(_) => {
                     self.record(Some(ix), EventKind::StatusWritten(Status::Started));
                     Claim::Claimed
@@ -80,7 +84,10 @@ impl<B: Backend> Consumer<B> {
             set_status: Some(Status::Completed),
             ..Update::default()
         };
-        self.ctx.backend.update(Table::Status, key, &update).await?;
+        self.ctx
+            .backend()
+            .update(Table::Status, key, &update)
+            .await?;
         self.record(Some(ix), EventKind::StatusWritten(Status::Completed));
         Ok(())
     }

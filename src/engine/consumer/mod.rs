@@ -32,7 +32,7 @@ use crate::scenario::{
 
 /// How a consumer instance ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsumerEnd {
+pub(super) enum ConsumerEnd {
     Exited(ExitReason),
     Crashed(CrashPoint),
     /// A backend error ended the whole run.
@@ -41,24 +41,24 @@ pub enum ConsumerEnd {
 
 /// The signal side of an instance: SIGTERM is a flag the loop checks between messages.
 #[derive(Default)]
-pub struct Control {
+pub(super) struct Control {
     terminate: Cell<bool>,
     pub(super) woken: Notify,
 }
 
 impl Control {
-    pub fn terminate(&self) {
+    pub(super) fn terminate(&self) {
         self.terminate.set(true);
         self.woken.notify_one();
     }
 
-    pub fn is_terminating(&self) -> bool {
+    pub(super) fn is_terminating(&self) -> bool {
         self.terminate.get()
     }
 }
 
 /// What a group's instances share: the behaviour `deploy` replaces and the `once` crash budget.
-pub struct GroupShared {
+pub(super) struct GroupShared {
     pub behavior: RefCell<Rc<ConsumerBehavior>>,
     pub crashed_after_receive: Cell<bool>,
     pub crashed_after_side_effect: Cell<bool>,
@@ -67,7 +67,7 @@ pub struct GroupShared {
 /// Pause after an empty short-poll receive, so an idle consumer does not spin.
 const SHORT_POLL_PAUSE: Duration = Duration::from_millis(100);
 
-pub struct Consumer<B> {
+pub(super) struct Consumer<B> {
     pub ctx: Rc<RunContext<B>>,
     pub group: GroupIx,
     pub actor: ActorId,
@@ -98,7 +98,7 @@ enum Disposition {
 }
 
 impl<B: Backend> Consumer<B> {
-    pub fn new(
+    pub(super) fn new(
         ctx: Rc<RunContext<B>>,
         group: GroupIx,
         actor: ActorId,
@@ -117,7 +117,7 @@ impl<B: Backend> Consumer<B> {
         }
     }
 
-    pub async fn run(mut self) -> ConsumerEnd {
+    pub(super) async fn run(mut self) -> ConsumerEnd {
         match self.run_loop().await {
             Ok(end) => end,
             Err(error) => {
@@ -129,7 +129,7 @@ impl<B: Backend> Consumer<B> {
 
     async fn run_loop(&mut self) -> Result<ConsumerEnd, BackendError> {
         let ctx = self.ctx.clone();
-        let group = ctx.scenario.group(self.group);
+        let group = ctx.scenario().group(self.group);
         let request = ReceiveRequest {
             max: group.max_messages,
             wait: group.wait,
@@ -144,7 +144,7 @@ impl<B: Backend> Consumer<B> {
             if ctx.has_failed() {
                 return Ok(ConsumerEnd::Failed);
             }
-            let batch = ctx.backend.receive(ctx.main, request).await?;
+            let batch = ctx.backend().receive(ctx.main(), request).await?;
             if batch.is_empty() {
                 let idle = Duration::from_micros(ctx.now_us() - last_message);
                 if idle >= group.idle_timeout {
@@ -197,8 +197,8 @@ impl<B: Backend> Consumer<B> {
             // Hand back what was not started instead of letting it wait for its timeout.
             for delivery in &held[next..] {
                 let released = ctx
-                    .backend
-                    .change_visibility(ctx.main, &delivery.message.receipt, Duration::ZERO)
+                    .backend()
+                    .change_visibility(ctx.main(), &delivery.message.receipt, Duration::ZERO)
                     .await;
                 let kind = match released {
                     Ok(()) => EventKind::Released,
@@ -226,7 +226,7 @@ impl<B: Backend> Consumer<B> {
             .map(|message| {
                 let known = serde_json::from_str::<Body>(&message.body)
                     .ok()
-                    .and_then(|body| Some((ctx.log.borrow().lookup(&body.id)?, body)));
+                    .and_then(|body| Some((ctx.log().borrow().lookup(&body.id)?, body)));
                 match &known {
                     Some((ix, _)) => self.record(
                         Some(*ix),
@@ -250,7 +250,7 @@ impl<B: Backend> Consumer<B> {
         }
         let ctx = self.ctx.clone();
         let receipts: Vec<Receipt> = deletes.iter().map(|(r, _)| r.clone()).collect();
-        let results = ctx.backend.delete(ctx.main, &receipts).await?;
+        let results = ctx.backend().delete(ctx.main(), &receipts).await?;
         let mut processed = 0;
         for ((_, ix), result) in deletes.into_iter().zip(results) {
             match result {
@@ -337,7 +337,7 @@ impl<B: Backend> Consumer<B> {
 
         // The registered id is the body's id (lookup matched it exactly); sharing it saves an
         // allocation per message.
-        let id = ctx.log.borrow().meta(ix).id.clone();
+        let id = ctx.log().borrow().meta(ix).id.clone();
         let key: Arc<str> = match &behavior.idempotency_key {
             IdempotencyKey::MessageId => id,
             IdempotencyKey::Field(field) => body.fields.get(field).map_or(id, |v| v.as_key()),
@@ -346,7 +346,7 @@ impl<B: Backend> Consumer<B> {
             behavior.idempotency,
             Idempotency::Lock { .. } | Idempotency::Tables { .. }
         );
-        let key_ref = ctx.log.borrow_mut().key_ref(ix, &key);
+        let key_ref = ctx.log().borrow_mut().key_ref(ix, &key);
         let skipped = |reason| EventKind::Skipped {
             reason,
             key: key_ref,
@@ -375,7 +375,7 @@ impl<B: Backend> Consumer<B> {
             }
         }
         let check_before_doing = matches!(behavior.idempotency, Idempotency::Tables { .. });
-        if check_before_doing && ctx.backend.get(Table::SideEffects, &key).await?.is_some() {
+        if check_before_doing && ctx.backend().get(Table::SideEffects, &key).await?.is_some() {
             self.record(Some(ix), skipped(SkipReason::AlreadyPerformed));
             self.complete(ix, &key).await?;
             return Ok(Disposition::Delete);
@@ -390,7 +390,7 @@ impl<B: Backend> Consumer<B> {
         if performed {
             if let Some(field) = &behavior.log_field {
                 if let Some(value) = log_value(body, field) {
-                    let value = ctx.log.borrow_mut().intern_value(value);
+                    let value = ctx.log().borrow_mut().intern_value(value);
                     self.record(Some(ix), EventKind::Logged { value });
                 }
             }
@@ -418,7 +418,7 @@ impl<B: Backend> Consumer<B> {
     ) -> Result<bool, BackendError> {
         let ctx = self.ctx.clone();
         // The item's writer: the registered id, shared instead of copied from the body.
-        let id = ctx.log.borrow().meta(ix).id.clone();
+        let id = ctx.log().borrow().meta(ix).id.clone();
         if let Some(versioning) = &behavior.versioning {
             let entity = body
                 .fields
@@ -441,7 +441,7 @@ impl<B: Backend> Consumer<B> {
                     ..Update::default()
                 };
                 let item_key = crate::backend::entity_item_key(&entity);
-                let entity = ctx.log.borrow_mut().intern(&entity);
+                let entity = ctx.log().borrow_mut().intern(&entity);
                 self.record(
                     Some(ix),
                     EventKind::Applying {
@@ -450,7 +450,7 @@ impl<B: Backend> Consumer<B> {
                     },
                 );
                 return match ctx
-                    .backend
+                    .backend()
                     .update(Table::SideEffects, &item_key, &update)
                     .await?
                 {
@@ -481,7 +481,7 @@ impl<B: Backend> Consumer<B> {
                 ..Item::default()
             };
             matches!(
-                ctx.backend
+                ctx.backend()
                     .put_if_absent(Table::SideEffects, key, &item)
                     .await?,
                 PutOutcome::Created
@@ -492,7 +492,9 @@ impl<B: Backend> Consumer<B> {
                 set_message: Some(id.clone()),
                 ..Update::default()
             };
-            ctx.backend.update(Table::SideEffects, key, &update).await?;
+            ctx.backend()
+                .update(Table::SideEffects, key, &update)
+                .await?;
             true
         };
         if performed {
@@ -556,7 +558,7 @@ async fn heartbeating<B: Backend, T>(
             _ = sleep(heartbeat.interval) => {
                 let mut still = Vec::with_capacity(extending.len());
                 for (receipt, ix) in extending {
-                    match ctx.backend.change_visibility(ctx.main, receipt, heartbeat.extend).await {
+                    match ctx.backend().change_visibility(ctx.main(), receipt, heartbeat.extend).await {
                         Ok(()) => {
                             if ix.is_some() {
                                 ctx.record(actor, ix, EventKind::Heartbeat);

@@ -1,14 +1,20 @@
 //! The catalogue of every key of the file format: its name, shape (type and allowed range),
 //! presence (required / default) and meaning.
 //!
+//! "Key" here is always a key of the scenario file (`visibility_timeout`); the keys of table items
+//! are the backends' `item_keys`, and idempotency keys are the engine's.
+//!
 //! Invariant: this is the one source of ranges, defaults and key documentation. Resolution reads
 //! ranges and defaults from here, help lines are written from here, and the JSON Schema is
 //! generated from here, so the three cannot disagree. A test checks that every table's key list
 //! matches the serde field names of its raw type.
 
-mod catalogue;
+mod tables;
 
-pub use catalogue::*;
+pub(crate) use tables::{
+    PAYLOAD_KINDS, TOP, at, autoscaler, behavior, chaos, consumer, deploy, heartbeat, literal,
+    payload, poison, producer, queue, redrive, scenario, sim, start, versioning,
+};
 
 use std::time::Duration;
 
@@ -16,7 +22,7 @@ use super::LiveMetric;
 
 /// One key of one table.
 #[derive(Clone, Copy, Debug)]
-pub struct Key {
+pub(super) struct Key {
     pub name: &'static str,
     pub shape: Shape,
     pub presence: Presence,
@@ -25,7 +31,7 @@ pub struct Key {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Presence {
+pub(super) enum Presence {
     Optional,
     Required,
     /// Default value, written as it would be in the file (without quotes for strings).
@@ -35,7 +41,7 @@ pub enum Presence {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Shape {
+pub(super) enum Shape {
     /// `[a-z0-9][a-z0-9-]*`, at most [`NAME_MAX`] characters.
     Name,
     /// Any string.
@@ -81,23 +87,23 @@ pub enum Shape {
     Expect,
 }
 
-pub const NAME_MAX: usize = 40;
+pub(super) const NAME_MAX: usize = 40;
 
-pub const fn int(min: i64, max: i64) -> Shape {
+pub(super) const fn int(min: i64, max: i64) -> Shape {
     Shape::Int {
         min,
         max: Some(max),
     }
 }
 
-pub const fn int_from(min: i64) -> Shape {
+pub(super) const fn int_from(min: i64) -> Shape {
     Shape::Int { min, max: None }
 }
 
-pub const PROBABILITY: Shape = Shape::Float { min: 0.0, max: 1.0 };
+pub(super) const PROBABILITY: Shape = Shape::Float { min: 0.0, max: 1.0 };
 
 /// Whole seconds from `min` to `max` inclusive.
-pub const fn secs(min: Duration, max: Duration) -> Shape {
+pub(super) const fn secs(min: Duration, max: Duration) -> Shape {
     Shape::Duration {
         min,
         max: Some(max),
@@ -109,31 +115,31 @@ pub const fn secs(min: Duration, max: Duration) -> Shape {
 /// The longest virtual time a scenario may mention (a start, a timeout, a schedule offset, a
 /// processing time...): 30 days. Far beyond any failure mode worth simulating, and small enough
 /// that sums of such times never approach what the engine's clock can represent.
-pub const MAX_VIRTUAL: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(super) const MAX_VIRTUAL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// The most messages one producer may be asked for by a single key (`count`, `orders`,
 /// `versions`, `entities` x `versions`...). The whole scenario is further held to
 /// [`DEFAULT_MAX_MESSAGES`] (or `--max-messages`) by its message estimate.
-pub const MAX_COUNT: i64 = 1_000_000_000;
+pub(super) const MAX_COUNT: i64 = 1_000_000_000;
 
 /// The most instances one key may start (`count` of a group, `start.count`, autoscaler `max`).
-pub const MAX_INSTANCES: i64 = 1_000;
+pub(super) const MAX_INSTANCES: i64 = 1_000;
 
 /// The most consumer instances a scenario may run at once, over every group, start action and
 /// autoscaler: each instance is a task with its own state.
-pub const MAX_CONSUMERS: u64 = 10_000;
+pub(super) const MAX_CONSUMERS: u64 = 10_000;
 
 /// Messages a scenario may send by its estimate unless `--max-messages` says otherwise (the
 /// benchmark sends one million).
-pub const DEFAULT_MAX_MESSAGES: u64 = 10_000_000;
+pub(super) const DEFAULT_MAX_MESSAGES: u64 = 10_000_000;
 
 /// The slowest and fastest producer rates, in messages per second: one a day, and 100,000 a
 /// second (SQS standard queues take "nearly unlimited" sends; the simulator has to store them).
-pub const MIN_RATE: f64 = 1.0 / 86_400.0;
-pub const MAX_RATE: f64 = 100_000.0;
+pub(super) const MIN_RATE: f64 = 1.0 / 86_400.0;
+pub(super) const MAX_RATE: f64 = 100_000.0;
 
 /// Any duration up to [`MAX_VIRTUAL`], zero included.
-pub const ANY_DURATION: Shape = Shape::Duration {
+pub(super) const ANY_DURATION: Shape = Shape::Duration {
     min: Duration::ZERO,
     max: Some(MAX_VIRTUAL),
     positive: false,
@@ -141,7 +147,7 @@ pub const ANY_DURATION: Shape = Shape::Duration {
 };
 
 /// Any duration up to [`MAX_VIRTUAL`] but zero.
-pub const POSITIVE_DURATION: Shape = Shape::Duration {
+pub(super) const POSITIVE_DURATION: Shape = Shape::Duration {
     min: Duration::ZERO,
     max: Some(MAX_VIRTUAL),
     positive: true,
@@ -150,7 +156,7 @@ pub const POSITIVE_DURATION: Shape = Shape::Duration {
 
 /// A duration from `min_ms` milliseconds to [`MAX_VIRTUAL`]: for periods the engine ticks at
 /// (polls, intervals), where a nanosecond would be a livelock.
-pub const fn at_least_ms(min_ms: u64) -> Shape {
+pub(super) const fn at_least_ms(min_ms: u64) -> Shape {
     Shape::Duration {
         min: Duration::from_millis(min_ms),
         max: Some(MAX_VIRTUAL),
@@ -160,17 +166,17 @@ pub const fn at_least_ms(min_ms: u64) -> Shape {
 }
 
 /// A count key: `min` to [`MAX_COUNT`].
-pub const fn count_from(min: i64) -> Shape {
+pub(super) const fn count_from(min: i64) -> Shape {
     int(min, MAX_COUNT)
 }
 
 /// An instance count: `min` to [`MAX_INSTANCES`].
-pub const fn instances_from(min: i64) -> Shape {
+pub(super) const fn instances_from(min: i64) -> Shape {
     int(min, MAX_INSTANCES)
 }
 
 /// A duration from just above zero to `max`.
-pub const fn positive_up_to(max: Duration) -> Shape {
+pub(super) const fn positive_up_to(max: Duration) -> Shape {
     Shape::Duration {
         min: Duration::ZERO,
         max: Some(max),
@@ -181,7 +187,7 @@ pub const fn positive_up_to(max: Duration) -> Shape {
 
 impl Shape {
     /// What values this shape takes, as a phrase that completes "KEY takes ...".
-    pub fn allowed(&self) -> String {
+    pub(super) fn allowed(&self) -> String {
         match self {
             Shape::Name => format!(
                 "a name: lowercase letters, digits and '-', starting with a letter or digit, at \
@@ -254,12 +260,12 @@ impl Shape {
 
 impl Key {
     /// The help line for a wrong value: "KEY takes ...".
-    pub fn help(&self) -> String {
+    pub(super) fn help(&self) -> String {
         format!("{} takes {}", self.name, self.shape.allowed())
     }
 
     /// The keys of a table-shaped key, in order.
-    pub fn sub_keys(&self) -> impl Iterator<Item = &'static Key> {
+    pub(super) fn sub_keys(&self) -> impl Iterator<Item = &'static Key> {
         let groups: &'static [&'static [Key]] = match self.shape {
             Shape::Table(groups) | Shape::TableList(groups) => groups,
             _ => &[],
@@ -269,17 +275,17 @@ impl Key {
 }
 
 /// The statuses of the status table, the only keys of `[expect] status = { ... }`.
-pub const STATUSES: &[&str] = &["STARTED", "COMPLETED"];
+pub(super) const STATUSES: &[&str] = &["STARTED", "COMPLETED"];
 
 /// The words a crash policy takes besides a probability.
-pub const CRASH_WORDS: &[&str] = &["never", "once", "always"];
+pub(super) const CRASH_WORDS: &[&str] = &["never", "once", "always"];
 
 /// The comparison operators of conditions and expectations, longest first so `<=` is tried
 /// before `<`.
-pub const OPERATORS: &[&str] = &["==", "!=", "<=", ">=", "<", ">"];
+pub(super) const OPERATORS: &[&str] = &["==", "!=", "<=", ">=", "<", ">"];
 
 /// `"a", "b", "c"`.
-pub fn quoted_list(values: &[&str]) -> String {
+pub(super) fn quoted_list(values: &[&str]) -> String {
     values
         .iter()
         .map(|v| format!("\"{v}\""))
@@ -289,7 +295,7 @@ pub fn quoted_list(values: &[&str]) -> String {
 
 /// A duration as a person writes it in the file, largest units first: `7d`, `1h 30m`, `250ms`,
 /// `0s` (humantime would print seven days as `7days`, and its parts can be long).
-pub fn fmt_duration(d: Duration) -> String {
+pub(super) fn fmt_duration(d: Duration) -> String {
     const UNITS: &[(&str, u128)] = &[
         ("d", 86_400_000_000_000),
         ("h", 3_600_000_000_000),
@@ -315,7 +321,7 @@ pub fn fmt_duration(d: Duration) -> String {
 
 /// A value echoed in a message, cut to a readable length (a 2 MB string must not be printed
 /// back whole).
-pub fn echo(text: &str) -> String {
+pub(super) fn echo(text: &str) -> String {
     const MAX: usize = 40;
     if text.chars().count() <= MAX {
         return text.to_string();
@@ -326,7 +332,7 @@ pub fn echo(text: &str) -> String {
 
 /// The keys of one table, looked up by a path of key names from the top of the file (array
 /// indices already stripped). Used to give toml's own errors the same help lines.
-pub fn lookup(path: &[&str]) -> Option<&'static Key> {
+pub(super) fn lookup(path: &[&str]) -> Option<&'static Key> {
     let (first, rest) = path.split_first()?;
     let mut key = TOP.iter().find(|k| k.name == *first)?;
     for name in rest {
@@ -337,6 +343,7 @@ pub fn lookup(path: &[&str]) -> Option<&'static Key> {
 
 #[cfg(test)]
 mod tests {
+    use super::tables::PAYLOAD_KIND_NAMES;
     use super::*;
 
     fn all_keys() -> Vec<(String, &'static Key)> {
@@ -397,7 +404,7 @@ mod tests {
 
     #[test]
     fn payload_kinds_take_only_payload_keys() {
-        let payload: Vec<&str> = catalogue::payload::KEYS.iter().map(|k| k.name).collect();
+        let payload: Vec<&str> = payload::KEYS.iter().map(|k| k.name).collect();
         let kinds: Vec<&str> = PAYLOAD_KINDS.iter().map(|(kind, _)| *kind).collect();
         assert_eq!(kinds, PAYLOAD_KIND_NAMES);
         for (kind, takes) in PAYLOAD_KINDS {

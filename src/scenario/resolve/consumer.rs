@@ -22,12 +22,12 @@ use crate::scenario::{
 
 /// One layer of behaviour keys and where it is in the file.
 #[derive(Clone, Debug)]
-pub struct Layer<'a> {
+pub(super) struct Layer<'a> {
     pub loc: Loc,
     pub raw: RawBehavior<'a>,
 }
 
-pub fn resolve_all(
+pub(super) fn resolve_all(
     ctx: &mut Ctx,
     raws: &[Spanned<RawConsumer>],
     queue: &QueueConfig,
@@ -65,7 +65,7 @@ fn layer_of_list() -> Loc {
 }
 
 /// The group's own behaviour layer.
-pub fn layer_of(index: usize, raw: &Spanned<RawConsumer>) -> Layer<'_> {
+pub(super) fn layer_of(index: usize, raw: &Spanned<RawConsumer>) -> Layer<'_> {
     Layer {
         loc: layer_of_list().item(index, raw),
         raw: raw.get_ref().behavior(),
@@ -118,7 +118,7 @@ fn pick<'l, 'a, T>(
 }
 
 /// Resolves layered behaviour keys. `layers` is never empty: the group's own keys come first.
-pub fn behavior(ctx: &mut Ctx, layers: &[Layer], queue: &QueueConfig) -> ConsumerBehavior {
+pub(super) fn behavior(ctx: &mut Ctx, layers: &[Layer], queue: &QueueConfig) -> ConsumerBehavior {
     let (loc, raw) = pick(layers, |r| r.processing);
     let processing = ctx.duration(loc, &key::PROCESSING, raw);
     let (loc, raw) = pick(layers, |r| r.side_effect_delay);

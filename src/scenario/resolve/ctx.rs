@@ -16,14 +16,14 @@ use crate::scenario::locate::closest;
 
 /// Where a table is: its key path and span (the span missing keys are reported at).
 #[derive(Clone, Debug, Default)]
-pub struct Loc {
+pub(super) struct Loc {
     pub path: String,
     pub span: Range<usize>,
 }
 
 impl Loc {
     /// The path of a key in this table.
-    pub fn key(&self, name: &str) -> String {
+    pub(super) fn key(&self, name: &str) -> String {
         if self.path.is_empty() {
             name.to_string()
         } else {
@@ -32,7 +32,7 @@ impl Loc {
     }
 
     /// A sub-table (or array) of this table.
-    pub fn table<T>(&self, name: &str, table: &Spanned<T>) -> Loc {
+    pub(super) fn table<T>(&self, name: &str, table: &Spanned<T>) -> Loc {
         Loc {
             path: self.key(name),
             span: table.span(),
@@ -40,7 +40,7 @@ impl Loc {
     }
 
     /// An element of this array.
-    pub fn item<T>(&self, index: usize, item: &Spanned<T>) -> Loc {
+    pub(super) fn item<T>(&self, index: usize, item: &Spanned<T>) -> Loc {
         Loc {
             path: format!("{}[{index}]", self.path),
             span: item.span(),
@@ -48,7 +48,7 @@ impl Loc {
     }
 
     /// The table named `name` if present, else a location pointing at this table.
-    pub fn maybe<T>(&self, name: &str, table: Option<&Spanned<T>>) -> Loc {
+    pub(super) fn maybe<T>(&self, name: &str, table: Option<&Spanned<T>>) -> Loc {
         Loc {
             path: self.key(name),
             span: table.map_or(self.span.clone(), Spanned::span),
@@ -57,12 +57,12 @@ impl Loc {
 }
 
 #[derive(Debug, Default)]
-pub struct Ctx {
+pub(super) struct Ctx {
     diagnostics: Vec<Diagnostic>,
 }
 
 /// Messages for a set of keys of which exactly one must be given.
-pub struct OneOf<'a> {
+pub(super) struct OneOf<'a> {
     /// Said at the table when none is given.
     pub missing: &'a str,
     pub missing_help: &'a str,
@@ -75,7 +75,7 @@ impl Ctx {
     /// Of keys that exclude each other (`(name, span)` for each one present), returns the one
     /// given first in the file; every later one is reported as conflicting with it, and none
     /// at all as `rules.missing`.
-    pub fn exactly_one<'k>(
+    pub(super) fn exactly_one<'k>(
         &mut self,
         loc: &Loc,
         given: impl IntoIterator<Item = (&'k str, Option<Range<usize>>)>,
@@ -107,7 +107,7 @@ impl Ctx {
         Some(first)
     }
 
-    pub fn error(
+    pub(super) fn error(
         &mut self,
         span: Range<usize>,
         key: String,
@@ -123,12 +123,12 @@ impl Ctx {
     }
 
     /// No diagnostic recorded so far.
-    pub fn is_clean(&self) -> bool {
+    pub(super) fn is_clean(&self) -> bool {
         self.diagnostics.is_empty()
     }
 
     /// The value if no diagnostic was recorded, else every diagnostic once, in file order.
-    pub fn finish<T>(mut self, value: T) -> Result<T, Vec<Diagnostic>> {
+    pub(super) fn finish<T>(mut self, value: T) -> Result<T, Vec<Diagnostic>> {
         if self.diagnostics.is_empty() {
             return Ok(value);
         }
@@ -157,7 +157,7 @@ impl Ctx {
         }
     }
 
-    pub fn duration(
+    pub(super) fn duration(
         &mut self,
         loc: &Loc,
         key: &Key,
@@ -171,7 +171,7 @@ impl Ctx {
         }
     }
 
-    pub fn check_duration(
+    pub(super) fn check_duration(
         &mut self,
         path: String,
         value: &Spanned<String>,
@@ -221,14 +221,14 @@ impl Ctx {
         Some(duration)
     }
 
-    pub fn int(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<i64>>) -> Option<i64> {
+    pub(super) fn int(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<i64>>) -> Option<i64> {
         match raw {
             Some(value) => self.check_int(loc.key(key.name), value, &key.shape, key.help()),
             None => self.absent(loc, key).and_then(|text| text.parse().ok()),
         }
     }
 
-    pub fn check_int(
+    pub(super) fn check_int(
         &mut self,
         path: String,
         value: &Spanned<i64>,
@@ -252,7 +252,7 @@ impl Ctx {
     }
 
     /// A non-negative integer key as `u32` (every such key in the catalogue fits).
-    pub fn uint(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<i64>>) -> Option<u32> {
+    pub(super) fn uint(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<i64>>) -> Option<u32> {
         let number = self.int(loc, key, raw)?;
         match u32::try_from(number) {
             Ok(number) => Some(number),
@@ -266,12 +266,22 @@ impl Ctx {
     }
 
     /// A non-negative integer key as `u64`.
-    pub fn count(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<i64>>) -> Option<u64> {
+    pub(super) fn count(
+        &mut self,
+        loc: &Loc,
+        key: &Key,
+        raw: Option<&Spanned<i64>>,
+    ) -> Option<u64> {
         self.int(loc, key, raw)
             .and_then(|number| u64::try_from(number).ok())
     }
 
-    pub fn float(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<f64>>) -> Option<f64> {
+    pub(super) fn float(
+        &mut self,
+        loc: &Loc,
+        key: &Key,
+        raw: Option<&Spanned<f64>>,
+    ) -> Option<f64> {
         let Some(value) = raw else {
             return self.absent(loc, key).and_then(|text| text.parse().ok());
         };
@@ -288,7 +298,12 @@ impl Ctx {
         Some(number)
     }
 
-    pub fn bool(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<bool>>) -> Option<bool> {
+    pub(super) fn bool(
+        &mut self,
+        loc: &Loc,
+        key: &Key,
+        raw: Option<&Spanned<bool>>,
+    ) -> Option<bool> {
         match raw {
             Some(value) => Some(*value.get_ref()),
             None => self.absent(loc, key).and_then(|text| text.parse().ok()),
@@ -296,7 +311,12 @@ impl Ctx {
     }
 
     /// A free-form string; an empty one is rejected (it can only be a mistake).
-    pub fn text(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<String>>) -> Option<String> {
+    pub(super) fn text(
+        &mut self,
+        loc: &Loc,
+        key: &Key,
+        raw: Option<&Spanned<String>>,
+    ) -> Option<String> {
         let Some(value) = raw else {
             return self.absent(loc, key).map(str::to_string);
         };
@@ -309,14 +329,19 @@ impl Ctx {
     }
 
     /// A name of a scenario, producer or consumer group.
-    pub fn name(&mut self, loc: &Loc, key: &Key, raw: Option<&Spanned<String>>) -> Option<String> {
+    pub(super) fn name(
+        &mut self,
+        loc: &Loc,
+        key: &Key,
+        raw: Option<&Spanned<String>>,
+    ) -> Option<String> {
         let Some(value) = raw else {
             return self.absent(loc, key).map(str::to_string);
         };
         self.check_name(loc.key(key.name), value, key.help())
     }
 
-    pub fn check_name(
+    pub(super) fn check_name(
         &mut self,
         path: String,
         value: &Spanned<String>,
@@ -341,7 +366,7 @@ impl Ctx {
     }
 
     /// One of the key's `Shape::Choice` values.
-    pub fn choice(
+    pub(super) fn choice(
         &mut self,
         loc: &Loc,
         key: &Key,
@@ -373,7 +398,7 @@ impl Ctx {
     }
 
     /// Rejects a key that is present although it does not apply here (`message` says why).
-    pub fn not_here<T>(
+    pub(super) fn not_here<T>(
         &mut self,
         loc: &Loc,
         name: &str,

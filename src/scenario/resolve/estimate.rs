@@ -29,7 +29,7 @@ impl Default for Limits {
 }
 
 /// At most how many messages each producer sends, in order.
-pub fn messages(scenario: &Scenario) -> Vec<u64> {
+pub(crate) fn messages(scenario: &Scenario) -> Vec<u64> {
     scenario
         .producers
         .iter()
@@ -68,7 +68,7 @@ pub fn messages(scenario: &Scenario) -> Vec<u64> {
 
 /// At most how many consumer instances run: every group's own, every `start`, and what the
 /// autoscaler may add.
-pub fn consumers(scenario: &Scenario) -> u64 {
+pub(crate) fn consumers(scenario: &Scenario) -> u64 {
     let own: u64 = scenario.consumers.iter().map(|c| u64::from(c.count)).sum();
     let started: u64 = scenario
         .timeline
@@ -83,7 +83,7 @@ pub fn consumers(scenario: &Scenario) -> u64 {
 }
 
 /// Records a diagnostic when the scenario is bigger than `limits` allow.
-pub fn check(
+pub(super) fn check(
     ctx: &mut Ctx,
     scenario: &Scenario,
     producers: &[Spanned<RawProducer>],

@@ -17,7 +17,7 @@ use crate::scenario::{
     ProducerIx, QueueConfig,
 };
 
-pub fn resolve(
+pub(super) fn resolve(
     ctx: &mut Ctx,
     raw: Option<&Spanned<RawExpect>>,
     names: &Names,

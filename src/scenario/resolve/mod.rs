@@ -33,9 +33,9 @@ use crate::sqs::envelope::{Latitude, Overrides, Profile, SimSettings};
 use ctx::{Ctx, Loc};
 use timeline::Names;
 
-pub use estimate::{Limits, consumers as estimate_consumers, messages as estimate_messages};
+pub use estimate::Limits;
 
-pub fn resolve(
+pub(super) fn resolve(
     raw: &RawScenario,
     path: &Path,
     limits: &Limits,

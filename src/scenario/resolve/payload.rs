@@ -14,12 +14,12 @@ use crate::scenario::{
 };
 
 /// A payload and, for versioned and literal payloads, the message count it implies.
-pub struct Derived {
+pub(super) struct Derived {
     pub kind: &'static str,
     pub count: u64,
 }
 
-pub fn payload(
+pub(super) fn payload(
     ctx: &mut Ctx,
     loc: &Loc,
     raw: &RawPayload,

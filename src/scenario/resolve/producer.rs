@@ -12,7 +12,7 @@ use crate::scenario::keys::{self, producer as pkey};
 use crate::scenario::raw::{RawPayload, RawProducer};
 use crate::scenario::{Amount, DedupSource, Producer, QueueConfig, Rate};
 
-pub fn resolve_all(
+pub(super) fn resolve_all(
     ctx: &mut Ctx,
     raws: &[Spanned<RawProducer>],
     queue: &QueueConfig,

@@ -8,7 +8,7 @@ use indoc::indoc;
 use crate::scenario::*;
 use crate::sqs::{QueueAttributes, QueueRole};
 
-pub fn resolve_ok(text: &str) -> Scenario {
+pub(super) fn resolve_ok(text: &str) -> Scenario {
     parse(Path::new("t.toml"), text).unwrap_or_else(|error| panic!("{}", error.render(false)))
 }
 
@@ -267,7 +267,7 @@ fn full_file_resolves_every_feature() {
         index: 2,
     };
     assert_eq!(actions[0], &Action::Kill(instance));
-    let condition = Condition {
+    let condition = WhenCondition {
         metric: LiveMetric::Dlq,
         op: CompareOp::Ge,
         value: 2.0,

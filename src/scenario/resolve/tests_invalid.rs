@@ -6,6 +6,7 @@ use std::path::Path;
 use indoc::indoc;
 use test_case::test_case;
 
+use super::estimate::messages as estimate_messages;
 use crate::scenario::*;
 
 /// A valid file that cases extend with more tables (new `[[producers]]` are index 1, ...).

@@ -16,14 +16,14 @@ use crate::scenario::{
 use crate::sqs::QueueRole;
 
 /// What the timeline and autoscaler may refer to.
-pub struct Names<'a> {
+pub(super) struct Names<'a> {
     pub groups: Vec<&'a str>,
     pub producers: Vec<&'a str>,
 }
 
 impl Names<'_> {
     /// A required key naming an existing consumer group.
-    pub fn group(
+    pub(super) fn group(
         &self,
         ctx: &mut Ctx,
         loc: &Loc,
@@ -35,7 +35,7 @@ impl Names<'_> {
     }
 
     /// A value naming an existing producer.
-    pub fn producer(
+    pub(super) fn producer(
         &self,
         ctx: &mut Ctx,
         path: String,
@@ -73,7 +73,7 @@ fn known(
     None
 }
 
-pub fn resolve<'a>(
+pub(super) fn resolve<'a>(
     ctx: &mut Ctx,
     raws: &'a [Spanned<RawAt>],
     raw_consumers: &'a [Spanned<RawConsumer>],
@@ -145,7 +145,7 @@ fn trigger(ctx: &mut Ctx, loc: &Loc, raw: &RawAt, queue: &QueueConfig) -> Option
     }
 }
 
-pub fn needs_dlq(ctx: &mut Ctx, span: std::ops::Range<usize>, path: String, what: &str) {
+pub(super) fn needs_dlq(ctx: &mut Ctx, span: std::ops::Range<usize>, path: String, what: &str) {
     let message = format!("{what} needs a DLQ, and the queue has none");
     let help = "set max_receive_count in [queue] to give the queue a DLQ".to_string();
     ctx.error(span, path, message, help);
@@ -274,7 +274,7 @@ fn action<'a>(
     }
 }
 
-pub fn autoscaler(
+pub(super) fn autoscaler(
     ctx: &mut Ctx,
     raw: &Spanned<RawAutoscaler>,
     names: &Names,

@@ -6,10 +6,10 @@
 
 use crate::scenario::keys::{CRASH_WORDS, MAX_RATE, MIN_RATE, OPERATORS, echo, quoted_list};
 use crate::scenario::locate::closest;
-use crate::scenario::{CompareOp, Condition, CrashPolicy, GroupIx, LiveMetric, Rate, Target};
+use crate::scenario::{CompareOp, CrashPolicy, GroupIx, LiveMetric, Rate, Target, WhenCondition};
 
 /// "a string", "an integer", ...: the TOML type of a value, for messages.
-pub fn kind_of(value: &toml::Value) -> String {
+pub(super) fn kind_of(value: &toml::Value) -> String {
     let kind = value.type_str();
     let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
@@ -22,7 +22,7 @@ pub fn kind_of(value: &toml::Value) -> String {
 /// `"unlimited"`, or `"N/s"`, `"N/m"`, `"N/h"`, `"N/d"` (fractions allowed) from [`MIN_RATE`] to
 /// [`MAX_RATE`] a second: the engine spaces sends by `1 / rate`, which must be a representable
 /// duration, and a faster rate than the maximum only fills memory.
-pub fn parse_rate(text: &str) -> Result<Rate, String> {
+pub(super) fn parse_rate(text: &str) -> Result<Rate, String> {
     let text = text.trim();
     if text == "unlimited" {
         return Ok(Rate::Unlimited);
@@ -78,7 +78,7 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
 }
 
 /// `"OP NUMBER"`, e.g. `">= 2"`; the operator may touch the number.
-pub fn parse_comparison(text: &str) -> Result<(CompareOp, f64), String> {
+pub(super) fn parse_comparison(text: &str) -> Result<(CompareOp, f64), String> {
     let text = text.trim();
     // The whole run of operator characters is the operator: `">>= 3"` is a wrong operator,
     // not `>` followed by the number `">= 3"`.
@@ -121,7 +121,7 @@ fn operator(text: &str) -> CompareOp {
 }
 
 /// `"METRIC OP NUMBER"` over live metrics.
-pub fn parse_condition(text: &str) -> Result<Condition, String> {
+pub(super) fn parse_condition(text: &str) -> Result<WhenCondition, String> {
     let trimmed = text.trim();
     let name_end = trimmed
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -141,11 +141,11 @@ pub fn parse_condition(text: &str) -> Result<Condition, String> {
         return Err(format!("unknown live metric `{}`{suggestion}", echo(name)));
     };
     let (op, value) = parse_comparison(&trimmed[name_end..])?;
-    Ok(Condition { metric, op, value })
+    Ok(WhenCondition { metric, op, value })
 }
 
 /// A crash policy from a TOML string or number.
-pub fn parse_crash_policy(value: &toml::Value) -> Result<CrashPolicy, String> {
+pub(super) fn parse_crash_policy(value: &toml::Value) -> Result<CrashPolicy, String> {
     let probability = match value {
         toml::Value::String(word) => {
             return match word.as_str() {
@@ -176,7 +176,7 @@ pub fn parse_crash_policy(value: &toml::Value) -> Result<CrashPolicy, String> {
 }
 
 /// `"all"`, a group name, or `"GROUP-N"` (an instance, 1-based) of one of `groups`.
-pub fn parse_target(text: &str, groups: &[&str]) -> Result<Target, String> {
+pub(super) fn parse_target(text: &str, groups: &[&str]) -> Result<Target, String> {
     if text == "all" {
         return Ok(Target::All);
     }
@@ -246,7 +246,7 @@ mod tests {
         let condition = parse_condition("dlq >= 2").unwrap();
         assert_eq!(
             condition,
-            Condition {
+            WhenCondition {
                 metric: LiveMetric::Dlq,
                 op: CompareOp::Ge,
                 value: 2.0

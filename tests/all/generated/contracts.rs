@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// A broken contract: its name (used as the failure's signature) and what happened.
 #[derive(Debug)]
-pub struct Violation {
+pub(super) struct Violation {
     pub contract: &'static str,
     pub detail: String,
 }
@@ -60,7 +60,10 @@ struct Instance {
 
 /// Checks the contracts over `lines` (one JSON value per line); `groups` maps each consumer
 /// group name to its `message_limit`.
-pub fn check(lines: &[Value], groups: &BTreeMap<String, Option<u64>>) -> Result<(), Violation> {
+pub(super) fn check(
+    lines: &[Value],
+    groups: &BTreeMap<String, Option<u64>>,
+) -> Result<(), Violation> {
     let mut instances: BTreeMap<&str, Instance> = BTreeMap::new();
     let mut last_t = f64::NEG_INFINITY;
     let fail = |contract, detail: String| Err(Violation { contract, detail });

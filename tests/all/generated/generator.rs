@@ -32,7 +32,7 @@ const LIVE_METRICS: &[&str] = &[
 const OPERATORS: &[&str] = &["==", "!=", "<", "<=", ">", ">="];
 
 /// The scenario text of generated case `seed`.
-pub fn scenario(seed: u64) -> String {
+pub(super) fn scenario(seed: u64) -> String {
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(seed),
         out: String::new(),

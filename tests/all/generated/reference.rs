@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// A metric's value, as the reference computes it.
 #[derive(Clone, Debug, PartialEq)]
-pub enum RefValue {
+pub(super) enum RefValue {
     Number(f64),
     Bool(bool),
     Counts(BTreeMap<String, u64>),
@@ -73,7 +73,7 @@ enum Fate {
 
 /// The history of one block, folded.
 #[derive(Debug, Default)]
-pub struct History {
+pub(super) struct History {
     header: Header,
     /// In the order of their `sent` / `send-failed` lines.
     messages: Vec<Msg>,
@@ -113,7 +113,7 @@ fn int(line: &Value, key: &str) -> Option<i64> {
 impl History {
     /// Folds the lines of one block. `Err` when the block does not start with a version 1
     /// header (the log of an older qsim).
-    pub fn fold(lines: &[Value]) -> Result<History, String> {
+    pub(super) fn fold(lines: &[Value]) -> Result<History, String> {
         let mut h = History::default();
         let first = lines.first().ok_or("an empty log")?;
         if str_of(first, "format") != Some("qsim-events") || int(first, "version") != Some(1) {
@@ -328,7 +328,7 @@ impl History {
 
     /// Every metric of the specification, over the whole run (`scope` None) or over the
     /// messages of one producer (the per-message metrics only).
-    pub fn metrics(&self, scope: Option<&str>) -> BTreeMap<&'static str, RefValue> {
+    pub(super) fn metrics(&self, scope: Option<&str>) -> BTreeMap<&'static str, RefValue> {
         use RefValue::{Bool, Counts, Number};
         let in_scope: Vec<usize> = (0..self.messages.len())
             .filter(|&i| scope.is_none_or(|p| self.messages[i].producer == p))

@@ -24,37 +24,38 @@ const fn derived(description: &'static str) -> Presence {
     Presence::Derived(description)
 }
 
-/// Declares `pub mod $module` with one `Key` const per key and `KEYS`, all of them in order.
+/// Declares `pub(crate) mod $module` with one `Key` const per key and `KEYS`, all of them in order.
 macro_rules! table {
     ($module:ident { $($konst:ident $name:ident: $shape:expr, $presence:expr, $doc:literal;)* }) => {
-        pub mod $module {
+        pub(crate) mod $module {
             #[allow(unused_imports)]
             use super::*;
             $(
-                pub const $konst: Key = Key {
+                pub(crate) const $konst: Key = Key {
                     name: stringify!($name),
                     shape: $shape,
                     presence: $presence,
                     doc: $doc,
                 };
             )*
-            pub const KEYS: &[Key] = &[$($konst),*];
+            pub(crate) const KEYS: &[Key] = &[$($konst),*];
         }
     };
 }
 
 /// Payload kinds and the keys each takes besides `kind` (the other payload keys are errors).
-pub const PAYLOAD_KINDS: &[(&str, &[&str])] = &[
+pub(crate) const PAYLOAD_KINDS: &[(&str, &[&str])] = &[
     ("work", &["poison"]),
     ("business-duplicates", &["field", "orders", "duplicates"]),
     ("versioned", &["entities", "versions", "shuffle"]),
     ("literal", &["messages"]),
 ];
 
-pub const PAYLOAD_KIND_NAMES: &[&str] = &["work", "business-duplicates", "versioned", "literal"];
+pub(crate) const PAYLOAD_KIND_NAMES: &[&str] =
+    &["work", "business-duplicates", "versioned", "literal"];
 
 /// The top level of a scenario file.
-pub const TOP: &[Key] = top::KEYS;
+pub(crate) const TOP: &[Key] = top::KEYS;
 
 table!(top {
     SCENARIO scenario: Shape::Table(&[scenario::KEYS]), REQUIRED, "What the scenario is called and how it runs.";
