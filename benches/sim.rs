@@ -19,8 +19,8 @@ mod floor;
 use std::path::Path;
 use std::process::ExitCode;
 
-const MIN_RATE: f64 = 250_000.0;
-const MAX_PEAK_MIB: u64 = 1024;
+const MIN_RATE: f64 = 80_000.0;
+const MAX_PEAK_MIB: u64 = 900;
 const MAX_RATIO: f64 = 12.0;
 
 fn main() -> ExitCode {
