@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::BackendError;
 use crate::check;
-use crate::scenario::{Metric, Scenario};
+use crate::scenario::{Amount, Expected, Metric, Scenario};
 
 #[derive(Debug, Clone)]
 pub struct BenchResult {
@@ -45,6 +45,27 @@ impl fmt::Display for BenchResult {
                 .map_or("unknown".to_owned(), |m| format!("{m} MiB")),
         )
     }
+}
+
+/// `scenario` with its single producer sending `messages` messages instead (`qsim bench
+/// --messages N`), and its `processed` expectations moved along; `None` when the scenario does not
+/// have exactly one producer of a fixed count.
+pub fn with_messages(mut scenario: Scenario, messages: u64) -> Option<Scenario> {
+    let [producer] = scenario.producers.as_mut_slice() else {
+        return None;
+    };
+    let Amount::Count(count) = &mut producer.amount else {
+        return None;
+    };
+    *count = messages;
+    for check in &mut scenario.expect.checks {
+        if let (Metric::Processed, Expected::Compare { value, .. }) =
+            (check.metric, &mut check.expected)
+        {
+            *value = messages as f64;
+        }
+    }
+    Some(scenario)
 }
 
 /// Runs `scenario` once on the simulator and measures it.

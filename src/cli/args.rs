@@ -104,6 +104,10 @@ pub(crate) enum Command {
         /// The benchmark scenario.
         #[arg(long, default_value = "benches/million.toml")]
         scenario: PathBuf,
+        /// Send this many messages instead of the scenario's count (one producer of a fixed
+        /// count), e.g. 10000000 for the linear-scaling run.
+        #[arg(long)]
+        messages: Option<u64>,
         /// Fail (exit 1) when below this many messages per second.
         #[arg(long)]
         min_rate: Option<f64>,

@@ -90,9 +90,10 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
         Command::Cleanup { dry_run, aws } => cleanup(&aws_options(&aws, false), dry_run),
         Command::Bench {
             scenario,
+            messages,
             min_rate,
             max_memory_mib,
-        } => bench(&scenario, min_rate, max_memory_mib, &limits),
+        } => bench(&scenario, messages, (min_rate, max_memory_mib), &limits),
     }
 }
 
@@ -290,12 +291,19 @@ fn write_events(
 
 fn bench(
     path: &Path,
-    min_rate: Option<f64>,
-    max_memory_mib: Option<u64>,
+    messages: Option<u64>,
+    (min_rate, max_memory_mib): (Option<f64>, Option<u64>),
     limits: &scenario::Limits,
 ) -> Result<QsimExitCode, CliError> {
     let scenarios = load_all(&[path.to_owned()], limits)?;
-    let scenario = scenarios.into_iter().next().expect("one file loaded");
+    let mut scenario = scenarios.into_iter().next().expect("one file loaded");
+    if let Some(messages) = messages {
+        let Some(resized) = crate::bench::with_messages(scenario, messages) else {
+            err("bench: --messages needs a scenario with one producer of a fixed count");
+            return Ok(QsimExitCode::CheckFailed);
+        };
+        scenario = resized;
+    }
     let result = crate::bench::measure(scenario).map_err(CliErrorKind::Backend)?;
     out(&result.to_string())?;
     let slow = min_rate.is_some_and(|min| result.rate() < min);
