@@ -24,7 +24,7 @@ struct Event {
     b: u64,
 }
 
-const _: () = assert!(std::mem::size_of::<Event>() == 32);
+const _: () = assert!(size_of::<Event>() == 32);
 
 const SENT: u32 = 0;
 const RECEIVED: u32 = 1;
@@ -40,21 +40,22 @@ struct Status {
 }
 
 /// What one run of the floor did.
-pub struct FloorResult {
+#[derive(Debug)]
+pub(crate) struct FloorResult {
     pub processed: u64,
     pub events: usize,
     pub wall: Duration,
 }
 
 impl FloorResult {
-    pub fn rate(&self) -> f64 {
+    pub(crate) fn rate(&self) -> f64 {
         self.processed as f64 / self.wall.as_secs_f64()
     }
 }
 
 /// `messages` messages sent in batches of `batch`, received by `consumers` consumers in batches
 /// of `batch`, each processed with the two-table pattern and deleted.
-pub fn run(messages: u64, consumers: u32, batch: usize) -> FloorResult {
+pub(crate) fn run(messages: u64, consumers: u32, batch: usize) -> FloorResult {
     let started = Instant::now();
     let mut ids: Vec<String> = Vec::new();
     let mut queue: VecDeque<(u32, u32)> = VecDeque::new();
