@@ -6,6 +6,7 @@
 
 pub mod events;
 pub mod explore;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod readme;
