@@ -50,14 +50,6 @@ pub struct Step {
     pub text: String,
 }
 
-impl Story {
-    /// `orders-0003 lost: sent at 0.0 s, received by worker-2 at 31.0 s (receive 1), ...`.
-    pub fn sentence(&self) -> String {
-        let steps: Vec<&str> = self.steps.iter().map(|s| s.text.as_str()).collect();
-        format!("{} {}: {}", self.id, self.fate, steps.join(", "))
-    }
-}
-
 /// Explanations of every failed check of `verdict`, and of a run that did not complete.
 pub fn explain(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Vec<Explanation> {
     let mut out = Vec::new();
@@ -84,14 +76,20 @@ pub fn explain(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Vec
             ),
             None => result.expectation.metric.name().to_owned(),
         };
-        let mut stories: Vec<Story> = result
+        let mut involved: Vec<MessageIx> = result
             .involved
             .iter()
             .filter_map(|id| outcome.log.lookup(id))
+            .collect();
+        if involved.is_empty() {
+            involved = attempts_witnesses(result, verdict);
+        }
+        let total = result.involved.len().max(involved.len());
+        let mut stories: Vec<Story> = involved
+            .into_iter()
             .map(|ix| story(outcome, verdict, ix))
             .collect();
         stories.sort_by_key(|s| (s.steps.len(), s.message));
-        let total = result.involved.len();
         stories.truncate(STORIES_PER_FAILURE);
         let summary = (stories.is_empty() && total > 0).then(|| {
             let shown: Vec<&str> = result.involved.iter().take(5).map(String::as_str).collect();
@@ -112,6 +110,24 @@ pub fn explain(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Vec
         });
     }
     out
+}
+
+/// For the attempts metrics (the fewest or most receives of a processed or dead-lettered
+/// message), which name no messages: the messages whose receives are the actual value.
+fn attempts_witnesses(result: &super::CheckResult, verdict: &Verdict) -> Vec<MessageIx> {
+    let fate = match result.expectation.metric.name() {
+        "min_attempts" | "max_attempts" => super::Fate::Processed,
+        "dlq_receives_min" | "dlq_receives_max" => super::Fate::Dlq,
+        _ => return Vec::new(),
+    };
+    let super::Value::Number(actual) = result.actual else {
+        return Vec::new();
+    };
+    let facts = &verdict.facts;
+    (0..facts.messages.len())
+        .filter(|&i| facts.fate(i) == fate && f64::from(facts.messages[i].deliveries) == actual)
+        .map(|i| MessageIx(i as u32))
+        .collect()
 }
 
 /// The witness of message `ix`: its own events that move it, and what happened to its holder.
@@ -213,27 +229,6 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
         fate: verdict.facts.fate(ix.0 as usize).as_str(),
         steps,
     }
-}
-
-/// The explanations as text, one block per failed check.
-pub fn text(explanations: &[Explanation]) -> String {
-    let mut out = String::new();
-    for e in explanations {
-        out.push_str(&format!(
-            "✗ {}: expected {}, got {}\n",
-            e.check, e.expected, e.actual
-        ));
-        if let Some(summary) = &e.summary {
-            out.push_str(&format!("  {summary}\n"));
-        }
-        for story in &e.stories {
-            out.push_str(&format!("  {}\n", story.sentence()));
-        }
-        if e.more > 0 {
-            out.push_str(&format!("  ... and {} more\n", e.more));
-        }
-    }
-    out
 }
 
 fn transition_text(transition: TransitionKind, at: &str) -> String {

@@ -5,6 +5,7 @@
 //! comparison are [`crate::check`]'s).
 
 pub mod events;
+pub mod explain;
 pub mod explore;
 pub mod html;
 pub mod json;

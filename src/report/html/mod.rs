@@ -233,7 +233,7 @@ mod tests {
             panic!("finished")
         };
         let explanations = explain::explain(&run.scenario, &f.outcome, &f.verdict);
-        insta::assert_snapshot!(explain::text(&explanations));
+        insta::assert_snapshot!(crate::report::explain::text(&explanations));
     }
 
     #[test]
