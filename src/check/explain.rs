@@ -79,8 +79,11 @@ pub fn explain(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Vec
         let mut involved: Vec<MessageIx> = result
             .involved
             .iter()
-            .filter_map(|id| outcome.log.lookup(id))
+            .filter_map(|id| outcome.log.lookup(bare(id)))
             .collect();
+        if involved.is_empty() {
+            involved = keyed_witnesses(&result.involved, outcome);
+        }
         if involved.is_empty() {
             involved = attempts_witnesses(result, verdict);
         }
@@ -110,6 +113,33 @@ pub fn explain(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Vec
         });
     }
     out
+}
+
+/// An involved id without the count some checks add (`orders-0001 ×2`).
+fn bare(id: &str) -> &str {
+    id.split(" ×").next().unwrap_or(id)
+}
+
+/// For checks that name idempotency keys (business keys, entities) rather than messages: the
+/// messages whose side effects or applies used one of them.
+fn keyed_witnesses(keys: &[String], outcome: &Outcome) -> Vec<MessageIx> {
+    let keys: std::collections::BTreeSet<&str> = keys.iter().map(|k| bare(k)).collect();
+    let log = &outcome.log;
+    let mut found: Vec<MessageIx> = log
+        .events
+        .iter()
+        .filter_map(|event| match (event.kind, event.message) {
+            (EventKind::SideEffect { key } | EventKind::Applied { key, .. }, Some(ix))
+                if keys.contains(&**log.key(ix, key)) =>
+            {
+                Some(ix)
+            }
+            _ => None,
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
 }
 
 /// For the attempts metrics (the fewest or most receives of a processed or dead-lettered

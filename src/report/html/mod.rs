@@ -135,6 +135,11 @@ fn page(run: &ScenarioRun) -> Page {
             .failures()
             .flat_map(|r| r.involved.iter())
             .filter_map(|id| outcome.log.lookup(id))
+            .chain(
+                explanations
+                    .iter()
+                    .flat_map(|e| e.stories.iter().map(|s| s.message)),
+            )
             .collect();
         involved.sort();
         involved.dedup();
@@ -234,6 +239,21 @@ mod tests {
         };
         let explanations = explain::explain(&run.scenario, &f.outcome, &f.verdict);
         insta::assert_snapshot!(crate::report::explain::text(&explanations));
+    }
+
+    #[test]
+    fn the_chart_replays_the_history() {
+        let run = failing_run();
+        let RunResult::Finished(f) = &run.result else {
+            panic!("finished")
+        };
+        let series = timeline::Series::from_outcome(&f.outcome);
+        assert_eq!(series.sends.iter().sum::<u64>(), 5);
+        assert_eq!(series.deletes.iter().sum::<u64>(), 5);
+        assert_eq!(series.visible.iter().max(), Some(&5));
+        assert_eq!(series.consumers.iter().max(), Some(&1));
+        assert_eq!(series.visible.last(), Some(&0));
+        assert_eq!(series.in_flight.last(), Some(&0));
     }
 
     #[test]

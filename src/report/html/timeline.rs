@@ -247,12 +247,17 @@ fn panel(
         max = trim(max),
     );
     for ((name, colour), values) in lines.iter().zip(values) {
+        // A step line: one horizontal segment per run of equal buckets.
         let mut points = String::new();
-        for (i, v) in values.iter().enumerate() {
+        let mut i = 0;
+        while i < values.len() {
+            let v = values[i];
+            let run = values[i..].iter().take_while(|&&w| w == v).count();
             let x0 = frame.x(i as u64 * series.bucket_us);
-            let x1 = frame.x(((i as u64 + 1) * series.bucket_us).min(series.end_us));
+            let x1 = frame.x(((i + run) as u64 * series.bucket_us).min(series.end_us));
             let y = top as f64 + Frame::PANEL as f64 * (1.0 - v / max);
             let _ = write!(points, "{x0:.1},{y:.1} {x1:.1},{y:.1} ");
+            i += run;
         }
         let _ = write!(
             out,
