@@ -15,9 +15,9 @@
 //!   from the scenario files, and the resources file that `terraform output -json` prints.
 //! - [`check`]: pass or fail: metrics and message fates derived from the event log and final
 //!   state, checked against the scenario's `[expect]` invariants; the snapshot projection and its
-//!   comparison.
+//!   comparison; the explanation of each failed check (the events that witness it).
 //! - [`report`]: what a person or CI reads, rendered from results: summary lines, failure details,
-//!   the reproduce command, the JSON and JUnit reports.
+//!   the reproduce command, the JSON and JUnit reports, the HTML report and `explain`'s text.
 //! - [`runner`]: one scenario end to end (capabilities, engine, checks, snapshot), shared by the
 //!   CLI, the tests and the benchmark.
 //! - [`explore`]: each scenario across many seeds in parallel, tallied by failure signature and

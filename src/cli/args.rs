@@ -69,6 +69,15 @@ pub(crate) enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Run scenario files on the simulator and explain each failed check from the history: the
+    /// messages it involves and the shortest sequence of events that witnesses each one's fate.
+    Explain {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Override the file's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// List the scenarios in a folder with their tags and descriptions.
     List {
         #[arg(long, default_value = "scenarios.d")]
@@ -141,6 +150,10 @@ pub(crate) struct RunArgs {
     /// Write the event log as JSON lines (a file for one scenario, a folder for several).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
+    /// Write a self-contained HTML report: verdicts, explained failures, a timeline chart and
+    /// message lifelines per scenario (no network needed to open it).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Write a JUnit XML report.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

@@ -53,6 +53,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             }
             run_scenarios(scenarios, &run)
         }
+        Command::Explain { files, seed } => explain(load_all(&files)?, seed),
         Command::List { dir, tags } => {
             for s in &load_dir(&dir, &tags)? {
                 let first_line = s.description.lines().next().unwrap_or("");
@@ -199,6 +200,10 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
         std::fs::write(path, junit::render(&runs))
             .map_err(|e| CliError::output(format!("writing {}", path.display()), e))?;
     }
+    if let Some(path) = &args.html {
+        std::fs::write(path, crate::report::html::render(&runs))
+            .map_err(|e| CliError::output(format!("writing {}", path.display()), e))?;
+    }
     if let Some(report) = report {
         let target = report.describe();
         report
@@ -256,7 +261,7 @@ fn writable_outputs(args: &RunArgs, several: bool) -> Result<(), CliError> {
     let describe = |path: &Path, e: std::io::Error| {
         CliError::output(format!("cannot write {}", path.display()), e)
     };
-    if let Some(path) = &args.junit {
+    for path in [&args.junit, &args.html].into_iter().flatten() {
         std::fs::File::create(path).map_err(|e| describe(path, e))?;
     }
     if let Some(path) = &args.events {
@@ -287,6 +292,34 @@ fn write_events(
     let mut writer = std::io::BufWriter::new(std::fs::File::create(file)?);
     crate::report::events::write(&mut writer, scenario, outcome)?;
     std::io::Write::flush(&mut writer)
+}
+
+/// `qsim explain`: each scenario on the simulator, its failed checks told from the history.
+fn explain(scenarios: Vec<Scenario>, seed: Option<u64>) -> Result<QsimExitCode, CliError> {
+    let mut failed = false;
+    for scenario in scenarios {
+        let seed = seed.unwrap_or(scenario.seed);
+        let scenario = std::rc::Rc::new(scenario);
+        let outcome = runner::simulate(scenario.clone(), seed).map_err(CliErrorKind::Backend)?;
+        let verdict = crate::check::check(&scenario, &outcome);
+        let explanations = crate::check::explain::explain(&scenario, &outcome, &verdict);
+        let head = if verdict.passed() {
+            "PASS"
+        } else {
+            failed = true;
+            "FAIL"
+        };
+        let mut text = format!("{head} {} (seed {seed})\n", scenario.name);
+        text.push_str(&crate::report::explain::text(&explanations));
+        if !out_raw(&text)? {
+            break;
+        }
+    }
+    Ok(if failed {
+        QsimExitCode::CheckFailed
+    } else {
+        QsimExitCode::Passed
+    })
 }
 
 fn bench(

@@ -5,7 +5,9 @@
 //! comparison are [`crate::check`]'s).
 
 pub mod events;
+pub mod explain;
 pub mod explore;
+pub mod html;
 pub(crate) mod json;
 pub(crate) mod junit;
 pub mod readme;

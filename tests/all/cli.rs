@@ -491,3 +491,45 @@ fn a_reader_that_went_away_ends_the_output_quietly() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(text(&output.stderr), "");
 }
+
+/// `qsim explain FILE`'s stdout, for a file whose checks fail (exit 1).
+fn explain_failing(file: &str) -> String {
+    let output = qsim(&["explain", file], |_| {});
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    text(&output.stdout)
+}
+
+#[test]
+fn explain_tells_each_failed_check_from_the_history_and_exits_1() {
+    insta::assert_snapshot!(explain_failing("tests/fixtures/html/killed-worker.toml"), @r"
+    FAIL killed-worker (seed 3)
+    ✗ max_attempts: expected 1, got 2
+      orders-0004 processed: sent by orders at 1.5 s, received by worker-1 at 2.0 s (receive 1), worker-1 killed at 3.2 s, visibility expired at 12.0 s, received by worker-2 at 27.0 s (receive 2), side effect by worker-2 at 28.5 s, deleted by worker-2 at 28.5 s
+    ✗ redelivered: expected 0, got 1
+      orders-0004 processed: sent by orders at 1.5 s, received by worker-1 at 2.0 s (receive 1), worker-1 killed at 3.2 s, visibility expired at 12.0 s, received by worker-2 at 27.0 s (receive 2), side effect by worker-2 at 28.5 s, deleted by worker-2 at 28.5 s
+    ");
+}
+
+#[test]
+fn html_path_that_cannot_be_written_exits_2_before_running() {
+    let output = qsim(
+        &[
+            "run",
+            "scenarios.d/happy.toml",
+            "--html",
+            "/nonexistent/dir/r.html",
+        ],
+        |_| {},
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).is_empty(), "nothing ran");
+}
+
+#[test]
+fn explain_finds_the_messages_behind_a_duplicated_side_effect_by_its_key() {
+    insta::assert_snapshot!(explain_failing("tests/fixtures/html/dup-naive-wrong.toml"), @r"
+    FAIL dup-naive-wrong (seed 7)
+    ✗ duplicated_effects: expected 0, got 1
+      orders-0001 processed: sent by orders at 0.0 s, received by worker-1 at 0.0 s (receive 1), visibility expired at 2.0 s, received by worker-2 at 2.0 s (receive 2), side effect by worker-1 at 3.0 s, deleted by worker-1 at 3.0 s, side effect by worker-2 at 5.0 s, deleted by worker-2 at 5.0 s
+    ");
+}

@@ -1,0 +1,270 @@
+//! `--html FILE`: one self-contained HTML page per `run`/`run-all` (inline CSS and SVG, no
+//! script, no network), opening from disk. Per scenario: the verdict, the description, the seed
+//! and the reproduce command, each expectation with expected and actual, the timeline chart,
+//! the message lifelines and, for each failed check, its explanation from the history
+//! ([`crate::check::explain`]). With several scenarios, an index links to each.
+//!
+//! The page is a minijinja template (`report.html`, HTML-escaped automatically); the SVG is
+//! built here and inserted as safe markup.
+
+mod lifelines;
+mod svg;
+mod timeline;
+
+use minijinja::{Environment, context};
+use serde::Serialize;
+
+use crate::check::explain::{self, Explanation, ending_name};
+use crate::engine::MessageIx;
+use crate::runner::{RunResult, ScenarioRun};
+
+use super::summary;
+
+const TEMPLATE: &str = include_str!("report.html");
+
+#[derive(Serialize)]
+struct Page {
+    name: String,
+    anchor: String,
+    status: &'static str,
+    line: String,
+    description: String,
+    seed: u64,
+    backend: &'static str,
+    reproduce: String,
+    file: String,
+    note: Option<String>,
+    expectations: Vec<ExpectationRow>,
+    explanations: Vec<ExplanationView>,
+    timeline: Option<String>,
+    lifelines: Option<String>,
+    lifelines_note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ExpectationRow {
+    check: String,
+    expected: String,
+    actual: String,
+    pass: bool,
+}
+
+#[derive(Serialize)]
+struct ExplanationView {
+    check: String,
+    expected: String,
+    actual: String,
+    summary: Option<String>,
+    stories: Vec<StoryView>,
+    more: usize,
+}
+
+#[derive(Serialize)]
+struct StoryView {
+    id: String,
+    fate: &'static str,
+    steps: Vec<String>,
+}
+
+/// The whole page for these runs.
+pub fn render(runs: &[ScenarioRun]) -> String {
+    let pages: Vec<Page> = runs.iter().map(page).collect();
+    let counts = summary::counts(runs);
+    let mut env = Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .expect("the report template parses (a unit test renders it)");
+    let legend_gauges: Vec<_> = timeline::GAUGES.iter().chain(&timeline::RATES).collect();
+    env.get_template("report.html")
+        .expect("added above")
+        .render(context! {
+            pages => minijinja::Value::from(minijinja::value::Serde(&pages)),
+            totals => summary::totals(runs),
+            failed => counts.failed,
+            index => runs.len() > 1,
+            legend_lines => minijinja::Value::from(minijinja::value::Serde(&legend_gauges)),
+            legend_fates => minijinja::Value::from(minijinja::value::Serde(lifelines::FATES)),
+        })
+        .expect("the report template renders (a unit test renders it)")
+}
+
+fn page(run: &ScenarioRun) -> Page {
+    let scenario = &run.scenario;
+    let mut page = Page {
+        name: scenario.name.clone(),
+        anchor: format!("scenario-{}", scenario.name),
+        status: status(run),
+        line: summary::line(run),
+        description: scenario.description.clone(),
+        seed: run.seed,
+        backend: run.backend,
+        reproduce: summary::reproduce_command(run),
+        file: scenario.path.display().to_string(),
+        note: None,
+        expectations: Vec::new(),
+        explanations: Vec::new(),
+        timeline: None,
+        lifelines: None,
+        lifelines_note: None,
+    };
+    let RunResult::Finished(finished) = &run.result else {
+        page.note = Some(summary::details(run).trim().to_owned()).filter(|d| !d.is_empty());
+        return page;
+    };
+    let verdict = &finished.verdict;
+    let outcome = &finished.outcome;
+    page.expectations = verdict
+        .results
+        .iter()
+        .map(|r| ExpectationRow {
+            check: summary::expectation_label(scenario, &r.expectation),
+            expected: crate::check::describe_expected(&r.expectation.expected),
+            actual: r.actual.to_string(),
+            pass: r.passed,
+        })
+        .collect();
+    if finished.snapshot.is_failure() {
+        page.note = Some(summary::details(run).trim().to_owned()).filter(|d| !d.is_empty());
+    }
+    let explanations = explain::explain(scenario, outcome, verdict);
+    page.timeline = Some(timeline::svg(&timeline::Series::from_outcome(outcome)));
+    let total = outcome.log.messages.len();
+    let shown: Vec<MessageIx> = if total <= lifelines::ALL_LIFELINES_UP_TO {
+        (0..total as u32).map(MessageIx).collect()
+    } else {
+        let mut involved: Vec<MessageIx> = verdict
+            .failures()
+            .flat_map(|r| r.involved.iter())
+            .filter_map(|id| outcome.log.lookup(id))
+            .chain(
+                explanations
+                    .iter()
+                    .flat_map(|e| e.stories.iter().map(|s| s.message)),
+            )
+            .collect();
+        involved.sort();
+        involved.dedup();
+        involved.truncate(lifelines::ALL_LIFELINES_UP_TO);
+        page.lifelines_note = Some(format!(
+            "{total} messages: the chart above is their aggregated view; below, the {} a \
+             failure involves{}.",
+            involved.len(),
+            if involved.len() == lifelines::ALL_LIFELINES_UP_TO {
+                " (the first ones)"
+            } else {
+                ""
+            }
+        ));
+        involved
+    };
+    if !shown.is_empty() {
+        page.lifelines = Some(lifelines::svg(outcome, &verdict.facts, &shown));
+    }
+    page.explanations = explanations.into_iter().map(view).collect();
+    page
+}
+
+fn view(e: Explanation) -> ExplanationView {
+    ExplanationView {
+        check: e.check,
+        expected: e.expected,
+        actual: e.actual,
+        summary: e.summary,
+        stories: e
+            .stories
+            .into_iter()
+            .map(|s| StoryView {
+                id: s.id,
+                fate: s.fate,
+                steps: s.steps.into_iter().map(|step| step.text).collect(),
+            })
+            .collect(),
+        more: e.more,
+    }
+}
+
+fn status(run: &ScenarioRun) -> &'static str {
+    match &run.result {
+        RunResult::Finished(f) => {
+            if run.passed() {
+                "passed"
+            } else if f.verdict.ending != crate::engine::Ending::Completed {
+                ending_name(f.verdict.ending)
+            } else {
+                "failed"
+            }
+        }
+        RunResult::Skipped { .. } => "skipped",
+        RunResult::Interrupted { .. } => "interrupted",
+        RunResult::NotStarted(_) => "not-started",
+        RunResult::BackendFailed(_) | RunResult::SnapshotIo(_) => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn failing_run() -> ScenarioRun {
+        let scenario = crate::scenario::load(std::path::Path::new(
+            "tests/fixtures/failing/happy-wrong-expectation.toml",
+        ))
+        .unwrap();
+        let outcome = crate::runner::simulate(Rc::new(scenario.clone()), scenario.seed).unwrap();
+        let verdict = crate::check::check(&scenario, &outcome);
+        ScenarioRun {
+            seed: scenario.seed,
+            scenario: Arc::new(scenario),
+            backend: "sim",
+            wall: std::time::Duration::ZERO,
+            result: RunResult::Finished(Box::new(crate::runner::Finished {
+                outcome,
+                verdict,
+                snapshot: crate::check::snapshot::SnapshotStatus::SkippedForSeed { file_seed: 1 },
+            })),
+            api_calls: None,
+            api_attempts: None,
+            leftovers: None,
+            reproduce: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_failed_check_is_told_by_the_events_of_its_messages() {
+        let run = failing_run();
+        let RunResult::Finished(f) = &run.result else {
+            panic!("finished")
+        };
+        let explanations = explain::explain(&run.scenario, &f.outcome, &f.verdict);
+        insta::assert_snapshot!(crate::report::explain::text(&explanations));
+    }
+
+    #[test]
+    fn the_chart_replays_the_history() {
+        let run = failing_run();
+        let RunResult::Finished(f) = &run.result else {
+            panic!("finished")
+        };
+        let series = timeline::Series::from_outcome(&f.outcome);
+        assert_eq!(series.sends.iter().sum::<u64>(), 5);
+        assert_eq!(series.deletes.iter().sum::<u64>(), 5);
+        assert_eq!(series.visible.iter().max(), Some(&5));
+        assert_eq!(series.consumers.iter().max(), Some(&1));
+        assert_eq!(series.visible.last(), Some(&0));
+        assert_eq!(series.in_flight.last(), Some(&0));
+    }
+
+    #[test]
+    fn a_failing_run_renders_with_its_explanation_chart_and_lifelines() {
+        let run = failing_run();
+        let html = render(std::slice::from_ref(&run));
+        assert!(html.contains("FAIL"), "{html}");
+        assert!(html.contains("processed: expected 4, got 5"), "{html}");
+        assert!(html.contains("<li>sent by orders at 0.0 s</li>"), "{html}");
+        assert!(html.contains(r#"data-series="visible""#));
+        assert!(html.contains(r#"data-message="orders-0005""#));
+        assert!(!html.contains("http://") || !html.contains("<script src"));
+    }
+}
