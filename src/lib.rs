@@ -22,6 +22,8 @@
 //!   CLI, the tests and the benchmark.
 //! - [`explore`]: each scenario across many seeds in parallel, tallied by failure signature and
 //!   `[expect.sometimes]`; shards of one exploration merge into its result.
+//! - [`guide`]: the executable guide (docs/guide/): its scenario listings, results, timeline
+//!   pictures and claims regenerated from real runs, and its coverage of the catalog checked.
 //! - [`interrupt`]: Ctrl-C and SIGTERM: the first stops every run (which deletes its resources),
 //!   a second ends the process at once.
 //! - [`cli`]: the command line, the only code that prints or exits.
@@ -36,6 +38,7 @@ pub mod cli;
 pub mod engine;
 mod exit;
 pub mod explore;
+pub mod guide;
 pub mod infra;
 pub mod interrupt;
 pub mod report;

@@ -108,6 +108,9 @@ pub(crate) enum Command {
     /// Infrastructure as code generated from the scenario files.
     #[command(subcommand)]
     Infra(InfraCommand),
+    /// The executable guide (docs/guide/): regenerate or check its runs, pictures and claims.
+    #[command(subcommand)]
+    Guide(GuideCommand),
     /// Measure the simulator end to end: messages per second and peak memory.
     Bench {
         /// The benchmark scenario.
@@ -123,6 +126,23 @@ pub(crate) enum Command {
         /// Fail (exit 1) when peak memory exceeds this many MiB.
         #[arg(long)]
         max_memory_mib: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GuideCommand {
+    /// Run every scenario the guide names and rewrite its generated blocks and pictures.
+    Build {
+        /// The repository root (the folder holding docs/guide/ and scenarios.d/).
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Exit 1 when a generated block or picture is stale, a claim does not hold, or a scenario
+    /// is in no chapter or in two; changes nothing.
+    Check {
+        /// The repository root (the folder holding docs/guide/ and scenarios.d/).
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
     },
 }
 

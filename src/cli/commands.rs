@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use super::args::{AwsArgs, BackendKind, Cli, Command, InfraCommand, RunArgs};
+use super::args::{AwsArgs, BackendKind, Cli, Command, GuideCommand, InfraCommand, RunArgs};
 use super::error::{CliError, CliErrorKind};
 use super::output::{Human, err, out, out_raw};
 use super::report_target::ReportTarget;
@@ -88,6 +88,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             out_raw(&json)?;
             Ok(QsimExitCode::Passed)
         }
+        Command::Guide(command) => guide(command),
         Command::Cleanup { dry_run, aws } => cleanup(&aws_options(&aws, false), dry_run),
         Command::Bench {
             scenario,
@@ -457,4 +458,43 @@ fn load_resources(
 /// One run per CPU: each run is single-threaded.
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// `qsim guide build|check`: the guide regenerated from fresh runs, written or compared.
+fn guide(command: GuideCommand) -> Result<QsimExitCode, CliError> {
+    let (repo, write) = match command {
+        GuideCommand::Build { repo } => (repo, true),
+        GuideCommand::Check { repo } => (repo, false),
+    };
+    let refresh = crate::guide::refresh(&repo).map_err(CliErrorKind::Guide)?;
+    for problem in &refresh.problems {
+        err(&format!("error: {problem}"));
+    }
+    let stale: Vec<_> = refresh.stale().collect();
+    if write {
+        let written = refresh.write().map_err(CliErrorKind::Guide)?;
+        out(&format!(
+            "guide: {written} file(s) rewritten, {} current",
+            refresh.files.len() - written
+        ))?;
+    } else {
+        for change in &stale {
+            err(&format!(
+                "stale: {} (run `qsim guide build`)",
+                change.path.display()
+            ));
+        }
+        out(&format!(
+            "guide: {} file(s), {} stale, {} problem(s)",
+            refresh.files.len(),
+            stale.len(),
+            refresh.problems.len()
+        ))?;
+    }
+    let failed = !refresh.problems.is_empty() || (!write && !stale.is_empty());
+    Ok(if failed {
+        QsimExitCode::CheckFailed
+    } else {
+        QsimExitCode::Passed
+    })
 }

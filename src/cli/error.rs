@@ -12,6 +12,7 @@ use crate::backend::BackendError;
 use crate::backend::aws::CleanupFailure;
 use crate::exit::QsimExitCode;
 use crate::explore::MergeError;
+use crate::guide::GuideError;
 use crate::infra::{DuplicateScenario, InfraError};
 use crate::report::summary::error_chain;
 use crate::scenario::ScenarioError;
@@ -54,6 +55,8 @@ pub(crate) enum CliErrorKind {
     ExplorationResult { path: PathBuf, reason: String },
     /// `explore --merge`: results that are not the shards of one exploration.
     Merge(MergeError),
+    /// `guide`: a chapter or picture of docs/guide/ could not be read or written.
+    Guide(GuideError),
 }
 
 impl CliError {
@@ -78,7 +81,8 @@ impl CliError {
             | CliErrorKind::Tfvars(_)
             | CliErrorKind::Output { .. }
             | CliErrorKind::ExplorationResult { .. }
-            | CliErrorKind::Merge(_) => QsimExitCode::BadInput,
+            | CliErrorKind::Merge(_)
+            | CliErrorKind::Guide(_) => QsimExitCode::BadInput,
             CliErrorKind::Backend(_)
             | CliErrorKind::Runtime(_)
             | CliErrorKind::CleanupIncomplete(_) => QsimExitCode::BackendError,
@@ -122,6 +126,7 @@ impl CliError {
                 vec![format!("{}: {reason}", path.display())]
             }
             CliErrorKind::Merge(e) => vec![e.to_string()],
+            CliErrorKind::Guide(e) => vec![e.to_string()],
             CliErrorKind::CleanupIncomplete(failures) => failures
                 .iter()
                 .map(|failure| {

@@ -44,6 +44,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "scenario", "engine", "backend", "check", "runner", "explore",
         ],
     ),
+    // The executable guide: runs scenarios and renders what they did into its chapters.
+    (
+        "guide",
+        &["scenario", "engine", "check", "runner", "report"],
+    ),
     (
         "bench",
         &["scenario", "engine", "backend", "check", "runner"],
@@ -63,6 +68,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "explore",
             "report",
             "bench",
+            "guide",
         ],
     ),
 ];

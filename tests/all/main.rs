@@ -12,6 +12,7 @@ mod diagnostics;
 mod explore;
 mod fuzz;
 mod generated;
+mod guide;
 mod history;
 mod infra;
 mod limits;

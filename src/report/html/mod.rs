@@ -163,6 +163,12 @@ fn page(run: &ScenarioRun) -> Page {
     page
 }
 
+/// The timeline chart of `outcome` as a standalone SVG picture, legend included (the guide's
+/// pictures).
+pub fn timeline_picture(outcome: &crate::engine::Outcome) -> String {
+    timeline::picture(&timeline::Series::from_outcome(outcome))
+}
+
 fn view(e: Explanation) -> ExplanationView {
     ExplanationView {
         check: e.check,

@@ -175,14 +175,32 @@ pub(super) const RATES: [(&str, &str); 2] = [("sends/s", "#7c3aed"), ("deletes/s
 
 /// Two panels (gauges, rates) sharing the time axis, with the actions marked on both.
 pub(super) fn svg(series: &Series) -> String {
+    draw(series, false)
+}
+
+/// The chart as a picture file of its own (the guide's): outside the HTML page nothing beside it
+/// names the colours, so the legend is drawn in.
+pub(super) fn picture(series: &Series) -> String {
+    draw(series, true)
+}
+
+/// Height of the legend row of [`picture`].
+const LEGEND: u32 = 22;
+
+fn draw(series: &Series, legend: bool) -> String {
     let frame = Frame::new(series.end_us);
     let mut out = String::new();
-    let height = 2 * Frame::PANEL + 3 * Frame::GAP;
+    let chart_height = 2 * Frame::PANEL + 3 * Frame::GAP;
+    let height = chart_height + if legend { LEGEND } else { 0 };
     let _ = write!(
         out,
         r#"<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" aria-label="timeline chart">"#,
         w = Frame::WIDTH
     );
+    if legend {
+        // A picture may be shown on a dark page: it brings its own background.
+        out.push_str(r##"<rect width="100%" height="100%" fill="#fff"/>"##);
+    }
     let to_f = |v: &[u64]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     let gauges = [
         to_f(&series.visible),
@@ -213,6 +231,27 @@ pub(super) fn svg(series: &Series) -> String {
             ty = top + 4,
             label = escape(label),
             t = crate::check::explain::seconds(*at),
+        );
+    }
+    if legend {
+        let y = chart_height + LEGEND / 2;
+        let mut x = Frame::LEFT;
+        for (name, colour) in GAUGES.iter().chain(&RATES) {
+            let _ = write!(
+                out,
+                r##"<line x1="{x}" x2="{x2}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="3"/><text x="{tx}" y="{ty}" font-size="11" fill="#333">{name}</text>"##,
+                x2 = x + 16,
+                tx = x + 20,
+                ty = y + 4,
+            );
+            x += 30 + 7 * name.len() as u32;
+        }
+        let _ = write!(
+            out,
+            r##"<line x1="{x}" x2="{x2}" y1="{y}" y2="{y}" stroke="#111" stroke-dasharray="3 3"/><text x="{tx}" y="{ty}" font-size="11" fill="#333">timeline action</text>"##,
+            x2 = x + 16,
+            tx = x + 20,
+            ty = y + 4,
         );
     }
     out.push_str("</svg>");
