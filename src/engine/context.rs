@@ -238,7 +238,7 @@ impl<B: Backend> RunContext<B> {
         if count >= STANDSTILL_EVENTS {
             self.stop_at(Ending::Standstill);
         }
-        let checked = self.log.borrow().events.len() as u64;
+        let checked = self.log.borrow().len() as u64;
         if checked % WALL_CHECK_EVERY == 0
             && self
                 .wall_deadline

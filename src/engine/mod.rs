@@ -299,11 +299,9 @@ async fn run_provisioned<B: Backend + 'static>(
     // retention expiry, a visibility timeout) belongs to the history too.
     ctx.take_transitions();
     let mut log = std::mem::take(&mut *ctx.log().borrow_mut());
-    // Lazily applied transitions carry their due moment; stable, so events of one moment keep
-    // the order they were recorded in. Sorted before the tables are scanned: the stable sort's
-    // scratch (half the log) and the scanned tables are then never in memory together, the
-    // largest two transient allocations of a million-message run.
-    log.events.sort_by_key(|event| event.at_us);
+    // Lazily applied transitions carry their due moment; events of one moment keep the order
+    // they were recorded in.
+    log.order_by_time();
     // Table scans touch no queue, so they add no transitions to the log.
     let final_state = FinalState {
         main: main_left,
