@@ -11,7 +11,8 @@
 //!   (its seed, its profile): verdict, each expectation with its actual value, the timeline
 //!   picture (`img/NAME.svg`), the explanation of any failed check and, with `story=ID`, the
 //!   events that made message ID's fate;
-//! - `<!-- qsim:claim FILE verdict=pass METRIC=VALUE ... -->`: what the prose next to it states,
+//! - `<!-- qsim:claim FILE verdict=pass METRIC=VALUE ... -->`: what the prose next to it states
+//!   (a value, or a comparison as `[expect]` writes it: `api_calls=>1000`),
 //!   checked against the same run.
 //!
 //! Every scenario file has exactly one `run` block, and every block naming a file sits in that

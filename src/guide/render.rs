@@ -121,7 +121,8 @@ fn plural(n: usize, noun: &str) -> String {
 }
 
 /// Checks a claim's `key=value` arguments against the run: `verdict=pass|fail`, or a metric
-/// `[expect]` knows with the exact value it had.
+/// `[expect]` knows with the value it had: a number, `true`/`false`, or a comparison as
+/// `[expect]` writes it (`api_calls=>1000`).
 pub(super) fn check_claim(
     run: &ScenarioRun,
     arguments: &[(String, String)],
@@ -163,7 +164,17 @@ pub(super) fn check_claim(
         };
         let actual = crate::check::metric_value(metric, &finished.outcome, &finished.verdict.facts);
         let holds = match &actual {
-            crate::check::Value::Number(n) => claimed.parse::<f64>().is_ok_and(|c| c == *n),
+            crate::check::Value::Number(n) => match claimed.parse::<f64>() {
+                Ok(exact) => exact == *n,
+                // `api_calls=<200`: a comparison, written as in `[expect]`.
+                Err(_) => match crate::scenario::parse_comparison(claimed) {
+                    Ok((op, bound)) => op.holds(*n, bound),
+                    Err(reason) => {
+                        problem(format!("`{key}={claimed}`: {reason}"));
+                        continue;
+                    }
+                },
+            },
             crate::check::Value::Bool(b) => claimed.parse::<bool>().is_ok_and(|c| c == *b),
             crate::check::Value::Counts(_) => {
                 problem(format!(
@@ -182,6 +193,48 @@ pub(super) fn check_claim(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claims_are_checked_against_the_run() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios.d/happy.toml");
+        let scenario = crate::scenario::load(&path).unwrap();
+        let run = crate::runner::run_scenario(scenario, &crate::runner::RunOptions::default());
+        let check = |claim: &str| {
+            let arguments: Vec<(String, String)> = claim
+                .split_whitespace()
+                .map(|w| {
+                    let (k, v) = w.split_once('=').unwrap();
+                    (k.to_owned(), v.to_owned())
+                })
+                .collect();
+            check_claim(&run, &arguments, "here")
+                .into_iter()
+                .map(|p| p.message)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            check("verdict=pass processed=5 processed=>4 queue_empty=true"),
+            Vec::<String>::new()
+        );
+        let wrong = check("verdict=fail processed=4 processed=<5 queue_empty=false");
+        assert_eq!(wrong.len(), 4, "{wrong:#?}");
+        assert!(
+            wrong[0].contains("claims verdict fail, the run's is pass"),
+            "{wrong:#?}"
+        );
+        assert!(
+            wrong[1].contains("claims processed = 4, the run has 5"),
+            "{wrong:#?}"
+        );
+        let malformed = check("verdict=maybe nonsense=1 processed=~5");
+        assert_eq!(malformed.len(), 3, "{malformed:#?}");
+        assert!(
+            malformed[1].contains("neither `verdict` nor a metric"),
+            "{malformed:#?}"
+        );
+        assert!(malformed[2].contains("`processed=~5`"), "{malformed:#?}");
+        assert_eq!(check("").len(), 1, "an empty claim states nothing");
+    }
 
     #[test]
     fn listings_keep_backticks_inside_the_file() {

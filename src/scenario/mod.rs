@@ -31,6 +31,7 @@ pub(crate) use model::{
 };
 pub use model::{Amount, Expectations, QueueConfig, Rate, Scenario};
 pub use resolve::Limits;
+pub(crate) use resolve::parse_comparison;
 pub use schema::json_schema;
 
 use std::path::Path;

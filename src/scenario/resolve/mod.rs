@@ -15,6 +15,8 @@ mod producer;
 mod timeline;
 mod values;
 
+pub(crate) use values::parse_comparison;
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

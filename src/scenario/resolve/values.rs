@@ -78,7 +78,7 @@ pub(super) fn parse_rate(text: &str) -> Result<Rate, String> {
 }
 
 /// `"OP NUMBER"`, e.g. `">= 2"`; the operator may touch the number.
-pub(super) fn parse_comparison(text: &str) -> Result<(CompareOp, f64), String> {
+pub(crate) fn parse_comparison(text: &str) -> Result<(CompareOp, f64), String> {
     let text = text.trim();
     // The whole run of operator characters is the operator: `">>= 3"` is a wrong operator,
     // not `>` followed by the number `">= 3"`.
