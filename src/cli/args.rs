@@ -54,6 +54,7 @@ pub(crate) enum Command {
     },
     /// Run scenario files and check their invariants and snapshots.
     Run {
+        /// Scenario files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         #[command(flatten)]
@@ -61,6 +62,7 @@ pub(crate) enum Command {
     },
     /// Run every scenario in a folder (optionally only those with a tag).
     RunAll {
+        /// The folder of scenario files.
         #[arg(long, default_value = "scenarios.d")]
         dir: PathBuf,
         /// Only scenarios with this tag (repeat: any of them).
@@ -72,6 +74,7 @@ pub(crate) enum Command {
     /// Run scenario files on the simulator and explain each failed check from the history: the
     /// messages it involves and the shortest sequence of events that witnesses each one's fate.
     Explain {
+        /// Scenario files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Override the file's seed.
@@ -80,13 +83,16 @@ pub(crate) enum Command {
     },
     /// List the scenarios in a folder with their tags and descriptions.
     List {
+        /// The folder of scenario files.
         #[arg(long, default_value = "scenarios.d")]
         dir: PathBuf,
+        /// Only scenarios with this tag (repeat: any of them).
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
     },
     /// Check scenario files without running them (exit 2 on any error).
     Validate {
+        /// Scenario files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -105,14 +111,41 @@ pub(crate) enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Write the HTML report of a run from its history (a file `--events` wrote), without
+    /// running anything again.
+    Report {
+        /// The history: JSON lines as `run --events` writes them.
+        #[arg(value_name = "EVENTS.jsonl")]
+        events: PathBuf,
+        /// The HTML file to write.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+        /// The scenario file the history is a run of, to check its expectations and explain
+        /// the failed ones (without it: the timeline, the lifelines and each message's fate).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+    },
+    /// Print a shell completion script: `qsim completions bash > /etc/bash_completion.d/qsim`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print qsim's man page (roff), or with --dir write one page per subcommand there.
+    Man {
+        /// Write qsim.1 and a qsim-SUBCOMMAND.1 page for each subcommand into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Infrastructure as code generated from the scenario files.
     #[command(subcommand)]
     Infra(InfraCommand),
     /// Measure the simulator end to end: messages per second and peak memory.
     Bench {
-        /// The benchmark scenario.
-        #[arg(long, default_value = "benches/million.toml")]
-        scenario: PathBuf,
+        /// Another benchmark scenario instead of the one built into qsim (benches/million.toml:
+        /// a million messages, ten consumers, batches of ten, the two-table pattern).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
         /// Send this many messages instead of the scenario's count (one producer of a fixed
         /// count), e.g. 10000000 for the linear-scaling run.
         #[arg(long)]
@@ -130,6 +163,7 @@ pub(crate) enum Command {
 pub(crate) enum InfraCommand {
     /// Print the Terraform variables file (JSON) for terraform/, from the scenario files.
     Tfvars {
+        /// The folder of scenario files.
         #[arg(long, default_value = "scenarios.d")]
         dir: PathBuf,
     },
@@ -174,6 +208,9 @@ pub(crate) struct RunArgs {
     /// Run this many scenarios at once (useful on real backends, where runs mostly wait).
     #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
     pub jobs: usize,
+    /// After each failing run, explain its failed checks from the history (as `qsim explain`).
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Keep the run's queues and tables on AWS for inspection (`qsim cleanup` removes them).

@@ -3,6 +3,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use clap::CommandFactory;
+
 use super::args::{AwsArgs, BackendKind, Cli, Command, InfraCommand, RunArgs};
 use super::error::{CliError, CliErrorKind};
 use super::output::{Human, err, out, out_raw};
@@ -55,9 +57,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
         }
         Command::Explain { files, seed } => explain(load_all(&files)?, seed),
         Command::List { dir, tags } => {
-            for s in &load_dir(&dir, &tags)? {
-                let first_line = s.description.lines().next().unwrap_or("");
-                let line = format!("{:<24} {:<28} {first_line}", s.name, s.tags.join(","));
+            for line in summary::list(&load_dir(&dir, &tags)?) {
                 if !out(&line)? {
                     break;
                 }
@@ -94,7 +94,24 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             messages,
             min_rate,
             max_memory_mib,
-        } => bench(&scenario, messages, (min_rate, max_memory_mib), &limits),
+        } => bench(
+            scenario.as_deref(),
+            messages,
+            (min_rate, max_memory_mib),
+            &limits,
+        ),
+        Command::Report {
+            events,
+            output,
+            scenario,
+        } => super::history_report::report(&events, &output, scenario.as_deref(), &limits),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "qsim", &mut script);
+            out_raw(&String::from_utf8_lossy(&script))?;
+            Ok(QsimExitCode::Passed)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
     }
 }
 
@@ -180,7 +197,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
         if args.backend == BackendKind::Aws && jobs == 1 && std::io::stderr().is_terminal() {
             eprint!("\r\x1b[2K"); // clear the progress line
         }
-        match report_run(&run, human, args.events.as_deref(), several) {
+        match report_run(&run, human, args, several) {
             Ok(true) => {
                 runs.push(run);
                 true
@@ -241,14 +258,17 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
 fn report_run(
     run: &ScenarioRun,
     human: Human,
-    events: Option<&Path>,
+    args: &RunArgs,
     several: bool,
 ) -> Result<bool, CliError> {
     if !human.line(&summary::line(run))? {
         return Ok(false);
     }
     human.raw(&summary::details(run))?;
-    if let (Some(path), RunResult::Finished(finished)) = (events, &run.result) {
+    if args.explain {
+        human.raw(&crate::report::explain::for_run(run))?;
+    }
+    if let (Some(path), RunResult::Finished(finished)) = (args.events.as_deref(), &run.result) {
         write_events(path, several, &run.scenario, &finished.outcome)
             .map_err(|e| CliError::output(format!("writing events to {}", path.display()), e))?;
     }
@@ -322,14 +342,41 @@ fn explain(scenarios: Vec<Scenario>, seed: Option<u64>) -> Result<QsimExitCode, 
     })
 }
 
+/// `qsim man`: the top page on stdout, or every page (one per subcommand) into `dir`.
+fn man(dir: Option<&Path>) -> Result<QsimExitCode, CliError> {
+    let command = Cli::command();
+    match dir {
+        Some(dir) => clap_mangen::generate_to(command, dir)
+            .map_err(|e| CliError::output(format!("writing man pages to {}", dir.display()), e))?,
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|e| CliError::output("rendering the man page", e))?;
+            out_raw(&String::from_utf8_lossy(&page))?;
+        }
+    }
+    Ok(QsimExitCode::Passed)
+}
+
 fn bench(
-    path: &Path,
+    path: Option<&Path>,
     messages: Option<u64>,
     (min_rate, max_memory_mib): (Option<f64>, Option<u64>),
     limits: &scenario::Limits,
 ) -> Result<QsimExitCode, CliError> {
-    let scenarios = load_all(&[path.to_owned()], limits)?;
-    let mut scenario = scenarios.into_iter().next().expect("one file loaded");
+    let mut scenario = match path {
+        Some(path) => load_all(&[path.to_owned()], limits)?
+            .into_iter()
+            .next()
+            .expect("one file loaded"),
+        None => scenario::parse_with(
+            Path::new(crate::bench::BUILTIN_SCENARIO_PATH),
+            crate::bench::BUILTIN_SCENARIO,
+            limits,
+        )
+        .map_err(|e| CliErrorKind::Scenarios(vec![e]))?,
+    };
     if let Some(messages) = messages {
         let Some(resized) = crate::bench::with_messages(scenario, messages) else {
             err("bench: --messages needs a scenario with one producer of a fixed count");

@@ -13,6 +13,7 @@ use crate::backend::aws::CleanupFailure;
 use crate::exit::QsimExitCode;
 use crate::explore::MergeError;
 use crate::infra::{DuplicateScenario, InfraError};
+use crate::report::history::HistoryError;
 use crate::report::summary::error_chain;
 use crate::scenario::ScenarioError;
 
@@ -54,6 +55,10 @@ pub(crate) enum CliErrorKind {
     ExplorationResult { path: PathBuf, reason: String },
     /// `explore --merge`: results that are not the shards of one exploration.
     Merge(MergeError),
+    /// `qsim report`: a history that does not read (its line and column, why).
+    History(HistoryError),
+    /// `qsim report` without `--scenario`: no scenario of that name in the folder searched.
+    HistoryScenario { name: String, dir: PathBuf },
 }
 
 impl CliError {
@@ -78,7 +83,9 @@ impl CliError {
             | CliErrorKind::Tfvars(_)
             | CliErrorKind::Output { .. }
             | CliErrorKind::ExplorationResult { .. }
-            | CliErrorKind::Merge(_) => QsimExitCode::BadInput,
+            | CliErrorKind::Merge(_)
+            | CliErrorKind::History(_)
+            | CliErrorKind::HistoryScenario { .. } => QsimExitCode::BadInput,
             CliErrorKind::Backend(_)
             | CliErrorKind::Runtime(_)
             | CliErrorKind::CleanupIncomplete(_) => QsimExitCode::BackendError,
@@ -122,6 +129,11 @@ impl CliError {
                 vec![format!("{}: {reason}", path.display())]
             }
             CliErrorKind::Merge(e) => vec![e.to_string()],
+            CliErrorKind::History(e) => vec![e.to_string()],
+            CliErrorKind::HistoryScenario { name, dir } => vec![format!(
+                "the history is a run of scenario `{name}`, which is not in {}: name its file with --scenario FILE",
+                dir.display()
+            )],
             CliErrorKind::CleanupIncomplete(failures) => failures
                 .iter()
                 .map(|failure| {

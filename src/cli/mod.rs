@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod error;
 mod explore;
+mod history_report;
 mod output;
 mod report_target;
 mod signals;
