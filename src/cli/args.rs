@@ -47,6 +47,10 @@ pub(crate) enum Command {
         /// Write the result as JSON (what --merge reads).
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Write a self-contained HTML page: per scenario the seeds run, the failures by check
+        /// with the command that reproduces each, and the report of the first failing seed's run.
+        #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+        html: Option<PathBuf>,
         /// Combine the --report files of an exploration's shards into one verdict instead of
         /// running anything.
         #[arg(long, value_name = "RESULT", num_args = 1.., conflicts_with_all = ["files", "partition"])]

@@ -34,6 +34,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             jobs,
             partition,
             report,
+            html,
             merge,
         } => {
             if !merge.is_empty() {
@@ -45,7 +46,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
                 partition,
                 jobs: jobs.unwrap_or_else(default_jobs),
             };
-            super::explore::explore(load_all(&files)?, &plan, report.as_deref())
+            super::explore::explore(load_all(&files)?, &plan, report.as_deref(), html.as_deref())
         }
         Command::Run { files, run } => run_scenarios(load_all(&files)?, &run),
         Command::RunAll { dir, tags, run } => {
