@@ -1,6 +1,5 @@
 //! One function per subcommand.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
@@ -8,14 +7,14 @@ use clap::CommandFactory;
 use super::args::{AwsArgs, BackendKind, Cli, Command, InfraCommand, RunArgs};
 use super::error::{CliError, CliErrorKind};
 use super::output::{Human, err, out, out_raw};
+use super::progress::ProgressDisplay;
 use super::report_target::ReportTarget;
 use crate::backend::aws::AwsOptions;
 use crate::check::snapshot::UpdateMode;
-use crate::engine::Progress;
 use crate::exit::QsimExitCode;
 use crate::infra::ResourcesFile;
 use crate::report::{json, junit, summary};
-use crate::runner::{self, BackendChoice, ProgressFn, RunOptions, RunResult, ScenarioRun};
+use crate::runner::{self, BackendChoice, RunOptions, RunResult, ScenarioRun};
 use crate::scenario::{self, Scenario};
 
 /// Runs the command. `Ok` is what the command found (every scenario passed, a check failed, ...);
@@ -171,6 +170,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
     };
     writable_outputs(args, scenarios.len() > 1)?;
     let human = report.as_ref().map_or(Human::Stdout, ReportTarget::human);
+    let progress = ProgressDisplay::stderr();
     let options = RunOptions {
         backend: match args.backend {
             BackendKind::Sim => BackendChoice::Sim,
@@ -180,7 +180,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
         profile: args.sim_profile,
         snapshots: args.snapshots.clone(),
         update: UpdateMode::from_env(args.update_snapshots),
-        progress: Some(progress_printer(args.jobs > 1)),
+        progress: Some(progress.callback()),
         limits: crate::engine::Limits {
             max_wall: Some(*args.max_wall).filter(|d| !d.is_zero()),
         },
@@ -195,10 +195,8 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
     let jobs = args.jobs.max(1);
     let mut failed_output = None;
     runner::run_all(scenarios, &options, jobs, |run| {
-        if args.backend == BackendKind::Aws && jobs == 1 && std::io::stderr().is_terminal() {
-            eprint!("\r\x1b[2K"); // clear the progress line
-        }
-        match report_run(&run, human, args, several) {
+        progress.finish(&run.scenario.name);
+        match progress.suspend(|| report_run(&run, human, args, several)) {
             Ok(true) => {
                 runs.push(run);
                 true
@@ -417,30 +415,6 @@ fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
                 .map(|_| crate::backend::aws::CUSTOM_ENDPOINT_MAX_RATE),
         },
     }
-}
-
-/// Progress of runs on real backends, on stderr: rewritten in place on a terminal when one
-/// scenario runs at a time, otherwise one line every few reports (CI logs, `--jobs`).
-fn progress_printer(parallel: bool) -> ProgressFn {
-    let in_place = !parallel && std::io::stderr().is_terminal();
-    let reports = std::sync::atomic::AtomicU64::new(0);
-    std::sync::Arc::new(move |name: &str, p: &Progress| {
-        let line = format!(
-            "{name}: {} elapsed · sent {} · processed {} · in flight {} · dlq {} · consumers {}",
-            summary::clock(p.elapsed),
-            p.sent,
-            p.processed,
-            p.in_flight,
-            p.dlq,
-            p.consumers
-        );
-        let n = reports.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if in_place {
-            eprint!("\r\x1b[2K{line}");
-        } else if n % 5 == 0 {
-            err(&line);
-        }
-    })
 }
 
 fn cleanup(options: &AwsOptions, dry_run: bool) -> Result<QsimExitCode, CliError> {

@@ -9,6 +9,7 @@ mod error;
 mod explore;
 mod history_report;
 mod output;
+mod progress;
 mod report_target;
 mod signals;
 
