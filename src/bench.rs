@@ -9,6 +9,13 @@ use crate::backend::BackendError;
 use crate::check;
 use crate::scenario::{Amount, Expected, Metric, Scenario};
 
+/// `benches/million.toml`, built into the binary so `qsim bench` runs from any folder after
+/// `cargo install`.
+pub const BUILTIN_SCENARIO: &str = include_str!("../benches/million.toml");
+
+/// The path the built-in scenario's diagnostics and reports name.
+pub const BUILTIN_SCENARIO_PATH: &str = "benches/million.toml";
+
 #[derive(Debug, Clone)]
 pub struct BenchResult {
     pub scenario: String,

@@ -450,6 +450,32 @@ fn reproduce(scenario: &Scenario, seed: u64, options: &RunOptions) -> Reproduce 
     }
 }
 
+/// A run read back from its history (`qsim report`): checked again from the history, its
+/// snapshot not compared, its reproduce command the file's with the history's seed.
+pub fn from_history(scenario: Scenario, outcome: Outcome) -> ScenarioRun {
+    let verdict = check::check(&scenario, &outcome);
+    let seed = outcome.seed;
+    ScenarioRun {
+        reproduce: Reproduce {
+            path: scenario.path.clone(),
+            seed,
+            ..Reproduce::default()
+        },
+        scenario: Arc::new(scenario),
+        seed,
+        backend: outcome.backend,
+        wall: Duration::ZERO,
+        result: RunResult::Finished(Box::new(Finished {
+            outcome,
+            verdict,
+            snapshot: SnapshotStatus::NotCompared,
+        })),
+        api_calls: None,
+        api_attempts: None,
+        leftovers: None,
+    }
+}
+
 /// Runs `scenario` on a fresh simulator and returns what happened (tests and benchmarks).
 pub fn simulate(scenario: Rc<Scenario>, seed: u64) -> Result<Outcome, BackendError> {
     let backend = Rc::new(SimBackend::new(seed));

@@ -114,3 +114,54 @@ impl BackendError {
         self
     }
 }
+
+/// An error and its causes on one line, `outer: inner: root`, each stated once: a cause whose
+/// text its wrapper already quotes (as SDK errors often do) is left out, and nothing is rendered
+/// with `Debug`, which would dump the SDK's internal structs.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Layer {
+        text: &'static str,
+        #[source]
+        cause: Option<Box<Layer>>,
+    }
+
+    #[test]
+    fn a_chain_states_each_cause_once() {
+        let root = Layer {
+            text: "connection refused",
+            cause: None,
+        };
+        // The middle layer quotes its cause, as hyper's and the SDK's errors do.
+        let middle = Layer {
+            text: "tcp connect error: connection refused",
+            cause: Some(Box::new(root)),
+        };
+        let top = Layer {
+            text: "dispatch failure",
+            cause: Some(Box::new(middle)),
+        };
+        assert_eq!(
+            error_chain(&top),
+            "dispatch failure: tcp connect error: connection refused"
+        );
+    }
+}

@@ -19,7 +19,7 @@ mod types;
 /// this boundary.
 pub use crate::sqs::{QueueAttributes, QueueRole};
 pub(crate) use error::BackendError;
-pub use error::BackendErrorKind;
+pub use error::{BackendErrorKind, error_chain};
 pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
 pub(crate) use table::{entity_item_key, entity_of_item_key};
 pub use types::{

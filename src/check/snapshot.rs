@@ -33,6 +33,9 @@ pub enum SnapshotStatus {
     Updated {
         path: PathBuf,
     },
+    /// Read back from a history (`qsim report`), which cannot tell the profile it ran under:
+    /// the snapshot was not compared.
+    NotCompared,
 }
 
 impl SnapshotStatus {

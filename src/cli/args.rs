@@ -47,6 +47,10 @@ pub(crate) enum Command {
         /// Write the result as JSON (what --merge reads).
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Write a self-contained HTML page: per scenario the seeds run, the failures by check
+        /// with the command that reproduces each, and the report of the first failing seed's run.
+        #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+        html: Option<PathBuf>,
         /// Combine the --report files of an exploration's shards into one verdict instead of
         /// running anything.
         #[arg(long, value_name = "RESULT", num_args = 1.., conflicts_with_all = ["files", "partition"])]
@@ -54,6 +58,7 @@ pub(crate) enum Command {
     },
     /// Run scenario files and check their invariants and snapshots.
     Run {
+        /// Scenario files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         #[command(flatten)]
@@ -61,6 +66,7 @@ pub(crate) enum Command {
     },
     /// Run every scenario in a folder (optionally only those with a tag).
     RunAll {
+        /// The folder of scenario files.
         #[arg(long, default_value = "scenarios.d")]
         dir: PathBuf,
         /// Only scenarios with this tag (repeat: any of them).
@@ -72,6 +78,7 @@ pub(crate) enum Command {
     /// Run scenario files on the simulator and explain each failed check from the history: the
     /// messages it involves and the shortest sequence of events that witnesses each one's fate.
     Explain {
+        /// Scenario files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Override the file's seed.
@@ -80,13 +87,16 @@ pub(crate) enum Command {
     },
     /// List the scenarios in a folder with their tags and descriptions.
     List {
+        /// The folder of scenario files.
         #[arg(long, default_value = "scenarios.d")]
         dir: PathBuf,
+        /// Only scenarios with this tag (repeat: any of them).
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
     },
     /// Check scenario files without running them (exit 2 on any error).
     Validate {
+        /// Scenario files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -105,6 +115,32 @@ pub(crate) enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Write the HTML report of a run from its history (a file `--events` wrote), without
+    /// running anything again.
+    Report {
+        /// The history: JSON lines as `run --events` writes them.
+        #[arg(value_name = "EVENTS.jsonl")]
+        events: PathBuf,
+        /// The HTML file to write.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+        /// The scenario file the history is a run of, to check its expectations and explain
+        /// the failed ones (without it: the timeline, the lifelines and each message's fate).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+    },
+    /// Print a shell completion script: `qsim completions bash > /etc/bash_completion.d/qsim`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print qsim's man page (roff), or with --dir write one page per subcommand there.
+    Man {
+        /// Write qsim.1 and a qsim-SUBCOMMAND.1 page for each subcommand into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Infrastructure as code generated from the scenario files.
     #[command(subcommand)]
     Infra(InfraCommand),
@@ -113,9 +149,10 @@ pub(crate) enum Command {
     Guide(GuideCommand),
     /// Measure the simulator end to end: messages per second and peak memory.
     Bench {
-        /// The benchmark scenario.
-        #[arg(long, default_value = "benches/million.toml")]
-        scenario: PathBuf,
+        /// Another benchmark scenario instead of the one built into qsim (benches/million.toml:
+        /// a million messages, ten consumers, batches of ten, the two-table pattern).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
         /// Send this many messages instead of the scenario's count (one producer of a fixed
         /// count), e.g. 10000000 for the linear-scaling run.
         #[arg(long)]
@@ -150,6 +187,7 @@ pub(crate) enum GuideCommand {
 pub(crate) enum InfraCommand {
     /// Print the Terraform variables file (JSON) for terraform/, from the scenario files.
     Tfvars {
+        /// The folder of scenario files.
         #[arg(long, default_value = "scenarios.d")]
         dir: PathBuf,
     },
@@ -194,6 +232,9 @@ pub(crate) struct RunArgs {
     /// Run this many scenarios at once (useful on real backends, where runs mostly wait).
     #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
     pub jobs: usize,
+    /// After each failing run, explain its failed checks from the history (as `qsim explain`).
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Keep the run's queues and tables on AWS for inspection (`qsim cleanup` removes them).

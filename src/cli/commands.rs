@@ -1,19 +1,20 @@
 //! One function per subcommand.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
 
 use super::args::{AwsArgs, BackendKind, Cli, Command, GuideCommand, InfraCommand, RunArgs};
 use super::error::{CliError, CliErrorKind};
 use super::output::{Human, err, out, out_raw};
+use super::progress::ProgressDisplay;
 use super::report_target::ReportTarget;
 use crate::backend::aws::AwsOptions;
 use crate::check::snapshot::UpdateMode;
-use crate::engine::Progress;
 use crate::exit::QsimExitCode;
 use crate::infra::ResourcesFile;
 use crate::report::{json, junit, summary};
-use crate::runner::{self, BackendChoice, ProgressFn, RunOptions, RunResult, ScenarioRun};
+use crate::runner::{self, BackendChoice, RunOptions, RunResult, ScenarioRun};
 use crate::scenario::{self, Scenario};
 
 /// Runs the command. `Ok` is what the command found (every scenario passed, a check failed, ...);
@@ -32,6 +33,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             jobs,
             partition,
             report,
+            html,
             merge,
         } => {
             if !merge.is_empty() {
@@ -43,7 +45,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
                 partition,
                 jobs: jobs.unwrap_or_else(default_jobs),
             };
-            super::explore::explore(load_all(&files)?, &plan, report.as_deref())
+            super::explore::explore(load_all(&files)?, &plan, report.as_deref(), html.as_deref())
         }
         Command::Run { files, run } => run_scenarios(load_all(&files)?, &run),
         Command::RunAll { dir, tags, run } => {
@@ -55,9 +57,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
         }
         Command::Explain { files, seed } => explain(load_all(&files)?, seed),
         Command::List { dir, tags } => {
-            for s in &load_dir(&dir, &tags)? {
-                let first_line = s.description.lines().next().unwrap_or("");
-                let line = format!("{:<24} {:<28} {first_line}", s.name, s.tags.join(","));
+            for line in summary::list(&load_dir(&dir, &tags)?) {
                 if !out(&line)? {
                     break;
                 }
@@ -95,7 +95,24 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             messages,
             min_rate,
             max_memory_mib,
-        } => bench(&scenario, messages, (min_rate, max_memory_mib), &limits),
+        } => bench(
+            scenario.as_deref(),
+            messages,
+            (min_rate, max_memory_mib),
+            &limits,
+        ),
+        Command::Report {
+            events,
+            output,
+            scenario,
+        } => super::history_report::report(&events, &output, scenario.as_deref(), &limits),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "qsim", &mut script);
+            out_raw(&String::from_utf8_lossy(&script))?;
+            Ok(QsimExitCode::Passed)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
     }
 }
 
@@ -154,6 +171,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
     };
     writable_outputs(args, scenarios.len() > 1)?;
     let human = report.as_ref().map_or(Human::Stdout, ReportTarget::human);
+    let progress = ProgressDisplay::stderr();
     let options = RunOptions {
         backend: match args.backend {
             BackendKind::Sim => BackendChoice::Sim,
@@ -163,7 +181,7 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
         profile: args.sim_profile,
         snapshots: args.snapshots.clone(),
         update: UpdateMode::from_env(args.update_snapshots),
-        progress: Some(progress_printer(args.jobs > 1)),
+        progress: Some(progress.callback()),
         limits: crate::engine::Limits {
             max_wall: Some(*args.max_wall).filter(|d| !d.is_zero()),
         },
@@ -178,10 +196,8 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
     let jobs = args.jobs.max(1);
     let mut failed_output = None;
     runner::run_all(scenarios, &options, jobs, |run| {
-        if args.backend == BackendKind::Aws && jobs == 1 && std::io::stderr().is_terminal() {
-            eprint!("\r\x1b[2K"); // clear the progress line
-        }
-        match report_run(&run, human, args.events.as_deref(), several) {
+        progress.finish(&run.scenario.name);
+        match progress.suspend(|| report_run(&run, human, args, several)) {
             Ok(true) => {
                 runs.push(run);
                 true
@@ -242,14 +258,17 @@ fn run_scenarios(scenarios: Vec<Scenario>, args: &RunArgs) -> Result<QsimExitCod
 fn report_run(
     run: &ScenarioRun,
     human: Human,
-    events: Option<&Path>,
+    args: &RunArgs,
     several: bool,
 ) -> Result<bool, CliError> {
     if !human.line(&summary::line(run))? {
         return Ok(false);
     }
     human.raw(&summary::details(run))?;
-    if let (Some(path), RunResult::Finished(finished)) = (events, &run.result) {
+    if args.explain {
+        human.raw(&crate::report::explain::for_run(run))?;
+    }
+    if let (Some(path), RunResult::Finished(finished)) = (args.events.as_deref(), &run.result) {
         write_events(path, several, &run.scenario, &finished.outcome)
             .map_err(|e| CliError::output(format!("writing events to {}", path.display()), e))?;
     }
@@ -323,14 +342,41 @@ fn explain(scenarios: Vec<Scenario>, seed: Option<u64>) -> Result<QsimExitCode, 
     })
 }
 
+/// `qsim man`: the top page on stdout, or every page (one per subcommand) into `dir`.
+fn man(dir: Option<&Path>) -> Result<QsimExitCode, CliError> {
+    let command = Cli::command();
+    match dir {
+        Some(dir) => clap_mangen::generate_to(command, dir)
+            .map_err(|e| CliError::output(format!("writing man pages to {}", dir.display()), e))?,
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|e| CliError::output("rendering the man page", e))?;
+            out_raw(&String::from_utf8_lossy(&page))?;
+        }
+    }
+    Ok(QsimExitCode::Passed)
+}
+
 fn bench(
-    path: &Path,
+    path: Option<&Path>,
     messages: Option<u64>,
     (min_rate, max_memory_mib): (Option<f64>, Option<u64>),
     limits: &scenario::Limits,
 ) -> Result<QsimExitCode, CliError> {
-    let scenarios = load_all(&[path.to_owned()], limits)?;
-    let mut scenario = scenarios.into_iter().next().expect("one file loaded");
+    let mut scenario = match path {
+        Some(path) => load_all(&[path.to_owned()], limits)?
+            .into_iter()
+            .next()
+            .expect("one file loaded"),
+        None => scenario::parse_with(
+            Path::new(crate::bench::BUILTIN_SCENARIO_PATH),
+            crate::bench::BUILTIN_SCENARIO,
+            limits,
+        )
+        .map_err(|e| CliErrorKind::Scenarios(vec![e]))?,
+    };
     if let Some(messages) = messages {
         let Some(resized) = crate::bench::with_messages(scenario, messages) else {
             err("bench: --messages needs a scenario with one producer of a fixed count");
@@ -370,30 +416,6 @@ fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
                 .map(|_| crate::backend::aws::CUSTOM_ENDPOINT_MAX_RATE),
         },
     }
-}
-
-/// Progress of runs on real backends, on stderr: rewritten in place on a terminal when one
-/// scenario runs at a time, otherwise one line every few reports (CI logs, `--jobs`).
-fn progress_printer(parallel: bool) -> ProgressFn {
-    let in_place = !parallel && std::io::stderr().is_terminal();
-    let reports = std::sync::atomic::AtomicU64::new(0);
-    std::sync::Arc::new(move |name: &str, p: &Progress| {
-        let line = format!(
-            "{name}: {} elapsed · sent {} · processed {} · in flight {} · dlq {} · consumers {}",
-            summary::clock(p.elapsed),
-            p.sent,
-            p.processed,
-            p.in_flight,
-            p.dlq,
-            p.consumers
-        );
-        let n = reports.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if in_place {
-            eprint!("\r\x1b[2K{line}");
-        } else if n % 5 == 0 {
-            err(&line);
-        }
-    })
 }
 
 fn cleanup(options: &AwsOptions, dry_run: bool) -> Result<QsimExitCode, CliError> {

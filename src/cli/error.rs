@@ -14,6 +14,7 @@ use crate::exit::QsimExitCode;
 use crate::explore::MergeError;
 use crate::guide::GuideError;
 use crate::infra::{DuplicateScenario, InfraError};
+use crate::report::history::HistoryError;
 use crate::report::summary::error_chain;
 use crate::scenario::ScenarioError;
 
@@ -57,6 +58,10 @@ pub(crate) enum CliErrorKind {
     Merge(MergeError),
     /// `guide`: a chapter or picture of docs/guide/ could not be read or written.
     Guide(GuideError),
+    /// `qsim report`: a history that does not read (its line and column, why).
+    History(HistoryError),
+    /// `qsim report` without `--scenario`: no scenario of that name in the folder searched.
+    HistoryScenario { name: String, dir: PathBuf },
 }
 
 impl CliError {
@@ -82,7 +87,9 @@ impl CliError {
             | CliErrorKind::Output { .. }
             | CliErrorKind::ExplorationResult { .. }
             | CliErrorKind::Merge(_)
-            | CliErrorKind::Guide(_) => QsimExitCode::BadInput,
+            | CliErrorKind::Guide(_)
+            | CliErrorKind::History(_)
+            | CliErrorKind::HistoryScenario { .. } => QsimExitCode::BadInput,
             CliErrorKind::Backend(_)
             | CliErrorKind::Runtime(_)
             | CliErrorKind::CleanupIncomplete(_) => QsimExitCode::BackendError,
@@ -127,6 +134,11 @@ impl CliError {
             }
             CliErrorKind::Merge(e) => vec![e.to_string()],
             CliErrorKind::Guide(e) => vec![e.to_string()],
+            CliErrorKind::History(e) => vec![e.to_string()],
+            CliErrorKind::HistoryScenario { name, dir } => vec![format!(
+                "the history is a run of scenario `{name}`, which is not in {}: name its file with --scenario FILE",
+                dir.display()
+            )],
             CliErrorKind::CleanupIncomplete(failures) => failures
                 .iter()
                 .map(|failure| {

@@ -5,25 +5,67 @@ use std::path::{Path, PathBuf};
 
 use super::error::{CliError, CliErrorKind};
 use super::output::out;
+use crate::check::snapshot::UpdateMode;
 use crate::exit::QsimExitCode;
 use crate::explore::{self, Exploration, Plan};
 use crate::report;
+use crate::runner::{self, RunOptions, ScenarioRun};
 use crate::scenario::Scenario;
 
 pub(super) fn explore(
     scenarios: Vec<Scenario>,
     plan: &Plan,
     report: Option<&Path>,
+    html: Option<&Path>,
 ) -> Result<QsimExitCode, CliError> {
+    if let Some(path) = html {
+        // Before the work, so a typo in the path fails at once.
+        std::fs::File::create(path)
+            .map_err(|e| CliError::output(format!("cannot write {}", path.display()), e))?;
+    }
     let profile = plan.profile.map(|p| p.as_str());
     let mut printed = Ok(true);
+    let kept = html.map(|_| scenarios.clone());
     let exploration = explore::explore(scenarios, plan, |tally| {
         if matches!(printed, Ok(true)) {
             printed = out(&report::explore::scenario(tally, profile));
         }
     });
     printed?;
+    if let (Some(path), Some(scenarios)) = (html, kept) {
+        let runs = first_failures(&exploration, scenarios, plan);
+        std::fs::write(path, report::html::render_exploration(&exploration, &runs))
+            .map_err(|e| CliError::output(format!("writing {}", path.display()), e))?;
+    }
     conclude(&exploration, report)
+}
+
+/// Each failing scenario's first failing seed, run again (a seed's run is deterministic) for
+/// its full report.
+fn first_failures(
+    exploration: &Exploration,
+    scenarios: Vec<Scenario>,
+    plan: &Plan,
+) -> Vec<ScenarioRun> {
+    let mut scenarios: Vec<Option<Scenario>> = scenarios.into_iter().map(Some).collect();
+    exploration
+        .scenarios
+        .iter()
+        .filter_map(|tally| {
+            let seed = tally.failures.iter().map(|f| f.first_seed).min()?;
+            let scenario = scenarios
+                .iter_mut()
+                .find(|s| s.as_ref().is_some_and(|s| s.name == tally.name))?
+                .take()?;
+            let options = RunOptions {
+                seed: Some(seed),
+                profile: plan.profile,
+                update: UpdateMode::Never,
+                ..RunOptions::default()
+            };
+            Some(runner::run_scenario(scenario, &options))
+        })
+        .collect()
 }
 
 pub(super) fn merge(results: &[PathBuf], report: Option<&Path>) -> Result<QsimExitCode, CliError> {

@@ -7,7 +7,9 @@ mod args;
 mod commands;
 mod error;
 mod explore;
+mod history_report;
 mod output;
+mod progress;
 mod report_target;
 mod signals;
 

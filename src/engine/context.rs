@@ -25,6 +25,10 @@ pub(super) struct LiveCounters {
     pub crashes: u64,
     pub consumers: u64,
     pub peak_consumers: u64,
+    /// Messages deleted at least once, except a stale copy's delete: the progress line's
+    /// count of processed messages, as the result line counts them (`processed` above counts
+    /// deletes, so a message delivered and deleted twice counts twice there).
+    pub messages_processed: u64,
 }
 
 pub(super) struct RunContext<B> {
@@ -54,7 +58,31 @@ pub(super) struct RunContext<B> {
     standstill: Cell<(u64, u64)>,
     /// Messages deleted at least once, a bit each: only a first delete is progress (a delete
     /// with a superseded receipt succeeds without removing anything, again and again).
-    deleted_once: RefCell<Vec<u64>>,
+    deleted_once: RefCell<MessageBits>,
+    /// Messages a consumer found stale before their first delete: that delete processed nothing.
+    stale_before_delete: RefCell<MessageBits>,
+}
+
+/// One bit per message.
+#[derive(Default)]
+struct MessageBits(Vec<u64>);
+
+impl MessageBits {
+    /// Sets `ix`'s bit; whether it was clear.
+    fn insert(&mut self, ix: MessageIx) -> bool {
+        let (word, bit) = (ix.0 as usize / 64, 1u64 << (ix.0 % 64));
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        let first = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        first
+    }
+
+    fn contains(&self, ix: MessageIx) -> bool {
+        let (word, bit) = (ix.0 as usize / 64, 1u64 << (ix.0 % 64));
+        self.0.get(word).is_some_and(|w| w & bit != 0)
+    }
 }
 
 /// Events in a row at one virtual instant, none of them progress, after which a run counts as
@@ -94,7 +122,8 @@ impl<B: Backend> RunContext<B> {
                 .max_wall
                 .and_then(|max| std::time::Instant::now().checked_add(max)),
             standstill: Cell::new((0, 0)),
-            deleted_once: RefCell::new(Vec::new()),
+            deleted_once: RefCell::default(),
+            stale_before_delete: RefCell::default(),
         }
     }
 
@@ -192,15 +221,13 @@ impl<B: Backend> RunContext<B> {
         }
     }
 
-    /// Whether `ix` is deleted for the first time (and remembers that it was).
+    /// Whether `ix` is deleted for the first time (and remembers that it was); counts it as
+    /// processed unless it was a stale copy.
     fn first_delete(&self, ix: MessageIx) -> bool {
-        let mut bits = self.deleted_once.borrow_mut();
-        let (word, bit) = (ix.0 as usize / 64, 1u64 << (ix.0 % 64));
-        if bits.len() <= word {
-            bits.resize(word + 1, 0);
+        let first = self.deleted_once.borrow_mut().insert(ix);
+        if first && !self.stale_before_delete.borrow().contains(ix) {
+            self.count(|live| live.messages_processed += 1);
         }
-        let first = bits[word] & bit == 0;
-        bits[word] |= bit;
         first
     }
 
@@ -227,6 +254,11 @@ impl<B: Backend> RunContext<B> {
                         | TransitionKind::Redriven
                 )
         );
+        if let (EventKind::StaleMessage { .. }, Some(ix)) = (kind, message)
+            && !self.deleted_once.borrow().contains(ix)
+        {
+            self.stale_before_delete.borrow_mut().insert(ix);
+        }
         let progress = progress
             || (kind == EventKind::Deleted && message.is_some_and(|ix| self.first_delete(ix)));
         let count = if instant == at && !progress {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::{QueueRole, Status, TransitionKind};
 use crate::scenario::FieldValue;
@@ -59,7 +59,7 @@ pub struct Event {
 }
 
 /// Why a consumer did not perform a side effect for a message it handled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// The in-memory LRU had the key.
@@ -74,7 +74,7 @@ pub enum SkipReason {
     ConditionFailed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CrashPoint {
     AfterReceive,
@@ -82,7 +82,7 @@ pub enum CrashPoint {
     AfterSideEffect,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExitReason {
     Idle,

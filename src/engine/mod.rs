@@ -359,7 +359,7 @@ async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook)
         (hook.report)(&Progress {
             elapsed: ctx.origin().elapsed(),
             sent: live.sent,
-            processed: live.processed,
+            processed: live.messages_processed,
             in_flight,
             dlq,
             consumers: live.consumers,
@@ -432,6 +432,71 @@ mod tests {
     use std::rc::Rc;
 
     use crate::{check, runner, scenario};
+
+    /// The progress line counts processed messages as the result line does: once the run has
+    /// gone quiet (consumers idling out after the last delete), the last report's count is the
+    /// `processed` metric, for every catalog scenario (duplicates, redeliveries, stale copies).
+    #[test]
+    fn progress_counts_processed_messages_as_the_result_line_does() {
+        use std::cell::Cell;
+        use std::time::Duration;
+
+        use crate::backend::sim::SimBackend;
+        use crate::scenario::Metric;
+
+        let mut compared = 0;
+        for file in scenario::discover(Path::new("scenarios.d")).unwrap() {
+            let scenario = Rc::new(scenario::load(&file).unwrap());
+            let last = Rc::new(Cell::new(None));
+            let hook = super::ProgressHook {
+                every: Duration::from_millis(10),
+                report: Box::new({
+                    let last = last.clone();
+                    move |p: &super::Progress| last.set(Some(*p))
+                }),
+            };
+            let runtime = super::simulated_runtime().unwrap();
+            let backend = Rc::new(SimBackend::new(scenario.seed));
+            let outcome = tokio::task::LocalSet::new()
+                .block_on(
+                    &runtime,
+                    super::run(
+                        scenario.clone(),
+                        backend,
+                        scenario.seed,
+                        Some(hook),
+                        super::Limits::default(),
+                    ),
+                )
+                .unwrap();
+            let last_delete_us = outcome
+                .log
+                .events
+                .iter()
+                .filter(|e| e.kind == super::EventKind::Deleted)
+                .map(|e| e.at_us)
+                .max()
+                .unwrap_or(0);
+            let Some(last) = last.get() else { continue };
+            // A run that ends at its last delete has no report after it to compare.
+            if last.elapsed.as_micros() as u64 <= last_delete_us {
+                continue;
+            }
+            let verdict = check::check(&scenario, &outcome);
+            let processed = check::metric_value(Metric::Processed, &outcome, &verdict.facts);
+            assert_eq!(
+                processed.to_string(),
+                last.processed.to_string(),
+                "{}",
+                scenario.name
+            );
+            compared += 1;
+        }
+        assert!(
+            compared >= 15,
+            "only {compared} scenarios went quiet before their end"
+        );
+    }
 
     /// A `when` entry that starts the only consumers: the producer is done and nobody is alive
     /// before it fires, yet the run must wait for it (it used to end there, unprocessed).

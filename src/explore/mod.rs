@@ -13,7 +13,7 @@ mod tally;
 
 pub use seeds::{Partition, Seeds};
 pub use tally::Exploration;
-pub(crate) use tally::{FORMAT, MergeError, ScenarioTally, SeedRecord};
+pub(crate) use tally::{FORMAT, MergeError, ScenarioTally, SeedRecord, SometimesTally};
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::summary::clock;
-use crate::explore::{Exploration, ScenarioTally};
+use crate::explore::{Exploration, ScenarioTally, SometimesTally};
 
 /// The lines of one explored scenario; `profile` is the `--profile` the exploration ran under.
 pub fn scenario(tally: &ScenarioTally, profile: Option<&str>) -> String {
@@ -32,20 +32,23 @@ pub fn scenario(tally: &ScenarioTally, profile: Option<&str>) -> String {
         );
     }
     for sometimes in &tally.sometimes {
-        let _ = match sometimes.first_seed {
-            Some(first) => write!(
-                out,
-                "\n  {}: held on {} of {} seeds (first: seed {first})",
-                sometimes.check, sometimes.held, tally.runs
-            ),
-            None => write!(
-                out,
-                "\n  ✗ {}: held on none of {} seeds, so the behaviour it proves never happened",
-                sometimes.check, tally.runs
-            ),
-        };
+        let _ = write!(out, "\n  {}", sometimes_line(sometimes, tally.runs));
     }
     out
+}
+
+/// Whether an `[expect.sometimes]` check held on some of the `runs` seeds.
+pub fn sometimes_line(sometimes: &SometimesTally, runs: u64) -> String {
+    match sometimes.first_seed {
+        Some(first) => format!(
+            "{}: held on {} of {runs} seeds (first: seed {first})",
+            sometimes.check, sometimes.held
+        ),
+        None => format!(
+            "✗ {}: held on none of {runs} seeds, so the behaviour it proves never happened",
+            sometimes.check
+        ),
+    }
 }
 
 /// The closing line.
@@ -68,7 +71,8 @@ pub fn totals(exploration: &Exploration) -> String {
     )
 }
 
-fn reproduce(path: &str, seed: u64, profile: Option<&str>) -> String {
+/// The command that runs one explored seed again.
+pub fn reproduce(path: &str, seed: u64, profile: Option<&str>) -> String {
     match profile {
         Some(profile) => format!("qsim run {path} --seed {seed} --sim-profile {profile}"),
         None => format!("qsim run {path} --seed {seed}"),

@@ -144,6 +144,7 @@ pub(crate) enum SnapshotReport {
     Updated {
         path: String,
     },
+    NotCompared,
 }
 
 /// The report of `runs`, in their order.
@@ -322,6 +323,7 @@ fn snapshot_report(status: &SnapshotStatus) -> SnapshotReport {
             pending: pending.as_deref().map(path),
         },
         SnapshotStatus::Updated { path: p } => SnapshotReport::Updated { path: path(p) },
+        SnapshotStatus::NotCompared => SnapshotReport::NotCompared,
     }
 }
 

@@ -1,83 +1,61 @@
-//! JUnit XML, one test case per scenario, for CI systems that render it; each finished case
-//! carries every metric's whole-run value as a `metric.NAME` property.
+//! JUnit XML through quick-junit (escaping, the schema's attributes and their counts are its
+//! job), one test case per scenario, for CI systems that render it; each finished case carries
+//! every metric's whole-run value as a `metric.NAME` property.
 
-use std::fmt::Write as _;
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::report::summary;
 use crate::runner::{RunResult, ScenarioRun};
 
 pub(crate) fn render(runs: &[ScenarioRun]) -> String {
-    // JUnit has no "interrupted": stopped and never-started runs are reported as skipped, with
-    // the reason, so an interrupted run is not counted as a failure.
-    let skips = |r: &ScenarioRun| {
-        r.interrupted_or_not_started() || matches!(r.result, RunResult::Skipped { .. })
-    };
-    let failures = runs.iter().filter(|r| !r.passed() && !skips(r)).count();
-    let skipped = runs.iter().filter(|r| skips(r)).count();
-    let time: f64 = runs.iter().map(|r| r.wall.as_secs_f64()).sum();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuite name=\"qsim\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{time:.3}\">",
-        runs.len()
-    );
-    for run in runs {
-        let _ = write!(
-            out,
-            "  <testcase classname=\"qsim.{}\" name=\"{}\" time=\"{:.3}\"",
-            run.backend,
-            escape(&run.scenario.name),
-            run.wall.as_secs_f64()
-        );
-        let mut body = properties(run);
-        if skips(run) {
-            let _ = writeln!(
-                body,
-                "    <skipped message=\"{}\"/>",
-                escape(&summary::line(run))
-            );
-        } else if !run.passed() {
-            let _ = writeln!(
-                body,
-                "    <failure message=\"{}\">{}</failure>",
-                escape(&summary::line(run)),
-                escape(&summary::details(run))
-            );
-        }
-        if body.is_empty() {
-            out.push_str("/>\n");
-        } else {
-            let _ = write!(out, ">\n{body}  </testcase>\n");
-        }
-    }
-    out.push_str("</testsuite>\n");
-    out
+    let mut suite = TestSuite::new("qsim");
+    suite.add_test_cases(runs.iter().map(test_case));
+    let time = runs.iter().map(|r| r.wall).sum();
+    suite.set_time(time);
+    let mut report = Report::new("qsim");
+    report.set_time(time).add_test_suite(suite);
+    report
+        .to_string()
+        .expect("a report of plain strings serializes")
 }
 
-/// `<properties>` with every metric's whole-run value (`metric.NAME`); empty when the run did not
-/// finish.
-fn properties(run: &ScenarioRun) -> String {
-    let RunResult::Finished(finished) = &run.result else {
-        return String::new();
+fn test_case(run: &ScenarioRun) -> TestCase {
+    let status = match &run.result {
+        // JUnit has no "interrupted": stopped and never-started runs are reported as skipped,
+        // with the reason, so an interrupted run is not counted as a failure.
+        RunResult::Skipped { .. } | RunResult::Interrupted { .. } | RunResult::NotStarted(_) => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(summary::line(run));
+            status
+        }
+        _ if run.passed() => TestCaseStatus::success(),
+        result => {
+            // A check that failed is a failure; a backend that failed (or a snapshot that could
+            // not be read) is an error: the scenario's verdict is unknown.
+            let kind = match result {
+                RunResult::BackendFailed(_) | RunResult::SnapshotIo(_) => NonSuccessKind::Error,
+                _ => NonSuccessKind::Failure,
+            };
+            let mut status = TestCaseStatus::non_success(kind);
+            status
+                .set_message(summary::line(run))
+                .set_description(summary::details(run));
+            status
+        }
     };
-    let mut out = String::from("    <properties>\n");
-    for (metric, value) in summary::metric_values(finished) {
-        let _ = writeln!(
-            out,
-            "      <property name=\"metric.{}\" value=\"{}\"/>",
-            metric.name(),
-            escape(&value.to_string())
+    let mut case = TestCase::new(run.scenario.name.as_str(), status);
+    case.set_classname(format!("qsim.{}", run.backend))
+        .set_time(run.wall);
+    if let RunResult::Finished(finished) = &run.result {
+        case.add_properties(
+            summary::metric_values(finished)
+                .into_iter()
+                .map(|(metric, value)| {
+                    Property::new(format!("metric.{}", metric.name()), value.to_string())
+                }),
         );
     }
-    out.push_str("    </properties>\n");
-    out
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    case
 }
 
 #[cfg(test)]
@@ -115,6 +93,34 @@ mod tests {
             xml.contains(r#"<property name="metric.status" value="{ COMPLETED = 5 }"/>"#),
             "{xml}"
         );
-        assert!(xml.contains("</properties>\n  </testcase>\n"), "{xml}");
+        assert!(xml.contains("</properties>"), "{xml}");
+    }
+
+    #[test]
+    fn a_backend_failure_is_an_error_and_a_skip_is_skipped() {
+        let scenario = scenario::load(std::path::Path::new("scenarios.d/happy.toml")).unwrap();
+        let run_with = |result: RunResult| {
+            let mut run = runner::run_scenario(scenario.clone(), &RunOptions::default());
+            run.result = result;
+            run
+        };
+        let failed = run_with(RunResult::BackendFailed(crate::backend::BackendError::new(
+            "SendMessage",
+            "q<1>",
+            crate::backend::BackendErrorKind::Unreachable,
+        )));
+        let skipped = run_with(RunResult::Skipped {
+            missing: vec![crate::backend::Capability::MessageMoveTask],
+        });
+        let xml = render(&[failed, skipped]);
+        assert_eq!(xml.matches("<error ").count(), 1, "{xml}");
+        assert_eq!(xml.matches("<failure ").count(), 0, "{xml}");
+        assert_eq!(xml.matches("<skipped ").count(), 1, "{xml}");
+        // The resource's name is escaped, by quick-junit.
+        assert!(xml.contains("q&lt;1&gt;"), "{xml}");
+        assert!(
+            !xml.contains("<property "),
+            "unfinished runs have no metrics: {xml}"
+        );
     }
 }

@@ -189,13 +189,20 @@ pub fn details(run: &ScenarioRun) -> String {
                     run.scenario.queue.sim.profile
                 );
             }
-            SnapshotStatus::Matched | SnapshotStatus::Updated { .. } => {}
+            SnapshotStatus::Matched
+            | SnapshotStatus::Updated { .. }
+            | SnapshotStatus::NotCompared => {}
         }
     }
     if let Some(leftovers) = &run.leftovers {
         out.push_str(&leftovers_note(leftovers));
     }
-    if let Some(calls) = &run.api_calls {
+    // A run that made no call (skipped, or failed before its first) has no list worth a line.
+    if let Some(calls) = run
+        .api_calls
+        .as_ref()
+        .filter(|c| c.values().any(|&n| n > 0))
+    {
         let total: u64 = calls.values().sum();
         let each: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
         let _ = writeln!(out, "  api calls: {total} ({})", each.join(", "));
@@ -361,15 +368,28 @@ pub fn clock(d: Duration) -> String {
     }
 }
 
-/// An error with its causes, `outer: inner: root`.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
+pub use crate::backend::error_chain;
+
+/// `qsim list`: name, tags and the description's first line, in columns as wide as their
+/// widest entry, so a long name or tag list shifts the column instead of breaking it.
+pub fn list(scenarios: &[Scenario]) -> Vec<String> {
+    let tags: Vec<String> = scenarios.iter().map(|s| s.tags.join(",")).collect();
+    let name_width = scenarios.iter().map(|s| s.name.chars().count()).max();
+    let tags_width = tags.iter().map(|t| t.chars().count()).max();
+    scenarios
+        .iter()
+        .zip(&tags)
+        .map(|(s, tags)| {
+            let first_line = s.description.lines().next().unwrap_or("");
+            let line = format!(
+                "{:<name_width$}  {tags:<tags_width$}  {first_line}",
+                s.name,
+                name_width = name_width.unwrap_or(0),
+                tags_width = tags_width.unwrap_or(0),
+            );
+            line.trim_end().to_owned()
+        })
+        .collect()
 }
 
 /// How many runs passed, failed and were skipped (a skipped run is neither of the others).
@@ -428,6 +448,27 @@ pub fn totals(runs: &[ScenarioRun]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_columns_line_up_whatever_the_lengths() {
+        let happy = crate::scenario::load(std::path::Path::new("scenarios.d/happy.toml")).unwrap();
+        let mut long = happy.clone();
+        long.name = "a-scenario-with-a-very-long-name".into();
+        long.tags = vec!["a-tag-longer-than-the-old-28-columns".into(), "fast".into()];
+        let lines = list(&[happy.clone(), long.clone()]);
+        let column = |line: &str, text: &str| line.find(text).unwrap();
+        let first_line = happy.description.lines().next().unwrap();
+        assert_eq!(
+            column(&lines[0], first_line),
+            column(&lines[1], first_line),
+            "{lines:#?}"
+        );
+        assert_eq!(
+            column(&lines[0], &happy.tags.join(",")),
+            column(&lines[1], &long.tags.join(",")),
+            "{lines:#?}"
+        );
+    }
 
     #[test]
     fn long_runs_read_in_their_largest_units() {

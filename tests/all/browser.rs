@@ -223,3 +223,73 @@ fn every_catalog_scenario_renders_in_chromium() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// `qsim report` renders the same failure from the history alone, and `explore --html` its
+/// exploration, both in the browser.
+#[test]
+fn a_report_from_a_history_and_an_exploration_render_in_chromium() {
+    let dir = artifacts();
+    let events = dir.join("killed-worker.jsonl");
+    let scratch = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_qsim"))
+        .args([
+            "run",
+            "tests/fixtures/html/killed-worker.toml",
+            "--snapshots",
+        ])
+        .arg(scratch.path())
+        .arg("--events")
+        .arg(&events)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let html = dir.join("killed-worker-from-history.html");
+    let report = Command::new(env!("CARGO_BIN_EXE_qsim"))
+        .arg("report")
+        .arg(&events)
+        .args(["--scenario", "tests/fixtures/html/killed-worker.toml", "-o"])
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(
+        report.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let dom = rendered_dom(&html);
+    for text in [
+        "FAIL",
+        "max_attempts: expected 1, got 2",
+        "worker-1 killed at 3.2 s",
+        r#"<svg class="timeline""#,
+    ] {
+        assert!(dom.contains(text), "{text:?}:\n{dom}");
+    }
+    assert_eq!(dom.matches(r#"class="lifeline""#).count(), 20);
+
+    let explored = dir.join("explore.html");
+    let explore = Command::new(env!("CARGO_BIN_EXE_qsim"))
+        .args([
+            "explore",
+            "scenarios.d/happy.toml",
+            "tests/fixtures/html/killed-worker.toml",
+            "--seeds",
+            "2",
+            "--html",
+        ])
+        .arg(&explored)
+        .output()
+        .unwrap();
+    assert_eq!(explore.status.code(), Some(1));
+    let dom = rendered_dom(&explored);
+    for text in [
+        "qsim explore",
+        "All 2 seeds held",
+        "0 of 2 seeds passed",
+        r#"id="scenario-killed-worker""#,
+        "Why it failed",
+    ] {
+        assert!(dom.contains(text), "{text:?}:\n{dom}");
+    }
+}

@@ -219,3 +219,50 @@ fn seeds_are_the_range_asked_for() {
     assert_eq!(exploration.seeds, seeds);
     assert_eq!(exploration.scenarios[0].runs, 3);
 }
+
+#[test]
+fn explore_html_shows_each_scenarios_seeds_failures_and_first_failing_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("explore.html");
+    let output = Command::new(env!("CARGO_BIN_EXE_qsim"))
+        .args([
+            "explore",
+            "scenarios.d/happy.toml",
+            "tests/fixtures/html/killed-worker.toml",
+            "--seeds",
+            "3",
+            "--html",
+            html.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "killed-worker fails on its seeds"
+    );
+    // minijinja escapes `/` in text, which the browser shows as `/` again.
+    let page = std::fs::read_to_string(&html)
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(page.contains("All 3 seeds held"), "happy: {page}");
+    assert!(
+        page.contains("0 of 3 seeds passed"),
+        "killed-worker: {page}"
+    );
+    assert!(
+        page.contains("qsim run tests/fixtures/html/killed-worker.toml --seed 1"),
+        "the first failing seed's reproduce command: {page}"
+    );
+    // The first failing seed's own report, with its explanation, follows the tallies.
+    assert_eq!(
+        page.matches(r#"id="scenario-killed-worker""#).count(),
+        1,
+        "{page}"
+    );
+    assert!(
+        !page.contains(r#"id="scenario-happy""#),
+        "no report for a scenario that held"
+    );
+    assert!(page.contains("Why it failed"), "{page}");
+}

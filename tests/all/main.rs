@@ -7,6 +7,7 @@ mod aws_failures;
 mod aws_resources;
 mod browser;
 mod cli;
+mod cli_output;
 mod conformance;
 mod diagnostics;
 mod explore;

@@ -1,10 +1,11 @@
 //! SDK errors to [`BackendError`]: the kind from the service's error code; the SDK error stated
 //! once, as the source of a kind that is a fixed phrase (`NotFound`, `Unreachable`, ...), or
-//! rendered with `DisplayErrorContext` (the whole cause chain) as the text of a kind that carries
-//! one (`InvalidParameter`, `Service`).
+//! rendered with [`crate::backend::error_chain`] (the whole cause chain, without the `Debug` dump
+//! `DisplayErrorContext` appends) as the text of a kind that carries one (`InvalidParameter`,
+//! `Service`).
 
 use aws_sdk_sqs::config::http::HttpResponse;
-use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 
 use crate::backend::{BackendError, BackendErrorKind};
 
@@ -20,7 +21,7 @@ pub(crate) fn sdk_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = || DisplayErrorContext(&error).to_string();
+    let detail = || crate::backend::error_chain(&error);
     let kind = if is_unreachable(&error) {
         BackendErrorKind::Unreachable
     } else {
@@ -141,6 +142,7 @@ fn strip_sqs_prefix(code: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_sqs::error::DisplayErrorContext;
     use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
     use test_case::test_case;
 
@@ -182,6 +184,11 @@ mod tests {
             "{unbuilt:?}"
         );
         assert!(std::error::Error::source(&unbuilt).is_none(), "{unbuilt:?}");
+        // DisplayErrorContext would append the error's Debug form: structs a reader cannot use.
+        assert!(
+            !unbuilt.to_string().contains("ConstructionFailure"),
+            "{unbuilt}"
+        );
     }
 
     #[test]

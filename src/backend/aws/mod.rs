@@ -11,8 +11,8 @@
 //! - pre-provisioned resources (`--resources`, [`provisioned`]) are checked, emptied before and
 //!   after the run, shared through per-run item keys, and never deleted;
 //! - errors name the operation and the resource, written once per call ([`call`]), and state
-//!   the SDK error once: as their source, or rendered into their text with `DisplayErrorContext`
-//!   (never with credentials);
+//!   the SDK error once: as their source, or rendered into their text with its cause chain
+//!   (never with credentials, never as a `Debug` dump);
 //! - every SDK call is bounded: connect, attempt and whole-call timeouts, long polls getting
 //!   their wait on top ([`options`]); a silent or unreachable endpoint is
 //!   `BackendErrorKind::Unreachable`, and calls are counted both per call and per attempt;

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::check::explain::{self, Explanation, ending_name};
 use crate::engine::MessageIx;
+use crate::explore::Exploration;
 use crate::runner::{RunResult, ScenarioRun};
 
 use super::summary;
@@ -39,6 +40,13 @@ struct Page {
     timeline: Option<String>,
     lifelines: Option<String>,
     lifelines_note: Option<String>,
+    /// API calls per operation, on backends that count them, and their total.
+    api_calls: Vec<(&'static str, u64)>,
+    api_calls_total: u64,
+    /// Requests sent per operation with the SDK's retries, when they differ from the calls.
+    api_attempts: Vec<(String, u64)>,
+    /// What the run's calls cost, as the run summary states it; the page shows it when present.
+    estimated_cost: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -66,9 +74,93 @@ struct StoryView {
     steps: Vec<String>,
 }
 
+/// One explored scenario, as `explore --html` shows it.
+#[derive(Serialize)]
+struct TallyView {
+    name: String,
+    anchor: String,
+    file: String,
+    passed: bool,
+    seeds_passed: u64,
+    runs: u64,
+    failures: Vec<SignatureView>,
+    sometimes: Vec<String>,
+    /// The section of the first failing seed's run, when one failed.
+    report: Option<(u64, String)>,
+}
+
+#[derive(Serialize)]
+struct SignatureView {
+    checks: String,
+    seeds: u64,
+    first_seed: u64,
+    reproduce: String,
+}
+
+#[derive(Serialize)]
+struct ExplorationView {
+    totals: String,
+    scenarios: Vec<TallyView>,
+}
+
 /// The whole page for these runs.
 pub fn render(runs: &[ScenarioRun]) -> String {
-    let pages: Vec<Page> = runs.iter().map(page).collect();
+    render_pages(&runs.iter().map(page).collect::<Vec<_>>(), runs, None)
+}
+
+/// `explore --html`: per scenario, the seeds run, the failures by check with the command that
+/// reproduces each, the `[expect.sometimes]` tallies, then the full report of each scenario's
+/// first failing seed (`first_failures`, run again), or that every seed held.
+pub fn render_exploration(exploration: &Exploration, first_failures: &[ScenarioRun]) -> String {
+    let profile = exploration.profile.as_deref();
+    let scenarios = exploration
+        .scenarios
+        .iter()
+        .map(|tally| TallyView {
+            name: tally.name.clone(),
+            anchor: format!("explore-{}", tally.name),
+            file: tally.path.clone(),
+            passed: tally.passed(),
+            seeds_passed: tally.passed,
+            runs: tally.runs,
+            failures: tally
+                .failures
+                .iter()
+                .map(|signature| SignatureView {
+                    checks: signature.failed.join(", "),
+                    seeds: signature.seeds,
+                    first_seed: signature.first_seed,
+                    reproduce: super::explore::reproduce(
+                        &tally.path,
+                        signature.first_seed,
+                        profile,
+                    ),
+                })
+                .collect(),
+            sometimes: tally
+                .sometimes
+                .iter()
+                .map(|s| super::explore::sometimes_line(s, tally.runs))
+                .collect(),
+            report: first_failures
+                .iter()
+                .find(|run| run.scenario.name == tally.name)
+                .map(|run| (run.seed, format!("scenario-{}", run.scenario.name))),
+        })
+        .collect();
+    let view = ExplorationView {
+        totals: super::explore::totals(exploration),
+        scenarios,
+    };
+    let pages: Vec<Page> = first_failures.iter().map(page).collect();
+    render_pages(&pages, first_failures, Some(&view))
+}
+
+fn render_pages(
+    pages: &[Page],
+    runs: &[ScenarioRun],
+    exploration: Option<&ExplorationView>,
+) -> String {
     let counts = summary::counts(runs);
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)
@@ -77,10 +169,11 @@ pub fn render(runs: &[ScenarioRun]) -> String {
     env.get_template("report.html")
         .expect("added above")
         .render(context! {
-            pages => minijinja::Value::from(minijinja::value::Serde(&pages)),
+            pages => minijinja::Value::from(minijinja::value::Serde(pages)),
             totals => summary::totals(runs),
             failed => counts.failed,
-            index => runs.len() > 1,
+            index => runs.len() > 1 && exploration.is_none(),
+            exploration => exploration.map(|e| minijinja::Value::from(minijinja::value::Serde(e))),
             legend_lines => minijinja::Value::from(minijinja::value::Serde(&legend_gauges)),
             legend_fates => minijinja::Value::from(minijinja::value::Serde(lifelines::FATES)),
         })
@@ -105,7 +198,20 @@ fn page(run: &ScenarioRun) -> Page {
         timeline: None,
         lifelines: None,
         lifelines_note: None,
+        api_calls: Vec::new(),
+        api_calls_total: 0,
+        api_attempts: Vec::new(),
+        estimated_cost: None,
     };
+    if let Some(calls) = &run.api_calls {
+        page.api_calls = calls.iter().map(|(op, n)| (*op, *n)).collect();
+        page.api_calls_total = calls.values().sum();
+    }
+    if let Some(attempts) = &run.api_attempts
+        && attempts.values().sum::<u64>() != page.api_calls_total
+    {
+        page.api_attempts = attempts.iter().map(|(op, n)| (op.clone(), *n)).collect();
+    }
     let RunResult::Finished(finished) = &run.result else {
         page.note = Some(summary::details(run).trim().to_owned()).filter(|d| !d.is_empty());
         return page;
@@ -260,6 +366,40 @@ mod tests {
         assert_eq!(series.consumers.iter().max(), Some(&1));
         assert_eq!(series.visible.last(), Some(&0));
         assert_eq!(series.in_flight.last(), Some(&0));
+    }
+
+    #[test]
+    fn api_calls_and_a_cost_show_when_the_run_has_them() {
+        let mut run = failing_run();
+        let plain = render(std::slice::from_ref(&run));
+        assert!(!plain.contains("API calls"), "the simulator counts none");
+        run.api_calls = Some([("ReceiveMessage", 7), ("SendMessage", 5)].into());
+        run.api_attempts = Some(
+            [
+                ("ReceiveMessage".to_owned(), 9),
+                ("SendMessage".to_owned(), 5),
+            ]
+            .into(),
+        );
+        let mut page = page(&run);
+        let html = render_pages(
+            std::slice::from_ref(&page),
+            std::slice::from_ref(&run),
+            None,
+        );
+        assert!(
+            html.contains("<td>ReceiveMessage</td><td>7</td><td>9</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<th>total</th><th>12</th>"), "{html}");
+        assert!(!html.contains("estimated cost"), "{html}");
+        page.estimated_cost = Some("$0.0000048".into());
+        let html = render_pages(
+            std::slice::from_ref(&page),
+            std::slice::from_ref(&run),
+            None,
+        );
+        assert!(html.contains("estimated cost: $0.0000048"), "{html}");
     }
 
     #[test]
