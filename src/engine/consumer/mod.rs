@@ -153,7 +153,9 @@ impl<B: Backend> Consumer<B> {
         let ctx = self.ctx.clone();
         let group = ctx.scenario().group(self.group);
         if let Some(poller) = group.poller {
-            return self.run_poller(poller).await;
+            // Boxed: the poller's state (an invocation wrapping `handle`) would otherwise make
+            // every consumer's future larger, and the AWS SDK's futures are large already.
+            return Box::pin(self.run_poller(poller)).await;
         }
         let request = ReceiveRequest {
             max: group.max_messages,
@@ -267,8 +269,8 @@ impl<B: Backend> Consumer<B> {
         None
     }
 
-    /// Receives ahead until `batch` holds `prefetch` messages or the queue has nothing more
-    /// to give at once, recording each receive as it happens. Returns when each message was
+    /// Receives ahead until `batch` holds `prefetch` messages or a receive comes back empty,
+    /// recording each receive as it happens. Returns when each message was
     /// received (microseconds since the start), in `batch` order.
     async fn prefetch(
         &mut self,
@@ -279,10 +281,9 @@ impl<B: Backend> Consumer<B> {
         let ctx = self.ctx.clone();
         self.deliveries(batch, true);
         let mut received_at = vec![ctx.now_us(); batch.len()];
-        let top_up = ReceiveRequest {
-            wait: Duration::ZERO,
-            ..request
-        };
+        // Top-ups long-poll like the first receive: a short poll may come back empty while
+        // messages wait (SQS samples a subset of its servers), which would end the fill early.
+        let top_up = request;
         while (batch.len() as u64) < u64::from(prefetch) && !self.control.is_terminating() {
             let room = u64::from(prefetch) - batch.len() as u64;
             let more = ReceiveRequest {

@@ -82,7 +82,7 @@ impl<B: Backend> Consumer<B> {
             };
             let messages = u32::try_from(held.len()).unwrap_or(u32::MAX);
             self.record(None, EventKind::Invoked { messages });
-            let invocation = timeout(poller.function_timeout, self.invoke(&held)).await;
+            let invocation = timeout(poller.function_timeout, Box::pin(self.invoke(&held))).await;
             drop(slot);
             let dispositions = match invocation {
                 Err(_) => {
