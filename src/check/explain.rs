@@ -166,6 +166,8 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
     let name = |actor: ActorId| &*log.actors[actor.0 as usize];
     let mut steps = Vec::new();
     let mut holders: Vec<ActorId> = Vec::new();
+    // A throttled batch is retried every second: its first throttle per receive tells the story.
+    let mut throttled_since_receive = false;
     for (position, event) in log.events.iter().enumerate() {
         let at = seconds(event.at_us);
         let text = if event.message == Some(ix) {
@@ -173,6 +175,7 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
                 EventKind::Sent => Some(format!("sent by {} at {at}", name(event.actor))),
                 EventKind::SendFailed => Some(format!("send failed at {at}")),
                 EventKind::Received { receive_count } => {
+                    throttled_since_receive = false;
                     holders.retain(|&h| h != event.actor);
                     holders.push(event.actor);
                     Some(format!(
@@ -209,6 +212,17 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
                 EventKind::DeleteFailed => {
                     Some(format!("delete by {} failed at {at}", name(event.actor)))
                 }
+                EventKind::PrefetchExpired => Some(format!(
+                    "taken from {}'s prefetch buffer at {at}, after its visibility timeout ran out",
+                    name(event.actor)
+                )),
+                EventKind::Throttled if !throttled_since_receive => {
+                    throttled_since_receive = true;
+                    Some(format!(
+                        "invocation by {} throttled at {at}",
+                        name(event.actor)
+                    ))
+                }
                 EventKind::Queue(transition) => {
                     holders.clear();
                     Some(transition_text(transition, &at))
@@ -231,6 +245,10 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
                 EventKind::ShutdownRequested => {
                     Some(format!("{} told to shut down at {at}", name(event.actor)))
                 }
+                EventKind::InvocationTimedOut => Some(format!(
+                    "{}'s invocation stopped at its function timeout at {at}",
+                    name(event.actor)
+                )),
                 _ => None,
             }
         } else if event.message.is_none() {

@@ -68,6 +68,12 @@ pub struct MessageFacts {
     pub max_receive_count: u32,
     pub deleted: bool,
     pub stale: bool,
+    /// A consumer rejected it (poison) at least once.
+    pub rejected: bool,
+    /// It waited in a prefetch buffer past its visibility timeout at least once.
+    pub prefetch_expired: bool,
+    /// An invocation holding it was throttled at least once.
+    pub throttled: bool,
     /// Side effects and applies this message's handling performed.
     pub effects: u32,
     /// Of those, side effects and applies keyed by the message's own id (most are: it is the
@@ -185,6 +191,18 @@ impl Facts {
                 }
                 EventKind::StaleMessage { .. } => {
                     facts.messages[m.expect("stale names a message")].stale = true
+                }
+                EventKind::Rejected => {
+                    facts.messages[m.expect("rejections name a message")].rejected = true
+                }
+                EventKind::PrefetchExpired => {
+                    facts.messages[m.expect("prefetch expiries name a message")].prefetch_expired =
+                        true
+                }
+                EventKind::Throttled => {
+                    if let Some(m) = m {
+                        facts.messages[m].throttled = true;
+                    }
                 }
                 EventKind::SideEffect { key } => {
                     let ix = event.message.expect("effects name a message");

@@ -142,6 +142,18 @@ pub enum EventKind {
     /// A heartbeat's ChangeMessageVisibility was refused (e.g. past SQS's 12-hour limit); the
     /// consumer stops extending that message and goes on working.
     HeartbeatFailed,
+    /// Taken from the prefetch buffer after its visibility timeout had run out while it waited
+    /// there: SQS may have delivered it to another consumer meanwhile.
+    PrefetchExpired,
+    /// A poller invoked the function with a batch of this many messages.
+    Invoked {
+        messages: u32,
+    },
+    /// A poller's invocation with this message was throttled (the function was at its
+    /// concurrency); the poller retries while the batch's visibility timeout lasts.
+    Throttled,
+    /// An invocation ran past the function timeout and was stopped: its batch failed.
+    InvocationTimedOut,
     Crashed(CrashPoint),
     Killed,
     Exited(ExitReason),

@@ -59,6 +59,7 @@ impl<B: Backend + 'static> Fleet<B> {
                     behavior: RefCell::new(Rc::new(g.behavior.clone())),
                     crashed_after_receive: Default::default(),
                     crashed_after_side_effect: Default::default(),
+                    invocations: Default::default(),
                 })
             })
             .collect();

@@ -4,7 +4,9 @@
 use crate::backend::{Backend, Capability};
 use std::time::Duration;
 
-use crate::scenario::{Action, ConsumerBehavior, CrashPolicy, DedupSource, Rate, Scenario};
+use crate::scenario::{
+    Action, ConsumerBehavior, CrashPolicy, DedupSource, GroupIx, Rate, Scenario,
+};
 
 /// Capabilities `scenario` needs that `backend` lacks, in a stable order.
 pub fn missing_capabilities<B: Backend>(scenario: &Scenario, backend: &B) -> Vec<Capability> {
@@ -48,6 +50,9 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
     if scenario.queue.sim.overrides.inject() {
         needs.push(Capability::InjectedFaults);
     }
+    if (0..scenario.consumers.len()).any(|g| throttled_batches_may_return(scenario, GroupIx(g))) {
+        needs.push(Capability::Deterministic);
+    }
     if scenario.queue.attributes.fifo {
         if scenario
             .producers
@@ -61,6 +66,36 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
         }
     }
     needs
+}
+
+/// A poller group's throttled batches may run out of visibility before they get an invocation:
+/// the group has more pollers than invocation slots, and the visibility timeout is shorter than
+/// the pollers' turns at the slots (pollers / slots, rounded up, times the function timeout).
+/// Which batches win a freed slot is then a race of a few milliseconds, so which messages end in
+/// the DLQ is only reproducible with exact timing.
+fn throttled_batches_may_return(scenario: &Scenario, index: GroupIx) -> bool {
+    let group = scenario.group(index);
+    let Some(poller) = group.poller else {
+        return false;
+    };
+    let scaled_to = scenario
+        .autoscaler
+        .as_ref()
+        .filter(|a| a.group == index)
+        .map_or(0, |a| a.max);
+    let started: u32 = scenario
+        .timeline
+        .iter()
+        .filter_map(|e| match e.action {
+            Action::Start { group, count } if group == index => Some(count),
+            _ => None,
+        })
+        .sum();
+    let pollers = group.count.max(scaled_to).saturating_add(started);
+    let turns = pollers.div_ceil(poller.max_concurrency);
+    pollers > poller.max_concurrency
+        && scenario.queue.attributes.visibility_timeout
+            < poller.function_timeout.saturating_mul(turns)
 }
 
 /// Several consumers may poll the queue at once: more than one instance, or instances the
@@ -93,6 +128,7 @@ fn a_batch_may_return(scenario: &Scenario) -> bool {
         });
         group.max_messages > 1
             && (stops
+                || throttled_batches_may_return(scenario, GroupIx(index))
                 || std::iter::once(&group.behavior)
                     .chain(deployed)
                     .any(|b| may_return_messages(b, visibility)))
@@ -119,6 +155,21 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn pollers_racing_for_fewer_slots_than_their_visibility_allows_need_exact_timing() {
+        let needs = |file: &str| {
+            let scenario = crate::scenario::load(Path::new(file)).expect("a catalog file");
+            required(&scenario)
+        };
+        // Five pollers, one slot, visibility = function timeout: five turns do not fit.
+        assert!(needs("scenarios.d/lambda-throttle-dlq.toml").contains(&Capability::Deterministic));
+        // Five pollers, two slots, visibility = 6 x function timeout: three turns fit.
+        assert!(
+            !needs("scenarios.d/lambda-throttle-dlq-fixed.toml")
+                .contains(&Capability::Deterministic)
+        );
+    }
 
     #[test]
     fn the_send_rate_is_the_sum_of_the_producers_rates() {

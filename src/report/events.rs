@@ -321,6 +321,42 @@ pub const EVENTS: &[EventDoc] = &[
         example: r#"{"t_ms":43200000.0,"actor":"worker-1","event":"heartbeat-failed","message":"orders-0001"}"#,
     },
     EventDoc {
+        event: "prefetch-expired",
+        actor: "consumer",
+        message: Names::Always,
+        fields: &[],
+        meaning: "taken from the `prefetch` buffer after its visibility timeout ran out while it waited there: SQS may have delivered it to another consumer; it is handled anyway",
+        example: r#"{"t_ms":4000.0,"actor":"worker-1","event":"prefetch-expired","message":"orders-0007"}"#,
+    },
+    EventDoc {
+        event: "invoked",
+        actor: "consumer",
+        message: Names::Never,
+        fields: &[field!(
+            "messages",
+            Integer,
+            "how many messages the invocation's batch holds"
+        )],
+        meaning: "a `poller` invoked the function with the batch it received last",
+        example: r#"{"t_ms":12.5,"actor":"lambda-1","event":"invoked","messages":10}"#,
+    },
+    EventDoc {
+        event: "throttled",
+        actor: "consumer",
+        message: Names::WhenKnown,
+        fields: &[],
+        meaning: "a `poller`'s invocation holding this message was throttled (the function was at `max_concurrency`); the poller retries while the batch's visibility timeout lasts, then leaves it to come back",
+        example: r#"{"t_ms":12.5,"actor":"lambda-2","event":"throttled","message":"orders-0011"}"#,
+    },
+    EventDoc {
+        event: "invocation-timed-out",
+        actor: "consumer",
+        message: Names::Never,
+        fields: &[],
+        meaning: "an invocation ran past `function_timeout` and was stopped: nothing of its batch is deleted",
+        example: r#"{"t_ms":30012.5,"actor":"lambda-1","event":"invocation-timed-out"}"#,
+    },
+    EventDoc {
         event: "crashed",
         actor: "consumer",
         message: Names::WhenKnown,
@@ -744,6 +780,13 @@ fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
         EventKind::DeleteFailed => "delete-failed",
         EventKind::Heartbeat => "heartbeat",
         EventKind::HeartbeatFailed => "heartbeat-failed",
+        EventKind::PrefetchExpired => "prefetch-expired",
+        EventKind::Invoked { messages } => {
+            put("messages", json!(messages));
+            "invoked"
+        }
+        EventKind::Throttled => "throttled",
+        EventKind::InvocationTimedOut => "invocation-timed-out",
         EventKind::Crashed(point) => {
             put("point", json!(point));
             "crashed"

@@ -42,6 +42,9 @@ pub enum Metric {
     FinalVersionsNewest,
     Redriven,
     OldestAgeSeconds,
+    AckedFailures,
+    PrefetchExpired,
+    Throttled,
     Status,
 }
 
@@ -363,6 +366,30 @@ impl Metric {
             Messages,
             Nothing,
             "the largest (first `received` − `sent`) time of a message, in seconds (0 if none)",
+        ),
+        def(
+            Metric::AckedFailures,
+            "acked_failures",
+            Count,
+            Messages,
+            Nothing,
+            "messages with fate `processed`, a `rejected` event and no `side-effect` or `applied` event: deleted although their handling failed",
+        ),
+        def(
+            Metric::PrefetchExpired,
+            "prefetch_expired",
+            Count,
+            Messages,
+            Nothing,
+            "messages with a `prefetch-expired` event",
+        ),
+        def(
+            Metric::Throttled,
+            "throttled",
+            Count,
+            Messages,
+            Nothing,
+            "messages with a `throttled` event",
         ),
         def(
             Metric::Status,

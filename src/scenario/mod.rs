@@ -24,10 +24,10 @@ pub(crate) use error::{Diagnostic, ScenarioError, ScenarioErrorKind, SyntaxError
 pub(crate) use metric::Needs;
 pub use metric::{Metric, MetricDef, MetricKind, MetricScope};
 pub(crate) use model::{
-    Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
+    Ack, Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
     DedupSource, Expectation, Expected, FieldValue, GroupIx, Heartbeat, Idempotency,
-    IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Producer, ProducerIx,
-    Target, TimelineEntry, Trigger, Versioning, WhenCondition,
+    IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Poller, Producer,
+    ProducerIx, Target, TimelineEntry, Trigger, Versioning, WhenCondition,
 };
 pub use model::{Amount, Expectations, QueueConfig, Rate, Scenario};
 pub use resolve::Limits;

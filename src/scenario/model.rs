@@ -161,8 +161,67 @@ pub struct ConsumerGroup {
     pub idle_timeout: Duration,
     /// Exit cleanly after processing this many messages (per instance).
     pub message_limit: Option<u64>,
+    /// When a handled message is deleted.
+    pub ack: Ack,
+    /// The most messages an instance holds received ahead of handling them (`None`: one
+    /// receive's worth).
+    pub prefetch: Option<u32>,
+    /// A Lambda-style event source instead of a receive loop.
+    pub poller: Option<Poller>,
     /// The behaviour a `deploy` action can replace while the run goes on.
     pub behavior: ConsumerBehavior,
+}
+
+/// When a consumer deletes the messages it handled: the acknowledgement patterns consumer
+/// libraries implement, correctly or not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Ack {
+    /// Delete what was handled successfully (one DeleteMessageBatch per receive); entries that
+    /// fail for a transient reason are sent again.
+    #[default]
+    OnSuccess,
+    /// Delete whatever was received, also when the handler failed (a `finally { delete }`).
+    Always,
+    /// Like `OnSuccess`, but the per-entry failures of DeleteMessageBatch are ignored.
+    BatchIgnoreFailures,
+    /// A batch handler reports its failed items and the rest are deleted; on a FIFO queue the
+    /// first failure also fails the rest of its group in the batch, so order holds.
+    PartialBatch,
+}
+
+impl Ack {
+    pub const NAMES: &'static [&'static str] = &[
+        "on-success",
+        "always",
+        "batch-ignore-failures",
+        "partial-batch",
+    ];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        let all = [
+            Ack::OnSuccess,
+            Ack::Always,
+            Ack::BatchIgnoreFailures,
+            Ack::PartialBatch,
+        ];
+        Self::NAMES.iter().position(|n| *n == name).map(|i| all[i])
+    }
+}
+
+/// A Lambda-style SQS event source: each instance of the group is one poller that receives
+/// batches and invokes the function, at most `max_concurrency` invocations running at once over
+/// the group.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Poller {
+    /// Messages per receive, 1 to 10.
+    pub batch_size: u32,
+    /// The function's concurrency: an invocation beyond it is throttled.
+    pub max_concurrency: u32,
+    /// An invocation running longer is stopped and its whole batch fails.
+    pub function_timeout: Duration,
+    /// The function returns its failed items (`ReportBatchItemFailures`): the rest of the batch
+    /// is deleted. Without it one failure fails the whole batch.
+    pub report_batch_item_failures: bool,
 }
 
 /// How a consumer handles one message. Replaced as a whole by `deploy` (unset keys of the deploy

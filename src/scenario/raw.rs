@@ -196,6 +196,9 @@ with_behavior!(
         wait: Str,
         idle_timeout: Str,
         message_limit: Int,
+        ack: Str,
+        prefetch: Int,
+        poller: SubTable<RawPoller>,
     }
 );
 
@@ -203,6 +206,16 @@ with_behavior!(
     /// `deploy = { group = "...", ... }` of an `[[at]]` entry.
     RawDeploy { group: Str, }
 );
+
+/// `poller = { ... }` of a `[[consumers]]` group.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPoller {
+    pub batch_size: Int,
+    pub max_concurrency: Int,
+    pub function_timeout: Str,
+    pub report_batch_item_failures: Bool,
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -32,6 +32,21 @@ pub(super) fn redelivered(input: &Input) -> Evaluated {
     input.count(|i| input.message(i).deliveries > 1)
 }
 
+pub(super) fn acked_failures(input: &Input) -> Evaluated {
+    input.count(|i| {
+        let m = input.message(i);
+        input.facts.fate(i) == Fate::Processed && m.rejected && m.effects == 0
+    })
+}
+
+pub(super) fn prefetch_expired(input: &Input) -> Evaluated {
+    input.count(|i| input.message(i).prefetch_expired)
+}
+
+pub(super) fn throttled(input: &Input) -> Evaluated {
+    input.count(|i| input.message(i).throttled)
+}
+
 pub(super) fn dlq(input: &Input) -> Evaluated {
     with_fate(input, Fate::Dlq)
 }

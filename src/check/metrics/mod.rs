@@ -97,6 +97,9 @@ fn evaluator(metric: Metric) -> Evaluator {
         Metric::MinAttempts => fates::min_attempts,
         Metric::MaxAttempts => fates::max_attempts,
         Metric::OldestAgeSeconds => fates::oldest_age_seconds,
+        Metric::AckedFailures => fates::acked_failures,
+        Metric::PrefetchExpired => fates::prefetch_expired,
+        Metric::Throttled => fates::throttled,
         // Side effects per idempotency key, and the status table.
         Metric::SideEffects => effects::side_effects,
         Metric::DuplicatedEffects => effects::duplicated_effects,

@@ -16,6 +16,9 @@ use tokio::sync::Notify;
 use tokio::time::sleep;
 
 mod idempotency;
+mod poller;
+#[cfg(test)]
+mod tests;
 
 use idempotency::{Claim, Lru};
 
@@ -27,7 +30,7 @@ use crate::backend::{
     ReceivedMessage, Table, Update, UpdateOutcome,
 };
 use crate::scenario::{
-    ConsumerBehavior, CrashPolicy, FieldValue, GroupIx, Heartbeat, Idempotency, IdempotencyKey,
+    Ack, ConsumerBehavior, CrashPolicy, FieldValue, GroupIx, Heartbeat, Idempotency, IdempotencyKey,
 };
 
 /// How a consumer instance ended.
@@ -62,7 +65,13 @@ pub(super) struct GroupShared {
     pub behavior: RefCell<Rc<ConsumerBehavior>>,
     pub crashed_after_receive: Cell<bool>,
     pub crashed_after_side_effect: Cell<bool>,
+    /// Invocations running now, over the group's pollers (`poller.max_concurrency` bounds it).
+    pub invocations: Cell<u32>,
 }
+
+/// How often `ack = "on-success"` sends a failed delete entry, the first time included: the
+/// standard retry mode's attempts of the AWS SDKs.
+const DELETE_ATTEMPTS: u32 = 3;
 
 /// Pause after an empty short-poll receive, so an idle consumer does not spin.
 const SHORT_POLL_PAUSE: Duration = Duration::from_millis(100);
@@ -90,11 +99,24 @@ impl Delivery<'_> {
     }
 }
 
+/// A handled message waiting for the batch delete.
+type PendingDelete = (Receipt, Option<MessageIx>);
+
 /// What to do with a message after handling it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Disposition {
     Delete,
     Leave,
     Crash(CrashPoint),
+}
+
+/// What the acknowledgement mode makes of a handled message: `always` deletes the failed ones
+/// too (only a crash escapes it, as a killed process never reaches its `finally`).
+fn acknowledged(ack: Ack, disposition: Disposition) -> Disposition {
+    match (ack, disposition) {
+        (Ack::Always, Disposition::Leave) => Disposition::Delete,
+        _ => disposition,
+    }
 }
 
 impl<B: Backend> Consumer<B> {
@@ -130,11 +152,18 @@ impl<B: Backend> Consumer<B> {
     async fn run_loop(&mut self) -> Result<ConsumerEnd, BackendError> {
         let ctx = self.ctx.clone();
         let group = ctx.scenario().group(self.group);
+        if let Some(poller) = group.poller {
+            // Boxed: the poller's state (an invocation wrapping `handle`) would otherwise make
+            // every consumer's future larger, and the AWS SDK's futures are large already.
+            return Box::pin(self.run_poller(poller)).await;
+        }
         let request = ReceiveRequest {
             max: group.max_messages,
             wait: group.wait,
             visibility: None,
         };
+        let ack = group.ack;
+        let fifo = ctx.scenario().queue.attributes.fifo;
         let mut last_message = ctx.now_us();
         let mut handled = 0u64;
         loop {
@@ -144,28 +173,30 @@ impl<B: Backend> Consumer<B> {
             if ctx.has_failed() {
                 return Ok(ConsumerEnd::Failed);
             }
-            let batch = ctx.backend().receive(ctx.main(), request).await?;
+            let mut batch = ctx.backend().receive(ctx.main(), request).await?;
             if batch.is_empty() {
-                let idle = Duration::from_micros(ctx.now_us() - last_message);
-                if idle >= group.idle_timeout {
-                    return Ok(ConsumerEnd::Exited(ExitReason::Idle));
-                }
-                if request.wait.is_zero() {
-                    tokio::select! {
-                        biased;
-                        _ = self.control.woken.notified() => {}
-                        _ = sleep(SHORT_POLL_PAUSE) => {}
-                    }
+                if let Some(end) = self.idle(last_message, request.wait).await {
+                    return Ok(end);
                 }
                 continue;
             }
             last_message = ctx.now_us();
-            let held = self.deliveries(&batch);
+            let (held, received_at) = match group.prefetch {
+                None => (self.deliveries(&batch, true), Vec::new()),
+                Some(prefetch) => {
+                    let received_at = self.prefetch(&mut batch, prefetch, request).await?;
+                    (self.deliveries(&batch, false), received_at)
+                }
+            };
 
-            let mut deletes: Vec<(Receipt, Option<MessageIx>)> = Vec::new();
+            let mut deletes: Vec<PendingDelete> = Vec::new();
             // Messages not yet handled, and handled ones waiting for the batch delete: what
             // the instance still holds, so what a heartbeat extends.
             let mut waiting: Vec<Receipt> = Vec::new();
+            // FIFO groups of this batch with a failed message (`ack = "partial-batch"`): the
+            // rest of each is handed back unhandled so the group keeps its order.
+            let mut failed_groups: Vec<&str> = Vec::new();
+            let mut handed_back: Vec<&Delivery> = Vec::new();
             let mut next = 0;
             while next < held.len() {
                 // SIGTERM (also during the receive's long poll) or the limit: nothing more
@@ -176,6 +207,14 @@ impl<B: Backend> Consumer<B> {
                 }
                 let delivery = &held[next];
                 next += 1;
+                let message_group = delivery.message.group_id.as_deref();
+                if message_group.is_some_and(|g| failed_groups.contains(&g)) {
+                    handed_back.push(delivery);
+                    continue;
+                }
+                if let Some(at) = received_at.get(next - 1) {
+                    self.note_prefetch_expiry(delivery, *at);
+                }
                 waiting.clear();
                 if self.shared.behavior.borrow().heartbeat.is_some() {
                     waiting.extend(deletes.iter().map(|(r, _)| r.clone()));
@@ -183,85 +222,179 @@ impl<B: Backend> Consumer<B> {
                 }
                 let disposition = self.handle(delivery, &waiting).await?;
                 handled += 1;
-                match disposition {
+                match acknowledged(ack, disposition) {
                     Disposition::Delete => {
-                        deletes.push((delivery.message.receipt.clone(), delivery.ix()))
+                        deletes.push((delivery.message.receipt.clone(), delivery.ix()));
+                        // A prefetching consumer acknowledges each message as it finishes it:
+                        // the rest of its buffer may wait long.
+                        if group.prefetch.is_some() {
+                            self.delete(std::mem::take(&mut deletes), ack).await?;
+                        }
                     }
-                    Disposition::Leave => {}
+                    Disposition::Leave => {
+                        if ack == Ack::PartialBatch && fifo {
+                            failed_groups.extend(message_group);
+                        }
+                    }
                     Disposition::Crash(point) => {
                         self.record(delivery.ix(), EventKind::Crashed(point));
                         return Ok(ConsumerEnd::Crashed(point));
                     }
                 }
             }
-            // Hand back what was not started instead of letting it wait for its timeout.
-            for delivery in &held[next..] {
-                let released = ctx
-                    .backend()
-                    .change_visibility(ctx.main(), &delivery.message.receipt, Duration::ZERO)
-                    .await;
-                let kind = match released {
-                    Ok(()) => EventKind::Released,
-                    // Another consumer may have received and deleted it meanwhile: a real
-                    // consumer logs that and goes on.
-                    Err(e) if e.kind.is_refusal() => EventKind::ReleaseFailed,
-                    Err(e) => return Err(e),
-                };
-                self.record(delivery.ix(), kind);
-            }
-            self.delete(deletes).await?;
+            handed_back.extend(&held[next..]);
+            self.release(&handed_back).await?;
+            self.delete(deletes, ack).await?;
             if group.message_limit.is_some_and(|limit| handled >= limit) {
                 return Ok(ConsumerEnd::Exited(ExitReason::MessageLimit));
             }
         }
     }
 
-    /// Records every message of a receive response at the moment of the receive (including
-    /// those the instance will not get to) and parses each body once.
-    fn deliveries<'a>(&self, batch: &'a [ReceivedMessage]) -> Vec<Delivery<'a>> {
+    /// After an empty receive: the idle exit once nothing came for `idle_timeout` since
+    /// `last_message_us`, else a pause after a short poll so an idle consumer does not spin.
+    async fn idle(&self, last_message_us: u64, wait: Duration) -> Option<ConsumerEnd> {
+        let group = self.ctx.scenario().group(self.group);
+        let idle = Duration::from_micros(self.ctx.now_us() - last_message_us);
+        if idle >= group.idle_timeout {
+            return Some(ConsumerEnd::Exited(ExitReason::Idle));
+        }
+        if wait.is_zero() {
+            tokio::select! {
+                biased;
+                _ = self.control.woken.notified() => {}
+                _ = sleep(SHORT_POLL_PAUSE) => {}
+            }
+        }
+        None
+    }
+
+    /// Receives ahead until `batch` holds `prefetch` messages or a receive comes back empty,
+    /// recording each receive as it happens. Returns when each message was
+    /// received (microseconds since the start), in `batch` order.
+    async fn prefetch(
+        &mut self,
+        batch: &mut Vec<ReceivedMessage>,
+        prefetch: u32,
+        request: ReceiveRequest,
+    ) -> Result<Vec<u64>, BackendError> {
+        let ctx = self.ctx.clone();
+        self.deliveries(batch, true);
+        let mut received_at = vec![ctx.now_us(); batch.len()];
+        // Top-ups long-poll like the first receive: a short poll may come back empty while
+        // messages wait (SQS samples a subset of its servers), which would end the fill early.
+        let top_up = request;
+        while (batch.len() as u64) < u64::from(prefetch) && !self.control.is_terminating() {
+            let room = u64::from(prefetch) - batch.len() as u64;
+            let more = ReceiveRequest {
+                max: top_up.max.min(u32::try_from(room).unwrap_or(u32::MAX)),
+                ..top_up
+            };
+            let extra = ctx.backend().receive(ctx.main(), more).await?;
+            if extra.is_empty() {
+                break;
+            }
+            self.deliveries(&extra, true);
+            received_at.resize(batch.len() + extra.len(), ctx.now_us());
+            batch.extend(extra);
+        }
+        Ok(received_at)
+    }
+
+    /// Records a buffered message whose visibility timeout ran out while it waited: from then
+    /// on SQS may hand it to another consumer, which this one cannot know.
+    fn note_prefetch_expiry(&self, delivery: &Delivery, received_at_us: u64) {
+        let visibility = self.ctx.scenario().queue.attributes.visibility_timeout;
+        let waited = Duration::from_micros(self.ctx.now_us().saturating_sub(received_at_us));
+        if waited >= visibility && delivery.ix().is_some() {
+            self.record(delivery.ix(), EventKind::PrefetchExpired);
+        }
+    }
+
+    /// Hands back what was not started instead of letting it wait for its timeout.
+    async fn release(&self, deliveries: &[&Delivery<'_>]) -> Result<(), BackendError> {
         let ctx = &self.ctx;
-        ctx.count(|live| live.received += batch.len() as u64);
+        for delivery in deliveries {
+            let released = ctx
+                .backend()
+                .change_visibility(ctx.main(), &delivery.message.receipt, Duration::ZERO)
+                .await;
+            let kind = match released {
+                Ok(()) => EventKind::Released,
+                // Another consumer may have received and deleted it meanwhile: a real
+                // consumer logs that and goes on.
+                Err(e) if e.kind.is_refusal() => EventKind::ReleaseFailed,
+                Err(e) => return Err(e),
+            };
+            self.record(delivery.ix(), kind);
+        }
+        Ok(())
+    }
+
+    /// Parses each body of a receive response once and, with `record`, records every message
+    /// at the moment of the receive (including those the instance will not get to).
+    fn deliveries<'a>(&self, batch: &'a [ReceivedMessage], record: bool) -> Vec<Delivery<'a>> {
+        let ctx = &self.ctx;
+        if record {
+            ctx.count(|live| live.received += batch.len() as u64);
+        }
         batch
             .iter()
             .map(|message| {
                 let known = serde_json::from_str::<Body>(&message.body)
                     .ok()
                     .and_then(|body| Some((ctx.log().borrow().lookup(&body.id)?, body)));
-                match &known {
-                    Some((ix, _)) => self.record(
-                        Some(*ix),
-                        EventKind::Received {
-                            receive_count: message.receive_count,
-                        },
-                    ),
-                    None => self.record(None, EventKind::Unexpected),
+                if record {
+                    match &known {
+                        Some((ix, _)) => self.record(
+                            Some(*ix),
+                            EventKind::Received {
+                                receive_count: message.receive_count,
+                            },
+                        ),
+                        None => self.record(None, EventKind::Unexpected),
+                    }
                 }
                 Delivery { message, known }
             })
             .collect()
     }
 
+    /// DeleteMessageBatch of what was handled. Entries that fail for a reason a retry can fix
+    /// (not a refusal such as a stale receipt) are sent again by `on-success`, as the AWS SDKs'
+    /// batch helpers leave to the caller; `batch-ignore-failures` drops them, so those
+    /// messages come back.
     async fn delete(
         &mut self,
-        deletes: Vec<(Receipt, Option<MessageIx>)>,
+        mut deletes: Vec<PendingDelete>,
+        ack: Ack,
     ) -> Result<(), BackendError> {
-        if deletes.is_empty() {
-            return Ok(());
-        }
         let ctx = self.ctx.clone();
-        let receipts: Vec<Receipt> = deletes.iter().map(|(r, _)| r.clone()).collect();
-        let results = ctx.backend().delete(ctx.main(), &receipts).await?;
-        let mut processed = 0;
-        for ((_, ix), result) in deletes.into_iter().zip(results) {
-            match result {
-                Ok(()) => {
-                    processed += 1;
-                    self.record(ix, EventKind::Deleted);
+        let mut attempts = 0;
+        while !deletes.is_empty() {
+            attempts += 1;
+            let receipts: Vec<Receipt> = deletes.iter().map(|(r, _)| r.clone()).collect();
+            let results = ctx.backend().delete(ctx.main(), &receipts).await?;
+            let mut processed = 0;
+            let mut retry = Vec::new();
+            for ((receipt, ix), result) in deletes.into_iter().zip(results) {
+                match result {
+                    Ok(()) => {
+                        processed += 1;
+                        self.record(ix, EventKind::Deleted);
+                    }
+                    Err(e) => {
+                        self.record(ix, EventKind::DeleteFailed);
+                        let retries = ack != Ack::BatchIgnoreFailures;
+                        if retries && !e.kind.is_refusal() && attempts < DELETE_ATTEMPTS {
+                            retry.push((receipt, ix));
+                        }
+                    }
                 }
-                Err(_) => self.record(ix, EventKind::DeleteFailed),
             }
+            ctx.count(|live| live.processed += processed);
+            deletes = retry;
         }
-        ctx.count(|live| live.processed += processed);
         Ok(())
     }
 

@@ -13,7 +13,7 @@ mod tables;
 
 pub(crate) use tables::{
     PAYLOAD_KINDS, TOP, at, autoscaler, behavior, chaos, consumer, deploy, heartbeat, literal,
-    payload, poison, producer, queue, redrive, scenario, sim, start, versioning,
+    payload, poison, poller, producer, queue, redrive, scenario, sim, start, versioning,
 };
 
 use std::time::Duration;

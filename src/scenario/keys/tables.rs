@@ -147,6 +147,19 @@ table!(consumer {
     WAIT wait: secs(Duration::ZERO, MAX_RECEIVE_WAIT), derived("queue.receive_wait"), "WaitTimeSeconds of each receive.";
     IDLE_TIMEOUT idle_timeout: POSITIVE_DURATION, derived("queue.visibility_timeout + 2 * wait + 1s"), "An instance exits cleanly after this long without receiving anything.";
     MESSAGE_LIMIT message_limit: count_from(1), OPTIONAL, "An instance exits cleanly after processing this many messages.";
+    ACK ack: Shape::Choice(crate::scenario::Ack::NAMES), default("on-success"), "When handled messages are deleted: on-success (failed ones stay; failed delete entries are retried), always (also failed ones), batch-ignore-failures (failed delete entries are not retried), partial-batch (on FIFO the first failure fails the rest of its group in the batch).";
+    PREFETCH prefetch: int(1, MAX_PREFETCH), OPTIONAL, "Receive ahead until this many messages are held (>= max_messages), then handle them one by one; each is deleted when handled.";
+    POLLER poller: Shape::Table(&[poller::KEYS]), OPTIONAL, "A Lambda-style SQS event source: each instance is a poller invoking the function with batches, throttled beyond max_concurrency.";
+});
+
+/// The most messages a consumer may hold received ahead: a buffer, not a second queue.
+const MAX_PREFETCH: i64 = 1_000;
+
+table!(poller {
+    BATCH_SIZE batch_size: int(1, MAX_BATCH as i64), default("10"), "Messages per receive and invocation (an SQS event source's BatchSize without a batching window: 1 to 10).";
+    MAX_CONCURRENCY max_concurrency: instances_from(1), REQUIRED, "The function's concurrency: invocations beyond it are throttled and retried until the batch's visibility timeout runs out.";
+    FUNCTION_TIMEOUT function_timeout: POSITIVE_DURATION, REQUIRED, "An invocation running longer is stopped and its whole batch fails (at most the queue's visibility timeout).";
+    REPORT_BATCH_ITEM_FAILURES report_batch_item_failures: Shape::Bool, default("false"), "The function reports its failed items and the rest of the batch is deleted; false: one failure fails the whole batch.";
 });
 
 table!(behavior {

@@ -14,10 +14,12 @@ use super::ctx::{Ctx, Loc};
 use super::unique_names;
 use super::values::parse_crash_policy;
 use crate::scenario::keys::{behavior as key, chaos as ckey, consumer as gkey, fmt_duration};
-use crate::scenario::raw::{RawBehavior, RawChaos, RawConsumer, RawHeartbeat, RawVersioning};
+use crate::scenario::raw::{
+    RawBehavior, RawChaos, RawConsumer, RawHeartbeat, RawPoller, RawVersioning,
+};
 use crate::scenario::{
-    Chaos, ConsumerBehavior, ConsumerGroup, CrashPolicy, Heartbeat, Idempotency, IdempotencyKey,
-    QueueConfig, Versioning,
+    Ack, Chaos, ConsumerBehavior, ConsumerGroup, CrashPolicy, Heartbeat, Idempotency,
+    IdempotencyKey, Poller, QueueConfig, Versioning,
 };
 
 /// One layer of behaviour keys and where it is in the file.
@@ -83,6 +85,52 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer, queue: &QueueConfig) -> 
         loc: loc.clone(),
         raw: raw.behavior(),
     };
+    let max_messages = ctx
+        .uint(loc, &gkey::MAX_MESSAGES, raw.max_messages.as_ref())
+        .unwrap_or(1);
+    let poller = raw
+        .poller
+        .as_ref()
+        .and_then(|p| poller(ctx, &loc.table("poller", p), p.get_ref(), queue));
+    if raw.poller.is_some() {
+        // A poller's batch, limit and acknowledgement are the event source's, not a loop's.
+        let help = "a poller receives `poller.batch_size` messages and deletes them as its \
+                    `report_batch_item_failures` says: remove this key or the poller";
+        let misplaced: [(&str, Option<std::ops::Range<usize>>); 4] = [
+            ("max_messages", raw.max_messages.as_ref().map(Spanned::span)),
+            (
+                "message_limit",
+                raw.message_limit.as_ref().map(Spanned::span),
+            ),
+            ("ack", raw.ack.as_ref().map(Spanned::span)),
+            ("prefetch", raw.prefetch.as_ref().map(Spanned::span)),
+        ];
+        for (name, span) in misplaced {
+            if let Some(span) = span {
+                let message = format!("`{name}` does not apply to a group with a `poller`");
+                ctx.error(span, loc.key(name), message, help.to_string());
+            }
+        }
+    }
+    let ack = ctx
+        .choice(loc, &gkey::ACK, raw.ack.as_ref())
+        .and_then(Ack::from_name)
+        .unwrap_or_default();
+    let prefetch = ctx.uint(loc, &gkey::PREFETCH, raw.prefetch.as_ref());
+    if let (Some(prefetch), Some(raw_prefetch)) = (prefetch, raw.prefetch.as_ref()) {
+        if prefetch < max_messages {
+            let message =
+                format!("prefetch {prefetch} is smaller than max_messages {max_messages}");
+            let help = "prefetch is the most messages held at once, one receive included: \
+                        at least max_messages";
+            ctx.error(
+                raw_prefetch.span(),
+                loc.key("prefetch"),
+                message,
+                help.to_string(),
+            );
+        }
+    }
     ConsumerGroup {
         name: ctx
             .name(loc, &gkey::NAME, raw.name.as_ref())
@@ -94,12 +142,13 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer, queue: &QueueConfig) -> 
         stagger: ctx
             .duration(loc, &gkey::STAGGER, raw.stagger.as_ref())
             .unwrap_or_default(),
-        max_messages: ctx
-            .uint(loc, &gkey::MAX_MESSAGES, raw.max_messages.as_ref())
-            .unwrap_or(1),
+        max_messages: poller.map_or(max_messages, |p| p.batch_size),
         wait,
         idle_timeout,
         message_limit: ctx.count(loc, &gkey::MESSAGE_LIMIT, raw.message_limit.as_ref()),
+        ack,
+        prefetch,
+        poller,
         behavior: behavior(ctx, &[layer], queue),
     }
 }
@@ -209,6 +258,44 @@ fn idempotency(ctx: &mut Ctx, layers: &[Layer], queue: &QueueConfig) -> Idempote
         }
         _ => Idempotency::None,
     }
+}
+
+fn poller(ctx: &mut Ctx, loc: &Loc, raw: &RawPoller, queue: &QueueConfig) -> Option<Poller> {
+    use crate::scenario::keys::poller as key;
+    let batch_size = ctx.uint(loc, &key::BATCH_SIZE, raw.batch_size.as_ref());
+    let max_concurrency = ctx.uint(loc, &key::MAX_CONCURRENCY, raw.max_concurrency.as_ref());
+    let function_timeout = ctx.duration(loc, &key::FUNCTION_TIMEOUT, raw.function_timeout.as_ref());
+    let report = ctx.bool(
+        loc,
+        &key::REPORT_BATCH_ITEM_FAILURES,
+        raw.report_batch_item_failures.as_ref(),
+    );
+    let (max_concurrency, function_timeout) = (max_concurrency?, function_timeout?);
+    let visibility = queue.attributes.visibility_timeout;
+    if function_timeout > visibility {
+        // Lambda refuses such an event source mapping (AWS Lambda Developer Guide, "Creating
+        // and configuring an Amazon SQS event source mapping").
+        let span = raw
+            .function_timeout
+            .as_ref()
+            .map_or(loc.span.clone(), Spanned::span);
+        let message = format!(
+            "function_timeout {} is longer than the queue's visibility_timeout {}",
+            fmt_duration(function_timeout),
+            fmt_duration(visibility)
+        );
+        let help = "Lambda rejects an SQS event source whose function timeout exceeds the \
+                    queue's visibility timeout; AWS advises a visibility timeout of at least six \
+                    times the function timeout";
+        ctx.error(span, loc.key("function_timeout"), message, help.to_string());
+        return None;
+    }
+    Some(Poller {
+        batch_size: batch_size.unwrap_or(10),
+        max_concurrency,
+        function_timeout,
+        report_batch_item_failures: report.unwrap_or(false),
+    })
 }
 
 fn versioning(ctx: &mut Ctx, loc: &Loc, raw: &RawVersioning) -> Versioning {

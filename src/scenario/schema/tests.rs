@@ -67,6 +67,7 @@ fn raw_fields(path: &str) -> Option<Vec<&'static str>> {
         "consumers.versioning" | "at.deploy.versioning" => fields_of::<RawVersioning>(),
         "consumers.heartbeat" | "at.deploy.heartbeat" => fields_of::<RawHeartbeat>(),
         "consumers.chaos" | "at.deploy.chaos" => fields_of::<RawChaos>(),
+        "consumers.poller" => fields_of::<RawPoller>(),
         "at" => fields_of::<RawAt>(),
         "at.start" => fields_of::<RawStart>(),
         "at.deploy" => fields_of::<RawDeploy>(),

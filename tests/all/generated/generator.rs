@@ -39,6 +39,7 @@ pub(super) fn scenario(seed: u64) -> String {
         fifo: false,
         dlq: false,
         content_dedup: false,
+        visibility_ms: 30_000,
         producers: Vec::new(),
         groups: Vec::new(),
     };
@@ -58,6 +59,8 @@ struct Gen {
     fifo: bool,
     dlq: bool,
     content_dedup: bool,
+    /// The queue's visibility timeout: a poller's function timeout may not exceed it.
+    visibility_ms: u64,
     /// (name, continuous)
     producers: Vec<(&'static str, bool)>,
     groups: Vec<&'static str>,
@@ -172,11 +175,12 @@ impl Gen {
         // Sometimes "0s": a message left visible at once is received again at the same virtual
         // instant, a livelock the engine must stop as a standstill.
         self.maybe(0.85, "visibility_timeout", |g| {
-            if g.chance(0.05) {
-                q("0s")
+            g.visibility_ms = if g.chance(0.05) {
+                0
             } else {
-                g.secs(1, 10)
-            }
+                g.rng.random_range(1..=10) * 1000
+            };
+            q(&duration(g.visibility_ms))
         });
         self.maybe(0.5, "receive_wait", |g| g.secs(0, 3));
         self.maybe(0.15, "delay", |g| g.secs(0, 3));
@@ -374,16 +378,56 @@ impl Gen {
             self.maybe(0.6, "count", |g| g.int(0, 3).to_string());
             self.maybe(0.3, "start", |g| g.dur(0, 5_000));
             self.maybe(0.3, "stagger", |g| g.dur(0, 3_000));
-            self.maybe(0.4, "max_messages", |g| g.int(1, 10).to_string());
+            // A poller's batch, limit and acknowledgement are its own (no function timeout
+            // fits a 0 s visibility timeout).
+            let poller = self.visibility_ms > 0 && self.chance(0.12);
+            let mut max_messages = 1;
+            if !poller {
+                self.maybe(0.4, "max_messages", |g| {
+                    max_messages = g.int(1, 10);
+                    max_messages.to_string()
+                });
+            }
             self.maybe(0.3, "wait", |g| g.secs(0, 2));
             self.maybe(0.5, "idle_timeout", |g| g.dur(500, 10_000));
-            self.maybe(0.25, "message_limit", |g| g.int(1, 6).to_string());
+            if poller {
+                let poller = self.poller();
+                self.line("poller", poller);
+            } else {
+                self.maybe(0.25, "message_limit", |g| g.int(1, 6).to_string());
+                self.maybe(0.25, "ack", |g| {
+                    q(g.pick(&[
+                        "on-success",
+                        "always",
+                        "batch-ignore-failures",
+                        "partial-batch",
+                    ]))
+                });
+                self.maybe(0.15, "prefetch", |g| {
+                    g.int(max_messages, max_messages + 10).to_string()
+                });
+            }
             let keys = self.behavior(0.4);
             for (key, value) in keys {
                 self.line(key, value);
             }
             self.groups.push(name);
         }
+    }
+
+    /// `poller = { ... }`, its function timeout within the queue's visibility timeout.
+    fn poller(&mut self) -> String {
+        let mut parts = Vec::new();
+        if self.chance(0.6) {
+            parts.push(format!("batch_size = {}", self.int(1, 10)));
+        }
+        parts.push(format!("max_concurrency = {}", self.int(1, 3)));
+        let timeout = self.dur(100, self.visibility_ms);
+        parts.push(format!("function_timeout = {timeout}"));
+        if self.chance(0.6) {
+            parts.push(format!("report_batch_item_failures = {}", self.chance(0.5)));
+        }
+        format!("{{ {} }}", parts.join(", "))
     }
 
     /// Behaviour keys (of `[[consumers]]` or a `deploy`), each present with about probability

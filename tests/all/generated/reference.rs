@@ -51,6 +51,9 @@ struct Msg {
     received: Vec<(f64, i64)>,
     deleted: bool,
     stale_message: bool,
+    rejected: bool,
+    prefetch_expired: bool,
+    throttled: bool,
     effects: u64,
     purged_event: bool,
     deduplicated_event: bool,
@@ -171,6 +174,21 @@ impl History {
                 "stale-message" => {
                     if let Some(i) = ix {
                         h.messages[i].stale_message = true;
+                    }
+                }
+                "rejected" => {
+                    if let Some(i) = ix {
+                        h.messages[i].rejected = true;
+                    }
+                }
+                "prefetch-expired" => {
+                    if let Some(i) = ix {
+                        h.messages[i].prefetch_expired = true;
+                    }
+                }
+                "throttled" => {
+                    if let Some(i) = ix {
+                        h.messages[i].throttled = true;
                     }
                 }
                 "side-effect" | "applied" => {
@@ -366,6 +384,18 @@ impl History {
         out.insert("expired", fated(Fate::Expired));
         out.insert("lost", fated(Fate::Lost));
         out.insert("redelivered", count(&|i| receives(i) >= 2.0));
+        out.insert(
+            "acked_failures",
+            count(&|i| {
+                let m = &self.messages[i];
+                self.fate(i) == Fate::Processed && m.rejected && m.effects == 0
+            }),
+        );
+        out.insert(
+            "prefetch_expired",
+            count(&|i| self.messages[i].prefetch_expired),
+        );
+        out.insert("throttled", count(&|i| self.messages[i].throttled));
         out.insert(
             "poison_in_dlq",
             count(&|i| self.fate(i) == Fate::Dlq && self.messages[i].poison),
