@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
 use crate::engine::{Body, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
@@ -132,6 +133,8 @@ pub struct Facts {
     pub redriven: u64,
     /// Whether the queue's transitions were observed (fates decided from them) or are inferred.
     pub observed_queue: bool,
+    /// Whether the queue is FIFO.
+    pub fifo: bool,
 }
 
 impl Facts {
@@ -140,6 +143,7 @@ impl Facts {
         let mut facts = Facts {
             messages: vec![MessageFacts::default(); log.messages.len()],
             observed_queue: outcome.observed_queue,
+            fifo: scenario.queue.attributes.fifo,
             ..Facts::default()
         };
         // The open `Applying` of each (actor, message), waiting for its `Applied`: where it is
@@ -175,6 +179,15 @@ impl Facts {
                             TransitionKind::Duplicated => seen.duplicated = true,
                             TransitionKind::VisibilityExpired | TransitionKind::Redriven => {}
                         }
+                    }
+                }
+                // The queue took the delete; only its answer was lost.
+                EventKind::Fault {
+                    operation: ApiOperation::Delete,
+                    fault: FaultKind::TimeoutAfter,
+                } => {
+                    if let Some(m) = m {
+                        facts.messages[m].deleted = true;
                     }
                 }
                 EventKind::Unexpected => facts.unexpected += 1,

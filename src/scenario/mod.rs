@@ -26,7 +26,7 @@ pub use metric::{Metric, MetricDef, MetricKind, MetricScope};
 pub(crate) use model::{
     Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
     DedupSource, Expectation, Expected, FieldValue, GroupIx, Heartbeat, Idempotency,
-    IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Producer, ProducerIx,
+    IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Producer, ProducerIx, RetryPolicy,
     Target, TimelineEntry, Trigger, Versioning, WhenCondition,
 };
 pub use model::{Amount, Expectations, QueueConfig, Rate, Scenario};

@@ -20,14 +20,17 @@ mod idempotency;
 use idempotency::{Claim, Lru};
 
 use super::context::RunContext;
+use super::retry::retrying;
 use super::event::{ActorId, CrashPoint, EventKind, ExitReason, KeyRef, MessageIx, SkipReason};
 use super::payload::Body;
+use crate::backend::faults::ApiOperation;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Condition, Item, PutOutcome, Receipt, ReceiveRequest,
     ReceivedMessage, Table, Update, UpdateOutcome,
 };
 use crate::scenario::{
     ConsumerBehavior, CrashPolicy, FieldValue, GroupIx, Heartbeat, Idempotency, IdempotencyKey,
+    RetryPolicy,
 };
 
 /// How a consumer instance ended.
@@ -144,7 +147,17 @@ impl<B: Backend> Consumer<B> {
             if ctx.has_failed() {
                 return Ok(ConsumerEnd::Failed);
             }
-            let batch = ctx.backend().receive(ctx.main(), request).await?;
+            let call = (ApiOperation::Receive, &[][..]);
+            let received = retrying(&ctx, self.actor, group.retries, call, || {
+                ctx.backend().receive(ctx.main(), request)
+            })
+            .await;
+            let batch = match received {
+                Ok(batch) => batch,
+                // Out of attempts: poll again (each failed attempt took its time).
+                Err(error) if error.kind.is_transient() => continue,
+                Err(error) => return Err(error),
+            };
             if batch.is_empty() {
                 let idle = Duration::from_micros(ctx.now_us() - last_message);
                 if idle >= group.idle_timeout {
@@ -196,15 +209,21 @@ impl<B: Backend> Consumer<B> {
             }
             // Hand back what was not started instead of letting it wait for its timeout.
             for delivery in &held[next..] {
-                let released = ctx
-                    .backend()
-                    .change_visibility(ctx.main(), &delivery.message.receipt, Duration::ZERO)
-                    .await;
+                let call = (ApiOperation::ChangeVisibility, &[delivery.ix()][..]);
+                let released = retrying(&ctx, self.actor, group.retries, call, || {
+                    let receipt = &delivery.message.receipt;
+                    ctx.backend()
+                        .change_visibility(ctx.main(), receipt, Duration::ZERO)
+                })
+                .await;
                 let kind = match released {
                     Ok(()) => EventKind::Released,
-                    // Another consumer may have received and deleted it meanwhile: a real
-                    // consumer logs that and goes on.
-                    Err(e) if e.kind.is_refusal() => EventKind::ReleaseFailed,
+                    // Another consumer may have received and deleted it meanwhile, or the
+                    // call kept failing: a real consumer logs that and goes on (the message
+                    // comes back after its visibility timeout).
+                    Err(e) if e.kind.is_refusal() || e.kind.is_transient() => {
+                        EventKind::ReleaseFailed
+                    }
                     Err(e) => return Err(e),
                 };
                 self.record(delivery.ix(), kind);
@@ -250,15 +269,27 @@ impl<B: Backend> Consumer<B> {
         }
         let ctx = self.ctx.clone();
         let receipts: Vec<Receipt> = deletes.iter().map(|(r, _)| r.clone()).collect();
-        let results = ctx.backend().delete(ctx.main(), &receipts).await?;
+        let ixs: Vec<Option<MessageIx>> = deletes.iter().map(|(_, ix)| *ix).collect();
+        let retries = ctx.scenario().group(self.group).retries;
+        let call = (ApiOperation::Delete, ixs.as_slice());
+        let results = retrying(&ctx, self.actor, retries, call, || {
+            ctx.backend().delete(ctx.main(), &receipts)
+        })
+        .await;
+        let deleted: Vec<bool> = match results {
+            Ok(results) => results.iter().map(Result::is_ok).collect(),
+            // Out of attempts: none is known deleted; SQS delivers them again.
+            Err(error) if error.kind.is_transient() => vec![false; receipts.len()],
+            Err(error) => return Err(error),
+        };
         let mut processed = 0;
-        for ((_, ix), result) in deletes.into_iter().zip(results) {
-            match result {
-                Ok(()) => {
+        for ((_, ix), deleted) in deletes.into_iter().zip(deleted) {
+            match deleted {
+                true => {
                     processed += 1;
                     self.record(ix, EventKind::Deleted);
                 }
-                Err(_) => self.record(ix, EventKind::DeleteFailed),
+                false => self.record(ix, EventKind::DeleteFailed),
             }
         }
         ctx.count(|live| live.processed += processed);
@@ -307,12 +338,32 @@ impl<B: Backend> Consumer<B> {
         }
 
         let actor = self.actor;
+        let retries = ctx.scenario().group(self.group).retries;
         let work = self.process(ix, body, &behavior);
         let held = Held {
             in_hand: (&message.receipt, ix),
             also: also_held,
         };
-        heartbeating(&ctx, actor, behavior.heartbeat, held, work).await
+        match heartbeating(&ctx, actor, (behavior.heartbeat, retries), held, work).await {
+            // A table call kept failing: the handler gives up on this message, which SQS
+            // delivers again after its visibility timeout.
+            Err(error) if error.kind.is_transient() => Ok(Disposition::Leave),
+            result => result,
+        }
+    }
+
+    /// A table call of the handling of `ix`, retried by the group's `retries`.
+    async fn table_call<T, F>(
+        &self,
+        operation: ApiOperation,
+        ix: MessageIx,
+        call: impl FnMut() -> F,
+    ) -> Result<T, BackendError>
+    where
+        F: Future<Output = Result<T, BackendError>>,
+    {
+        let retries = self.ctx.scenario().group(self.group).retries;
+        retrying(&self.ctx, self.actor, retries, (operation, &[Some(ix)]), call).await
     }
 
     /// Processing, the idempotency protocol and the side effect.
@@ -375,7 +426,16 @@ impl<B: Backend> Consumer<B> {
             }
         }
         let check_before_doing = matches!(behavior.idempotency, Idempotency::Tables { .. });
-        if check_before_doing && ctx.backend().get(Table::SideEffects, &key).await?.is_some() {
+        let performed_before = match check_before_doing {
+            true => self
+                .table_call(ApiOperation::GetItem, ix, || {
+                    ctx.backend().get(Table::SideEffects, &key)
+                })
+                .await?
+                .is_some(),
+            false => false,
+        };
+        if performed_before {
             self.record(Some(ix), skipped(SkipReason::AlreadyPerformed));
             self.complete(ix, &key).await?;
             return Ok(Disposition::Delete);
@@ -449,11 +509,12 @@ impl<B: Backend> Consumer<B> {
                         entity,
                     },
                 );
-                return match ctx
-                    .backend()
-                    .update(Table::SideEffects, &item_key, &update)
-                    .await?
-                {
+                let outcome = self
+                    .table_call(ApiOperation::UpdateItem, ix, || {
+                        ctx.backend().update(Table::SideEffects, &item_key, &update)
+                    })
+                    .await?;
+                return match outcome {
                     UpdateOutcome::Updated(_) => {
                         self.record(
                             Some(ix),
@@ -480,21 +541,22 @@ impl<B: Backend> Consumer<B> {
                 message: Some(id.clone()),
                 ..Item::default()
             };
-            matches!(
-                ctx.backend()
-                    .put_if_absent(Table::SideEffects, key, &item)
-                    .await?,
-                PutOutcome::Created
-            )
+            let outcome = self
+                .table_call(ApiOperation::PutItem, ix, || {
+                    ctx.backend().put_if_absent(Table::SideEffects, key, &item)
+                })
+                .await?;
+            matches!(outcome, PutOutcome::Created)
         } else {
             let update = Update {
                 add_count: 1,
                 set_message: Some(id.clone()),
                 ..Update::default()
             };
-            ctx.backend()
-                .update(Table::SideEffects, key, &update)
-                .await?;
+            self.table_call(ApiOperation::UpdateItem, ix, || {
+                ctx.backend().update(Table::SideEffects, key, &update)
+            })
+            .await?;
             true
         };
         if performed {
@@ -540,7 +602,7 @@ struct Held<'a> {
 async fn heartbeating<B: Backend, T>(
     ctx: &RunContext<B>,
     actor: ActorId,
-    heartbeat: Option<Heartbeat>,
+    (heartbeat, retries): (Option<Heartbeat>, RetryPolicy),
     held: Held<'_>,
     work: impl Future<Output = Result<T, BackendError>>,
 ) -> Result<T, BackendError> {
@@ -558,7 +620,12 @@ async fn heartbeating<B: Backend, T>(
             _ = sleep(heartbeat.interval) => {
                 let mut still = Vec::with_capacity(extending.len());
                 for (receipt, ix) in extending {
-                    match ctx.backend().change_visibility(ctx.main(), receipt, heartbeat.extend).await {
+                    let call = (ApiOperation::ChangeVisibility, &[ix][..]);
+                    let extended = retrying(ctx, actor, retries, call, || {
+                        ctx.backend().change_visibility(ctx.main(), receipt, heartbeat.extend)
+                    })
+                    .await;
+                    match extended {
                         Ok(()) => {
                             if ix.is_some() {
                                 ctx.record(actor, ix, EventKind::Heartbeat);
@@ -580,6 +647,8 @@ async fn heartbeating<B: Backend, T>(
                                 ctx.record(actor, ix, EventKind::HeartbeatFailed);
                             }
                         }
+                        // Out of attempts this time: the next interval tries again.
+                        Err(e) if e.kind.is_transient() => still.push((receipt, ix)),
                         Err(e) => return Err(e),
                     }
                 }

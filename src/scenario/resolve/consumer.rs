@@ -100,6 +100,7 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer, queue: &QueueConfig) -> 
         wait,
         idle_timeout,
         message_limit: ctx.count(loc, &gkey::MESSAGE_LIMIT, raw.message_limit.as_ref()),
+        retries: super::faults::retries(ctx, loc, raw.retries.as_ref()),
         behavior: behavior(ctx, &[layer], queue),
     }
 }
