@@ -152,10 +152,11 @@ impl<B: Backend> Consumer<B> {
                 ctx.backend().receive(ctx.main(), request)
             })
             .await;
-            let batch = match received {
-                Ok(batch) => batch,
-                // Out of attempts: poll again (each failed attempt took its time).
-                Err(error) if error.kind.is_transient() => continue,
+            // Out of attempts: nothing received, as after an empty receive (each failed attempt
+            // took its time, so no pause is added).
+            let (batch, failed) = match received {
+                Ok(batch) => (batch, false),
+                Err(error) if error.kind.is_transient() => (Vec::new(), true),
                 Err(error) => return Err(error),
             };
             if batch.is_empty() {
@@ -163,7 +164,7 @@ impl<B: Backend> Consumer<B> {
                 if idle >= group.idle_timeout {
                     return Ok(ConsumerEnd::Exited(ExitReason::Idle));
                 }
-                if request.wait.is_zero() {
+                if request.wait.is_zero() && !failed {
                     tokio::select! {
                         biased;
                         _ = self.control.woken.notified() => {}
