@@ -37,8 +37,12 @@ pub enum BackendErrorKind {
     InvalidParameter(String),
     /// The endpoint does not implement the operation (e.g. moto and StartMessageMoveTask).
     Unsupported,
-    /// Throttling that outlived the SDK's retries.
+    /// Throttled: SQS's RequestThrottled, DynamoDB's ProvisionedThroughputExceededException.
     Throttled,
+    /// A 5xx answer (InternalError, ServiceUnavailable): the service failed this request.
+    InternalError,
+    /// The request timed out: the caller cannot know whether the service applied it.
+    TimedOut,
     /// The queue or table does not exist (or was deleted under us).
     NotFound,
     /// The endpoint could not be reached or did not answer in time (retries included): every
@@ -54,6 +58,15 @@ impl BackendErrorKind {
     /// The endpoint is down or silent: calling it again would only wait out the timeouts.
     pub fn is_unreachable(&self) -> bool {
         matches!(self, BackendErrorKind::Unreachable)
+    }
+
+    /// A failure the AWS SDK's standard retry mode retries (throttling, 5xx, timeouts): qsim's
+    /// producers and consumers retry these by their `retries` policy.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            BackendErrorKind::Throttled | BackendErrorKind::InternalError | BackendErrorKind::TimedOut
+        )
     }
 
     /// The service understood the request and said no to it (a stale receipt, a limit): the
@@ -84,7 +97,11 @@ impl fmt::Display for BackendErrorKind {
             ),
             BackendErrorKind::InvalidParameter(what) => write!(f, "invalid parameter: {what}"),
             BackendErrorKind::Unsupported => f.write_str("not implemented by this endpoint"),
-            BackendErrorKind::Throttled => f.write_str("throttled after retries"),
+            BackendErrorKind::Throttled => f.write_str("throttled"),
+            BackendErrorKind::InternalError => f.write_str("internal error (HTTP 5xx)"),
+            BackendErrorKind::TimedOut => {
+                f.write_str("timed out (whether the service applied it is unknown)")
+            }
             BackendErrorKind::NotFound => f.write_str("does not exist"),
             BackendErrorKind::Unreachable => {
                 f.write_str("the endpoint is unreachable or did not answer")

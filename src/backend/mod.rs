@@ -9,8 +9,10 @@
 //!   and the AWS backend on the wall clock, with the same engine code;
 //! - nothing here prints: errors are returned as [`BackendError`] with their cause chain.
 
+mod api_calls;
 pub mod aws;
 mod error;
+pub mod faults;
 pub(crate) mod sim;
 mod table;
 mod types;
@@ -18,6 +20,7 @@ mod types;
 /// A queue's attributes and role are SQS's, shared with the scenario; re-exported as part of
 /// this boundary.
 pub use crate::sqs::{QueueAttributes, QueueRole};
+pub(crate) use api_calls::ApiCalls;
 pub(crate) use error::BackendError;
 pub use error::{BackendErrorKind, error_chain};
 pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
@@ -144,6 +147,12 @@ pub trait Backend {
     /// Hands over the queue transitions observed since the last call, oldest first per queue.
     /// Backends that cannot observe them report none.
     fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {
+        let _ = sink;
+    }
+
+    /// Hands over the API faults injected since the last call, oldest first (only the
+    /// [`faults::FaultLayer`] injects any).
+    fn take_injections(&self, sink: &mut dyn FnMut(faults::Injection)) {
         let _ = sink;
     }
 

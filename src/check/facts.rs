@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
 use crate::engine::{Body, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
@@ -60,6 +61,8 @@ pub struct MessageFacts {
     pub send_failed: bool,
     /// Position of its `sent` event in the log: the queue's order of sends.
     pub sent_position: usize,
+    /// When its `sent` or `send-failed` line was logged (a retried send: after its retries).
+    pub sent_us: u64,
     /// Receive events (each delivery counts).
     pub deliveries: u32,
     pub first_received_us: Option<u64>,
@@ -138,6 +141,8 @@ pub struct Facts {
     pub redriven: u64,
     /// Whether the queue's transitions were observed (fates decided from them) or are inferred.
     pub observed_queue: bool,
+    /// Whether the queue is FIFO.
+    pub fifo: bool,
 }
 
 impl Facts {
@@ -146,6 +151,7 @@ impl Facts {
         let mut facts = Facts {
             messages: vec![MessageFacts::default(); log.messages.len()],
             observed_queue: outcome.observed_queue,
+            fifo: scenario.queue.attributes.fifo,
             ..Facts::default()
         };
         // The open `Applying` of each (actor, message), waiting for its `Applied`: where it is
@@ -159,9 +165,12 @@ impl Facts {
                     let f = &mut facts.messages[m.expect("sends name a message")];
                     f.sent = true;
                     f.sent_position = position;
+                    f.sent_us = event.at_us;
                 }
                 EventKind::SendFailed => {
-                    facts.messages[m.expect("sends name a message")].send_failed = true
+                    let f = &mut facts.messages[m.expect("sends name a message")];
+                    f.send_failed = true;
+                    f.sent_us = event.at_us;
                 }
                 EventKind::Received { receive_count } => {
                     let f = &mut facts.messages[m.expect("receives name a message")];
@@ -181,6 +190,15 @@ impl Facts {
                             TransitionKind::Duplicated => seen.duplicated = true,
                             TransitionKind::VisibilityExpired | TransitionKind::Redriven => {}
                         }
+                    }
+                }
+                // The queue took the delete; only its answer was lost.
+                EventKind::Fault {
+                    operation: ApiOperation::Delete,
+                    fault: FaultKind::TimeoutAfter,
+                } => {
+                    if let Some(m) = m {
+                        facts.messages[m].deleted = true;
                     }
                 }
                 EventKind::Unexpected => facts.unexpected += 1,
@@ -323,7 +341,7 @@ impl Facts {
         };
         let max_receive_count = scenario.queue.max_receive_count;
         for (i, f) in self.messages.iter_mut().enumerate() {
-            let sent_at = log.messages[i].sent_at_us.unwrap_or(0);
+            let sent_at = f.sent_us;
             let effected = f.effects > 0;
             f.fate = Some(if f.send_failed || !f.sent {
                 Fate::NotSent
@@ -380,7 +398,7 @@ impl Facts {
             let Some(dedup) = meta.dedup_id.as_deref() else {
                 continue;
             };
-            let sent_at = meta.sent_at_us.unwrap_or(0);
+            let sent_at = self.messages[i].sent_us;
             let within = accepted
                 .get(dedup)
                 .is_some_and(|&first| sent_at.saturating_sub(first) < DEDUP_WINDOW_US);

@@ -3,6 +3,7 @@
 //! the run's canonical [`projection`] compared with its [`snapshot`].
 
 mod conservation;
+pub mod cost;
 pub mod explain;
 mod facts;
 mod metrics;

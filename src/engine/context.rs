@@ -12,8 +12,9 @@ use tokio::time::Instant;
 use super::event::{ActorId, EventKind, EventLog, MessageIx};
 use super::payload::Body;
 use super::{Ending, Limits};
+use crate::backend::faults::Injection;
 use crate::backend::{Backend, BackendError, QueueId, QueueRole, QueueTransition, TransitionKind};
-use crate::scenario::{LiveMetric, Scenario};
+use crate::scenario::{LiveMetric, RetryPolicy, Scenario};
 
 /// Counters the timeline's `when` conditions and the progress line read while the run goes on.
 #[derive(Clone, Copy, Debug, Default)]
@@ -50,6 +51,8 @@ pub(super) struct RunContext<B> {
     changed: Notify,
     /// The actors of the queues' own transitions: `queue:main`, `queue:dlq`.
     queue_actors: [ActorId; 2],
+    /// Each retrying actor's stream of backoff jitter (`retry:ACTOR`), made on its first retry.
+    retry_streams: RefCell<std::collections::HashMap<ActorId, rand_chacha::ChaCha8Rng>>,
     /// Why the run must stop before it is over (a limit), once one is hit.
     stop: Cell<Option<Ending>>,
     /// The wall-clock moment after which the run stops (`--max-wall`).
@@ -103,6 +106,7 @@ impl<B: Backend> RunContext<B> {
         let producers = scenario.producers.len();
         let mut log = EventLog::default();
         let queue_actors = [log.actor("queue:main"), log.actor("queue:dlq")];
+
         RunContext {
             scenario,
             backend,
@@ -117,6 +121,7 @@ impl<B: Backend> RunContext<B> {
             fatal: RefCell::new(None),
             changed: Notify::new(),
             queue_actors,
+            retry_streams: RefCell::new(std::collections::HashMap::new()),
             stop: Cell::new(None),
             wall_deadline: limits
                 .max_wall
@@ -327,6 +332,39 @@ impl<B: Backend> RunContext<B> {
             let message = Body::id_of(&t.body).and_then(|id| log.lookup(&id));
             log.push(at, actor, message, EventKind::Queue(t.kind));
         });
+        self.backend.take_injections(&mut |injection: Injection| {
+            // Named on the first fault only: a run without faults has no `api` actor.
+            let api = log.actor("api");
+            let at = injection.at.saturating_duration_since(self.origin).as_micros() as u64;
+            let message = injection
+                .body
+                .as_deref()
+                .and_then(Body::id_of)
+                .and_then(|id| log.lookup(&id));
+            let kind = EventKind::Fault {
+                operation: injection.operation,
+                fault: injection.fault,
+            };
+            log.push(at, api, message, kind);
+        });
+    }
+
+    /// How long `actor` waits before attempt `attempt` (2 or more) under `policy`: the AWS
+    /// SDK's full jitter, a seeded random fraction of `backoff * 2^(attempt-2)`, capped.
+    pub(super) fn backoff(&self, actor: ActorId, policy: RetryPolicy, attempt: u32) -> Duration {
+        let ceiling = policy
+            .backoff
+            .saturating_mul(1u32 << (attempt.saturating_sub(2)).min(20))
+            .min(RetryPolicy::MAX_BACKOFF);
+        if ceiling.is_zero() {
+            return Duration::ZERO;
+        }
+        let mut streams = self.retry_streams.borrow_mut();
+        let rng = streams.entry(actor).or_insert_with(|| {
+            let name = self.log.borrow().actors[actor.0 as usize].clone();
+            crate::rng::stream(self.seed, &format!("retry:{name}"))
+        });
+        ceiling.mul_f64(rand::RngExt::random::<f64>(rng))
     }
 
     pub(super) fn count(&self, update: impl FnOnce(&mut LiveCounters)) {

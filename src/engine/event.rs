@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueRole, Status, TransitionKind};
 use crate::scenario::FieldValue;
 
@@ -168,6 +169,18 @@ pub enum EventKind {
     TimedOut,
     /// A transition the queue made by itself (observed on the simulator only).
     Queue(TransitionKind),
+    /// The fault layer injected `fault` into a call of `operation` (actor `api`); the message,
+    /// when the call names one (each message of a send, a hidden receive or delete).
+    Fault {
+        operation: ApiOperation,
+        fault: FaultKind,
+    },
+    /// A producer or consumer makes attempt `attempt` (2 or more) of a call that failed
+    /// transiently, after its backoff.
+    Retried {
+        operation: ApiOperation,
+        attempt: u32,
+    },
 }
 
 /// Everything recorded in one run.

@@ -14,6 +14,7 @@ mod fleet;
 mod payload;
 mod producer;
 mod requirements;
+mod retry;
 mod timeline;
 
 pub(crate) use event::{ActorId, Event, EventLog, KeyRef, MessageIx, MessageMeta};
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 use tokio::time::{sleep, sleep_until};
 
+use crate::backend::faults::{ApiUsage, FaultLayer};
 use crate::backend::{
     Backend, BackendError, Capability, Item, MoveTask, QueueId, QueueRole, QueueSpec,
     ReceivedMessage, Redrive,
@@ -53,6 +55,8 @@ pub struct Outcome {
     /// Every consumer instance by name: its group index and how it ended.
     pub instances: BTreeMap<String, (GroupIx, InstanceState)>,
     pub peak_consumers: u64,
+    /// The calls the scenario's actors made, per API operation, and what they bill.
+    pub api: ApiUsage,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,13 +216,17 @@ async fn run_provisioned<B: Backend + 'static>(
 ) -> Result<Outcome, BackendError> {
     tracing::debug!(scenario = %scenario.name, seed, backend = backend.name(), "provisioning");
     let (main, dlq) = provision(&scenario.queue, &*backend).await?;
+    // Every actor's call goes through the fault layer, which also counts them; qsim's own
+    // provisioning above and final reads below go to the backend directly.
+    let api = Rc::new(FaultLayer::new(backend.clone(), &scenario.faults, seed));
     let ctx = Rc::new(RunContext::new(
         scenario.clone(),
-        backend.clone(),
+        api.clone(),
         seed,
         (main, dlq),
         limits,
     ));
+    api.start_at(ctx.origin());
     let fleet = Fleet::new(ctx.clone());
 
     let mut tasks = Vec::new();
@@ -320,6 +328,7 @@ async fn run_provisioned<B: Backend + 'static>(
         elapsed,
         instances,
         peak_consumers,
+        api: api.usage(),
     })
 }
 

@@ -11,8 +11,10 @@ use std::time::Duration;
 use tokio::time::sleep_until;
 
 use super::context::RunContext;
-use super::event::{EventKind, MessageMeta};
+use super::event::{EventKind, MessageIx, MessageMeta};
+use super::retry::retrying;
 use super::payload::{self, Body, Draft, ENTITY_FIELD, VERSION_FIELD};
+use crate::backend::faults::ApiOperation;
 use crate::backend::{Backend, OutgoingMessage};
 use crate::rng;
 use crate::scenario::{Amount, DedupSource, Rate};
@@ -88,8 +90,14 @@ pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
             break;
         }
         sent += batch.len() as u64;
+        let messages: Vec<Option<MessageIx>> = ixs.iter().copied().map(Some).collect();
         ctx.take_transitions();
-        match ctx.backend().send(ctx.main(), &batch).await {
+        let call = (ApiOperation::Send, messages.as_slice());
+        let outcome = retrying(&ctx, actor, producer.retries, call, || {
+            ctx.backend().send(ctx.main(), &batch)
+        })
+        .await;
+        match outcome {
             Ok(results) => {
                 let mut ok = 0;
                 for (ix, result) in ixs.iter().zip(results) {
@@ -102,6 +110,12 @@ pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
                     ctx.record_cause(actor, Some(*ix), kind);
                 }
                 ctx.count(|live| live.sent += ok);
+            }
+            // Out of attempts: a producer logs the failure and goes on with its next batch.
+            Err(error) if error.kind.is_transient() => {
+                for ix in &ixs {
+                    ctx.record_cause(actor, Some(*ix), EventKind::SendFailed);
+                }
             }
             Err(error) => {
                 ctx.fail(error);

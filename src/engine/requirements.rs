@@ -1,6 +1,7 @@
 //! Which backend capabilities a scenario depends on, derived from what the file asks for (never
 //! from its name), so a backend that lacks one reports the scenario as skipped, saying why.
 
+use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{Backend, Capability};
 use std::time::Duration;
 
@@ -54,10 +55,17 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
         needs.push(Capability::Deterministic);
     }
     if scenario.queue.attributes.fifo {
-        if scenario
-            .producers
+        // A retried send whose first attempt the queue took may arrive after that copy was
+        // received and deleted: only the 5-minute window absorbs it then.
+        let hidden_sends = scenario
+            .faults
             .iter()
-            .any(|p| p.dedup == DedupSource::Payload)
+            .any(|f| f.kind == FaultKind::TimeoutAfter && f.targets(ApiOperation::Send));
+        if hidden_sends
+            || scenario
+                .producers
+                .iter()
+                .any(|p| p.dedup == DedupSource::Payload)
         {
             needs.push(Capability::FifoDedupWindow);
         }

@@ -68,6 +68,7 @@ pub(super) fn run_block(
             if result.passed { "yes" } else { "**no**" },
         );
     }
+    write_cost(&mut out, outcome, &verdict.facts);
     let _ = writeln!(
         out,
         "\n![Timeline of {}: visible, in-flight and DLQ messages, live consumers, sends and deletes per second]({picture})",
@@ -84,6 +85,35 @@ pub(super) fn run_block(
         write_explanation(&mut out, &explanation);
     }
     Ok(out)
+}
+
+/// What the run's own API calls were, what they cost, and the table writes per message.
+fn write_cost(out: &mut String, outcome: &crate::engine::Outcome, facts: &crate::check::Facts) {
+    let api = &outcome.api;
+    if api.calls.is_empty() {
+        return;
+    }
+    let per_operation: Vec<String> = api
+        .calls
+        .iter()
+        .map(|(operation, n)| format!("{operation} {n}"))
+        .collect();
+    let writes: u64 = ["PutItem", "UpdateItem", "DeleteItem"]
+        .iter()
+        .filter_map(|op| api.calls.get(op))
+        .sum();
+    let messages = outcome.log.messages.len().max(1) as f64;
+    let cost = match crate::check::metric_value(crate::scenario::Metric::EstimatedCostUsd, outcome, facts) {
+        crate::check::Value::Number(usd) => crate::report::summary::dollars(usd),
+        _ => "unknown".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "\nWhat it cost: {} API calls ({}), {:.1} DynamoDB writes per message, {cost} at on-demand list prices.",
+        api.total_calls(),
+        per_operation.join(", "),
+        writes as f64 / messages,
+    );
 }
 
 fn write_explanation(out: &mut String, e: &Explanation) {

@@ -38,6 +38,7 @@ pub(super) fn scenario(name: &str, queue: QueueConfig) -> Scenario {
         consumers: Vec::new(),
         timeline: Vec::new(),
         autoscaler: None,
+        faults: Vec::new(),
         expect: Expectations::default(),
     }
 }

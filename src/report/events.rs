@@ -30,6 +30,8 @@ pub enum FieldType {
     OptInteger,
     /// A string or an integer (order-log values).
     Scalar,
+    /// An object of counts by name (`{"ReceiveMessage": 12}`).
+    Counts,
 }
 
 impl FieldType {
@@ -42,6 +44,10 @@ impl FieldType {
             FieldType::OptString => json!({"type": ["string", "null"]}),
             FieldType::OptInteger => json!({"type": ["integer", "null"], "minimum": 0}),
             FieldType::Scalar => json!({"type": ["string", "integer"]}),
+            FieldType::Counts => json!({
+                "type": "object",
+                "additionalProperties": {"type": "integer", "minimum": 0}
+            }),
         }
     }
 
@@ -54,6 +60,9 @@ impl FieldType {
             FieldType::OptString => value.is_string() || value.is_null(),
             FieldType::OptInteger => value.is_u64() || value.is_null(),
             FieldType::Scalar => value.is_string() || value.is_i64(),
+            FieldType::Counts => value
+                .as_object()
+                .is_some_and(|counts| counts.values().all(Value::is_u64)),
         }
     }
 }
@@ -457,6 +466,36 @@ pub const EVENTS: &[EventDoc] = &[
         example: r#"{"t_ms":12.5,"actor":"queue:main","event":"duplicated","message":"orders-0001"}"#,
     },
     EventDoc {
+        event: "fault",
+        actor: "api",
+        message: Names::WhenKnown,
+        fields: &[
+            field!(
+                "operation",
+                String,
+                "send, receive, delete, change_visibility, get_item, put_item or update_item"
+            ),
+            field!(
+                "fault",
+                String,
+                "throttle, error, timeout_before, timeout_after or latency"
+            ),
+        ],
+        meaning: "`[[faults]]`: the fault layer injected a fault into a call; one line per message the call names (each of a send; each a hidden `timeout_after` receive or delete took), else one without `message`",
+        example: r#"{"t_ms":0.0,"actor":"api","event":"fault","message":"orders-0001","operation":"send","fault":"timeout_after"}"#,
+    },
+    EventDoc {
+        event: "retried",
+        actor: "producer or consumer",
+        message: Names::WhenKnown,
+        fields: &[
+            field!("operation", String, "the operation retried (as in `fault`)"),
+            field!("attempt", Integer, "the attempt now made, 2 or more"),
+        ],
+        meaning: "a call that failed transiently (throttled, 5xx, timed out) is made again after its backoff (`retries`); one line per message the call concerns, else one without `message`",
+        example: r#"{"t_ms":1010.0,"actor":"orders","event":"retried","message":"orders-0001","operation":"send","attempt":2}"#,
+    },
+    EventDoc {
         event: "purge",
         actor: "timeline",
         message: Names::Never,
@@ -565,9 +604,19 @@ pub const EVENTS: &[EventDoc] = &[
                 "most consumer instances alive at once"
             ),
             field!("redriven", Integer, "messages the move task moved back"),
+            field!(
+                "api_calls",
+                Counts,
+                "calls the producers, consumers, timeline and autoscaler made, per API operation (qsim's own provisioning and final reads not included)"
+            ),
+            field!(
+                "billed_requests",
+                Counts,
+                "the requests those calls bill, per API operation: SQS bills each 64 KiB of a call's payload as one request"
+            ),
         ],
         meaning: "the last line of a run",
-        example: r#"{"t_ms":15000.0,"actor":"engine","event":"run-ended","ending":"completed","peak_consumers":2,"redriven":0}"#,
+        example: r#"{"t_ms":15000.0,"actor":"engine","event":"run-ended","ending":"completed","peak_consumers":2,"redriven":0,"api_calls":{"ReceiveMessage":3,"SendMessageBatch":1},"billed_requests":{"ReceiveMessage":3,"SendMessageBatch":1}}"#,
     },
 ];
 
@@ -665,6 +714,8 @@ pub fn write(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io
         .as_ref()
         .map_or(0, |t| t.moved);
     fields.insert("redriven".into(), json!(redriven));
+    fields.insert("api_calls".into(), json!(outcome.api.calls));
+    fields.insert("billed_requests".into(), json!(outcome.api.billed));
     line(&common(end_ms, engine, "run-ended", None, fields))
 }
 
@@ -811,6 +862,16 @@ fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
         EventKind::ScaledOut => "scaled-out",
         EventKind::ScaledIn => "scaled-in",
         EventKind::TimedOut => "timed-out",
+        EventKind::Fault { operation, fault } => {
+            put("operation", json!(operation.as_str()));
+            put("fault", json!(fault.as_str()));
+            "fault"
+        }
+        EventKind::Retried { operation, attempt } => {
+            put("operation", json!(operation.as_str()));
+            put("attempt", json!(attempt));
+            "retried"
+        }
         EventKind::Queue(transition) => {
             if let crate::backend::TransitionKind::DeadLettered { receive_count } = transition {
                 put("receive_count", json!(receive_count));

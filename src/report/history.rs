@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::events::{FORMAT, conforms};
 use crate::backend::TransitionKind;
+use crate::backend::faults::{ApiOperation, ApiUsage, FaultKind};
 use crate::backend::{Item, MoveTask, MoveTaskState, QueueRole, Receipt, ReceivedMessage, Status};
 use crate::engine::{
     Ending, EventKind, EventLog, FinalState, InstanceState, KeyRef, MessageIx, MessageMeta, Outcome,
@@ -171,6 +172,8 @@ struct Reader<'a> {
     instances: BTreeMap<String, (GroupIx, InstanceState)>,
     /// `run-ended`'s time, ending and peak consumers, once read.
     ended: Option<(u64, Ending, u64)>,
+    /// `run-ended`'s API calls and billed requests.
+    api: ApiUsage,
 }
 
 impl<'a> Reader<'a> {
@@ -189,6 +192,7 @@ impl<'a> Reader<'a> {
             final_state: FinalState::default(),
             instances: BTreeMap::new(),
             ended: None,
+            api: ApiUsage::default(),
         }
     }
 
@@ -242,6 +246,10 @@ impl<'a> Reader<'a> {
                     });
                 }
                 self.ended = Some((at_us, ending, field(value, "peak_consumers")?));
+                self.api = ApiUsage {
+                    calls: api_counts(value, "api_calls")?,
+                    billed: api_counts(value, "billed_requests")?,
+                };
                 return Ok(());
             }
             _ => self.event_kind(event, value, message)?,
@@ -344,6 +352,20 @@ impl<'a> Reader<'a> {
             "delete-failed" => EventKind::DeleteFailed,
             "heartbeat" => EventKind::Heartbeat,
             "heartbeat-failed" => EventKind::HeartbeatFailed,
+            "prefetch-expired" => EventKind::PrefetchExpired,
+            "invoked" => EventKind::Invoked {
+                messages: count("messages")?,
+            },
+            "throttled" => EventKind::Throttled,
+            "invocation-timed-out" => EventKind::InvocationTimedOut,
+            "fault" => EventKind::Fault {
+                operation: api_operation(&field::<String>(value, "operation")?)?,
+                fault: fault_kind(&field::<String>(value, "fault")?)?,
+            },
+            "retried" => EventKind::Retried {
+                operation: api_operation(&field::<String>(value, "operation")?)?,
+                attempt: count("attempt")?,
+            },
             "crashed" => EventKind::Crashed(field(value, "point")?),
             "killed" => EventKind::Killed,
             "exited" => EventKind::Exited(field(value, "reason")?),
@@ -468,6 +490,7 @@ impl<'a> Reader<'a> {
             elapsed: Duration::from_micros(end_us),
             instances: self.instances,
             peak_consumers,
+            api: self.api,
         })
     }
 }
@@ -479,6 +502,36 @@ fn micros(t_ms: f64) -> u64 {
 
 fn field<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T, String> {
     T::deserialize(&value[name]).map_err(|e| format!("`{name}`: {e}"))
+}
+
+fn api_operation(text: &str) -> Result<ApiOperation, String> {
+    ApiOperation::ALL
+        .into_iter()
+        .find(|o| o.as_str() == text)
+        .ok_or_else(|| format!("unknown API operation `{text}`"))
+}
+
+fn fault_kind(text: &str) -> Result<FaultKind, String> {
+    FaultKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == text)
+        .ok_or_else(|| format!("unknown fault `{text}`"))
+}
+
+/// `{"ReceiveMessage": 3, ...}` of the `run-ended` line, keyed by the API names the fault
+/// layer counts under.
+fn api_counts(value: &Value, name: &str) -> Result<BTreeMap<&'static str, u64>, String> {
+    field::<BTreeMap<String, u64>>(value, name)?
+        .into_iter()
+        .map(|(operation, n)| {
+            ApiOperation::ALL
+                .into_iter()
+                .map(ApiOperation::api_name)
+                .find(|api| *api == operation)
+                .map(|api| (api, n))
+                .ok_or_else(|| format!("`{name}`: unknown API operation `{operation}`"))
+        })
+        .collect()
 }
 
 fn status(text: &str) -> Result<Status, String> {

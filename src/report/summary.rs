@@ -10,7 +10,7 @@ use crate::engine::Ending;
 use crate::runner::{Finished, Leftovers, NotStarted, Reproduce, RunResult, ScenarioRun};
 use crate::scenario::{Expectation, Metric, Scenario};
 
-/// `PASS happy  sent=5 processed=5 dlq=0 effects=5  sim 12.0s  wall 3ms`
+/// `PASS happy  sent=5 processed=5 dlq=0 effects=5 calls=12 $0.0000048  sim 12.0s  wall 3ms`
 pub fn line(run: &ScenarioRun) -> String {
     let name = &run.scenario.name;
     match &run.result {
@@ -19,12 +19,18 @@ pub fn line(run: &ScenarioRun) -> String {
                 (&finished.outcome, &finished.verdict, &finished.snapshot);
             let status = if run.passed() { "PASS" } else { "FAIL" };
             let metric = |m: Metric| crate::check::metric_value(m, outcome, &verdict.facts);
+            let cost = match metric(Metric::EstimatedCostUsd) {
+                Value::Number(usd) => usd,
+                _ => 0.0,
+            };
             let mut line = format!(
-                "{status} {name:<24} sent={} processed={} dlq={} effects={}",
+                "{status} {name:<24} sent={} processed={} dlq={} effects={} calls={} {}",
                 metric(Metric::Sent),
                 metric(Metric::Processed),
                 metric(Metric::Dlq),
                 metric(Metric::SideEffects),
+                metric(Metric::ApiCalls),
+                dollars(cost),
             );
             if verdict.ending != Ending::Completed {
                 line.push(' ');
@@ -63,6 +69,16 @@ pub fn line(run: &ScenarioRun) -> String {
         }
         RunResult::NotStarted(why) => format!("NOT-RUN {name:<21} {}", not_started(why)),
     }
+}
+
+/// An estimated cost in US dollars with two significant digits: a run's calls cost millionths
+/// of a dollar, a benchmark's dollars.
+pub fn dollars(usd: f64) -> String {
+    if usd <= 0.0 {
+        return "$0".to_owned();
+    }
+    let decimals = (1 - usd.log10().floor() as i64).clamp(2, 12) as usize;
+    format!("${usd:.decimals$}")
 }
 
 /// Why a scenario was not run.

@@ -3,7 +3,7 @@
 //! DLQ. Resolution, the JSON Schema, the README and the reports read these rows; the check
 //! module computes each value, one function per metric.
 
-use MetricKind::{Bool, Count, PerKey, Seconds};
+use MetricKind::{Bool, Count, Dollars, PerKey, Seconds};
 use MetricScope::{Messages, Run};
 use Needs::{Dlq, Nothing};
 
@@ -46,6 +46,10 @@ pub enum Metric {
     PrefetchExpired,
     Throttled,
     Status,
+    AmbiguousSends,
+    DuplicatesFromRetries,
+    ApiCalls,
+    EstimatedCostUsd,
 }
 
 /// The kind of value a metric has, which decides what `[expect]` may compare it with.
@@ -55,6 +59,8 @@ pub enum MetricKind {
     Count,
     /// A time in seconds, fractions allowed.
     Seconds,
+    /// An amount in US dollars, fractions allowed.
+    Dollars,
     /// True or false.
     Bool,
     /// A count per key: `status = { COMPLETED = 5 }`.
@@ -398,6 +404,38 @@ impl Metric {
             Run,
             Nothing,
             "`final-item` lines of table `status` per status, e.g. { COMPLETED = 5 }",
+        ),
+        def(
+            Metric::AmbiguousSends,
+            "ambiguous_sends",
+            Count,
+            Messages,
+            Nothing,
+            "messages with a `fault` event on `send` whose fault is `timeout_before` or `timeout_after`: the producer could not know whether the queue took them",
+        ),
+        def(
+            Metric::DuplicatesFromRetries,
+            "duplicates_from_retries",
+            Count,
+            Messages,
+            Nothing,
+            "over messages, the copies the queue took beyond the first: its `fault` events on `send` with `timeout_after` plus its `sent` line, less one; on a FIFO queue a copy taken less than 5 minutes after the message's first is deduplicated and not counted",
+        ),
+        def(
+            Metric::ApiCalls,
+            "api_calls",
+            Count,
+            Run,
+            Nothing,
+            "the sum of `run-ended`'s `api_calls`: every call the producers, consumers, timeline and autoscaler made",
+        ),
+        def(
+            Metric::EstimatedCostUsd,
+            "estimated_cost_usd",
+            Dollars,
+            Run,
+            Nothing,
+            "`run-ended`'s `billed_requests` priced in US dollars: SQS $0.40 per million requests ($0.50 on a FIFO queue), DynamoDB on-demand $0.625 per million writes (`PutItem`, `UpdateItem`) and $0.125 per million reads (`GetItem`); us-east-1 list prices, free tiers not deducted",
         ),
     ];
 

@@ -27,7 +27,7 @@ pub(crate) use model::{
     Ack, Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
     DedupSource, Expectation, Expected, FieldValue, GroupIx, Heartbeat, Idempotency,
     IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Poller, Producer,
-    ProducerIx, Target, TimelineEntry, Trigger, Versioning, WhenCondition,
+    ProducerIx, RetryPolicy, Target, TimelineEntry, Trigger, Versioning, WhenCondition,
 };
 pub use model::{Amount, Expectations, QueueConfig, Rate, Scenario};
 pub use resolve::Limits;

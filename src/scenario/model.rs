@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Metric;
+use crate::backend::faults::FaultRule;
 use crate::sqs::envelope::SimSettings;
 use crate::sqs::{QueueAttributes, QueueRole};
 
@@ -24,6 +25,8 @@ pub struct Scenario {
     pub consumers: Vec<ConsumerGroup>,
     pub timeline: Vec<TimelineEntry>,
     pub autoscaler: Option<Autoscaler>,
+    /// `[[faults]]`: what the fault layer injects at the backend boundary, in file order.
+    pub faults: Vec<FaultRule>,
     pub expect: Expectations,
 }
 
@@ -71,6 +74,33 @@ pub struct Producer {
     pub dedup: DedupSource,
     /// Standard queues: per-message DelaySeconds.
     pub delay: Option<Duration>,
+    /// How a send that failed transiently is retried.
+    pub retries: RetryPolicy,
+}
+
+/// How a producer or consumer retries a call that failed transiently (throttled, 5xx, timed
+/// out), as the AWS SDK's standard retry mode does: up to `max_attempts` attempts in all, the
+/// n-th retry after a seeded random fraction of `backoff * 2^(n-1)`, capped at
+/// [`RetryPolicy::MAX_BACKOFF`] (full jitter).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// The AWS SDKs' standard retry mode: three attempts ("The default maximum number of
+    /// attempts with this mode is three", AWS SDKs and Tools Reference Guide, Retry behavior,
+    /// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>), an
+    /// initial backoff of one second (aws-smithy-types `RetryConfig::with_initial_backoff`,
+    /// <https://docs.rs/aws-smithy-types/latest/aws_smithy_types/retry/struct.RetryConfig.html>).
+    pub const SDK_STANDARD: RetryPolicy = RetryPolicy {
+        max_attempts: 3,
+        backoff: Duration::from_secs(1),
+    };
+
+    /// The standard mode's cap on one backoff (`RetryConfig::with_max_backoff`, default 20 s).
+    pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -168,6 +198,8 @@ pub struct ConsumerGroup {
     pub prefetch: Option<u32>,
     /// A Lambda-style event source instead of a receive loop.
     pub poller: Option<Poller>,
+    /// How a receive, delete or visibility change that failed transiently is retried.
+    pub retries: RetryPolicy,
     /// The behaviour a `deploy` action can replace while the run goes on.
     pub behavior: ConsumerBehavior,
 }

@@ -32,7 +32,38 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub at: Vec<Spanned<RawAt>>,
     pub autoscaler: SubTable<RawAutoscaler>,
+    #[serde(default)]
+    pub faults: Vec<Spanned<RawFault>>,
     pub expect: SubTable<RawExpect>,
+}
+
+/// `[[faults]]`: one fault rule of the backend boundary.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFault {
+    pub operation: Str,
+    pub kind: Str,
+    pub probability: Float,
+    pub window: SubTable<RawWindow>,
+    pub nth: Int,
+    pub scope: Str,
+    pub delay: Str,
+}
+
+/// `window = { from = "10s", until = "20s" }` of a fault.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWindow {
+    pub from: Str,
+    pub until: Str,
+}
+
+/// `retries = { max_attempts = 3, backoff = "100ms" }` of a producer or consumer group.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetries {
+    pub max_attempts: Int,
+    pub backoff: Str,
 }
 
 /// `[scenario]`.
@@ -88,6 +119,7 @@ pub(super) struct RawProducer {
     pub dedup: Str,
     pub delay: Str,
     pub payload: SubTable<RawPayload>,
+    pub retries: SubTable<RawRetries>,
 }
 
 /// `[producers.payload]`: the keys of every kind side by side; resolution rejects the keys that
@@ -199,6 +231,7 @@ with_behavior!(
         ack: Str,
         prefetch: Int,
         poller: SubTable<RawPoller>,
+        retries: SubTable<RawRetries>,
     }
 );
 

@@ -34,7 +34,7 @@ fn run_passes_and_exits_0() {
     let output = qsim(&["run", "scenarios.d/happy.toml"], |_| {});
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     insta::assert_snapshot!(redact_wall(&text(&output.stdout)), @r"
-    PASS happy                    sent=5 processed=5 dlq=0 effects=5  sim 3.0s  wall [redacted]
+    PASS happy                    sent=5 processed=5 dlq=0 effects=5 calls=26 $0.000012  sim 3.0s  wall [redacted]
     qsim: 1 passed, 0 failed, 0 skipped
     ");
 }

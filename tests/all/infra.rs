@@ -113,6 +113,7 @@ fn scenario(name: &str, queue: QueueConfig) -> Scenario {
         consumers: Vec::new(),
         timeline: Vec::new(),
         autoscaler: None,
+        faults: Vec::new(),
         expect: Expectations::default(),
     }
 }

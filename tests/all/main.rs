@@ -4,6 +4,7 @@ mod architecture;
 mod aws_backend;
 mod aws_cli;
 mod aws_failures;
+mod aws_faults;
 mod aws_resources;
 mod browser;
 mod cli;

@@ -5,7 +5,6 @@
 //! one per HTTP request the SDK sends, its own retries included ([`AttemptCounter`], an
 //! interceptor on both clients). Attempts ≥ calls; the difference is the SDK's retries.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -15,17 +14,17 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 #[derive(Debug, Default)]
 pub(crate) struct ApiCalls {
-    calls: RefCell<BTreeMap<&'static str, u64>>,
+    calls: crate::backend::ApiCalls,
     attempts: AttemptCounter,
 }
 
 impl ApiCalls {
     pub(crate) fn record(&self, operation: &'static str) {
-        *self.calls.borrow_mut().entry(operation).or_insert(0) += 1;
+        self.calls.record(operation);
     }
 
     pub(crate) fn snapshot(&self) -> BTreeMap<&'static str, u64> {
-        self.calls.borrow().clone()
+        self.calls.snapshot()
     }
 
     /// The interceptor to install on every SDK client of the run.
@@ -72,22 +71,5 @@ impl Intercept for AttemptCounter {
             .entry(operation)
             .or_insert(0) += 1;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_each_operation_separately() {
-        let calls = ApiCalls::default();
-        calls.record("ReceiveMessage");
-        calls.record("ReceiveMessage");
-        calls.record("PutItem");
-        let snapshot = calls.snapshot();
-        assert_eq!(snapshot.get("ReceiveMessage"), Some(&2));
-        assert_eq!(snapshot.get("PutItem"), Some(&1));
-        assert_eq!(snapshot.len(), 2);
     }
 }

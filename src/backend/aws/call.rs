@@ -54,6 +54,27 @@ impl AwsBackend {
         }
     }
 
+    /// `request` made once by the SDK: the calls a scenario's actors make (send, receive,
+    /// delete, change visibility, the table calls) are retried by the engine, by the
+    /// producer's or consumer group's `retries`, so that there is one retry layer and each
+    /// attempt is an event in the history.
+    pub(super) fn retried_by_engine<T, E, B>(
+        request: CustomizableOperation<T, E, B>,
+    ) -> CustomizableOperation<T, E, B> {
+        request.config_override(
+            aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
+        )
+    }
+
+    /// [`AwsBackend::retried_by_engine`] for a DynamoDB request.
+    pub(super) fn table_call_retried_by_engine<T, E, B>(
+        request: aws_sdk_dynamodb::client::customize::CustomizableOperation<T, E, B>,
+    ) -> aws_sdk_dynamodb::client::customize::CustomizableOperation<T, E, B> {
+        request.config_override(
+            aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled()),
+        )
+    }
+
     /// The error of an operation an emulator may lack (see [`AwsBackend::once_on_emulator`]): on
     /// a custom endpoint, an answer saying it is not implemented is `Unsupported`.
     pub(super) fn optional_operation_error<E>(

@@ -130,7 +130,7 @@ impl AwsBackend {
         let mut held: Vec<Arc<str>> = Vec::new();
         let (mut quiet, mut stuck) = (0, 0);
         loop {
-            let batch = self.receive_untracked(queue, DRAIN_RECEIVE).await?;
+            let batch = self.receive_untracked(queue, DRAIN_RECEIVE, false).await?;
             if !batch.is_empty() {
                 (quiet, stuck) = (0, 0);
                 for mut message in batch {
@@ -207,7 +207,7 @@ impl AwsBackend {
         let mut failures = Vec::new();
         for chunk in receipts.chunks(MAX_BATCH) {
             let handles: Vec<&str> = chunk.iter().map(AsRef::as_ref).collect();
-            let results = self.delete_message_batch(&call, queue, &handles).await?;
+            let results = self.delete_message_batch(&call, queue, &handles, false).await?;
             failures.extend(results.into_iter().filter_map(Result::err));
         }
         Ok(failures)

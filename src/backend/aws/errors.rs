@@ -115,6 +115,9 @@ pub(crate) fn kind_for_code(
         | "ProvisionedThroughputExceededException"
         | "RequestLimitExceeded"
         | "KmsThrottled" => BackendErrorKind::Throttled,
+        "InternalError" | "InternalFailure" | "InternalServerError" | "ServiceUnavailable" => {
+            BackendErrorKind::InternalError
+        }
         "UnsupportedOperation" | "UnknownOperation" | "NotImplemented" => {
             BackendErrorKind::Unsupported
         }

@@ -17,6 +17,7 @@ use super::backend::{AwsBackend, QueueRef};
 use super::call::Call;
 use super::naming::{MANAGED_TAG, RUN_TAG};
 use super::options::long_poll_timeouts;
+use aws_sdk_sqs::config::retry::RetryConfig;
 use super::purge_windows::PURGE_WINDOWS;
 use super::sqs_attributes::{redrive_policy, sqs_attributes};
 use crate::backend::{
@@ -113,11 +114,14 @@ impl AwsBackend {
         })?;
         let output = call
             .send(
-                self.sqs
-                    .send_message_batch()
-                    .queue_url(&queue.url)
-                    .set_entries(Some(entries))
-                    .send(),
+                Self::retried_by_engine(
+                    self.sqs
+                        .send_message_batch()
+                        .queue_url(&queue.url)
+                        .set_entries(Some(entries))
+                        .customize(),
+                )
+                .send(),
             )
             .await?;
         let ids = batch.iter().map(|message| message.entry_id.as_str());
@@ -144,7 +148,7 @@ impl AwsBackend {
     ) -> Result<Vec<ReceivedMessage>, BackendError> {
         let queue = self.queue_ref(queue_id)?;
         self.settle_purges().await;
-        let messages = self.receive_untracked(&queue, request).await?;
+        let messages = self.receive_untracked(&queue, request, true).await?;
         self.with_receipts(queue_id, |receipts| {
             for message in &messages {
                 if let Receipt::Handle(handle) = &message.receipt {
@@ -155,12 +159,19 @@ impl AwsBackend {
         Ok(messages)
     }
 
-    /// ReceiveMessage without receipt tracking (the drain's receives are not handed out).
+    /// ReceiveMessage without receipt tracking (the drain's receives are not handed out);
+    /// `by_engine`: an actor's receive, which the engine retries (the SDK then makes one
+    /// attempt), not qsim's own.
     pub(super) async fn receive_untracked(
         &self,
         queue: &QueueRef,
         request: ReceiveRequest,
+        by_engine: bool,
     ) -> Result<Vec<ReceivedMessage>, BackendError> {
+        let mut config = long_poll_timeouts(request.wait);
+        if by_engine {
+            config = config.retry_config(RetryConfig::disabled());
+        }
         let call = self.call("ReceiveMessage", &queue.name);
         let output = call
             .send(
@@ -175,7 +186,7 @@ impl AwsBackend {
                     )
                     .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
                     .customize()
-                    .config_override(long_poll_timeouts(request.wait))
+                    .config_override(config)
                     .send(),
             )
             .await?;
@@ -206,7 +217,8 @@ impl AwsBackend {
         let mut deleted = if handles.is_empty() {
             Vec::new()
         } else {
-            self.delete_message_batch(&call, &queue, &handles).await?
+            self.delete_message_batch(&call, &queue, &handles, true)
+                .await?
         }
         .into_iter();
         let results: Vec<Result<(), BackendError>> = receipts
@@ -233,6 +245,7 @@ impl AwsBackend {
         call: &Call<'_>,
         queue: &QueueRef,
         handles: &[&str],
+        by_engine: bool,
     ) -> Result<Vec<Result<(), BackendError>>, BackendError> {
         let entry_id = |index: usize| format!("d{index}");
         let entries = call.entries(handles, |index, handle| {
@@ -243,11 +256,19 @@ impl AwsBackend {
         })?;
         let output = call
             .send(
-                self.sqs
-                    .delete_message_batch()
-                    .queue_url(&queue.url)
-                    .set_entries(Some(entries))
-                    .send(),
+                {
+                    let request = self
+                        .sqs
+                        .delete_message_batch()
+                        .queue_url(&queue.url)
+                        .set_entries(Some(entries))
+                        .customize();
+                    match by_engine {
+                        true => Self::retried_by_engine(request),
+                        false => request,
+                    }
+                }
+                .send(),
             )
             .await?;
         let ids = (0..handles.len()).map(entry_id);
@@ -275,12 +296,15 @@ impl AwsBackend {
             return Err(call.foreign_receipt());
         };
         call.send(
-            self.sqs
-                .change_message_visibility()
-                .queue_url(&queue.url)
-                .receipt_handle(handle.as_ref())
-                .visibility_timeout(seconds(timeout))
-                .send(),
+            Self::retried_by_engine(
+                self.sqs
+                    .change_message_visibility()
+                    .queue_url(&queue.url)
+                    .receipt_handle(handle.as_ref())
+                    .visibility_timeout(seconds(timeout))
+                    .customize(),
+            )
+            .send(),
         )
         .await?;
         Ok(())

@@ -127,16 +127,19 @@ impl AwsBackend {
         let call = self.call("PutItem", &name);
         let result = call
             .send_raw(
-                self.dynamodb
-                    .put_item()
-                    .table_name(&name)
-                    .set_item(Some(item_to_attributes(&self.keys.stored(key), item)))
-                    .condition_expression("attribute_not_exists(#pk)")
-                    .expression_attribute_names("#pk", KEY)
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .send(),
+                Self::table_call_retried_by_engine(
+                    self.dynamodb
+                        .put_item()
+                        .table_name(&name)
+                        .set_item(Some(item_to_attributes(&self.keys.stored(key), item)))
+                        .condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", KEY)
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
+                        .customize(),
+                )
+                .send(),
             )
             .await;
         let error = match result {
@@ -177,19 +180,22 @@ impl AwsBackend {
         let has_values = !expression.values.is_empty();
         let result = call
             .send_raw(
-                self.dynamodb
-                    .update_item()
-                    .table_name(&name)
-                    .set_key(Some(key_attributes(&self.keys.stored(key))))
-                    .set_update_expression(expression.update)
-                    .set_condition_expression(expression.condition)
-                    .set_expression_attribute_names(has_names.then_some(expression.names))
-                    .set_expression_attribute_values(has_values.then_some(expression.values))
-                    .return_values(ReturnValue::AllNew)
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .send(),
+                Self::table_call_retried_by_engine(
+                    self.dynamodb
+                        .update_item()
+                        .table_name(&name)
+                        .set_key(Some(key_attributes(&self.keys.stored(key))))
+                        .set_update_expression(expression.update)
+                        .set_condition_expression(expression.condition)
+                        .set_expression_attribute_names(has_names.then_some(expression.names))
+                        .set_expression_attribute_values(has_values.then_some(expression.values))
+                        .return_values(ReturnValue::AllNew)
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
+                        .customize(),
+                )
+                .send(),
             )
             .await;
         match result {
@@ -217,12 +223,15 @@ impl AwsBackend {
         let call = self.call("GetItem", &name);
         let output = call
             .send(
-                self.dynamodb
-                    .get_item()
-                    .table_name(&name)
-                    .set_key(Some(key_attributes(&self.keys.stored(key))))
-                    .consistent_read(true)
-                    .send(),
+                Self::table_call_retried_by_engine(
+                    self.dynamodb
+                        .get_item()
+                        .table_name(&name)
+                        .set_key(Some(key_attributes(&self.keys.stored(key))))
+                        .consistent_read(true)
+                        .customize(),
+                )
+                .send(),
             )
             .await?;
         output

@@ -104,11 +104,16 @@ pub(super) fn max_attempts(input: &Input) -> Evaluated {
 }
 
 pub(super) fn oldest_age_seconds(input: &Input) -> Evaluated {
+    // Signed: a copy a hidden send left can be received before the retry's `sent` line.
     let oldest = input
         .in_scope()
-        .filter_map(|i| Some(input.message(i).first_received_us? - input.meta(i).sent_at_us?))
+        .filter_map(|i| {
+            let message = input.message(i);
+            Some(message.first_received_us? as i64 - message.sent_us as i64)
+        })
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max(0);
     number(oldest as f64 / 1e6)
 }
 

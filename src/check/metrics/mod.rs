@@ -6,6 +6,7 @@
 //! scenario's table cannot name these functions: the file format does not depend on checks).
 //! Adding a metric is one row, one function and one line here, which the compiler asks for.
 
+mod api;
 mod effects;
 mod fates;
 mod order;
@@ -30,6 +31,8 @@ impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Value::Number(n) if n.fract() == 0.0 => write!(f, "{}", *n as i64),
+            // Costs of a few calls are millionths of a dollar: keep their digits.
+            Value::Number(n) if n.abs() < 0.01 => write!(f, "{n:.3e}"),
             Value::Number(n) => write!(f, "{n:.3}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Counts(counts) => {
@@ -117,6 +120,11 @@ fn evaluator(metric: Metric) -> Evaluator {
         Metric::Crashed => run::crashed,
         Metric::ExitedClean => run::exited_clean,
         Metric::Redriven => run::redriven,
+        // The API: calls, cost, ambiguous sends and the copies retries made.
+        Metric::AmbiguousSends => api::ambiguous_sends,
+        Metric::DuplicatesFromRetries => api::duplicates_from_retries,
+        Metric::ApiCalls => api::api_calls,
+        Metric::EstimatedCostUsd => api::estimated_cost_usd,
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backend::faults::ApiOperation;
 use super::Consumer;
 use crate::backend::{
     Backend, BackendError, Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome,
@@ -39,11 +40,12 @@ impl<B: Backend> Consumer<B> {
             message: Some(ctx.log().borrow().meta(ix).id.clone()),
             ..Item::default()
         };
-        let existing = match ctx
-            .backend()
-            .put_if_absent(Table::Status, key, &item)
-            .await?
-        {
+        let claimed = self
+            .table_call(ApiOperation::PutItem, ix, || {
+                ctx.backend().put_if_absent(Table::Status, key, &item)
+            })
+            .await?;
+        let existing = match claimed {
             PutOutcome::Created => {
                 self.record(Some(ix), EventKind::StatusWritten(Status::Started));
                 return Ok(Claim::Claimed);
@@ -63,8 +65,13 @@ impl<B: Backend> Consumer<B> {
             condition: Condition::LeaseExpired { now_ms },
             ..Update::default()
         };
+        let taken = self
+            .table_call(ApiOperation::UpdateItem, ix, || {
+                ctx.backend().update(Table::Status, key, &takeover)
+            })
+            .await?;
         Ok(
-            match ctx.backend().update(Table::Status, key, &takeover).await? {
+            match taken {
                 UpdateOutcome::Updated(_) => {
                     self.record(Some(ix), EventKind::StatusWritten(Status::Started));
                     Claim::Claimed
@@ -84,10 +91,11 @@ impl<B: Backend> Consumer<B> {
             set_status: Some(Status::Completed),
             ..Update::default()
         };
-        self.ctx
-            .backend()
-            .update(Table::Status, key, &update)
-            .await?;
+        let ctx = self.ctx.clone();
+        self.table_call(ApiOperation::UpdateItem, ix, || {
+            ctx.backend().update(Table::Status, key, &update)
+        })
+        .await?;
         self.record(Some(ix), EventKind::StatusWritten(Status::Completed));
         Ok(())
     }

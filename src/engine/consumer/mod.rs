@@ -23,14 +23,17 @@ mod tests;
 use idempotency::{Claim, Lru};
 
 use super::context::RunContext;
+use super::retry::retrying;
 use super::event::{ActorId, CrashPoint, EventKind, ExitReason, KeyRef, MessageIx, SkipReason};
 use super::payload::Body;
+use crate::backend::faults::ApiOperation;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Condition, Item, PutOutcome, Receipt, ReceiveRequest,
     ReceivedMessage, Table, Update, UpdateOutcome,
 };
 use crate::scenario::{
     Ack, ConsumerBehavior, CrashPolicy, FieldValue, GroupIx, Heartbeat, Idempotency, IdempotencyKey,
+    RetryPolicy,
 };
 
 /// How a consumer instance ended.
@@ -173,9 +176,10 @@ impl<B: Backend> Consumer<B> {
             if ctx.has_failed() {
                 return Ok(ConsumerEnd::Failed);
             }
-            let mut batch = ctx.backend().receive(ctx.main(), request).await?;
+            let (mut batch, failed) = self.receive(request).await?;
             if batch.is_empty() {
-                if let Some(end) = self.idle(last_message, request.wait).await {
+                let pause = request.wait.is_zero() && !failed;
+                if let Some(end) = self.idle(last_message, pause).await {
                     return Ok(end);
                 }
                 continue;
@@ -251,15 +255,37 @@ impl<B: Backend> Consumer<B> {
         }
     }
 
+    /// ReceiveMessage, retried as the group's `retries` say. Out of attempts (transient
+    /// failures only): nothing received, as after an empty receive, and `true`: each failed
+    /// attempt took its time, so no pause is due.
+    async fn receive(
+        &self,
+        request: ReceiveRequest,
+    ) -> Result<(Vec<ReceivedMessage>, bool), BackendError> {
+        let ctx = &self.ctx;
+        let retries = ctx.scenario().group(self.group).retries;
+        let call = (ApiOperation::Receive, &[][..]);
+        let received = retrying(ctx, self.actor, retries, call, || {
+            ctx.backend().receive(ctx.main(), request)
+        })
+        .await;
+        match received {
+            Ok(batch) => Ok((batch, false)),
+            Err(error) if error.kind.is_transient() => Ok((Vec::new(), true)),
+            Err(error) => Err(error),
+        }
+    }
+
     /// After an empty receive: the idle exit once nothing came for `idle_timeout` since
-    /// `last_message_us`, else a pause after a short poll so an idle consumer does not spin.
-    async fn idle(&self, last_message_us: u64, wait: Duration) -> Option<ConsumerEnd> {
+    /// `last_message_us`, else, with `pause` (after a short poll), a pause so an idle consumer
+    /// does not spin.
+    async fn idle(&self, last_message_us: u64, pause: bool) -> Option<ConsumerEnd> {
         let group = self.ctx.scenario().group(self.group);
         let idle = Duration::from_micros(self.ctx.now_us() - last_message_us);
         if idle >= group.idle_timeout {
             return Some(ConsumerEnd::Exited(ExitReason::Idle));
         }
-        if wait.is_zero() {
+        if pause {
             tokio::select! {
                 biased;
                 _ = self.control.woken.notified() => {}
@@ -290,7 +316,7 @@ impl<B: Backend> Consumer<B> {
                 max: top_up.max.min(u32::try_from(room).unwrap_or(u32::MAX)),
                 ..top_up
             };
-            let extra = ctx.backend().receive(ctx.main(), more).await?;
+            let (extra, _) = self.receive(more).await?;
             if extra.is_empty() {
                 break;
             }
@@ -314,16 +340,22 @@ impl<B: Backend> Consumer<B> {
     /// Hands back what was not started instead of letting it wait for its timeout.
     async fn release(&self, deliveries: &[&Delivery<'_>]) -> Result<(), BackendError> {
         let ctx = &self.ctx;
+        let retries = ctx.scenario().group(self.group).retries;
         for delivery in deliveries {
-            let released = ctx
-                .backend()
-                .change_visibility(ctx.main(), &delivery.message.receipt, Duration::ZERO)
-                .await;
+            let call = (ApiOperation::ChangeVisibility, &[delivery.ix()][..]);
+            let released = retrying(ctx, self.actor, retries, call, || {
+                ctx.backend()
+                    .change_visibility(ctx.main(), &delivery.message.receipt, Duration::ZERO)
+            })
+            .await;
             let kind = match released {
                 Ok(()) => EventKind::Released,
-                // Another consumer may have received and deleted it meanwhile: a real
-                // consumer logs that and goes on.
-                Err(e) if e.kind.is_refusal() => EventKind::ReleaseFailed,
+                // Another consumer may have received and deleted it meanwhile, or the call
+                // kept failing: a real consumer logs that and goes on (the message comes
+                // back after its visibility timeout).
+                Err(e) if e.kind.is_refusal() || e.kind.is_transient() => {
+                    EventKind::ReleaseFailed
+                }
                 Err(e) => return Err(e),
             };
             self.record(delivery.ix(), kind);
@@ -370,11 +402,28 @@ impl<B: Backend> Consumer<B> {
         ack: Ack,
     ) -> Result<(), BackendError> {
         let ctx = self.ctx.clone();
+        let retries = ctx.scenario().group(self.group).retries;
         let mut attempts = 0;
         while !deletes.is_empty() {
             attempts += 1;
             let receipts: Vec<Receipt> = deletes.iter().map(|(r, _)| r.clone()).collect();
-            let results = ctx.backend().delete(ctx.main(), &receipts).await?;
+            let ixs: Vec<Option<MessageIx>> = deletes.iter().map(|(_, ix)| *ix).collect();
+            let call = (ApiOperation::Delete, ixs.as_slice());
+            let results = match retrying(&ctx, self.actor, retries, call, || {
+                ctx.backend().delete(ctx.main(), &receipts)
+            })
+            .await
+            {
+                Ok(results) => results,
+                // Out of attempts: none is known deleted; SQS delivers them again.
+                Err(error) if error.kind.is_transient() => {
+                    for (_, ix) in deletes {
+                        self.record(ix, EventKind::DeleteFailed);
+                    }
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
             let mut processed = 0;
             let mut retry = Vec::new();
             for ((receipt, ix), result) in deletes.into_iter().zip(results) {
@@ -440,12 +489,32 @@ impl<B: Backend> Consumer<B> {
         }
 
         let actor = self.actor;
+        let retries = ctx.scenario().group(self.group).retries;
         let work = self.process(ix, body, &behavior);
         let held = Held {
             in_hand: (&message.receipt, ix),
             also: also_held,
         };
-        heartbeating(&ctx, actor, behavior.heartbeat, held, work).await
+        match heartbeating(&ctx, actor, (behavior.heartbeat, retries), held, work).await {
+            // A table call kept failing: the handler gives up on this message, which SQS
+            // delivers again after its visibility timeout.
+            Err(error) if error.kind.is_transient() => Ok(Disposition::Leave),
+            result => result,
+        }
+    }
+
+    /// A table call of the handling of `ix`, retried by the group's `retries`.
+    async fn table_call<T, F>(
+        &self,
+        operation: ApiOperation,
+        ix: MessageIx,
+        call: impl FnMut() -> F,
+    ) -> Result<T, BackendError>
+    where
+        F: Future<Output = Result<T, BackendError>>,
+    {
+        let retries = self.ctx.scenario().group(self.group).retries;
+        retrying(&self.ctx, self.actor, retries, (operation, &[Some(ix)]), call).await
     }
 
     /// Processing, the idempotency protocol and the side effect.
@@ -508,7 +577,16 @@ impl<B: Backend> Consumer<B> {
             }
         }
         let check_before_doing = matches!(behavior.idempotency, Idempotency::Tables { .. });
-        if check_before_doing && ctx.backend().get(Table::SideEffects, &key).await?.is_some() {
+        let performed_before = match check_before_doing {
+            true => self
+                .table_call(ApiOperation::GetItem, ix, || {
+                    ctx.backend().get(Table::SideEffects, &key)
+                })
+                .await?
+                .is_some(),
+            false => false,
+        };
+        if performed_before {
             self.record(Some(ix), skipped(SkipReason::AlreadyPerformed));
             self.complete(ix, &key).await?;
             return Ok(Disposition::Delete);
@@ -582,11 +660,12 @@ impl<B: Backend> Consumer<B> {
                         entity,
                     },
                 );
-                return match ctx
-                    .backend()
-                    .update(Table::SideEffects, &item_key, &update)
-                    .await?
-                {
+                let outcome = self
+                    .table_call(ApiOperation::UpdateItem, ix, || {
+                        ctx.backend().update(Table::SideEffects, &item_key, &update)
+                    })
+                    .await?;
+                return match outcome {
                     UpdateOutcome::Updated(_) => {
                         self.record(
                             Some(ix),
@@ -613,21 +692,22 @@ impl<B: Backend> Consumer<B> {
                 message: Some(id.clone()),
                 ..Item::default()
             };
-            matches!(
-                ctx.backend()
-                    .put_if_absent(Table::SideEffects, key, &item)
-                    .await?,
-                PutOutcome::Created
-            )
+            let outcome = self
+                .table_call(ApiOperation::PutItem, ix, || {
+                    ctx.backend().put_if_absent(Table::SideEffects, key, &item)
+                })
+                .await?;
+            matches!(outcome, PutOutcome::Created)
         } else {
             let update = Update {
                 add_count: 1,
                 set_message: Some(id.clone()),
                 ..Update::default()
             };
-            ctx.backend()
-                .update(Table::SideEffects, key, &update)
-                .await?;
+            self.table_call(ApiOperation::UpdateItem, ix, || {
+                ctx.backend().update(Table::SideEffects, key, &update)
+            })
+            .await?;
             true
         };
         if performed {
@@ -673,7 +753,7 @@ struct Held<'a> {
 async fn heartbeating<B: Backend, T>(
     ctx: &RunContext<B>,
     actor: ActorId,
-    heartbeat: Option<Heartbeat>,
+    (heartbeat, retries): (Option<Heartbeat>, RetryPolicy),
     held: Held<'_>,
     work: impl Future<Output = Result<T, BackendError>>,
 ) -> Result<T, BackendError> {
@@ -691,7 +771,12 @@ async fn heartbeating<B: Backend, T>(
             _ = sleep(heartbeat.interval) => {
                 let mut still = Vec::with_capacity(extending.len());
                 for (receipt, ix) in extending {
-                    match ctx.backend().change_visibility(ctx.main(), receipt, heartbeat.extend).await {
+                    let call = (ApiOperation::ChangeVisibility, &[ix][..]);
+                    let extended = retrying(ctx, actor, retries, call, || {
+                        ctx.backend().change_visibility(ctx.main(), receipt, heartbeat.extend)
+                    })
+                    .await;
+                    match extended {
                         Ok(()) => {
                             if ix.is_some() {
                                 ctx.record(actor, ix, EventKind::Heartbeat);
@@ -713,6 +798,8 @@ async fn heartbeating<B: Backend, T>(
                                 ctx.record(actor, ix, EventKind::HeartbeatFailed);
                             }
                         }
+                        // Out of attempts this time: the next interval tries again.
+                        Err(e) if e.kind.is_transient() => still.push((receipt, ix)),
                         Err(e) => return Err(e),
                     }
                 }

@@ -58,9 +58,10 @@ impl<B: Backend> Consumer<B> {
             if ctx.has_failed() {
                 return Ok(ConsumerEnd::Failed);
             }
-            let batch = ctx.backend().receive(ctx.main(), request).await?;
+            let (batch, failed) = self.receive(request).await?;
             if batch.is_empty() {
-                if let Some(end) = self.idle(last_message, request.wait).await {
+                let pause = request.wait.is_zero() && !failed;
+                if let Some(end) = self.idle(last_message, pause).await {
                     return Ok(end);
                 }
                 continue;

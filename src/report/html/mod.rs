@@ -218,6 +218,18 @@ fn page(run: &ScenarioRun) -> Page {
     };
     let verdict = &finished.verdict;
     let outcome = &finished.outcome;
+    // The scenario's own calls, counted on every backend (AWS runs list every SDK call above).
+    if page.api_calls.is_empty() && !outcome.api.calls.is_empty() {
+        page.api_calls = outcome.api.calls.iter().map(|(op, n)| (*op, *n)).collect();
+        page.api_calls_total = outcome.api.total_calls();
+    }
+    if let crate::check::Value::Number(usd) = crate::check::metric_value(
+        crate::scenario::Metric::EstimatedCostUsd,
+        outcome,
+        &verdict.facts,
+    ) {
+        page.estimated_cost = Some(summary::dollars(usd));
+    }
     page.expectations = verdict
         .results
         .iter()

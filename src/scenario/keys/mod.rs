@@ -12,8 +12,9 @@
 mod tables;
 
 pub(crate) use tables::{
-    PAYLOAD_KINDS, TOP, at, autoscaler, behavior, chaos, consumer, deploy, heartbeat, literal,
-    payload, poison, poller, producer, queue, redrive, scenario, sim, start, versioning,
+    PAYLOAD_KINDS, TOP, at, autoscaler, behavior, chaos, consumer, deploy, fault, heartbeat,
+    literal, payload, poison, poller, producer, queue, redrive, retries, scenario, sim, start,
+    versioning, window,
 };
 
 use std::time::Duration;

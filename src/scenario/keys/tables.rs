@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{
-    ANY_DURATION, Key, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms, count_from,
+    ANY_DURATION, Key, MAX_VIRTUAL, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms, count_from,
     instances_from, int, int_from, positive_up_to, secs,
 };
 use crate::sqs::envelope::{ASSUMPTION_NAMES, PROFILE_NAMES};
@@ -64,6 +64,7 @@ table!(top {
     CONSUMERS consumers: Shape::TableList(&[consumer::KEYS, behavior::KEYS]), REQUIRED, "Consumer groups: at least one [[consumers]].";
     AT at: Shape::TableList(&[at::KEYS]), OPTIONAL, "The timeline: one action at a time or when a condition holds.";
     AUTOSCALER autoscaler: Shape::Table(&[autoscaler::KEYS]), OPTIONAL, "Scale one consumer group with the queue's visible depth.";
+    FAULTS faults: Shape::TableList(&[fault::KEYS]), OPTIONAL, "API faults injected at the backend boundary (every backend): throttles, 5xx errors, timeouts, latency.";
     EXPECT expect: Shape::Expect, OPTIONAL, "Invariants checked after the run: metric = value.";
 });
 
@@ -111,6 +112,7 @@ table!(producer {
     DEDUP dedup: Shape::Choice(&["message-id", "content", "payload"]), derived("\"content\" when queue.content_based_dedup, else \"message-id\""), "FIFO only: where MessageDeduplicationId comes from (\"content\" needs content_based_dedup, \"payload\" a literal payload).";
     DELAY delay: secs(Duration::ZERO, MAX_DELAY), OPTIONAL, "Standard only: DelaySeconds of every message.";
     PAYLOAD payload: Shape::Table(&[payload::KEYS]), OPTIONAL, "What the messages contain (default kind = \"work\").";
+    RETRIES retries: Shape::Table(&[retries::KEYS]), derived("the AWS SDK's standard retry mode: max_attempts = 3, backoff = \"1s\""), "How a send that failed transiently (throttled, 5xx, timed out) is retried.";
 });
 
 table!(payload {
@@ -150,6 +152,7 @@ table!(consumer {
     ACK ack: Shape::Choice(crate::scenario::Ack::NAMES), default("on-success"), "When handled messages are deleted: on-success (failed ones stay; failed delete entries are retried), always (also failed ones), batch-ignore-failures (failed delete entries are not retried), partial-batch (on FIFO the first failure fails the rest of its group in the batch).";
     PREFETCH prefetch: int(1, MAX_PREFETCH), OPTIONAL, "Receive ahead until this many messages are held (>= max_messages), then handle them one by one; each is deleted when handled.";
     POLLER poller: Shape::Table(&[poller::KEYS]), OPTIONAL, "A Lambda-style SQS event source: each instance is a poller invoking the function with batches, throttled beyond max_concurrency.";
+    RETRIES retries: Shape::Table(&[retries::KEYS]), derived("the AWS SDK's standard retry mode: max_attempts = 3, backoff = \"1s\""), "How a receive, delete or visibility change that failed transiently (throttled, 5xx, timed out) is retried.";
 });
 
 /// The most messages a consumer may hold received ahead: a buffer, not a second queue.
@@ -160,6 +163,49 @@ table!(poller {
     MAX_CONCURRENCY max_concurrency: instances_from(1), REQUIRED, "The function's concurrency: invocations beyond it are throttled and retried until the batch's visibility timeout runs out.";
     FUNCTION_TIMEOUT function_timeout: POSITIVE_DURATION, REQUIRED, "An invocation running longer is stopped and its whole batch fails (at most the queue's visibility timeout).";
     REPORT_BATCH_ITEM_FAILURES report_batch_item_failures: Shape::Bool, default("false"), "The function reports its failed items and the rest of the batch is deleted; false: one failure fails the whole batch.";
+});
+
+table!(retries {
+    MAX_ATTEMPTS max_attempts: int(1, 20), default("3"), "Attempts per call, the first included (1: no retry).";
+    BACKOFF backoff: MAX_BACKOFF_SHAPE, default("1s"), "Base of the exponential backoff: the n-th retry waits a seeded random fraction of backoff * 2^(n-1), at most 20 s (0s: retry at once).";
+});
+
+/// The base of a retry backoff: up to the AWS SDK standard mode's 20 s cap on one backoff.
+const MAX_BACKOFF_SHAPE: Shape = Shape::Duration {
+    min: Duration::ZERO,
+    max: Some(crate::scenario::RetryPolicy::MAX_BACKOFF),
+    positive: false,
+    seconds: false,
+};
+
+/// `operation` of a fault: the backend boundary's operations, or every one of them.
+const FAULT_OPERATIONS: &[&str] = &[
+    "send",
+    "receive",
+    "delete",
+    "change_visibility",
+    "get_item",
+    "put_item",
+    "update_item",
+    "all",
+];
+
+const FAULT_KINDS: &[&str] =
+    &["throttle", "error", "timeout_before", "timeout_after", "latency"];
+
+table!(fault {
+    OPERATION operation: Shape::Choice(FAULT_OPERATIONS), REQUIRED, "The API operation the fault strikes (\"all\": every one).";
+    KIND kind: Shape::Choice(FAULT_KINDS), REQUIRED, "throttle (RequestThrottled / ProvisionedThroughputExceededException), error (5xx InternalError), timeout_before (nothing happened), timeout_after (the service applied it, the answer was lost), latency (a seeded extra delay).";
+    PROBABILITY probability: super::PROBABILITY, OPTIONAL, "Trigger: each targeted call (or entry) with this probability, seeded (exactly one of probability / window / nth).";
+    WINDOW window: Shape::Table(&[window::KEYS]), OPTIONAL, "Trigger: every targeted call (or entry) made from `from` until `until`.";
+    NTH nth: count_from(1), OPTIONAL, "Trigger: only the n-th targeted call (or entry), from 1.";
+    SCOPE scope: Shape::Choice(&["call", "entry"]), default("call"), "call: the whole call fails; entry: single entries of a batch call (send, delete) get error results, the call succeeds (kind throttle or error only).";
+    DELAY delay: positive_up_to(MAX_VIRTUAL), OPTIONAL, "latency only (required there): the upper bound of the seeded extra delay, drawn uniformly up to it.";
+});
+
+table!(window {
+    FROM from: ANY_DURATION, REQUIRED, "Start of the window (run time).";
+    UNTIL until: ANY_DURATION, REQUIRED, "End of the window, exclusive (after from).";
 });
 
 table!(behavior {

@@ -149,6 +149,7 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer, queue: &QueueConfig) -> 
         ack,
         prefetch,
         poller,
+        retries: super::faults::retries(ctx, loc, raw.retries.as_ref()),
         behavior: behavior(ctx, &[layer], queue),
     }
 }

@@ -10,6 +10,7 @@ mod consumer;
 mod ctx;
 mod estimate;
 mod expect;
+mod faults;
 mod payload;
 mod producer;
 mod timeline;
@@ -57,6 +58,7 @@ pub(super) fn resolve(
         .autoscaler
         .as_ref()
         .and_then(|a| timeline::autoscaler(&mut ctx, a, &names));
+    let faults = faults::resolve_all(&mut ctx, &raw.faults);
     let expect = expect::resolve(&mut ctx, raw.expect.as_ref(), &names, &queue);
     let scenario = Scenario {
         path: path.to_path_buf(),
@@ -70,6 +72,7 @@ pub(super) fn resolve(
         consumers,
         timeline,
         autoscaler,
+        faults,
         expect,
     };
     // Estimated only once the scenario is otherwise valid: placeholders are not estimates.

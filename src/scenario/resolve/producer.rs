@@ -105,6 +105,7 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) -> 
         groups: groups.unwrap_or(1),
         dedup,
         delay,
+        retries: super::faults::retries(ctx, loc, raw.retries.as_ref()),
     }
 }
 

@@ -138,6 +138,35 @@ fn rule(extra: &str, key: &str, message: &str, help: &str) {
     assert_one(&format!("{BASE}{extra}\n"), key, message, help);
 }
 
+#[test_case("operation = \"sned\"\nkind = \"throttle\"\nnth = 1", "faults[0].operation", "unknown value \"sned\", did you mean \"send\"?", "operation takes one of \"send\", \"receive\""; "fault operation typo")]
+#[test_case("operation = \"send\"\nkind = \"timeout\"\nnth = 1", "faults[0].kind", "unknown value \"timeout\"", "kind takes one of \"throttle\", \"error\""; "fault kind unknown")]
+#[test_case("kind = \"throttle\"\nnth = 1", "faults[0].operation", "missing required key `operation`", "The API operation"; "fault without operation")]
+#[test_case("operation = \"send\"\nkind = \"throttle\"", "faults[0]", "a fault needs a trigger", "probability = 0.1"; "fault without trigger")]
+#[test_case("operation = \"send\"\nkind = \"throttle\"\nnth = 1\nprobability = 0.5", "faults[0].probability", "`probability` conflicts with `nth`", "keep one of probability / window / nth"; "fault with two triggers")]
+#[test_case("operation = \"send\"\nkind = \"throttle\"\nprobability = 1.5", "faults[0].probability", "1.5 is out of range", "from 0.0 to 1.0"; "fault probability above one")]
+#[test_case("operation = \"send\"\nkind = \"throttle\"\nnth = 0", "faults[0].nth", "0 is out of range", "from 1"; "fault nth zero")]
+#[test_case("operation = \"send\"\nkind = \"throttle\"\nwindow = { from = \"20s\", until = \"10s\" }", "faults[0].window.until", "the window ends before it starts", "until must be later than from"; "fault window reversed")]
+#[test_case("operation = \"send\"\nkind = \"throttle\"\nwindow = { from = \"20s\" }", "faults[0].window.until", "missing required key `until`", "End of the window"; "fault window without end")]
+#[test_case("operation = \"receive\"\nkind = \"latency\"\nnth = 1", "faults[0].delay", "a latency fault needs `delay`", "delay = \"2s\""; "latency without delay")]
+#[test_case("operation = \"receive\"\nkind = \"latency\"\nnth = 1\ndelay = \"0s\"", "faults[0].delay", "must be longer than 0s", "> 0s"; "latency of zero")]
+#[test_case("operation = \"receive\"\nkind = \"throttle\"\nnth = 1\ndelay = \"2s\"", "faults[0].delay", "`delay` applies only to kind = \"latency\"", "remove `delay`"; "delay without latency")]
+#[test_case("operation = \"receive\"\nkind = \"throttle\"\nnth = 1\nscope = \"entry\"", "faults[0].scope", "scope = \"entry\" needs a batch operation", "operation = \"send\" or \"delete\""; "entry scope on receive")]
+#[test_case("operation = \"send\"\nkind = \"timeout_before\"\nnth = 1\nscope = \"entry\"", "faults[0].scope", "scope = \"entry\" takes kind = \"throttle\" or \"error\"", "remove `scope`"; "entry scope with a timeout")]
+#[test_case("operation = \"send\"\nkind = \"error\"\nnth = 1\nscope = \"batch\"", "faults[0].scope", "unknown value \"batch\"", "scope takes one of \"call\", \"entry\""; "unknown scope")]
+#[test_case("operation = \"put_item\"\nkind = \"timeout_after\"\nnth = 1", "faults[0].operation", "applies to SQS operations only", "name one SQS operation"; "timeout after on a table")]
+#[test_case("operation = \"all\"\nkind = \"timeout_after\"\nnth = 1", "faults[0].operation", "applies to SQS operations only", "name one SQS operation"; "timeout after on every operation")]
+fn fault_rule(table: &str, key: &str, message: &str, help: &str) {
+    assert_one(&format!("{BASE}[[faults]]\n{table}\n"), key, message, help);
+}
+
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nretries = { max_attempts = 0 }", "producers[1].retries.max_attempts", "0 is out of range", "from 1 to 20"; "producer retries without attempts")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\nretries = { max_attempts = 21 }", "producers[1].retries.max_attempts", "21 is out of range", "from 1 to 20"; "producer retries above the bound")]
+#[test_case("[[consumers]]\nname = \"b\"\nretries = { backoff = \"30s\" }", "consumers[1].retries.backoff", "30s is out of range: longer than the maximum, 20s", "from 0s to 20s"; "consumer backoff above the cap")]
+#[test_case("[[consumers]]\nname = \"b\"\nretries = { backoff = \"soon\" }", "consumers[1].retries.backoff", "\"soon\" is not a duration", "backoff takes a duration from 0s to 20s"; "consumer backoff not a duration")]
+fn retries_rule(extra: &str, key: &str, message: &str, help: &str) {
+    assert_one(&format!("{BASE}{extra}\n"), key, message, help);
+}
+
 #[test_case("name = \"x\"\ndescription = \"\"", "scenario.description", "must not be empty", "What the scenario shows"; "empty description")]
 #[test_case("description = \"d\"", "scenario.name", "missing required key `name`", "name takes a name"; "missing name")]
 #[test_case("name = \"x\"\ndescription = \"d\"\ntags = [\"Fast\"]", "scenario.tags[0]", "\"Fast\" is not a valid tag", "lowercase letters"; "bad tag")]
@@ -165,6 +194,9 @@ fn scenario_rule(header: &str, key: &str, message: &str, help: &str) {
 #[test_case("[expect]\nproducer = 3\n", "expect.producer", "expected a table of [expect.producer.NAME] tables, found the integer 3", "expect takes"; "expect producer not a table")]
 #[test_case("[[producers]]\nname = \"p\"\ncount = \"3\"\n", "producers[0].count", "expected an integer", "count takes an integer from 1 to 1000000000"; "wrong type")]
 #[test_case("[scenario]\nname = \"x\n", "scenario.name", "", "TOML syntax"; "syntax error")]
+#[test_case("[[faults]]\noperation = \"send\"\nkind = \"throttle\"\nnth = 1\nprobabilty = 0.5\n", "faults[0].probabilty", "unknown key `probabilty`", "probability"; "unknown fault key")]
+#[test_case("[[producers]]\nname = \"p\"\ncount = 1\nretries = { attempts = 3 }\n", "producers[0].retries.attempts", "unknown key `attempts`", "max_attempts"; "unknown retries key")]
+#[test_case("[[producers]]\nname = \"p\"\ncount = 1\nretries = 3\n", "producers[0].retries", "expected a table", "retries takes a table"; "retries not a table")]
 fn toml_rule(text: &str, key: &str, message: &str, help: &str) {
     assert_one(text, key, message, help);
 }

@@ -49,6 +49,7 @@ pub(super) fn scenario(seed: u64) -> String {
     g.consumers();
     g.timeline();
     g.autoscaler();
+    g.faults();
     g.expect();
     g.out
 }
@@ -288,6 +289,8 @@ impl Gen {
         } else {
             self.maybe(0.15, "delay", |g| g.secs(0, 2));
         }
+        // Before the payload, which may open its own sub-table.
+        self.maybe(0.2, "retries", |g| g.retries());
         self.payload(kind, literal_count, payload_dedup);
         self.producers.push((name, continuous));
     }
@@ -407,6 +410,7 @@ impl Gen {
                     g.int(max_messages, max_messages + 10).to_string()
                 });
             }
+            self.maybe(0.2, "retries", |g| g.retries());
             let keys = self.behavior(0.4);
             for (key, value) in keys {
                 self.line(key, value);
@@ -655,6 +659,77 @@ impl Gen {
         }
         let max = self.int(min.max(1), 3);
         self.line("max", max);
+    }
+
+    /// A `retries` policy: each key present or left to its default.
+    fn retries(&mut self) -> String {
+        let mut keys = Vec::new();
+        if self.chance(0.7) {
+            keys.push(format!("max_attempts = {}", self.int(1, 4)));
+        }
+        if self.chance(0.7) {
+            keys.push(format!("backoff = {}", self.dur(0, 2_000)));
+        }
+        format!("{{ {} }}", keys.join(", "))
+    }
+
+    /// `[[faults]]`: every operation and kind, each trigger, entry scope where it applies.
+    /// Probabilities stay low and windows short, so runs still end.
+    fn faults(&mut self) {
+        if !self.chance(0.35) {
+            return;
+        }
+        for _ in 0..self.int(1, 2) {
+            self.out.push_str("
+[[faults]]
+");
+            let operation = self.pick(&[
+                "send",
+                "receive",
+                "delete",
+                "change_visibility",
+                "get_item",
+                "put_item",
+                "update_item",
+                "all",
+            ]);
+            let sqs = matches!(operation, "send" | "receive" | "delete" | "change_visibility");
+            let mut kinds = vec!["throttle", "error", "timeout_before", "latency"];
+            if sqs {
+                kinds.push("timeout_after");
+            }
+            let kind = self.pick(&kinds);
+            self.line("operation", q(operation));
+            self.line("kind", q(kind));
+            match self.int(0, 2) {
+                0 => {
+                    let p = self.rng.random_range(0.01..0.3f64);
+                    self.line("probability", format!("{p:.2}"));
+                }
+                1 => {
+                    let from = self.int(0, 10) * 500;
+                    let until = from + self.int(1, 10) * 500;
+                    let window = format!(
+                        "{{ from = {}, until = {} }}",
+                        q(&duration(from as u64)),
+                        q(&duration(until as u64))
+                    );
+                    self.line("window", window);
+                }
+                _ => {
+                    let nth = self.int(1, 5);
+                    self.line("nth", nth);
+                }
+            }
+            let batch = matches!(operation, "send" | "delete");
+            if batch && matches!(kind, "throttle" | "error") {
+                self.maybe(0.5, "scope", |g| q(g.pick(&["call", "entry"])));
+            }
+            if kind == "latency" {
+                let delay = self.dur(100, 3_000);
+                self.line("delay", delay);
+            }
+        }
     }
 
     /// Expectations do not change the run; they make `check` evaluate metrics per producer,

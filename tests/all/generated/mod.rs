@@ -219,7 +219,10 @@ fn compare(
     reference: Option<&RefValue>,
 ) -> Result<(), Failure> {
     let same = match (qsim, reference) {
-        (Value::Number(a), Some(RefValue::Number(b))) => (a - b).abs() < 1e-6,
+        // Relative below 1, so that millionths of a dollar are compared to their own digits.
+        (Value::Number(a), Some(RefValue::Number(b))) => {
+            (a - b).abs() < 1e-6 * a.abs().max(b.abs()).clamp(1e-6, 1.0)
+        }
         (Value::Bool(a), Some(RefValue::Bool(b))) => a == b,
         (Value::Counts(a), Some(RefValue::Counts(b))) => a == b,
         _ => false,

@@ -59,6 +59,10 @@ struct Msg {
     deduplicated_event: bool,
     expired_event: bool,
     final_queue: Option<String>,
+    /// A `fault` on `send` with a timeout named it.
+    ambiguous: bool,
+    /// t_ms of each `fault` on `send` with `timeout_after` (a copy the queue took).
+    hidden_copies: Vec<f64>,
 }
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -90,6 +94,9 @@ pub(super) struct History {
     exited: u64,
     peak_consumers: f64,
     redriven: f64,
+    /// `run-ended`'s `api_calls` summed, and its `billed_requests` per operation.
+    api_calls: f64,
+    billed_requests: BTreeMap<String, u64>,
     side_effects_table: u64,
     entity_final_version: BTreeMap<String, Option<i64>>,
     status: BTreeMap<String, u64>,
@@ -169,6 +176,23 @@ impl History {
                 "deleted" => {
                     if let Some(i) = ix {
                         h.messages[i].deleted = true;
+                    }
+                }
+                "fault" => {
+                    let operation = str_of(line, "operation").unwrap_or("");
+                    let fault = str_of(line, "fault").unwrap_or("");
+                    if let Some(i) = ix {
+                        let m = &mut h.messages[i];
+                        match (operation, fault) {
+                            ("send", "timeout_before") => m.ambiguous = true,
+                            ("send", "timeout_after") => {
+                                m.ambiguous = true;
+                                m.hidden_copies.push(t);
+                            }
+                            // The queue deleted it; only the answer was lost.
+                            ("delete", "timeout_after") => m.deleted = true,
+                            _ => {}
+                        }
                     }
                 }
                 "stale-message" => {
@@ -270,6 +294,19 @@ impl History {
                 "run-ended" => {
                     h.peak_consumers = num(line, "peak_consumers").unwrap_or(0.0);
                     h.redriven = num(line, "redriven").unwrap_or(0.0);
+                    let counts = |key: &str| -> BTreeMap<String, u64> {
+                        line.get(key)
+                            .and_then(Value::as_object)
+                            .map(|counts| {
+                                counts
+                                    .iter()
+                                    .map(|(op, n)| (op.clone(), n.as_u64().unwrap_or(0)))
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    };
+                    h.api_calls = counts("api_calls").values().sum::<u64>() as f64;
+                    h.billed_requests = counts("billed_requests");
                 }
                 _ => {}
             }
@@ -416,6 +453,27 @@ impl History {
             })
             .fold(0.0, f64::max);
         out.insert("oldest_age_seconds", Number(oldest));
+        out.insert("ambiguous_sends", count(&|i| self.messages[i].ambiguous));
+        let from_retries: usize = in_scope
+            .iter()
+            .map(|&i| {
+                let m = &self.messages[i];
+                let mut copies = m.hidden_copies.clone();
+                if m.accepted {
+                    copies.push(m.sent_t);
+                }
+                let first = copies.iter().copied().fold(f64::INFINITY, f64::min);
+                if copies.is_empty() {
+                    0
+                } else if self.header.fifo && m.dedup_id.is_some() {
+                    // A FIFO copy within 5 minutes of the first is deduplicated.
+                    copies.iter().filter(|&&t| t - first >= 300_000.0).count()
+                } else {
+                    copies.len() - 1
+                }
+            })
+            .sum();
+        out.insert("duplicates_from_retries", Number(from_retries as f64));
         if scope.is_some() {
             let effects = in_scope
                 .iter()
@@ -445,6 +503,22 @@ impl History {
         out.insert("exited_clean", Number(self.exited as f64));
         out.insert("peak_consumers", Number(self.peak_consumers));
         out.insert("redriven", Number(self.redriven));
+        out.insert("api_calls", Number(self.api_calls));
+        // The README's price table: SQS per request (FIFO dearer), DynamoDB writes and reads.
+        let sqs_per_million = if self.header.fifo { 0.50 } else { 0.40 };
+        let cost: f64 = self
+            .billed_requests
+            .iter()
+            .map(|(op, &n)| {
+                let per_million = match op.as_str() {
+                    "PutItem" | "UpdateItem" => 0.625,
+                    "GetItem" => 0.125,
+                    _ => sqs_per_million,
+                };
+                n as f64 * per_million / 1e6
+            })
+            .sum();
+        out.insert("estimated_cost_usd", Number(cost));
 
         let mut highest: BTreeMap<&str, i64> = BTreeMap::new();
         let mut violations = 0;
