@@ -103,10 +103,12 @@ fn write_cost(out: &mut String, outcome: &crate::engine::Outcome, facts: &crate:
         .filter_map(|op| api.calls.get(op))
         .sum();
     let messages = outcome.log.messages.len().max(1) as f64;
-    let cost = match crate::check::metric_value(crate::scenario::Metric::EstimatedCostUsd, outcome, facts) {
-        crate::check::Value::Number(usd) => crate::report::summary::dollars(usd),
-        _ => "unknown".to_owned(),
-    };
+    let cost =
+        match crate::check::metric_value(crate::scenario::Metric::EstimatedCostUsd, outcome, facts)
+        {
+            crate::check::Value::Number(usd) => crate::report::summary::dollars(usd),
+            _ => "unknown".to_owned(),
+        };
     let _ = writeln!(
         out,
         "\nWhat it cost: {} API calls ({}), {:.1} DynamoDB writes per message, {cost} at on-demand list prices.",

@@ -306,7 +306,11 @@ impl<B: Backend> Backend for FaultLayer<B> {
                     }
                 }
                 self.answer_lost().await;
-                return Err(injected_error(OP, &queue_name(queue), FaultKind::TimeoutAfter));
+                return Err(injected_error(
+                    OP,
+                    &queue_name(queue),
+                    FaultKind::TimeoutAfter,
+                ));
             }
             Some(fault) => {
                 each(fault);
@@ -364,7 +368,11 @@ impl<B: Backend> Backend for FaultLayer<B> {
                     self.inject(OP, FaultKind::TimeoutAfter, Some(message.body.clone()));
                 }
                 self.answer_lost().await;
-                Err(injected_error(OP, &queue_name(queue), FaultKind::TimeoutAfter))
+                Err(injected_error(
+                    OP,
+                    &queue_name(queue),
+                    FaultKind::TimeoutAfter,
+                ))
             }
             Some(fault) => {
                 self.count(OP.api_name(), 1);
@@ -404,7 +412,11 @@ impl<B: Backend> Backend for FaultLayer<B> {
                     }
                 }
                 self.answer_lost().await;
-                return Err(injected_error(OP, &queue_name(queue), FaultKind::TimeoutAfter));
+                return Err(injected_error(
+                    OP,
+                    &queue_name(queue),
+                    FaultKind::TimeoutAfter,
+                ));
             }
             Some(fault) => {
                 self.inject(OP, fault, None);
@@ -456,7 +468,11 @@ impl<B: Backend> Backend for FaultLayer<B> {
                     self.inject(OP, FaultKind::TimeoutAfter, None);
                 }
                 self.answer_lost().await;
-                Err(injected_error(OP, &queue_name(queue), FaultKind::TimeoutAfter))
+                Err(injected_error(
+                    OP,
+                    &queue_name(queue),
+                    FaultKind::TimeoutAfter,
+                ))
             }
             Some(fault) => {
                 self.inject(OP, fault, None);

@@ -23,17 +23,17 @@ mod tests;
 use idempotency::{Claim, Lru};
 
 use super::context::RunContext;
-use super::retry::retrying;
 use super::event::{ActorId, CrashPoint, EventKind, ExitReason, KeyRef, MessageIx, SkipReason};
 use super::payload::Body;
+use super::retry::retrying;
 use crate::backend::faults::ApiOperation;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Condition, Item, PutOutcome, Receipt, ReceiveRequest,
     ReceivedMessage, Table, Update, UpdateOutcome,
 };
 use crate::scenario::{
-    Ack, ConsumerBehavior, CrashPolicy, FieldValue, GroupIx, Heartbeat, Idempotency, IdempotencyKey,
-    RetryPolicy,
+    Ack, ConsumerBehavior, CrashPolicy, FieldValue, GroupIx, Heartbeat, Idempotency,
+    IdempotencyKey, RetryPolicy,
 };
 
 /// How a consumer instance ended.
@@ -344,8 +344,11 @@ impl<B: Backend> Consumer<B> {
         for delivery in deliveries {
             let call = (ApiOperation::ChangeVisibility, &[delivery.ix()][..]);
             let released = retrying(ctx, self.actor, retries, call, || {
-                ctx.backend()
-                    .change_visibility(ctx.main(), &delivery.message.receipt, Duration::ZERO)
+                ctx.backend().change_visibility(
+                    ctx.main(),
+                    &delivery.message.receipt,
+                    Duration::ZERO,
+                )
             })
             .await;
             let kind = match released {
@@ -353,9 +356,7 @@ impl<B: Backend> Consumer<B> {
                 // Another consumer may have received and deleted it meanwhile, or the call
                 // kept failing: a real consumer logs that and goes on (the message comes
                 // back after its visibility timeout).
-                Err(e) if e.kind.is_refusal() || e.kind.is_transient() => {
-                    EventKind::ReleaseFailed
-                }
+                Err(e) if e.kind.is_refusal() || e.kind.is_transient() => EventKind::ReleaseFailed,
                 Err(e) => return Err(e),
             };
             self.record(delivery.ix(), kind);
@@ -514,7 +515,14 @@ impl<B: Backend> Consumer<B> {
         F: Future<Output = Result<T, BackendError>>,
     {
         let retries = self.ctx.scenario().group(self.group).retries;
-        retrying(&self.ctx, self.actor, retries, (operation, &[Some(ix)]), call).await
+        retrying(
+            &self.ctx,
+            self.actor,
+            retries,
+            (operation, &[Some(ix)]),
+            call,
+        )
+        .await
     }
 
     /// Processing, the idempotency protocol and the side effect.
