@@ -217,7 +217,8 @@ pub enum Ack {
     /// Like `OnSuccess`, but the per-entry failures of DeleteMessageBatch are ignored.
     BatchIgnoreFailures,
     /// A batch handler reports its failed items and the rest are deleted; on a FIFO queue the
-    /// first failure also fails the rest of its group in the batch, so order holds.
+    /// first failure also fails the rest of its group in the batch (released unhandled), so
+    /// order holds, each release costing those messages a receive.
     PartialBatch,
 }
 

@@ -199,7 +199,15 @@ fn list_and_schema() {
         .collect();
     assert_eq!(
         names,
-        ["dlq-redrive", "poison-partial-batch", "poison"],
+        [
+            "ack-always-loses-poison",
+            "dlq-redrive",
+            "fifo-poison-breaks-order",
+            "lambda-throttle-dlq-fixed",
+            "lambda-throttle-dlq",
+            "poison-partial-batch",
+            "poison"
+        ],
         "file-name order"
     );
     let schema = qsim(&["schema"], |_| {});
