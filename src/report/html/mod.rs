@@ -383,8 +383,18 @@ mod tests {
     #[test]
     fn api_calls_and_a_cost_show_when_the_run_has_them() {
         let mut run = failing_run();
-        let plain = render(std::slice::from_ref(&run));
-        assert!(!plain.contains("API calls"), "the simulator counts none");
+        // On the simulator: the scenario's own calls, as the fault layer counted them, and
+        // their cost.
+        let simulated = render(std::slice::from_ref(&run));
+        let RunResult::Finished(finished) = &run.result else {
+            panic!("the fixture runs to a verdict")
+        };
+        let receives = finished.outcome.api.calls["ReceiveMessage"];
+        assert!(
+            simulated.contains(&format!("<td>ReceiveMessage</td><td>{receives}</td>")),
+            "{simulated}"
+        );
+        assert!(simulated.contains("estimated cost: $"), "{simulated}");
         run.api_calls = Some([("ReceiveMessage", 7), ("SendMessage", 5)].into());
         run.api_attempts = Some(
             [
@@ -394,6 +404,8 @@ mod tests {
             .into(),
         );
         let mut page = page(&run);
+        // The template shows a cost only when the page has one.
+        page.estimated_cost = None;
         let html = render_pages(
             std::slice::from_ref(&page),
             std::slice::from_ref(&run),
