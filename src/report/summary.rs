@@ -471,6 +471,24 @@ mod tests {
     }
 
     #[test]
+    fn a_run_without_calls_prints_no_call_list() {
+        let scenario =
+            crate::scenario::load(std::path::Path::new("scenarios.d/happy.toml")).unwrap();
+        let mut run = crate::runner::run_scenario(scenario, &Default::default());
+        run.result = RunResult::Skipped {
+            missing: vec![Capability::MessageMoveTask],
+        };
+        run.api_calls = Some(Default::default());
+        assert!(!details(&run).contains("api calls"), "{}", details(&run));
+        run.api_calls = Some([("CreateQueue", 2)].into());
+        assert!(
+            details(&run).contains("api calls: 2 (CreateQueue 2)"),
+            "{}",
+            details(&run)
+        );
+    }
+
+    #[test]
     fn long_runs_read_in_their_largest_units() {
         let cases = [
             (Duration::from_millis(12), "12ms"),
