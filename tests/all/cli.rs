@@ -569,10 +569,11 @@ fn completions_and_man_pages_cover_every_subcommand() {
         "{page}"
     );
     let dir = tempfile::tempdir().unwrap();
-    let output = qsim(&["man", "--dir", dir.path().to_str().unwrap()], |_| {});
+    let pages = dir.path().join("man1");
+    let output = qsim(&["man", "--dir", pages.to_str().unwrap()], |_| {});
     assert_eq!(output.status.code(), Some(0));
     for subcommand in subcommands {
-        let page = dir.path().join(format!("qsim-{subcommand}.1"));
+        let page = pages.join(format!("qsim-{subcommand}.1"));
         assert!(page.exists(), "{}", page.display());
     }
 }
