@@ -33,13 +33,11 @@ pub fn line(run: &ScenarioRun) -> String {
             if let SnapshotStatus::Pending { .. } = snapshot {
                 line.push_str(" (new snapshot pending review)");
             }
-            let _ = write!(
-                line,
-                "  {} {}  wall {}",
-                run.backend,
-                clock(outcome.elapsed),
-                clock(run.wall)
-            );
+            let _ = write!(line, "  {} {}", run.backend, clock(outcome.elapsed));
+            // A run read back from its history (`qsim report`) has no wall time to state.
+            if *snapshot != SnapshotStatus::NotCompared {
+                let _ = write!(line, "  wall {}", clock(run.wall));
+            }
             line
         }
         RunResult::Skipped { missing } => {
