@@ -124,8 +124,8 @@ pub(crate) enum Command {
         /// The HTML file to write.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: PathBuf,
-        /// The scenario file the history is a run of, to check its expectations and explain
-        /// the failed ones (without it: the timeline, the lifelines and each message's fate).
+        /// The scenario file the history is a run of, whose expectations are checked and
+        /// explained (default: the scenario of the history's name in scenarios.d/).
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
     },

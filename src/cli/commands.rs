@@ -346,7 +346,8 @@ fn explain(scenarios: Vec<Scenario>, seed: Option<u64>) -> Result<QsimExitCode, 
 fn man(dir: Option<&Path>) -> Result<QsimExitCode, CliError> {
     let command = Cli::command();
     match dir {
-        Some(dir) => clap_mangen::generate_to(command, dir)
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(command, dir))
             .map_err(|e| CliError::output(format!("writing man pages to {}", dir.display()), e))?,
         None => {
             let mut page = Vec::new();

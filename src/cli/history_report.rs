@@ -20,14 +20,14 @@ pub(super) fn report(
     // Before the work, so a typo in the output path fails at once.
     std::fs::File::create(output)
         .map_err(|e| CliError::output(format!("cannot write {}", output.display()), e))?;
-    let header = history::read_header(events).map_err(CliErrorKind::History)?;
+    let text = history::read(events).map_err(CliErrorKind::History)?;
+    let header = history::header(events, &text).map_err(CliErrorKind::History)?;
     let scenario = match scenario_file {
         Some(file) => {
             scenario::load_with(file, limits).map_err(|e| CliErrorKind::Scenarios(vec![e]))?
         }
         None => find_scenario(&header.scenario, limits)?,
     };
-    let text = history::read(events).map_err(CliErrorKind::History)?;
     let outcome = history::outcome(events, &text, &scenario).map_err(CliErrorKind::History)?;
     let run = crate::runner::from_history(scenario, outcome);
     std::fs::write(

@@ -1,8 +1,8 @@
 //! The progress of runs on real backends, on stderr. On a terminal, one indicatif line per
 //! running scenario (several with `--jobs`), each cut to the terminal's width so nothing wraps,
 //! removed when its scenario ends so no stale line stays; elsewhere (CI logs), plain lines: a
-//! scenario's first report, then every [`PLAIN_EVERY`]th of its own, so each scenario shows at
-//! the same steady interval whatever the others do.
+//! scenario's first report (as it starts), then every [`PLAIN_EVERY`]th of its own, so each
+//! scenario shows at the same steady interval whatever the others do.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;

@@ -349,9 +349,11 @@ async fn may_still_act<B: Backend + 'static>(
 }
 
 async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook) {
+    // A first report as the run starts, so even a run shorter than `every` shows it ran; it
+    // asks the backend nothing (no call to count or bill): the queues were just provisioned.
+    (hook.report)(&progress_now(&ctx, 0, 0));
     loop {
         sleep(hook.every).await;
-        let live = ctx.live();
         let in_flight = ctx
             .backend()
             .settled_depth(ctx.main())
@@ -365,14 +367,20 @@ async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook)
                 .map_or(0, |d| d.total()),
             None => 0,
         };
-        (hook.report)(&Progress {
-            elapsed: ctx.origin().elapsed(),
-            sent: live.sent,
-            processed: live.messages_processed,
-            in_flight,
-            dlq,
-            consumers: live.consumers,
-        });
+        (hook.report)(&progress_now(&ctx, in_flight, dlq));
+    }
+}
+
+/// The run's progress now, given the queue depths (the caller reads them, or knows them).
+fn progress_now<B: Backend>(ctx: &RunContext<B>, in_flight: u64, dlq: u64) -> Progress {
+    let live = ctx.live();
+    Progress {
+        elapsed: ctx.origin().elapsed(),
+        sent: live.sent,
+        processed: live.messages_processed,
+        in_flight,
+        dlq,
+        consumers: live.consumers,
     }
 }
 

@@ -62,12 +62,10 @@ pub struct Header {
     pub seed: u64,
 }
 
-/// The header of the history at `path`: which scenario it is a run of, and the seed.
-pub fn read_header(path: &Path) -> Result<Header, HistoryError> {
-    let text = read(path)?;
+/// The header of history `text` (the file at `path`): which scenario it is a run of, the seed.
+pub fn header(path: &Path, text: &str) -> Result<Header, HistoryError> {
     let first = text.lines().next().unwrap_or("");
-    let header = json_line(path, 1, first)?;
-    check_header(path, &header)
+    check_header(path, &json_line(path, 1, first)?)
 }
 
 /// The text of the history at `path`.

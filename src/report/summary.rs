@@ -39,13 +39,11 @@ pub fn line(run: &ScenarioRun) -> String {
             if let SnapshotStatus::Pending { .. } = snapshot {
                 line.push_str(" (new snapshot pending review)");
             }
-            let _ = write!(
-                line,
-                "  {} {}  wall {}",
-                run.backend,
-                clock(outcome.elapsed),
-                clock(run.wall)
-            );
+            let _ = write!(line, "  {} {}", run.backend, clock(outcome.elapsed));
+            // A run read back from its history (`qsim report`) has no wall time to state.
+            if *snapshot != SnapshotStatus::NotCompared {
+                let _ = write!(line, "  wall {}", clock(run.wall));
+            }
             line
         }
         RunResult::Skipped { missing } => {
@@ -483,6 +481,24 @@ mod tests {
             column(&lines[0], &happy.tags.join(",")),
             column(&lines[1], &long.tags.join(",")),
             "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn a_run_without_calls_prints_no_call_list() {
+        let scenario =
+            crate::scenario::load(std::path::Path::new("scenarios.d/happy.toml")).unwrap();
+        let mut run = crate::runner::run_scenario(scenario, &Default::default());
+        run.result = RunResult::Skipped {
+            missing: vec![Capability::MessageMoveTask],
+        };
+        run.api_calls = Some(Default::default());
+        assert!(!details(&run).contains("api calls"), "{}", details(&run));
+        run.api_calls = Some([("CreateQueue", 2)].into());
+        assert!(
+            details(&run).contains("api calls: 2 (CreateQueue 2)"),
+            "{}",
+            details(&run)
         );
     }
 

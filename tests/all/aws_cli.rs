@@ -250,3 +250,54 @@ fn a_scenario_faster_than_the_endpoint_is_skipped_saying_so() {
     let tried = qsim(&["--endpoint-max-rate", "200"]);
     assert_eq!(tried.status.code(), Some(3), "{}", text(&tried.stdout));
 }
+
+/// Off a terminal, each scenario running on a real backend prints progress lines of its own,
+/// with `--jobs` too, counting processed messages as its result line does.
+#[test]
+fn each_scenario_prints_progress_lines_off_a_terminal() {
+    let (_runtime, moto) = exclusive_moto();
+    let output = run(
+        &moto,
+        &[
+            "run",
+            "scenarios.d/happy.toml",
+            "scenarios.d/crash.toml",
+            "--backend",
+            "aws",
+            "--jobs",
+            "2",
+        ],
+    );
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    for name in ["happy", "crash"] {
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}: ")))
+            .collect();
+        assert!(!lines.is_empty(), "no progress line for {name}:\n{stderr}");
+        for line in &lines {
+            assert!(line.contains(" elapsed · sent "), "{line}");
+        }
+        // A progress line never counts more processed messages than the result line.
+        let result = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("PASS {name} ")))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        let processed = |text: &str, key: &str| -> u64 {
+            let at = text.find(key).unwrap() + key.len();
+            let digits: String = text[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().unwrap()
+        };
+        let final_count = processed(result, "processed=");
+        for line in &lines {
+            assert!(
+                processed(line, "processed ") <= final_count,
+                "{line} vs {result}"
+            );
+        }
+    }
+}

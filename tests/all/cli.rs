@@ -550,3 +550,52 @@ fn explain_finds_the_messages_behind_a_duplicated_side_effect_by_its_key() {
       orders-0001 processed: sent by orders at 0.0 s, received by worker-1 at 0.0 s (receive 1), visibility expired at 2.0 s, received by worker-2 at 2.0 s (receive 2), side effect by worker-1 at 3.0 s, deleted by worker-1 at 3.0 s, side effect by worker-2 at 5.0 s, deleted by worker-2 at 5.0 s
     ");
 }
+
+#[test]
+fn completions_and_man_pages_cover_every_subcommand() {
+    let subcommands = [
+        "run", "run-all", "explore", "explain", "report", "bench", "man",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let output = qsim(&["completions", shell], |_| {});
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = text(&output.stdout);
+        for subcommand in subcommands {
+            assert!(script.contains(subcommand), "{shell} lacks {subcommand}");
+        }
+        // fish spells a long flag `-l explain`.
+        let flag = if shell == "fish" {
+            "-l explain"
+        } else {
+            "--explain"
+        };
+        assert!(script.contains(flag), "{shell} lacks run's flags");
+    }
+    let page = text(&qsim(&["man"], |_| {}).stdout);
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH qsim 1"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    let output = qsim(&["man", "--dir", pages.to_str().unwrap()], |_| {});
+    assert_eq!(output.status.code(), Some(0));
+    for subcommand in subcommands {
+        let page = pages.join(format!("qsim-{subcommand}.1"));
+        assert!(page.exists(), "{}", page.display());
+    }
+}
+
+#[test]
+fn bench_runs_its_built_in_scenario_from_any_folder() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = qsim(&["bench", "--messages", "1000"], |c| {
+        c.current_dir(elsewhere.path());
+    });
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with("bench million: 1000 messages processed"),
+        "{}",
+        text(&output.stdout)
+    );
+}

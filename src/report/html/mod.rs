@@ -46,6 +46,7 @@ struct Page {
     /// Requests sent per operation with the SDK's retries, when they differ from the calls.
     api_attempts: Vec<(String, u64)>,
     /// What the run's calls cost, as the run summary states it; the page shows it when present.
+    /// Nothing sets it yet: [`ScenarioRun`] carries no cost until issue 10's estimate lands.
     estimated_cost: Option<String>,
 }
 
