@@ -1,7 +1,7 @@
 //! Which backend capabilities a scenario depends on, derived from what the file asks for (never
 //! from its name), so a backend that lacks one reports the scenario as skipped, saying why.
 
-use crate::backend::faults::{ApiOperation, FaultKind};
+use crate::backend::faults::{ApiOperation, FaultKind, FaultTrigger};
 use crate::backend::{Backend, Capability};
 use std::time::Duration;
 
@@ -51,7 +51,9 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
     if scenario.queue.sim.overrides.inject() {
         needs.push(Capability::InjectedFaults);
     }
-    if (0..scenario.consumers.len()).any(|g| throttled_batches_may_return(scenario, GroupIx(g))) {
+    if (0..scenario.consumers.len()).any(|g| throttled_batches_may_return(scenario, GroupIx(g)))
+        || strikes_by_delivery_order(scenario)
+    {
         needs.push(Capability::Deterministic);
     }
     if scenario.queue.attributes.fifo {
@@ -74,6 +76,21 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
         }
     }
     needs
+}
+
+/// A fault on a consumer's call, triggered by probability or by count: which message it strikes
+/// depends on the order the queue delivered in and the consumers called in, which only the
+/// simulator reproduces for a seed. (A time window strikes every call in it, whatever the order.)
+fn strikes_by_delivery_order(scenario: &Scenario) -> bool {
+    let consumer_calls = [
+        ApiOperation::Receive,
+        ApiOperation::Delete,
+        ApiOperation::ChangeVisibility,
+    ];
+    scenario.faults.iter().any(|fault| {
+        !matches!(fault.trigger, FaultTrigger::Window { .. })
+            && consumer_calls.iter().any(|op| fault.targets(*op))
+    })
 }
 
 /// A poller group's throttled batches may run out of visibility before they get an invocation:
