@@ -65,7 +65,9 @@ impl BackendErrorKind {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            BackendErrorKind::Throttled | BackendErrorKind::InternalError | BackendErrorKind::TimedOut
+            BackendErrorKind::Throttled
+                | BackendErrorKind::InternalError
+                | BackendErrorKind::TimedOut
         )
     }
 

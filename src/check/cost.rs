@@ -57,7 +57,10 @@ mod tests {
             ("GetItem", 2_000_000),
         ];
         let standard = estimate(billed, false);
-        assert!((standard - (0.40 + 0.625 + 0.25)).abs() < 1e-9, "{standard}");
+        assert!(
+            (standard - (0.40 + 0.625 + 0.25)).abs() < 1e-9,
+            "{standard}"
+        );
         let fifo = estimate(billed, true);
         assert!((fifo - (0.50 + 0.625 + 0.25)).abs() < 1e-9, "{fifo}");
     }

@@ -303,7 +303,10 @@ impl<B: Backend> RunContext<B> {
         self.backend.take_injections(&mut |injection: Injection| {
             // Named on the first fault only: a run without faults has no `api` actor.
             let api = log.actor("api");
-            let at = injection.at.saturating_duration_since(self.origin).as_micros() as u64;
+            let at = injection
+                .at
+                .saturating_duration_since(self.origin)
+                .as_micros() as u64;
             let message = injection
                 .body
                 .as_deref()

@@ -12,8 +12,8 @@ use tokio::time::sleep_until;
 
 use super::context::RunContext;
 use super::event::{EventKind, MessageIx, MessageMeta};
-use super::retry::retrying;
 use super::payload::{self, Body, Draft, ENTITY_FIELD, VERSION_FIELD};
+use super::retry::retrying;
 use crate::backend::faults::ApiOperation;
 use crate::backend::{Backend, OutgoingMessage};
 use crate::rng;

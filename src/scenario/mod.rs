@@ -26,8 +26,8 @@ pub use metric::{Metric, MetricDef, MetricKind, MetricScope};
 pub(crate) use model::{
     Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
     DedupSource, Expectation, Expected, FieldValue, GroupIx, Heartbeat, Idempotency,
-    IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Producer, ProducerIx, RetryPolicy,
-    Target, TimelineEntry, Trigger, Versioning, WhenCondition,
+    IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Producer, ProducerIx,
+    RetryPolicy, Target, TimelineEntry, Trigger, Versioning, WhenCondition,
 };
 pub use model::{Amount, Expectations, QueueConfig, Rate, Scenario};
 pub use resolve::Limits;

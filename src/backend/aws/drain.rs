@@ -207,7 +207,9 @@ impl AwsBackend {
         let mut failures = Vec::new();
         for chunk in receipts.chunks(MAX_BATCH) {
             let handles: Vec<&str> = chunk.iter().map(AsRef::as_ref).collect();
-            let results = self.delete_message_batch(&call, queue, &handles, false).await?;
+            let results = self
+                .delete_message_batch(&call, queue, &handles, false)
+                .await?;
             failures.extend(results.into_iter().filter_map(Result::err));
         }
         Ok(failures)

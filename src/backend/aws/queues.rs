@@ -17,7 +17,6 @@ use super::backend::{AwsBackend, QueueRef};
 use super::call::Call;
 use super::naming::{MANAGED_TAG, RUN_TAG};
 use super::options::long_poll_timeouts;
-use aws_sdk_sqs::config::retry::RetryConfig;
 use super::purge_windows::PURGE_WINDOWS;
 use super::sqs_attributes::{redrive_policy, sqs_attributes};
 use crate::backend::{
@@ -25,6 +24,7 @@ use crate::backend::{
     QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, SendOutcome,
 };
 use crate::sqs::facts::whole_seconds;
+use aws_sdk_sqs::config::retry::RetryConfig;
 
 impl AwsBackend {
     pub(super) async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {

@@ -98,7 +98,9 @@ impl FaultKind {
     }
 
     pub fn from_name(name: &str) -> Option<FaultKind> {
-        FaultKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        FaultKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 
     /// A timeout: the caller cannot know whether the service applied the request.

@@ -43,9 +43,8 @@ fn message(entry: &str, body: &str) -> OutgoingMessage {
 
 fn injections<B: Backend>(layer: &FaultLayer<B>) -> Vec<(ApiOperation, FaultKind, Option<String>)> {
     let mut seen = Vec::new();
-    layer.take_injections(&mut |i| {
-        seen.push((i.operation, i.fault, i.body.map(|b| b.to_string())))
-    });
+    layer
+        .take_injections(&mut |i| seen.push((i.operation, i.fault, i.body.map(|b| b.to_string()))));
     seen
 }
 
@@ -64,10 +63,18 @@ async fn timeout_after_applies_the_send_and_hides_the_answer() {
     let started = Instant::now();
     let error = layer.send(queue, &[message("m1", "a")]).await.unwrap_err();
     assert_eq!(error.kind, BackendErrorKind::TimedOut);
-    assert_eq!(started.elapsed(), TIMEOUT_WAIT, "the caller waited for its timeout");
+    assert_eq!(
+        started.elapsed(),
+        TIMEOUT_WAIT,
+        "the caller waited for its timeout"
+    );
     assert_eq!(
         injections(&layer),
-        [(ApiOperation::Send, FaultKind::TimeoutAfter, Some("a".into()))]
+        [(
+            ApiOperation::Send,
+            FaultKind::TimeoutAfter,
+            Some("a".into())
+        )]
     );
     // The retry goes through: the queue now holds two copies.
     layer.send(queue, &[message("m1", "a")]).await.unwrap();
@@ -79,7 +86,11 @@ async fn timeout_after_applies_the_send_and_hides_the_answer() {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn refusals_and_timeout_before_leave_the_queue_untouched() {
-    for kind in [FaultKind::Throttle, FaultKind::Error, FaultKind::TimeoutBefore] {
+    for kind in [
+        FaultKind::Throttle,
+        FaultKind::Error,
+        FaultKind::TimeoutBefore,
+    ] {
         let always = FaultTrigger::Probability(1.0);
         let (layer, queue) = layer(&[rule(ApiOperation::Send, kind, always)]).await;
         let error = layer.send(queue, &[message("m1", "a")]).await.unwrap_err();
@@ -100,13 +111,21 @@ async fn a_hidden_receive_leaves_its_messages_in_flight() {
     assert_eq!(layer.settled_depth(queue).await.unwrap().in_flight, 1);
     assert_eq!(
         injections(&layer),
-        [(ApiOperation::Receive, FaultKind::TimeoutAfter, Some("a".into()))]
+        [(
+            ApiOperation::Receive,
+            FaultKind::TimeoutAfter,
+            Some("a".into())
+        )]
     );
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn entry_faults_fail_single_entries_of_a_batch() {
-    let mut second = rule(ApiOperation::Send, FaultKind::Throttle, FaultTrigger::Nth(2));
+    let mut second = rule(
+        ApiOperation::Send,
+        FaultKind::Throttle,
+        FaultTrigger::Nth(2),
+    );
     second.scope = FaultScope::Entry;
     let (layer, queue) = layer(&[second]).await;
     let batch = [message("m1", "a"), message("m2", "b"), message("m3", "c")];
@@ -137,7 +156,10 @@ async fn a_window_strikes_only_inside_it_and_latency_delays() {
     let inside = Instant::now();
     layer.receive(queue, request()).await.unwrap();
     let took = inside.elapsed();
-    assert!(took > Duration::ZERO && took <= Duration::from_secs(2), "{took:?}");
+    assert!(
+        took > Duration::ZERO && took <= Duration::from_secs(2),
+        "{took:?}"
+    );
     assert_eq!(
         injections(&layer),
         [(ApiOperation::Receive, FaultKind::Latency, None)]
@@ -173,6 +195,10 @@ async fn large_payloads_bill_one_request_per_64_kib() {
     layer.receive(queue, request()).await.unwrap();
     let usage = layer.usage();
     assert_eq!(usage.billed.get("SendMessageBatch"), Some(&2));
-    assert_eq!(usage.billed.get("ReceiveMessage"), Some(&3), "2 + an empty one");
+    assert_eq!(
+        usage.billed.get("ReceiveMessage"),
+        Some(&3),
+        "2 + an empty one"
+    );
     assert_eq!(usage.calls.get("ReceiveMessage"), Some(&2));
 }

@@ -6,8 +6,8 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::faults::ApiOperation;
 use super::Consumer;
+use crate::backend::faults::ApiOperation;
 use crate::backend::{
     Backend, BackendError, Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome,
 };
@@ -70,20 +70,18 @@ impl<B: Backend> Consumer<B> {
                 ctx.backend().update(Table::Status, key, &takeover)
             })
             .await?;
-        Ok(
-            match taken {
-                UpdateOutcome::Updated(_) => {
-                    self.record(Some(ix), EventKind::StatusWritten(Status::Started));
-                    Claim::Claimed
-                }
-                UpdateOutcome::ConditionFailed(Some(item))
-                    if item.status == Some(Status::Completed) =>
-                {
-                    Claim::Completed
-                }
-                UpdateOutcome::ConditionFailed(_) => Claim::Busy,
-            },
-        )
+        Ok(match taken {
+            UpdateOutcome::Updated(_) => {
+                self.record(Some(ix), EventKind::StatusWritten(Status::Started));
+                Claim::Claimed
+            }
+            UpdateOutcome::ConditionFailed(Some(item))
+                if item.status == Some(Status::Completed) =>
+            {
+                Claim::Completed
+            }
+            UpdateOutcome::ConditionFailed(_) => Claim::Busy,
+        })
     }
 
     pub(super) async fn complete(&mut self, ix: MessageIx, key: &str) -> Result<(), BackendError> {

@@ -20,9 +20,9 @@ mod idempotency;
 use idempotency::{Claim, Lru};
 
 use super::context::RunContext;
-use super::retry::retrying;
 use super::event::{ActorId, CrashPoint, EventKind, ExitReason, KeyRef, MessageIx, SkipReason};
 use super::payload::Body;
+use super::retry::retrying;
 use crate::backend::faults::ApiOperation;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Condition, Item, PutOutcome, Receipt, ReceiveRequest,
@@ -364,7 +364,14 @@ impl<B: Backend> Consumer<B> {
         F: Future<Output = Result<T, BackendError>>,
     {
         let retries = self.ctx.scenario().group(self.group).retries;
-        retrying(&self.ctx, self.actor, retries, (operation, &[Some(ix)]), call).await
+        retrying(
+            &self.ctx,
+            self.actor,
+            retries,
+            (operation, &[Some(ix)]),
+            call,
+        )
+        .await
     }
 
     /// Processing, the idempotency protocol and the side effect.

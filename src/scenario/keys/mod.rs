@@ -12,9 +12,9 @@
 mod tables;
 
 pub(crate) use tables::{
-    PAYLOAD_KINDS, TOP, at, autoscaler, behavior, chaos, consumer,
-    deploy, fault, heartbeat, literal, payload, poison, producer, queue, redrive, retries,
-    scenario, sim, start, versioning, window,
+    PAYLOAD_KINDS, TOP, at, autoscaler, behavior, chaos, consumer, deploy, fault, heartbeat,
+    literal, payload, poison, producer, queue, redrive, retries, scenario, sim, start, versioning,
+    window,
 };
 
 use std::time::Duration;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{
-    ANY_DURATION, Key, MAX_VIRTUAL, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms, count_from,
-    instances_from, int, int_from, positive_up_to, secs,
+    ANY_DURATION, Key, MAX_VIRTUAL, POSITIVE_DURATION, PROBABILITY, Presence, Shape, at_least_ms,
+    count_from, instances_from, int, int_from, positive_up_to, secs,
 };
 use crate::sqs::envelope::{ASSUMPTION_NAMES, PROFILE_NAMES};
 use crate::sqs::facts::{
@@ -177,8 +177,13 @@ const FAULT_OPERATIONS: &[&str] = &[
     "all",
 ];
 
-const FAULT_KINDS: &[&str] =
-    &["throttle", "error", "timeout_before", "timeout_after", "latency"];
+const FAULT_KINDS: &[&str] = &[
+    "throttle",
+    "error",
+    "timeout_before",
+    "timeout_after",
+    "latency",
+];
 
 table!(fault {
     OPERATION operation: Shape::Choice(FAULT_OPERATIONS), REQUIRED, "The API operation the fault strikes (\"all\": every one).";

@@ -26,7 +26,7 @@ pub(super) fn resolve_all(ctx: &mut Ctx, raws: &[Spanned<RawFault>]) -> Vec<Faul
 
 fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawFault) -> Option<FaultRule> {
     let operation = ctx.choice(loc, &key::OPERATION, raw.operation.as_ref());
-    let operation = operation.map(|name| ApiOperation::from_name(name));
+    let operation = operation.map(ApiOperation::from_name);
     let kind = ctx
         .choice(loc, &key::KIND, raw.kind.as_ref())
         .and_then(FaultKind::from_name);
@@ -136,7 +136,11 @@ fn trigger(ctx: &mut Ctx, loc: &Loc, raw: &RawFault) -> Option<FaultTrigger> {
             let until = ctx.duration(&wloc, &wkey::UNTIL, window.get_ref().until.as_ref());
             let (from, until) = (from?, until?);
             if until <= from {
-                let span = window.get_ref().until.as_ref().map_or(wloc.span.clone(), Spanned::span);
+                let span = window
+                    .get_ref()
+                    .until
+                    .as_ref()
+                    .map_or(wloc.span.clone(), Spanned::span);
                 ctx.error(
                     span,
                     wloc.key("until"),
@@ -151,11 +155,7 @@ fn trigger(ctx: &mut Ctx, loc: &Loc, raw: &RawFault) -> Option<FaultTrigger> {
 }
 
 /// The `retries` table of a producer or consumer group, or the SDK's standard policy.
-pub(super) fn retries(
-    ctx: &mut Ctx,
-    loc: &Loc,
-    raw: Option<&Spanned<RawRetries>>,
-) -> RetryPolicy {
+pub(super) fn retries(ctx: &mut Ctx, loc: &Loc, raw: Option<&Spanned<RawRetries>>) -> RetryPolicy {
     let Some(raw) = raw else {
         return RetryPolicy::SDK_STANDARD;
     };

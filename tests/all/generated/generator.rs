@@ -636,9 +636,11 @@ impl Gen {
             return;
         }
         for _ in 0..self.int(1, 2) {
-            self.out.push_str("
+            self.out.push_str(
+                "
 [[faults]]
-");
+",
+            );
             let operation = self.pick(&[
                 "send",
                 "receive",
@@ -649,7 +651,10 @@ impl Gen {
                 "update_item",
                 "all",
             ]);
-            let sqs = matches!(operation, "send" | "receive" | "delete" | "change_visibility");
+            let sqs = matches!(
+                operation,
+                "send" | "receive" | "delete" | "change_visibility"
+            );
             let mut kinds = vec!["throttle", "error", "timeout_before", "latency"];
             if sqs {
                 kinds.push("timeout_after");
