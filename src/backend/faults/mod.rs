@@ -14,9 +14,7 @@
 //!   `throttle` and `error` make none either (the service refused it).
 //! - qsim's own reads (provisioning, progress, the final state) are forwarded uncounted.
 
-mod rule;
-
-pub use rule::{ApiOperation, FaultKind, FaultRule, FaultScope, FaultTrigger};
+pub use crate::sqs::faults::{ApiOperation, FaultKind, FaultRule, FaultScope, FaultTrigger};
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};

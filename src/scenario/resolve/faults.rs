@@ -8,10 +8,10 @@
 use toml::Spanned;
 
 use super::ctx::{Ctx, Loc, OneOf};
-use crate::backend::faults::{ApiOperation, FaultKind, FaultRule, FaultScope, FaultTrigger};
 use crate::scenario::RetryPolicy;
 use crate::scenario::keys::{fault as key, retries as rkey, window as wkey};
 use crate::scenario::raw::{RawFault, RawRetries};
+use crate::sqs::faults::{ApiOperation, FaultKind, FaultRule, FaultScope, FaultTrigger};
 
 pub(super) fn resolve_all(ctx: &mut Ctx, raws: &[Spanned<RawFault>]) -> Vec<FaultRule> {
     let list = Loc {
