@@ -241,3 +241,26 @@ fn compose<B: Backend>(
     };
     (outgoing, meta)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pad;
+
+    #[test]
+    fn padding_makes_the_body_exactly_the_size_asked_and_keeps_it_json() {
+        let body = br#"{"id":"orders-0001","seq":1,"sent_at_ms":0}"#;
+        for size in [10, body.len(), body.len() + 13, body.len() + 14, 2_000] {
+            let mut padded = body.to_vec();
+            pad(&mut padded, size);
+            let value: serde_json::Value = serde_json::from_slice(&padded).unwrap();
+            assert_eq!(value["id"], "orders-0001");
+            // Too small to hold the padding field: left as it is.
+            let expected = if size > body.len() + 13 {
+                size
+            } else {
+                body.len()
+            };
+            assert_eq!(padded.len(), expected, "size {size}");
+        }
+    }
+}
