@@ -10,7 +10,8 @@
 //! - [`engine`]: interprets a scenario: provisions, runs producers, consumers, the timeline and
 //!   the autoscaler on one single-threaded runtime, and records the [`engine::EventLog`].
 //! - [`backend`]: the SQS / DynamoDB boundary; [`backend::sim`] (virtual clock, deterministic)
-//!   and [`backend::aws`] (aws-sdk, real AWS or an AWS-compatible endpoint) behind it.
+//!   and [`backend::aws`] (aws-sdk, real AWS or an AWS-compatible endpoint) behind it, and
+//!   [`backend::faults`] in front of either (the scenario's API faults, every call counted).
 //! - [`infra`]: Terraform for teams that provision their own queues: the variables file derived
 //!   from the scenario files, and the resources file that `terraform output -json` prints.
 //! - [`check`]: pass or fail: metrics and message fates derived from the event log and final

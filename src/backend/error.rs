@@ -37,6 +37,9 @@ pub enum BackendErrorKind {
     InvalidParameter(String),
     /// The endpoint does not implement the operation (e.g. moto and StartMessageMoveTask).
     Unsupported,
+    /// The message, or the batch's messages together, exceed SQS's size limit
+    /// (BatchRequestTooLong, or "message must be shorter than ..."): refused, nothing sent.
+    MessageTooLarge,
     /// Throttled: SQS's RequestThrottled, DynamoDB's ProvisionedThroughputExceededException.
     Throttled,
     /// A 5xx answer (InternalError, ServiceUnavailable): the service failed this request.
@@ -99,6 +102,11 @@ impl fmt::Display for BackendErrorKind {
             ),
             BackendErrorKind::InvalidParameter(what) => write!(f, "invalid parameter: {what}"),
             BackendErrorKind::Unsupported => f.write_str("not implemented by this endpoint"),
+            BackendErrorKind::MessageTooLarge => write!(
+                f,
+                "the messages exceed SQS's size limit of {} bytes",
+                crate::sqs::facts::MAX_PAYLOAD_BYTES
+            ),
             BackendErrorKind::Throttled => f.write_str("throttled"),
             BackendErrorKind::InternalError => f.write_str("internal error (HTTP 5xx)"),
             BackendErrorKind::TimedOut => {

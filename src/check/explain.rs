@@ -4,10 +4,11 @@
 //!
 //! A message's witness is its own events that change where it is or who holds it (sent, each
 //! receive with who held it, release, reject, crash, side effect, delete, the queue's own
-//! transitions) plus what happened to its holder while it held the message (killed, told to shut
-//! down). Bookkeeping (heartbeats, status writes, order-log lines) is left out. The messages with
+//! transitions, the API faults that touched it and the retries they caused) plus what happened
+//! to its holder while it held the message (killed, told to shut down). Bookkeeping (heartbeats, status writes, order-log lines) is left out. The messages with
 //! the shortest witnesses come first: the simplest counterexample is the easiest to read.
 
+use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueRole, TransitionKind};
 use crate::engine::{ActorId, Ending, EventKind, MessageIx, Outcome};
 use crate::scenario::Scenario;
@@ -227,6 +228,12 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
                     holders.clear();
                     Some(transition_text(transition, &at))
                 }
+                EventKind::Fault { operation, fault } => Some(fault_text(operation, fault, &at)),
+                EventKind::Retried { operation, attempt } => Some(format!(
+                    "{} retried by {} at {at} (attempt {attempt})",
+                    operation.as_str(),
+                    name(event.actor)
+                )),
                 _ => None,
             };
             if matches!(
@@ -293,6 +300,20 @@ fn transition_text(transition: TransitionKind, at: &str) -> String {
     }
 }
 
+/// An injected fault as the message's story tells it: what the caller saw, and what happened.
+fn fault_text(operation: ApiOperation, fault: FaultKind, at: &str) -> String {
+    let op = operation.as_str();
+    match fault {
+        FaultKind::Throttle => format!("{op} throttled at {at}"),
+        FaultKind::Error => format!("{op} failed with a 5xx at {at}"),
+        FaultKind::TimeoutBefore => format!("{op} timed out before reaching the queue at {at}"),
+        FaultKind::TimeoutAfter => {
+            format!("{op} taken by the queue at {at}, its answer lost (the caller saw a timeout)")
+        }
+        FaultKind::Latency => format!("{op} delayed at {at}"),
+    }
+}
+
 fn skip_reason(reason: crate::engine::SkipReason) -> &'static str {
     use crate::engine::SkipReason::*;
     match reason {
@@ -334,6 +355,50 @@ pub fn seconds(us: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The duplicate of a retried send is explained by the hidden send and the retry.
+    #[test]
+    fn a_retry_duplicate_is_told_from_the_lost_answer_to_the_second_effect() {
+        let text = r#"
+            [scenario]
+            name = "retry-dup"
+            description = "a hidden send, retried, processed twice"
+            [[producers]]
+            name = "orders"
+            count = 2
+            retries = { backoff = "100ms" }
+            [[consumers]]
+            name = "worker"
+            idle_timeout = "5s"
+            [[faults]]
+            operation = "send"
+            kind = "timeout_after"
+            nth = 2
+            [expect]
+            duplicated_effects = 0
+        "#;
+        let path = std::path::Path::new("retry-dup.toml");
+        let scenario = crate::scenario::parse(path, text).unwrap();
+        let outcome =
+            crate::runner::simulate(std::rc::Rc::new(scenario.clone()), scenario.seed).unwrap();
+        let verdict = super::super::check(&scenario, &outcome);
+        let explanations = explain(&scenario, &outcome, &verdict);
+        assert_eq!(explanations.len(), 1, "{explanations:?}");
+        let story = &explanations[0].stories[0];
+        assert_eq!(story.id, "orders-0002");
+        let steps: Vec<&str> = story.steps.iter().map(|s| s.text.as_str()).collect();
+        assert!(steps[0].starts_with("send taken by the queue"), "{steps:?}");
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.starts_with("send retried by orders"))
+        );
+        let effects = steps
+            .iter()
+            .filter(|s| s.starts_with("side effect"))
+            .count();
+        assert_eq!(effects, 2, "{steps:?}");
+    }
 
     #[test]
     fn seconds_are_short_when_round() {

@@ -15,7 +15,7 @@ use super::event::{EventKind, MessageIx, MessageMeta};
 use super::payload::{self, Body, Draft, ENTITY_FIELD, VERSION_FIELD};
 use super::retry::retrying;
 use crate::backend::faults::ApiOperation;
-use crate::backend::{Backend, OutgoingMessage};
+use crate::backend::{Backend, BackendErrorKind, OutgoingMessage};
 use crate::rng;
 use crate::scenario::{Amount, DedupSource, Rate};
 
@@ -111,8 +111,11 @@ pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
                 }
                 ctx.count(|live| live.sent += ok);
             }
-            // Out of attempts: a producer logs the failure and goes on with its next batch.
-            Err(error) if error.kind.is_transient() => {
+            // Out of attempts, or refused as too large: a producer logs the failure and goes
+            // on with its next batch.
+            Err(error)
+                if error.kind.is_transient() || error.kind == BackendErrorKind::MessageTooLarge =>
+            {
                 for ix in &ixs {
                     ctx.record_cause(actor, Some(*ix), EventKind::SendFailed);
                 }
@@ -157,6 +160,20 @@ impl Scratch {
     }
 }
 
+/// Pads the JSON object `body` to `size` bytes with a `padding` field readers ignore (a body
+/// already that long stays as it is).
+fn pad(body: &mut Vec<u8>, size: usize) {
+    const FIELD: &[u8] = b",\"padding\":\"";
+    let fixed = body.len() + FIELD.len() + 1;
+    if size <= fixed {
+        return;
+    }
+    body.pop();
+    body.extend_from_slice(FIELD);
+    body.resize(size - 2, b'x');
+    body.extend_from_slice(b"\"}");
+}
+
 /// Builds the body and the engine's record of message `n` of producer `index`.
 fn compose<B: Backend>(
     ctx: &RunContext<B>,
@@ -196,6 +213,12 @@ fn compose<B: Backend>(
     };
     scratch.body.clear();
     serde_json::to_writer(&mut scratch.body, &body).expect("a body always serializes");
+    if let Some(size) = producer.body_size {
+        pad(
+            &mut scratch.body,
+            usize::try_from(size).unwrap_or(usize::MAX),
+        );
+    }
     let text: Arc<str> =
         Arc::from(std::str::from_utf8(&scratch.body).expect("serde_json writes UTF-8"));
     let meta = MessageMeta {
@@ -217,4 +240,27 @@ fn compose<B: Backend>(
         delay: producer.delay,
     };
     (outgoing, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pad;
+
+    #[test]
+    fn padding_makes_the_body_exactly_the_size_asked_and_keeps_it_json() {
+        let body = br#"{"id":"orders-0001","seq":1,"sent_at_ms":0}"#;
+        for size in [10, body.len(), body.len() + 13, body.len() + 14, 2_000] {
+            let mut padded = body.to_vec();
+            pad(&mut padded, size);
+            let value: serde_json::Value = serde_json::from_slice(&padded).unwrap();
+            assert_eq!(value["id"], "orders-0001");
+            // Too small to hold the padding field: left as it is.
+            let expected = if size > body.len() + 13 {
+                size
+            } else {
+                body.len()
+            };
+            assert_eq!(padded.len(), expected, "size {size}");
+        }
+    }
 }

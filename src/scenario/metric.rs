@@ -48,6 +48,7 @@ pub enum Metric {
     Status,
     AmbiguousSends,
     DuplicatesFromRetries,
+    RejectedSends,
     ApiCalls,
     EstimatedCostUsd,
 }
@@ -420,6 +421,14 @@ impl Metric {
             Messages,
             Nothing,
             "over messages, the copies the queue took beyond the first: its `fault` events on `send` with `timeout_after` plus its `sent` line, less one; on a FIFO queue a copy taken less than 5 minutes after the message's first is deduplicated and not counted",
+        ),
+        def(
+            Metric::RejectedSends,
+            "rejected_sends",
+            Count,
+            Messages,
+            Nothing,
+            "messages with fate `not-sent` (a `send-failed` line): refused by SQS (too large) or out of retries",
         ),
         def(
             Metric::ApiCalls,

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Metric;
-use crate::backend::faults::FaultRule;
 use crate::sqs::envelope::SimSettings;
+use crate::sqs::faults::FaultRule;
 use crate::sqs::{QueueAttributes, QueueRole};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -76,6 +76,8 @@ pub struct Producer {
     pub delay: Option<Duration>,
     /// How a send that failed transiently is retried.
     pub retries: RetryPolicy,
+    /// Each body padded to this many bytes (`payload.size`).
+    pub body_size: Option<u64>,
 }
 
 /// How a producer or consumer retries a call that failed transiently (throttled, 5xx, timed

@@ -136,6 +136,7 @@ pub(super) struct RawPayload {
     pub versions: Int,
     pub shuffle: Bool,
     pub messages: Option<Spanned<Vec<Spanned<RawLiteral>>>>,
+    pub size: Int,
 }
 
 #[derive(Debug, Default, Deserialize)]

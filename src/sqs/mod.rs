@@ -1,7 +1,9 @@
 //! SQS as qsim knows it, for both sides of the boundary: what its documentation states
 //! ([`facts`]: limits, ranges, defaults, windows), what it leaves open ([`envelope`]: each "may"
 //! as a latitude, and the profiles that set how often the simulator takes it), and a queue as
-//! CreateQueue takes it ([`QueueAttributes`], with SQS's defaults) in its role ([`QueueRole`]).
+//! CreateQueue takes it ([`QueueAttributes`], with SQS's defaults) in its role ([`QueueRole`]),
+//! and the API faults a scenario may ask for ([`faults`]: what goes wrong, on which operation,
+//! when).
 //!
 //! A leaf: it imports nothing else of qsim, so the scenario format and the backends (and the
 //! checker) all use it without depending on each other (see `tests/all/architecture.rs`).
@@ -9,6 +11,7 @@
 mod attributes;
 pub mod envelope;
 pub mod facts;
+pub mod faults;
 mod role;
 
 pub use attributes::QueueAttributes;

@@ -105,6 +105,14 @@ pub(crate) fn kind_for_code(
             BackendErrorKind::NotInFlight
         }
         "MessageNotInflight" => BackendErrorKind::NotInFlight,
+        "BatchRequestTooLong" => BackendErrorKind::MessageTooLarge,
+        // SendMessage's answer to an oversized body (the API Reference's wording).
+        "InvalidParameterValue"
+            if message_lower.contains("message must be shorter than")
+                || message_lower.contains("too long") =>
+        {
+            BackendErrorKind::MessageTooLarge
+        }
         "PurgeQueueInProgress" => BackendErrorKind::PurgeInProgress,
         "QueueDoesNotExist" | "NonExistentQueue" | "ResourceNotFoundException" => {
             BackendErrorKind::NotFound
@@ -131,7 +139,6 @@ pub(crate) fn kind_for_code(
         | "EmptyBatchRequest"
         | "BatchEntryIdsNotDistinct"
         | "InvalidBatchEntryId"
-        | "BatchRequestTooLong"
         | "InvalidAddress"
         | "InvalidIdFormat"
         | "ValidationException" => BackendErrorKind::InvalidParameter(detail()),

@@ -14,12 +14,12 @@
 //!   `throttle` and `error` make none either (the service refused it).
 //! - qsim's own reads (provisioning, progress, the final state) are forwarded uncounted.
 
-mod rule;
+pub use crate::sqs::faults::{ApiOperation, FaultKind, FaultRule, FaultScope, FaultTrigger};
 
-pub use rule::{ApiOperation, FaultKind, FaultRule, FaultScope, FaultTrigger};
-
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -205,6 +205,9 @@ impl<B: Backend> FaultLayer<B> {
 
     /// For each of `entries` entries of a batch call, the entry-scoped fault that strikes it.
     fn entry_faults(&self, operation: ApiOperation, entries: usize) -> Vec<Option<FaultKind>> {
+        if self.rules.borrow().is_empty() {
+            return Vec::new();
+        }
         let mut faults = vec![None; entries];
         let elapsed = self.origin.get().elapsed();
         for state in self.rules.borrow_mut().iter_mut() {
@@ -229,9 +232,73 @@ impl<B: Backend> FaultLayer<B> {
         });
     }
 
-    /// The caller of a `timeout_after` call waiting for the answer that never comes.
-    async fn answer_lost(&self) {
+    /// A batch call of `entries` under the entry-scoped rules: the entries no rule struck go to
+    /// `call` in one request, the others get their fault's error (named by `body` in the
+    /// history); the results in the entries' order.
+    async fn with_entry_faults<'a, E: Clone, T, F>(
+        &self,
+        (operation, queue): (ApiOperation, QueueId),
+        entries: &'a [E],
+        body: impl Fn(&E) -> Option<Arc<str>>,
+        call: impl FnOnce(Cow<'a, [E]>) -> F,
+    ) -> Result<Vec<Result<T, BackendError>>, BackendError>
+    where
+        F: Future<Output = Result<Vec<Result<T, BackendError>>, BackendError>>,
+    {
+        let faults = self.entry_faults(operation, entries.len());
+        if faults.iter().all(Option::is_none) {
+            return call(Cow::Borrowed(entries)).await;
+        }
+        let passed: Vec<E> = entries
+            .iter()
+            .zip(&faults)
+            .filter(|(_, fault)| fault.is_none())
+            .map(|(entry, _)| entry.clone())
+            .collect();
+        let mut results = if passed.is_empty() {
+            Vec::new()
+        } else {
+            call(Cow::Owned(passed)).await?
+        }
+        .into_iter();
+        Ok(entries
+            .iter()
+            .zip(faults)
+            .map(|(entry, fault)| match fault {
+                Some(fault) => {
+                    self.inject(operation, fault, body(entry));
+                    Err(injected_error(operation, &queue_name(queue), fault))
+                }
+                None => results.next().expect("one result per entry passed on"),
+            })
+            .collect())
+    }
+
+    /// The error of a batch call made with `answer` that never reached its caller: the entries
+    /// the service accepted are in effect (each an injection named by `body`; the ones it
+    /// refused did nothing), and the caller waits out its timeout.
+    async fn batch_answer_lost<E, T>(
+        &self,
+        (operation, queue): (ApiOperation, QueueId),
+        entries: &[E],
+        body: impl Fn(&E) -> Option<Arc<str>>,
+        answer: Result<Vec<Result<T, BackendError>>, BackendError>,
+    ) -> BackendError {
+        if let Ok(results) = answer {
+            for (entry, result) in entries.iter().zip(results) {
+                if result.is_ok() {
+                    self.inject(operation, FaultKind::TimeoutAfter, body(entry));
+                }
+            }
+        }
+        self.answer_lost(operation, queue).await
+    }
+
+    /// What the caller of a `timeout_after` call of `operation` on `queue` sees: it waits for
+    /// the answer that never comes, then times out.
+    async fn answer_lost(&self, operation: ApiOperation, queue: QueueId) -> BackendError {
         tokio::time::sleep(TIMEOUT_WAIT).await;
+        injected_error(operation, &queue_name(queue), FaultKind::TimeoutAfter)
     }
 
     fn body_of(&self, receipt: &Receipt) -> Option<Arc<str>> {
@@ -296,21 +363,11 @@ impl<B: Backend> Backend for FaultLayer<B> {
         };
         match plan.fault {
             Some(FaultKind::TimeoutAfter) => {
-                // The service took the batch; its answer is lost. Entries it refused did not
-                // enter the queue, so only the accepted ones are copies the caller cannot see.
-                if let Ok(results) = self.inner.send(queue, batch).await {
-                    for (message, result) in batch.iter().zip(results) {
-                        if result.is_ok() {
-                            self.inject(OP, FaultKind::TimeoutAfter, Some(message.body.clone()));
-                        }
-                    }
-                }
-                self.answer_lost().await;
-                return Err(injected_error(
-                    OP,
-                    &queue_name(queue),
-                    FaultKind::TimeoutAfter,
-                ));
+                let answer = self.inner.send(queue, batch).await;
+                let body = |message: &OutgoingMessage| Some(message.body.clone());
+                return Err(self
+                    .batch_answer_lost((OP, queue), batch, body, answer)
+                    .await);
             }
             Some(fault) => {
                 each(fault);
@@ -318,33 +375,11 @@ impl<B: Backend> Backend for FaultLayer<B> {
             }
             None => {}
         }
-        let faults = self.entry_faults(OP, batch.len());
-        if faults.iter().all(Option::is_none) {
-            return self.inner.send(queue, batch).await;
-        }
-        let passed: Vec<OutgoingMessage> = batch
-            .iter()
-            .zip(&faults)
-            .filter(|(_, fault)| fault.is_none())
-            .map(|(message, _)| message.clone())
-            .collect();
-        let mut results = if passed.is_empty() {
-            Vec::new()
-        } else {
-            self.inner.send(queue, &passed).await?
-        }
-        .into_iter();
-        Ok(batch
-            .iter()
-            .zip(faults)
-            .map(|(message, fault)| match fault {
-                Some(fault) => {
-                    self.inject(OP, fault, Some(message.body.clone()));
-                    Err(injected_error(OP, &queue_name(queue), fault))
-                }
-                None => results.next().expect("one result per entry sent"),
-            })
-            .collect())
+        let body = |message: &OutgoingMessage| Some(message.body.clone());
+        self.with_entry_faults((OP, queue), batch, body, |passed| async move {
+            self.inner.send(queue, &passed).await
+        })
+        .await
     }
 
     async fn receive(
@@ -367,12 +402,7 @@ impl<B: Backend> Backend for FaultLayer<B> {
                 for message in &received {
                     self.inject(OP, FaultKind::TimeoutAfter, Some(message.body.clone()));
                 }
-                self.answer_lost().await;
-                Err(injected_error(
-                    OP,
-                    &queue_name(queue),
-                    FaultKind::TimeoutAfter,
-                ))
+                Err(self.answer_lost(OP, queue).await)
             }
             Some(fault) => {
                 self.count(OP.api_name(), 1);
@@ -404,19 +434,11 @@ impl<B: Backend> Backend for FaultLayer<B> {
         let plan = self.plan(OP).await;
         match plan.fault {
             Some(FaultKind::TimeoutAfter) => {
-                if let Ok(results) = self.inner.delete(queue, receipts).await {
-                    for (receipt, result) in receipts.iter().zip(results) {
-                        if result.is_ok() {
-                            self.inject(OP, FaultKind::TimeoutAfter, self.body_of(receipt));
-                        }
-                    }
-                }
-                self.answer_lost().await;
-                return Err(injected_error(
-                    OP,
-                    &queue_name(queue),
-                    FaultKind::TimeoutAfter,
-                ));
+                let answer = self.inner.delete(queue, receipts).await;
+                let body = |receipt: &Receipt| self.body_of(receipt);
+                return Err(self
+                    .batch_answer_lost((OP, queue), receipts, body, answer)
+                    .await);
             }
             Some(fault) => {
                 self.inject(OP, fault, None);
@@ -424,32 +446,13 @@ impl<B: Backend> Backend for FaultLayer<B> {
             }
             None => {}
         }
-        let faults = self.entry_faults(OP, receipts.len());
-        if faults.iter().all(Option::is_none) {
-            return self.inner.delete(queue, receipts).await;
-        }
-        let passed: Vec<Receipt> = receipts
-            .iter()
-            .zip(&faults)
-            .filter(|(_, fault)| fault.is_none())
-            .map(|(receipt, _)| receipt.clone())
-            .collect();
-        let mut results = if passed.is_empty() {
-            Vec::new()
-        } else {
-            self.inner.delete(queue, &passed).await?
-        }
-        .into_iter();
-        Ok(faults
-            .into_iter()
-            .map(|fault| match fault {
-                Some(fault) => {
-                    self.inject(OP, fault, None);
-                    Err(injected_error(OP, &queue_name(queue), fault))
-                }
-                None => results.next().expect("one result per receipt deleted"),
-            })
-            .collect())
+        self.with_entry_faults(
+            (OP, queue),
+            receipts,
+            |_| None,
+            |passed| async move { self.inner.delete(queue, &passed).await },
+        )
+        .await
     }
 
     async fn change_visibility(
@@ -467,12 +470,7 @@ impl<B: Backend> Backend for FaultLayer<B> {
                 if applied.is_ok() {
                     self.inject(OP, FaultKind::TimeoutAfter, None);
                 }
-                self.answer_lost().await;
-                Err(injected_error(
-                    OP,
-                    &queue_name(queue),
-                    FaultKind::TimeoutAfter,
-                ))
+                Err(self.answer_lost(OP, queue).await)
             }
             Some(fault) => {
                 self.inject(OP, fault, None);
@@ -519,9 +517,7 @@ impl<B: Backend> Backend for FaultLayer<B> {
         key: &str,
         item: &Item,
     ) -> Result<PutOutcome, BackendError> {
-        const OP: ApiOperation = ApiOperation::PutItem;
-        self.count(OP.api_name(), 1);
-        self.refuse(OP, table).await?;
+        self.table_call(ApiOperation::PutItem, table).await?;
         self.inner.put_if_absent(table, key, item).await
     }
 
@@ -531,16 +527,12 @@ impl<B: Backend> Backend for FaultLayer<B> {
         key: &str,
         update: &Update,
     ) -> Result<UpdateOutcome, BackendError> {
-        const OP: ApiOperation = ApiOperation::UpdateItem;
-        self.count(OP.api_name(), 1);
-        self.refuse(OP, table).await?;
+        self.table_call(ApiOperation::UpdateItem, table).await?;
         self.inner.update(table, key, update).await
     }
 
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {
-        const OP: ApiOperation = ApiOperation::GetItem;
-        self.count(OP.api_name(), 1);
-        self.refuse(OP, table).await?;
+        self.table_call(ApiOperation::GetItem, table).await?;
         self.inner.get(table, key).await
     }
 
@@ -568,9 +560,11 @@ impl<B: Backend> Backend for FaultLayer<B> {
 }
 
 impl<B: Backend> FaultLayer<B> {
-    /// A table call's faults: validation keeps `timeout_after` off tables (a hidden write would
-    /// need the history to name its item), so each one refuses the call before it is made.
-    async fn refuse(&self, operation: ApiOperation, table: Table) -> Result<(), BackendError> {
+    /// Counts a table call and decides its faults: validation keeps `timeout_after` off tables
+    /// (a hidden write would need the history to name its item), so each one refuses the call
+    /// before it is made.
+    async fn table_call(&self, operation: ApiOperation, table: Table) -> Result<(), BackendError> {
+        self.count(operation.api_name(), 1);
         match self.plan(operation).await.fault {
             Some(fault) => {
                 self.inject(operation, fault, None);

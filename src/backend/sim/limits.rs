@@ -40,9 +40,7 @@ pub(super) fn send_batch(batch: &[OutgoingMessage]) -> Result<(), BackendErrorKi
     }
     let total: usize = batch.iter().map(|m| m.body.len()).sum();
     if total > MAX_PAYLOAD_BYTES {
-        return Err(invalid(&format!(
-            "BatchRequestTooLong: the messages exceed {MAX_PAYLOAD_BYTES} bytes"
-        )));
+        return Err(BackendErrorKind::MessageTooLarge);
     }
     Ok(())
 }
@@ -128,7 +126,7 @@ mod tests {
         let half = "x".repeat(MAX_PAYLOAD_BYTES / 2);
         assert!(send_batch(&[entry("a", &half), entry("b", &half)]).is_ok());
         let over = [entry("a", &half), entry("b", &half), entry("c", "x")];
-        assert_eq!(error_name(send_batch(&over)), "BatchRequestTooLong");
+        assert_eq!(send_batch(&over), Err(BackendErrorKind::MessageTooLarge));
     }
 
     #[test]

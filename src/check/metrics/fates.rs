@@ -117,6 +117,10 @@ pub(super) fn oldest_age_seconds(input: &Input) -> Evaluated {
     number(oldest as f64 / 1e6)
 }
 
+pub(super) fn rejected_sends(input: &Input) -> Evaluated {
+    with_fate(input, Fate::NotSent)
+}
+
 fn with_fate(input: &Input, fate: Fate) -> Evaluated {
     input.count(|i| input.facts.fate(i) == fate)
 }

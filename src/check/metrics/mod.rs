@@ -123,6 +123,7 @@ fn evaluator(metric: Metric) -> Evaluator {
         // The API: calls, cost, ambiguous sends and the copies retries made.
         Metric::AmbiguousSends => api::ambiguous_sends,
         Metric::DuplicatesFromRetries => api::duplicates_from_retries,
+        Metric::RejectedSends => fates::rejected_sends,
         Metric::ApiCalls => api::api_calls,
         Metric::EstimatedCostUsd => api::estimated_cost_usd,
     }

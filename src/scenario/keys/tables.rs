@@ -125,7 +125,11 @@ table!(payload {
     VERSIONS versions: count_from(1), OPTIONAL, "versioned (required): versions 1..=N of each entity.";
     SHUFFLE shuffle: Shape::Bool, default("true"), "versioned: send the versions in a seeded random order.";
     MESSAGES messages: Shape::TableList(&[literal::KEYS]), OPTIONAL, "literal (required): the messages, sent in order.";
+    SIZE size: int(1, MAX_BODY_SIZE), OPTIONAL, "Every kind: pad each body to this many bytes (SQS refuses more than 1048576; bodies are JSON, so a few hundred bytes at least).";
 });
+
+/// The largest body `size` asks for: twice SQS's limit, room enough to break it.
+pub(crate) const MAX_BODY_SIZE: i64 = 2 * facts::MAX_PAYLOAD_BYTES as i64;
 
 table!(poison {
     EVERY every: count_from(1), OPTIONAL, "Every N-th message is poison.";

@@ -13,6 +13,10 @@ use crate::scenario::keys::{DEFAULT_MAX_MESSAGES, MAX_CONSUMERS};
 use crate::scenario::raw::{RawConsumer, RawProducer};
 use crate::scenario::{Action, Amount, Rate, Scenario, Trigger};
 
+/// The most bytes of padded bodies (`payload.size`) a scenario's producers may send together:
+/// the simulator keeps every accepted body in memory.
+const MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
+
 /// How big a scenario may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -110,6 +114,25 @@ pub(super) fn check(
                     `stop` or the timeout), or raise the limit with --max-messages N"
             .to_string();
         ctx.error(at, format!("{}[{i}]", loc.key("producers")), message, help);
+    }
+    let bytes = per_producer
+        .iter()
+        .zip(&scenario.producers)
+        .map(|(n, producer)| n.saturating_mul(producer.body_size.unwrap_or(0)))
+        .fold(0u64, u64::saturating_add);
+    if bytes > MAX_BODY_BYTES {
+        let i = scenario
+            .producers
+            .iter()
+            .position(|p| p.body_size.is_some())
+            .unwrap_or(0);
+        let at = producers.get(i).map_or(0..0, Spanned::span);
+        let message = format!(
+            "the scenario's padded bodies add up to {bytes} bytes, more than the limit of \
+             {MAX_BODY_BYTES}"
+        );
+        let help = "lower the producers' payload size or their message count".to_string();
+        ctx.error(at, format!("producers[{i}].payload.size"), message, help);
     }
     let instances = consumers(scenario);
     if instances > MAX_CONSUMERS {

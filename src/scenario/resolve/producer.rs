@@ -8,7 +8,7 @@ use super::ctx::{Ctx, Loc, OneOf};
 use super::payload::{Derived, payload};
 use super::values::parse_rate;
 use super::{fifo_only, standard_only, unique_names};
-use crate::scenario::keys::{self, producer as pkey};
+use crate::scenario::keys::{self, payload as paykey, producer as pkey};
 use crate::scenario::raw::{RawPayload, RawProducer};
 use crate::scenario::{Amount, DedupSource, Producer, QueueConfig, Rate};
 
@@ -106,6 +106,7 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) -> 
         dedup,
         delay,
         retries: super::faults::retries(ctx, loc, raw.retries.as_ref()),
+        body_size: ctx.count(&payload_loc, &paykey::SIZE, raw_payload.size.as_ref()),
     }
 }
 

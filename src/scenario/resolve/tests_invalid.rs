@@ -163,6 +163,9 @@ fn fault_rule(table: &str, key: &str, message: &str, help: &str) {
 #[test_case("[[producers]]\nname = \"b\"\ncount = 1\nretries = { max_attempts = 21 }", "producers[1].retries.max_attempts", "21 is out of range", "from 1 to 20"; "producer retries above the bound")]
 #[test_case("[[consumers]]\nname = \"b\"\nretries = { backoff = \"30s\" }", "consumers[1].retries.backoff", "30s is out of range: longer than the maximum, 20s", "from 0s to 20s"; "consumer backoff above the cap")]
 #[test_case("[[consumers]]\nname = \"b\"\nretries = { backoff = \"soon\" }", "consumers[1].retries.backoff", "\"soon\" is not a duration", "backoff takes a duration from 0s to 20s"; "consumer backoff not a duration")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\npayload = { size = 0 }", "producers[1].payload.size", "0 is out of range", "from 1 to 2097152"; "body size zero")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 1\npayload = { size = 3000000 }", "producers[1].payload.size", "3000000 is out of range", "from 1 to 2097152"; "body size above the bound")]
+#[test_case("[[producers]]\nname = \"b\"\ncount = 300\npayload = { size = 1000000 }", "producers[1].payload.size", "padded bodies add up to 300000000 bytes", "lower the producers' payload size"; "bodies too large together")]
 fn retries_rule(extra: &str, key: &str, message: &str, help: &str) {
     assert_one(&format!("{BASE}{extra}\n"), key, message, help);
 }

@@ -337,6 +337,8 @@ impl Gen {
                 self.line("messages", format!("[\n  {},\n]", messages.join(",\n  ")));
             }
         }
+        // Small sizes: padding, not SQS's limit (the catalog's payload-too-large shows that).
+        self.maybe(0.15, "size", |g| g.int(1, 3_000).to_string());
     }
 
     fn literal(&mut self, payload_dedup: bool) -> String {

@@ -420,6 +420,7 @@ impl History {
         out.insert("deduplicated", fated(Fate::Deduplicated));
         out.insert("expired", fated(Fate::Expired));
         out.insert("lost", fated(Fate::Lost));
+        out.insert("rejected_sends", fated(Fate::NotSent));
         out.insert("redelivered", count(&|i| receives(i) >= 2.0));
         out.insert(
             "acked_failures",

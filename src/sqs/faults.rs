@@ -1,5 +1,5 @@
-//! What a `[[faults]]` table asks for, resolved: plain data the scenario produces and the fault
-//! layer reads.
+//! The faults the SQS and DynamoDB APIs answer with, as a `[[faults]]` table asks for them,
+//! resolved: plain data the file format produces and the backends' fault layer reads.
 
 use std::time::Duration;
 
