@@ -1,9 +1,10 @@
 //! What a run's API calls would cost on AWS: its billed requests priced by one table.
 //!
-//! Prices: us-east-1 list prices after the free tiers, as AWS publishes them (checked for this
-//! table in December 2026; <https://aws.amazon.com/sqs/pricing/> and
-//! <https://aws.amazon.com/dynamodb/pricing/on-demand/>; the same figures in cloudburn.io's
-//! "Amazon SQS Pricing" guide, March 2026). SQS: $0.40 per million requests on standard queues
+//! Prices: us-east-1 list prices after the free tiers, as AWS publishes them on
+//! <https://aws.amazon.com/sqs/pricing/> and <https://aws.amazon.com/dynamodb/pricing/on-demand/>
+//! (these machines cannot reach those pages: the figures were taken from secondary sources that
+//! quote them, cloudburn.io's "Amazon SQS Pricing" guide of March 2026 among them, in December
+//! 2026; check them before trusting a cost to the cent). SQS: $0.40 per million requests on standard queues
 //! (up to 100 billion a month), $0.50 on FIFO queues, each 64 KiB of a request's payload billed
 //! as one request. DynamoDB on-demand: $0.625 per million write request units, $0.125 per
 //! million read request units; qsim's items are far below the 1 KB a write unit covers and the
