@@ -7,7 +7,9 @@
 //! (up to 100 billion a month), $0.50 on FIFO queues, each 64 KiB of a request's payload billed
 //! as one request. DynamoDB on-demand: $0.625 per million write request units, $0.125 per
 //! million read request units; qsim's items are far below the 1 KB a write unit covers and the
-//! 4 KB a strongly consistent read unit covers, so each call is one unit.
+//! 4 KB a strongly consistent read unit covers, so each call is one unit, except a
+//! TransactWriteItems call, two units per item (see
+//! [`crate::backend::faults::TRANSACT_WRITE_UNITS_PER_ITEM`]).
 //! Not included: the monthly free tiers, data transfer, storage.
 
 use std::collections::BTreeMap;
@@ -24,7 +26,9 @@ pub const DYNAMODB_READ_PER_MILLION: f64 = 0.125;
 /// The price of one billed request of `operation` (an API name) in US dollars.
 fn price(operation: &str, fifo: bool) -> f64 {
     let per_million = match operation {
-        "PutItem" | "UpdateItem" | "DeleteItem" => DYNAMODB_WRITE_PER_MILLION,
+        "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" => {
+            DYNAMODB_WRITE_PER_MILLION
+        }
         "GetItem" | "Query" | "Scan" => DYNAMODB_READ_PER_MILLION,
         _ if fifo => SQS_FIFO_PER_MILLION,
         _ => SQS_STANDARD_PER_MILLION,

@@ -211,9 +211,13 @@ impl<'a> Reader<'a> {
         let actor_name = value["actor"].as_str().unwrap_or_default();
         let event = value["event"].as_str().unwrap_or_default();
         let message_id = value.get("message").and_then(Value::as_str);
-        if matches!(event, "sent" | "send-failed") {
+        // A message's first line with its facts registers it: `sent` or `send-failed`, or the
+        // `committed` of a producer that writes the record first.
+        if matches!(event, "sent" | "send-failed" | "committed") {
             let id = message_id.ok_or("a send names its message")?;
-            self.register(id, value, at_us, event == "sent")?;
+            if self.log.lookup(id).is_none() {
+                self.register(id, value, at_us, event != "send-failed")?;
+            }
         }
         let message =
             match message_id {
@@ -301,6 +305,10 @@ impl<'a> Reader<'a> {
         Ok(match event {
             "sent" => EventKind::Sent,
             "send-failed" => EventKind::SendFailed,
+            "committed" => EventKind::Committed,
+            "commit-failed" => EventKind::CommitFailed,
+            "resent" => EventKind::Resent,
+            "outbox-deleted" => EventKind::OutboxDeleted,
             "producer-done" => EventKind::ProducerDone,
             "consumer-started" => EventKind::ConsumerStarted,
             "received" => EventKind::Received {
