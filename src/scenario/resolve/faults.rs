@@ -26,7 +26,7 @@ pub(super) fn resolve_all(ctx: &mut Ctx, raws: &[Spanned<RawFault>]) -> Vec<Faul
 
 fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawFault) -> Option<FaultRule> {
     let operation = ctx.choice(loc, &key::OPERATION, raw.operation.as_ref());
-    let operation = operation.map(|name| ApiOperation::from_name(name));
+    let operation = operation.map(ApiOperation::from_name);
     let kind = ctx
         .choice(loc, &key::KIND, raw.kind.as_ref())
         .and_then(FaultKind::from_name);

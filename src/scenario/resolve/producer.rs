@@ -177,8 +177,8 @@ fn write_mode(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) 
     if queue.attributes.fifo {
         let message = format!("`{key}` is supported on standard queues only");
         let help = format!(
-            "remove `{key}`, or set kind = \"standard\" in [queue] (qsim's relay does not \
-             carry message groups or deduplication ids)"
+            "remove `{key}`, or set kind = \"standard\" in [queue] (qsim's record writes \
+             carry no message groups or deduplication ids)"
         );
         ctx.error(span.clone(), loc.key(key), message, help);
     }
