@@ -9,7 +9,7 @@
 //! the shortest witnesses come first: the simplest counterexample is the easiest to read.
 
 use crate::backend::{QueueRole, TransitionKind};
-use crate::engine::{ActorId, Ending, EventKind, MessageIx, Outcome};
+use crate::engine::{ActorId, CrashPoint, Ending, EventKind, MessageIx, Outcome};
 use crate::scenario::Scenario;
 
 use super::{Verdict, describe_expected};
@@ -185,7 +185,31 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
                 }
                 EventKind::Rejected => Some(format!("rejected by {} at {at}", name(event.actor))),
                 EventKind::Released => Some(format!("released by {} at {at}", name(event.actor))),
+                EventKind::Crashed(CrashPoint::AfterCommit) => Some(format!(
+                    "{} crashed at {at}, after committing its record, before sending it",
+                    name(event.actor)
+                )),
+                EventKind::Crashed(CrashPoint::AfterSend) => Some(format!(
+                    "{} crashed at {at}, after sending it, before the write that follows",
+                    name(event.actor)
+                )),
                 EventKind::Crashed(_) => Some(format!("{} crashed at {at}", name(event.actor))),
+                EventKind::Committed => Some(format!(
+                    "business record committed by {} at {at}",
+                    name(event.actor)
+                )),
+                EventKind::CommitFailed => Some(format!(
+                    "business record's commit by {} failed at {at}",
+                    name(event.actor)
+                )),
+                EventKind::Resent => Some(format!(
+                    "sent again by {}'s outbox relay at {at}",
+                    name(event.actor)
+                )),
+                EventKind::OutboxDeleted => Some(format!(
+                    "outbox row deleted by {} at {at}",
+                    name(event.actor)
+                )),
                 EventKind::SideEffect { .. } => {
                     Some(format!("side effect by {} at {at}", name(event.actor)))
                 }
