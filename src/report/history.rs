@@ -535,6 +535,7 @@ fn api_counts(value: &Value, name: &str) -> Result<BTreeMap<&'static str, u64>, 
             ApiOperation::ALL
                 .into_iter()
                 .map(ApiOperation::api_name)
+                .chain(crate::backend::faults::COUNTED_WITHOUT_FAULTS)
                 .find(|api| *api == operation)
                 .map(|api| (api, n))
                 .ok_or_else(|| format!("`{name}`: unknown API operation `{operation}`"))

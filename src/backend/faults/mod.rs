@@ -55,6 +55,16 @@ pub const SQS_BILLING_CHUNK: u64 = 64 * 1024;
 /// is billed as two units per item it writes.
 pub const TRANSACT_WRITE_UNITS_PER_ITEM: u64 = 2;
 
+/// The operations the layer counts besides those of [`ApiOperation`] (which faults can target):
+/// the names a history's `api_calls` may hold beyond [`ApiOperation::api_name`]'s.
+pub const COUNTED_WITHOUT_FAULTS: [&str; 5] = [
+    "PurgeQueue",
+    "GetQueueAttributes",
+    "StartMessageMoveTask",
+    "TransactWriteItems",
+    "DeleteItem",
+];
+
 /// One fault the layer injected.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Injection {
