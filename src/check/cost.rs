@@ -68,4 +68,11 @@ mod tests {
         let fifo = estimate(billed, true);
         assert!((fifo - (0.50 + 0.625 + 0.25)).abs() < 1e-9, "{fifo}");
     }
+
+    #[test]
+    fn transaction_units_and_deletes_are_priced_as_dynamodb_writes() {
+        let billed = [("TransactWriteItems", 2_000_000), ("DeleteItem", 1_000_000)];
+        let cost = estimate(billed, true);
+        assert!((cost - 3.0 * 0.625).abs() < 1e-9, "{cost}");
+    }
 }
