@@ -110,6 +110,24 @@ pub fn outcome(path: &Path, text: &str, scenario: &Scenario) -> Result<Outcome, 
         }
     };
     reader.observed_queue = header_value["observed_queue"].as_bool().unwrap_or(false);
+    // Messages first, in the order of their first line with facts: a line may name a message
+    // before that one (a `fault` or `retried` of its send, a FIFO `deduplicated`).
+    for (number, line) in lines.clone() {
+        if !(line.contains("sent") || line.contains("send-failed") || line.contains("committed")) {
+            continue;
+        }
+        // A line that is not JSON or not as documented is reported, with its number, by the
+        // pass below.
+        let Ok(value) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if conforms(&value).is_err() {
+            continue;
+        }
+        reader
+            .register_first(&value)
+            .map_err(|reason| reader.error(number, reason))?;
+    }
     for (number, line) in lines {
         if line.trim().is_empty() {
             continue;
@@ -211,14 +229,6 @@ impl<'a> Reader<'a> {
         let actor_name = value["actor"].as_str().unwrap_or_default();
         let event = value["event"].as_str().unwrap_or_default();
         let message_id = value.get("message").and_then(Value::as_str);
-        // A message's first line with its facts registers it: `sent` or `send-failed`, or the
-        // `committed` of a producer that writes the record first.
-        if matches!(event, "sent" | "send-failed" | "committed") {
-            let id = message_id.ok_or("a send names its message")?;
-            if self.log.lookup(id).is_none() {
-                self.register(id, value, at_us, event != "send-failed")?;
-            }
-        }
         let message =
             match message_id {
                 Some(id) => Some(self.log.lookup(id).ok_or_else(|| {
@@ -262,6 +272,24 @@ impl<'a> Reader<'a> {
         let actor = self.log.actor(actor_name);
         self.log.push(at_us, actor, message, kind);
         Ok(())
+    }
+
+    /// Registers the message of a line with its facts (`sent` or `send-failed`, or the
+    /// `committed` of a producer that writes its record first) unless an earlier line did.
+    fn register_first(&mut self, value: &Value) -> Result<(), String> {
+        let event = value["event"].as_str().unwrap_or_default();
+        if !matches!(event, "sent" | "send-failed" | "committed") {
+            return Ok(());
+        }
+        let id = value
+            .get("message")
+            .and_then(Value::as_str)
+            .ok_or("a send names its message")?;
+        if self.log.lookup(id).is_some() {
+            return Ok(());
+        }
+        let at_us = micros(value["t_ms"].as_f64().unwrap_or_default());
+        self.register(id, value, at_us, event != "send-failed")
     }
 
     fn register(&mut self, id: &str, value: &Value, at_us: u64, sent: bool) -> Result<(), String> {
