@@ -138,7 +138,7 @@ pub const EVENTS: &[EventDoc] = &[
         actor: "producer",
         message: Names::Always,
         fields: MESSAGE_FACTS,
-        meaning: "SQS accepted the message (one `sent` or `send-failed` per message, with its facts)",
+        meaning: "SQS accepted the message (one `sent` or `send-failed` per message, with its facts; none for a message whose producer's record commit failed or that crashed after the commit without an outbox)",
         example: r#"{"t_ms":0.0,"actor":"orders","event":"sent","message":"orders-0001","producer":"orders","group":"g1","dedup_id":"orders-0001","entity":null,"version":null,"poison":false,"seq":1}"#,
     },
     EventDoc {
