@@ -24,7 +24,10 @@ pub(crate) use api_calls::ApiCalls;
 pub(crate) use error::BackendError;
 pub use error::{BackendErrorKind, error_chain};
 pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
-pub(crate) use table::{entity_item_key, entity_of_item_key};
+pub(crate) use table::{
+    entity_item_key, entity_of_item_key, message_of_outbox_key, message_of_record_key,
+    outbox_item_key, record_item_key,
+};
 pub use types::{
     Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Receipt, ReceiveRequest,
     ReceivedMessage, Redrive,
@@ -131,6 +134,16 @@ pub trait Backend {
         key: &str,
         update: &Update,
     ) -> Result<UpdateOutcome, BackendError>;
+
+    /// TransactWriteItems of unconditional Puts into `table`: every item written, or none.
+    async fn transact_put(
+        &self,
+        table: Table,
+        items: &[(String, Item)],
+    ) -> Result<(), BackendError>;
+
+    /// DeleteItem; deleting a missing item succeeds, as on DynamoDB.
+    async fn delete_item(&self, table: Table, key: &str) -> Result<(), BackendError>;
 
     /// GetItem with ConsistentRead.
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError>;

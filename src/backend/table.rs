@@ -35,6 +35,31 @@ pub(crate) fn entity_of_item_key(key: &str) -> Option<&str> {
 
 const ENTITY_PREFIX: &str = "entity:";
 
+/// The status table's key of the business record a producer writes with a message (`outbox` and
+/// `dual_write` producers): the record and its outbox row live in the status table under their
+/// own prefixes, so one TransactWriteItems on one table writes both and no table is added.
+pub(crate) fn record_item_key(message: &str) -> String {
+    format!("{RECORD_PREFIX}{message}")
+}
+
+/// The status table's key of a message's outbox row.
+pub(crate) fn outbox_item_key(message: &str) -> String {
+    format!("{OUTBOX_PREFIX}{message}")
+}
+
+/// The message a business record's key names, if it is one.
+pub(crate) fn message_of_record_key(key: &str) -> Option<&str> {
+    key.strip_prefix(RECORD_PREFIX)
+}
+
+/// The message an outbox row's key names, if it is one.
+pub(crate) fn message_of_outbox_key(key: &str) -> Option<&str> {
+    key.strip_prefix(OUTBOX_PREFIX)
+}
+
+const RECORD_PREFIX: &str = "record:";
+const OUTBOX_PREFIX: &str = "outbox:";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
     Started,
@@ -64,6 +89,8 @@ pub struct Item {
     pub version: Option<u64>,
     /// The qsim message id that wrote the item last.
     pub message: Option<Arc<str>>,
+    /// The message body an outbox row holds until its relay has sent it.
+    pub body: Option<Arc<str>>,
 }
 
 /// PutItem with `attribute_not_exists(pk)`.

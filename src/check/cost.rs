@@ -8,7 +8,9 @@
 //! (up to 100 billion a month), $0.50 on FIFO queues, each 64 KiB of a request's payload billed
 //! as one request. DynamoDB on-demand: $0.625 per million write request units, $0.125 per
 //! million read request units; qsim's items are far below the 1 KB a write unit covers and the
-//! 4 KB a strongly consistent read unit covers, so each call is one unit.
+//! 4 KB a strongly consistent read unit covers, so each call is one unit, except a
+//! TransactWriteItems call, two units per item (see
+//! [`crate::backend::faults::TRANSACT_WRITE_UNITS_PER_ITEM`]).
 //! Not included: the monthly free tiers, data transfer, storage.
 
 use std::collections::BTreeMap;
@@ -25,7 +27,9 @@ pub const DYNAMODB_READ_PER_MILLION: f64 = 0.125;
 /// The price of one billed request of `operation` (an API name) in US dollars.
 fn price(operation: &str, fifo: bool) -> f64 {
     let per_million = match operation {
-        "PutItem" | "UpdateItem" | "DeleteItem" => DYNAMODB_WRITE_PER_MILLION,
+        "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" => {
+            DYNAMODB_WRITE_PER_MILLION
+        }
         "GetItem" | "Query" | "Scan" => DYNAMODB_READ_PER_MILLION,
         _ if fifo => SQS_FIFO_PER_MILLION,
         _ => SQS_STANDARD_PER_MILLION,
@@ -64,5 +68,12 @@ mod tests {
         );
         let fifo = estimate(billed, true);
         assert!((fifo - (0.50 + 0.625 + 0.25)).abs() < 1e-9, "{fifo}");
+    }
+
+    #[test]
+    fn transaction_units_and_deletes_are_priced_as_dynamodb_writes() {
+        let billed = [("TransactWriteItems", 2_000_000), ("DeleteItem", 1_000_000)];
+        let cost = estimate(billed, true);
+        assert!((cost - 3.0 * 0.625).abs() < 1e-9, "{cost}");
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueRole, TransitionKind};
-use crate::engine::{ActorId, Ending, EventKind, MessageIx, Outcome};
+use crate::engine::{ActorId, CrashPoint, Ending, EventKind, MessageIx, Outcome};
 use crate::scenario::Scenario;
 
 use super::{Verdict, describe_expected};
@@ -186,7 +186,31 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
                 }
                 EventKind::Rejected => Some(format!("rejected by {} at {at}", name(event.actor))),
                 EventKind::Released => Some(format!("released by {} at {at}", name(event.actor))),
+                EventKind::Crashed(CrashPoint::AfterCommit) => Some(format!(
+                    "{} crashed at {at}, after committing its record, before sending it",
+                    name(event.actor)
+                )),
+                EventKind::Crashed(CrashPoint::AfterSend) => Some(format!(
+                    "{} crashed at {at}, after sending it, before the write that follows",
+                    name(event.actor)
+                )),
                 EventKind::Crashed(_) => Some(format!("{} crashed at {at}", name(event.actor))),
+                EventKind::Committed => Some(format!(
+                    "business record committed by {} at {at}",
+                    name(event.actor)
+                )),
+                EventKind::CommitFailed => Some(format!(
+                    "business record's commit by {} failed at {at}",
+                    name(event.actor)
+                )),
+                EventKind::Resent => Some(format!(
+                    "sent again by {}'s outbox relay at {at}",
+                    name(event.actor)
+                )),
+                EventKind::OutboxDeleted => Some(format!(
+                    "outbox row deleted by {} at {at}",
+                    name(event.actor)
+                )),
                 EventKind::SideEffect { .. } => {
                     Some(format!("side effect by {} at {at}", name(event.actor)))
                 }

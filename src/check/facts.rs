@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
-use crate::engine::{Body, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
+use crate::engine::{Body, CrashPoint, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
 use crate::sqs::facts::{DEDUP_WINDOW, PURGE_WINDOW};
 
@@ -88,6 +88,15 @@ pub struct MessageFacts {
     /// Transitions the queue was seen making (only on backends that observe them).
     pub observed: Observed,
     pub fate: Option<Fate>,
+    /// Its producer writes a business record with it (a `committed` or `commit-failed` line,
+    /// or a producer crash while writing it): an `outbox` or `dual_write` producer.
+    pub has_record_write: bool,
+    /// Its business record (`record:ID`) is in the final status table.
+    pub record_stored: bool,
+    /// Its outbox row (`outbox:ID`) is still in the final status table.
+    pub outbox_row_left: bool,
+    /// Copies an outbox relay sent after a restart (`resent` lines).
+    pub resent: u32,
 }
 
 /// What the queue was seen doing to a message.
@@ -267,6 +276,16 @@ impl Facts {
                         .or_default()
                         .push((ix, log.values[value as usize].clone()));
                 }
+                EventKind::Committed | EventKind::CommitFailed => {
+                    facts.messages[m.expect("commits name a message")].has_record_write = true
+                }
+                EventKind::Resent => facts.messages[m.expect("resends name a message")].resent += 1,
+                EventKind::Crashed(CrashPoint::AfterCommit | CrashPoint::AfterSend) => {
+                    facts.crashes += 1;
+                    if let Some(m) = m {
+                        facts.messages[m].has_record_write = true;
+                    }
+                }
                 EventKind::Crashed(_) | EventKind::Killed => facts.crashes += 1,
                 EventKind::Exited(_) => facts.clean_exits += 1,
                 EventKind::PurgeRequested(queue) => facts.purges.push((event.at_us, queue)),
@@ -293,6 +312,21 @@ impl Facts {
             .filter(|(key, _)| crate::backend::entity_of_item_key(key).is_none())
             .map(|(key, item)| (key.clone(), item.count))
             .collect();
+        for (key, _) in &state.status {
+            let record = crate::backend::message_of_record_key(key).map(|id| (id, true));
+            let row = crate::backend::message_of_outbox_key(key).map(|id| (id, false));
+            let Some((id, is_record)) = record.or(row) else {
+                continue;
+            };
+            if let Some(ix) = log.lookup(id) {
+                let f = &mut facts.messages[ix.0 as usize];
+                if is_record {
+                    f.record_stored = true;
+                } else {
+                    f.outbox_row_left = true;
+                }
+            }
+        }
         facts.status_by_key = state
             .status
             .iter()

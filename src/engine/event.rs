@@ -81,6 +81,11 @@ pub enum CrashPoint {
     AfterReceive,
     MidProcessing,
     AfterSideEffect,
+    /// A producer, after committing a business record, before sending its message.
+    AfterCommit,
+    /// A producer, after sending a message, before the write that follows (the outbox row's
+    /// delete, or a send-then-commit's record).
+    AfterSend,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +100,16 @@ pub enum ExitReason {
 pub enum EventKind {
     Sent,
     SendFailed,
+    /// A producer committed the message's business record (an outbox producer: together with
+    /// its outbox row, in one transaction).
+    Committed,
+    /// The business record's write failed: the message's write ends there.
+    CommitFailed,
+    /// An outbox relay sent the message again after a restart (its row outlived a send): a
+    /// second copy in the queue.
+    Resent,
+    /// An outbox relay deleted the message's outbox row after sending it.
+    OutboxDeleted,
     ProducerDone,
     ConsumerStarted,
     Received {

@@ -11,6 +11,7 @@ mod consumer;
 mod context;
 mod event;
 mod fleet;
+mod outbox;
 mod payload;
 mod producer;
 mod requirements;
@@ -18,7 +19,7 @@ mod retry;
 mod timeline;
 
 pub(crate) use event::{ActorId, Event, EventLog, KeyRef, MessageIx, MessageMeta};
-pub use event::{EventKind, SkipReason};
+pub use event::{CrashPoint, EventKind, SkipReason};
 pub(crate) use fleet::InstanceState;
 pub(crate) use payload::Body;
 pub use requirements::missing_capabilities;

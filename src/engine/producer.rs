@@ -11,13 +11,14 @@ use std::time::Duration;
 use tokio::time::sleep_until;
 
 use super::context::RunContext;
-use super::event::{EventKind, MessageIx, MessageMeta};
+use super::event::{ActorId, EventKind, MessageIx, MessageMeta};
+use super::outbox::RecordWriter;
 use super::payload::{self, Body, Draft, ENTITY_FIELD, VERSION_FIELD};
 use super::retry::retrying;
 use crate::backend::faults::ApiOperation;
-use crate::backend::{Backend, BackendErrorKind, OutgoingMessage};
+use crate::backend::{Backend, BackendError, BackendErrorKind, OutgoingMessage};
 use crate::rng;
-use crate::scenario::{Amount, DedupSource, Rate};
+use crate::scenario::{Amount, DedupSource, Rate, WriteMode};
 
 pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     let scenario = ctx.scenario().clone();
@@ -47,6 +48,8 @@ pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     let mut next_send = start;
     let mut sent = 0u64;
     let mut scratch = Scratch::default();
+    let mut records = (producer.write != WriteMode::SendOnly)
+        .then(|| RecordWriter::new(ctx.clone(), index, actor, producer.write));
 
     while limit.is_none_or(|l| sent < l) && !ctx.producer_stopped(index) {
         let batch_len = match &producer.amount {
@@ -90,44 +93,73 @@ pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
             break;
         }
         sent += batch.len() as u64;
-        let messages: Vec<Option<MessageIx>> = ixs.iter().copied().map(Some).collect();
-        ctx.take_transitions();
-        let call = (ApiOperation::Send, messages.as_slice());
-        let outcome = retrying(&ctx, actor, producer.retries, call, || {
-            ctx.backend().send(ctx.main(), &batch)
-        })
-        .await;
-        match outcome {
-            Ok(results) => {
-                let mut ok = 0;
-                for (ix, result) in ixs.iter().zip(results) {
-                    let kind = if result.is_ok() {
-                        EventKind::Sent
-                    } else {
-                        EventKind::SendFailed
-                    };
-                    ok += u64::from(result.is_ok());
-                    ctx.record_cause(actor, Some(*ix), kind);
-                }
-                ctx.count(|live| live.sent += ok);
-            }
-            // Out of attempts, or refused as too large: a producer logs the failure and goes
-            // on with its next batch.
-            Err(error)
-                if error.kind.is_transient() || error.kind == BackendErrorKind::MessageTooLarge =>
-            {
-                for ix in &ixs {
-                    ctx.record_cause(actor, Some(*ix), EventKind::SendFailed);
-                }
-            }
-            Err(error) => {
-                ctx.fail(error);
-                break;
-            }
+        let outcome = match &mut records {
+            // Validation keeps these producers at one message per call.
+            Some(writer) => writer.write(&batch[0], ixs[0]).await,
+            None => send(&ctx, index, actor, &batch, &ixs, EventKind::Sent)
+                .await
+                .map(|_| ()),
+        };
+        if let Err(error) = outcome {
+            ctx.fail(error);
+            break;
         }
     }
     ctx.record(actor, None, EventKind::ProducerDone);
     ctx.producer_finished();
+}
+
+/// Sends `batch` (messages `ixs`), retried as the producer's `retries` say, and records each
+/// message's outcome: `taken` for a message the queue took (`sent`, or the relay's `resent`),
+/// `send-failed` for a first send that failed (a failed resend leaves its outbox row, and the
+/// history the first send). Returns how many the queue took; `Err` only for a fatal error.
+pub(super) async fn send<B: Backend>(
+    ctx: &RunContext<B>,
+    index: usize,
+    actor: ActorId,
+    batch: &[OutgoingMessage],
+    ixs: &[MessageIx],
+    taken: EventKind,
+) -> Result<u64, BackendError> {
+    let producer = &ctx.scenario().producers[index];
+    let messages: Vec<Option<MessageIx>> = ixs.iter().copied().map(Some).collect();
+    ctx.take_transitions();
+    let call = (ApiOperation::Send, messages.as_slice());
+    let outcome = retrying(ctx, actor, producer.retries, call, || {
+        ctx.backend().send(ctx.main(), batch)
+    })
+    .await;
+    let first = taken == EventKind::Sent;
+    match outcome {
+        Ok(results) => {
+            let mut ok = 0;
+            for (ix, result) in ixs.iter().zip(results) {
+                ok += u64::from(result.is_ok());
+                match (result.is_ok(), first) {
+                    (true, _) => ctx.record_cause(actor, Some(*ix), taken),
+                    (false, true) => ctx.record_cause(actor, Some(*ix), EventKind::SendFailed),
+                    (false, false) => {}
+                }
+            }
+            if first {
+                ctx.count(|live| live.sent += ok);
+            }
+            Ok(ok)
+        }
+        // Out of attempts, or refused as too large: a producer logs the failure and goes on
+        // with its next batch.
+        Err(error)
+            if error.kind.is_transient() || error.kind == BackendErrorKind::MessageTooLarge =>
+        {
+            if first {
+                for ix in ixs {
+                    ctx.record_cause(actor, Some(*ix), EventKind::SendFailed);
+                }
+            }
+            Ok(0)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// The moment a batch is composed.

@@ -43,12 +43,19 @@ pub(super) fn run_block(
         .iter()
         .filter(|e| matches!(e.kind, EventKind::Received { .. }))
         .count();
+    // What the producers handed to the queue, as the `sent` metric counts it (a message whose
+    // write ended before its send is registered but not sent).
+    let sent =
+        match crate::check::metric_value(crate::scenario::Metric::Sent, outcome, &verdict.facts) {
+            crate::check::Value::Number(n) => n as usize,
+            _ => outcome.log.messages.len(),
+        };
     let _ = writeln!(
         out,
         "**{}** on the simulator with seed {} (`qsim run {file}`): {} sent, received {}, {} of simulated time.",
         if verdict.passed() { "Passes" } else { "Fails" },
         run.seed,
-        plural(outcome.log.messages.len(), "message"),
+        plural(sent, "message"),
         match receives {
             1 => "once".to_owned(),
             n => format!("{n} times"),

@@ -138,7 +138,7 @@ pub const EVENTS: &[EventDoc] = &[
         actor: "producer",
         message: Names::Always,
         fields: MESSAGE_FACTS,
-        meaning: "SQS accepted the message (one `sent` or `send-failed` per message, with its facts)",
+        meaning: "SQS accepted the message (one `sent` or `send-failed` per message, with its facts; none for a message whose producer's record commit failed or that crashed after the commit without an outbox)",
         example: r#"{"t_ms":0.0,"actor":"orders","event":"sent","message":"orders-0001","producer":"orders","group":"g1","dedup_id":"orders-0001","entity":null,"version":null,"poison":false,"seq":1}"#,
     },
     EventDoc {
@@ -148,6 +148,38 @@ pub const EVENTS: &[EventDoc] = &[
         fields: MESSAGE_FACTS,
         meaning: "SQS refused the message",
         example: r#"{"t_ms":0.0,"actor":"orders","event":"send-failed","message":"orders-0002","producer":"orders","group":null,"dedup_id":null,"entity":"e1","version":3,"poison":false,"seq":2}"#,
+    },
+    EventDoc {
+        event: "committed",
+        actor: "producer",
+        message: Names::Always,
+        fields: MESSAGE_FACTS,
+        meaning: "an `outbox` or `dual_write` producer committed the message's business record (`record:ID` in the status table; with `outbox`, together with its outbox row `outbox:ID`, in one TransactWriteItems); the message's facts, as on its `sent` line",
+        example: r#"{"t_ms":0.0,"actor":"orders","event":"committed","message":"orders-0001","producer":"orders","group":null,"dedup_id":null,"entity":null,"version":null,"poison":false,"seq":1}"#,
+    },
+    EventDoc {
+        event: "commit-failed",
+        actor: "producer",
+        message: Names::Always,
+        fields: &[],
+        meaning: "the business record's write failed: the producer's write of this message ends there",
+        example: r#"{"t_ms":0.0,"actor":"orders","event":"commit-failed","message":"orders-0001"}"#,
+    },
+    EventDoc {
+        event: "resent",
+        actor: "producer",
+        message: Names::Always,
+        fields: &[],
+        meaning: "an outbox relay, after a restart, sent a message whose row outlived its send: a second copy in the queue",
+        example: r#"{"t_ms":0.0,"actor":"orders","event":"resent","message":"orders-0001"}"#,
+    },
+    EventDoc {
+        event: "outbox-deleted",
+        actor: "producer",
+        message: Names::Always,
+        fields: &[],
+        meaning: "an outbox relay deleted the message's outbox row after sending it",
+        example: r#"{"t_ms":0.0,"actor":"orders","event":"outbox-deleted","message":"orders-0001"}"#,
     },
     EventDoc {
         event: "producer-done",
@@ -367,14 +399,14 @@ pub const EVENTS: &[EventDoc] = &[
     },
     EventDoc {
         event: "crashed",
-        actor: "consumer",
+        actor: "consumer or producer",
         message: Names::WhenKnown,
         fields: &[field!(
             "point",
             String,
-            "after-receive, mid-processing or after-side-effect"
+            "a consumer's after-receive, mid-processing or after-side-effect; a producer's after-commit or after-send"
         )],
-        meaning: "the instance crashed, holding what it had received",
+        meaning: "the instance crashed, holding what it had received; or an `outbox` / `dual_write` producer crashed between its two writes of the message (it restarts at once)",
         example: r#"{"t_ms":0.0,"actor":"worker-1","event":"crashed","message":"orders-0001","point":"after-receive"}"#,
     },
     EventDoc {
@@ -760,7 +792,7 @@ fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
         None => Value::Null,
     };
     let name = match event.kind {
-        EventKind::Sent | EventKind::SendFailed => {
+        EventKind::Sent | EventKind::SendFailed | EventKind::Committed => {
             if let Some(ix) = event.message {
                 let meta = log.meta(ix);
                 put("producer", json!(&*log.actors[event.actor.0 as usize]));
@@ -771,12 +803,15 @@ fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
                 put("poison", json!(meta.poison));
                 put("seq", json!(meta.seq));
             }
-            if event.kind == EventKind::Sent {
-                "sent"
-            } else {
-                "send-failed"
+            match event.kind {
+                EventKind::Sent => "sent",
+                EventKind::Committed => "committed",
+                _ => "send-failed",
             }
         }
+        EventKind::CommitFailed => "commit-failed",
+        EventKind::Resent => "resent",
+        EventKind::OutboxDeleted => "outbox-deleted",
         EventKind::ProducerDone => "producer-done",
         EventKind::ConsumerStarted => "consumer-started",
         EventKind::Received { receive_count } => {

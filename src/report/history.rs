@@ -108,6 +108,24 @@ pub fn outcome(path: &Path, text: &str, scenario: &Scenario) -> Result<Outcome, 
         }
     };
     reader.observed_queue = header_value["observed_queue"].as_bool().unwrap_or(false);
+    // Messages first, in the order of their first line with facts: a line may name a message
+    // before that one (a `fault` or `retried` of its send, a FIFO `deduplicated`).
+    for (number, line) in lines.clone() {
+        if !(line.contains("sent") || line.contains("send-failed") || line.contains("committed")) {
+            continue;
+        }
+        // A line that is not JSON or not as documented is reported, with its number, by the
+        // pass below.
+        let Ok(value) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if conforms(&value).is_err() {
+            continue;
+        }
+        reader
+            .register_first(&value)
+            .map_err(|reason| reader.error(number, reason))?;
+    }
     for (number, line) in lines {
         if line.trim().is_empty() {
             continue;
@@ -209,10 +227,6 @@ impl<'a> Reader<'a> {
         let actor_name = value["actor"].as_str().unwrap_or_default();
         let event = value["event"].as_str().unwrap_or_default();
         let message_id = value.get("message").and_then(Value::as_str);
-        if matches!(event, "sent" | "send-failed") {
-            let id = message_id.ok_or("a send names its message")?;
-            self.register(id, value, at_us, event == "sent")?;
-        }
         let message =
             match message_id {
                 Some(id) => Some(self.log.lookup(id).ok_or_else(|| {
@@ -258,6 +272,24 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Registers the message of a line with its facts (`sent` or `send-failed`, or the
+    /// `committed` of a producer that writes its record first) unless an earlier line did.
+    fn register_first(&mut self, value: &Value) -> Result<(), String> {
+        let event = value["event"].as_str().unwrap_or_default();
+        if !matches!(event, "sent" | "send-failed" | "committed") {
+            return Ok(());
+        }
+        let id = value
+            .get("message")
+            .and_then(Value::as_str)
+            .ok_or("a send names its message")?;
+        if self.log.lookup(id).is_some() {
+            return Ok(());
+        }
+        let at_us = micros(value["t_ms"].as_f64().unwrap_or_default());
+        self.register(id, value, at_us, event != "send-failed")
+    }
+
     fn register(&mut self, id: &str, value: &Value, at_us: u64, sent: bool) -> Result<(), String> {
         let producer_name = field::<String>(value, "producer")?;
         let producer = self
@@ -299,6 +331,10 @@ impl<'a> Reader<'a> {
         Ok(match event {
             "sent" => EventKind::Sent,
             "send-failed" => EventKind::SendFailed,
+            "committed" => EventKind::Committed,
+            "commit-failed" => EventKind::CommitFailed,
+            "resent" => EventKind::Resent,
+            "outbox-deleted" => EventKind::OutboxDeleted,
             "producer-done" => EventKind::ProducerDone,
             "consumer-started" => EventKind::ConsumerStarted,
             "received" => EventKind::Received {
@@ -525,6 +561,7 @@ fn api_counts(value: &Value, name: &str) -> Result<BTreeMap<&'static str, u64>, 
             ApiOperation::ALL
                 .into_iter()
                 .map(ApiOperation::api_name)
+                .chain(crate::backend::faults::COUNTED_WITHOUT_FAULTS)
                 .find(|api| *api == operation)
                 .map(|api| (api, n))
                 .ok_or_else(|| format!("`{name}`: unknown API operation `{operation}`"))

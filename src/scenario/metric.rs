@@ -51,6 +51,10 @@ pub enum Metric {
     RejectedSends,
     ApiCalls,
     EstimatedCostUsd,
+    LostBusinessRecords,
+    PhantomMessages,
+    UnsentOutboxRows,
+    RelayResends,
 }
 
 /// The kind of value a metric has, which decides what `[expect]` may compare it with.
@@ -444,7 +448,39 @@ impl Metric {
             Dollars,
             Run,
             Nothing,
-            "`run-ended`'s `billed_requests` priced in US dollars: SQS $0.40 per million requests ($0.50 on a FIFO queue), DynamoDB on-demand $0.625 per million writes (`PutItem`, `UpdateItem`) and $0.125 per million reads (`GetItem`); us-east-1 list prices, free tiers not deducted",
+            "`run-ended`'s `billed_requests` priced in US dollars: SQS $0.40 per million requests ($0.50 on a FIFO queue), DynamoDB on-demand $0.625 per million write units (`PutItem`, `UpdateItem`, `DeleteItem`; `TransactWriteItems` bills 2 per item) and $0.125 per million reads (`GetItem`); us-east-1 list prices, free tiers not deducted",
+        ),
+        def(
+            Metric::LostBusinessRecords,
+            "lost_business_records",
+            Count,
+            Messages,
+            Nothing,
+            "messages whose business record (`final-item` of table `status` with key `record:ID`) exists and that have no `sent` or `resent` line: the record says it happened, no consumer ever hears of it",
+        ),
+        def(
+            Metric::PhantomMessages,
+            "phantom_messages",
+            Count,
+            Messages,
+            Nothing,
+            "messages with a `sent` line whose producer writes a business record with them (they have a `committed` or `commit-failed` line, or a producer's `crashed` line at after-commit or after-send) and whose record (`record:ID`) is not in the final status table: consumers act on something that never happened",
+        ),
+        def(
+            Metric::UnsentOutboxRows,
+            "unsent_outbox_rows",
+            Count,
+            Messages,
+            Nothing,
+            "`final-item` lines of table `status` with key `outbox:ID`: outbox rows no relay has sent and deleted",
+        ),
+        def(
+            Metric::RelayResends,
+            "relay_resends",
+            Count,
+            Messages,
+            Nothing,
+            "`resent` lines: copies an outbox relay sent again after a restart",
         ),
     ];
 

@@ -25,9 +25,10 @@ pub(crate) use metric::Needs;
 pub use metric::{Metric, MetricDef, MetricKind, MetricScope};
 pub(crate) use model::{
     Ack, Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
-    DedupSource, Expectation, Expected, FieldValue, GroupIx, Heartbeat, Idempotency,
-    IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Poller, Producer,
-    ProducerIx, RetryPolicy, Target, TimelineEntry, Trigger, Versioning, WhenCondition,
+    DedupSource, DualWriteOrder, Expectation, Expected, FieldValue, GroupIx, Heartbeat,
+    Idempotency, IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Poller,
+    Producer, ProducerChaos, ProducerIx, RetryPolicy, Target, TimelineEntry, Trigger, Versioning,
+    WhenCondition, WriteMode,
 };
 pub use model::{Amount, Expectations, QueueConfig, Rate, Scenario};
 pub use resolve::Limits;

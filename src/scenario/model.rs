@@ -78,6 +78,45 @@ pub struct Producer {
     pub retries: RetryPolicy,
     /// Each body padded to this many bytes (`payload.size`).
     pub body_size: Option<u64>,
+    /// Whether each message comes with a business record, and how the two are written.
+    pub write: WriteMode,
+}
+
+/// How a producer writes a message and, in the business-record modes, the record it stands for
+/// (the status table's `record:ID` item).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum WriteMode {
+    /// Only the message: no business record.
+    #[default]
+    SendOnly,
+    /// The transactional outbox: the record and an outbox row in one transaction; a relay sends
+    /// the row's message, then deletes the row.
+    Outbox(ProducerChaos),
+    /// The naive dual write: the record and the message as two separate calls.
+    DualWrite(DualWriteOrder, ProducerChaos),
+}
+
+impl WriteMode {
+    pub fn chaos(self) -> ProducerChaos {
+        match self {
+            WriteMode::SendOnly => ProducerChaos::default(),
+            WriteMode::Outbox(chaos) | WriteMode::DualWrite(_, chaos) => chaos,
+        }
+    }
+}
+
+/// Which of the two calls of a naive dual write comes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DualWriteOrder {
+    CommitThenSend,
+    SendThenCommit,
+}
+
+/// Where a business-record producer crashes; it restarts at once with nothing in memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ProducerChaos {
+    pub crash_after_commit: CrashPolicy,
+    pub crash_after_send: CrashPolicy,
 }
 
 /// How a producer or consumer retries a call that failed transiently (throttled, 5xx, timed

@@ -120,6 +120,17 @@ pub(super) struct RawProducer {
     pub delay: Str,
     pub payload: SubTable<RawPayload>,
     pub retries: SubTable<RawRetries>,
+    pub outbox: Bool,
+    pub dual_write: Str,
+    pub chaos: SubTable<RawProducerChaos>,
+}
+
+/// `chaos = { ... }` of a `[[producers]]` table that writes a business record.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProducerChaos {
+    pub crash_after_commit: Option<Spanned<toml::Value>>,
+    pub crash_after_send: Option<Spanned<toml::Value>>,
 }
 
 /// `[producers.payload]`: the keys of every kind side by side; resolution rejects the keys that

@@ -543,6 +543,17 @@ fn html_path_that_cannot_be_written_exits_2_before_running() {
 }
 
 #[test]
+fn explain_tells_a_lost_message_and_a_phantom_from_the_dual_writes() {
+    insta::assert_snapshot!(explain_failing("tests/fixtures/html/dual-write-wrong.toml"), @r"
+    FAIL dual-write-wrong (seed 1)
+    ✗ lost_business_records: expected 0, got 1
+      checkout-0001 not-sent: business record committed by checkout at 0.0 s, checkout crashed at 0.0 s, after committing its record, before sending it
+    ✗ phantom_messages: expected 0, got 1
+      billing-0001 processed: sent by billing at 0.0 s, billing crashed at 0.0 s, after sending it, before the write that follows, received by worker-1 at 0.0 s (receive 1), side effect by worker-1 at 0.0 s, deleted by worker-1 at 0.0 s
+    ");
+}
+
+#[test]
 fn explain_finds_the_messages_behind_a_duplicated_side_effect_by_its_key() {
     insta::assert_snapshot!(explain_failing("tests/fixtures/html/dup-naive-wrong.toml"), @r"
     FAIL dup-naive-wrong (seed 7)

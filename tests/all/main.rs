@@ -5,6 +5,7 @@ mod aws_backend;
 mod aws_cli;
 mod aws_failures;
 mod aws_faults;
+mod aws_outbox;
 mod aws_resources;
 mod browser;
 mod cli;

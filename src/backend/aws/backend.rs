@@ -433,6 +433,18 @@ impl Backend for AwsBackend {
         AwsBackend::update(self, table, key, update).await
     }
 
+    async fn transact_put(
+        &self,
+        table: Table,
+        items: &[(String, Item)],
+    ) -> Result<(), BackendError> {
+        AwsBackend::transact_put(self, table, items).await
+    }
+
+    async fn delete_item(&self, table: Table, key: &str) -> Result<(), BackendError> {
+        AwsBackend::delete_item(self, table, key).await
+    }
+
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {
         AwsBackend::get(self, table, key).await
     }

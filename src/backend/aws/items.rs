@@ -18,6 +18,7 @@ const LEASE_UNTIL_MS: &str = "lease_until_ms";
 const COUNT: &str = "count";
 const VERSION: &str = "version";
 const MESSAGE: &str = "message";
+const BODY: &str = "body";
 
 pub(crate) type Attributes = HashMap<String, AttributeValue>;
 
@@ -46,6 +47,9 @@ pub(crate) fn item_to_attributes(key: &str, item: &Item) -> Attributes {
     if let Some(message) = &item.message {
         attributes.insert(MESSAGE.into(), AttributeValue::S(message.to_string()));
     }
+    if let Some(body) = &item.body {
+        attributes.insert(BODY.into(), AttributeValue::S(body.to_string()));
+    }
     attributes
 }
 
@@ -68,6 +72,10 @@ pub(crate) fn item_from_attributes(attributes: &Attributes) -> Result<Item, Stri
         message: match attributes.get(MESSAGE) {
             None => None,
             Some(value) => Some(Arc::from(string(value, MESSAGE)?)),
+        },
+        body: match attributes.get(BODY) {
+            None => None,
+            Some(value) => Some(Arc::from(string(value, BODY)?)),
         },
     })
 }
@@ -206,6 +214,7 @@ mod tests {
             count: 1,
             version: Some(7),
             message: Some("m-1".into()),
+            body: Some("{\"id\":\"m-1\"}".into()),
         }
     }
 

@@ -1,5 +1,5 @@
-//! The DynamoDB half of [`AwsBackend`]: the two per-run tables and the conditional writes of
-//! the idempotency patterns.
+//! The DynamoDB half of [`AwsBackend`]: the two per-run tables, the conditional writes of
+//! the idempotency patterns, and the transactional write of the outbox pattern.
 //!
 //! Invariants: reads are strongly consistent (GetItem and Scan with ConsistentRead), so a check
 //! right after a write sees it, as on the simulator; every key goes through
@@ -11,8 +11,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus, Tag,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus, Tag, TransactWriteItem,
 };
 use tokio::time::{Instant, sleep};
 
@@ -216,6 +216,54 @@ impl AwsBackend {
                 _ => Err(call.sdk_error(error)),
             },
         }
+    }
+
+    /// TransactWriteItems of one Put per item: DynamoDB applies all of them or none.
+    pub(super) async fn transact_put(
+        &self,
+        table: Table,
+        items: &[(String, Item)],
+    ) -> Result<(), BackendError> {
+        let name = self.table_name(table);
+        let call = self.call("TransactWriteItems", &name);
+        let mut writes = Vec::with_capacity(items.len());
+        for (key, item) in items {
+            let put = Put::builder()
+                .table_name(&name)
+                .set_item(Some(item_to_attributes(&self.keys.stored(key), item)))
+                .build()
+                .map_err(|error| call.error(BackendErrorKind::Service(error.to_string())))?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
+        call.send(
+            Self::table_call_retried_by_engine(
+                self.dynamodb
+                    .transact_write_items()
+                    .set_transact_items(Some(writes))
+                    .customize(),
+            )
+            .send(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// DeleteItem without a condition: a missing item is no error.
+    pub(super) async fn delete_item(&self, table: Table, key: &str) -> Result<(), BackendError> {
+        let name = self.table_name(table);
+        let call = self.call("DeleteItem", &name);
+        call.send(
+            Self::table_call_retried_by_engine(
+                self.dynamodb
+                    .delete_item()
+                    .table_name(&name)
+                    .set_key(Some(key_attributes(&self.keys.stored(key))))
+                    .customize(),
+            )
+            .send(),
+        )
+        .await?;
+        Ok(())
     }
 
     pub(super) async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {

@@ -49,6 +49,22 @@ pub const TIMEOUT_WAIT: Duration = Duration::from_secs(1);
 /// [`crate::check::cost`]).
 pub const SQS_BILLING_CHUNK: u64 = 64 * 1024;
 
+/// DynamoDB on-demand bills a transactional write of an item up to 1 KB as two write request
+/// units ("Transactional write requests require 2 WRUs to perform one write for items up to
+/// 1 KB", <https://aws.amazon.com/dynamodb/pricing/on-demand/>), so a TransactWriteItems call
+/// is billed as two units per item it writes.
+pub const TRANSACT_WRITE_UNITS_PER_ITEM: u64 = 2;
+
+/// The operations the layer counts besides those of [`ApiOperation`] (which faults can target):
+/// the names a history's `api_calls` may hold beyond [`ApiOperation::api_name`]'s.
+pub const COUNTED_WITHOUT_FAULTS: [&str; 5] = [
+    "PurgeQueue",
+    "GetQueueAttributes",
+    "StartMessageMoveTask",
+    "TransactWriteItems",
+    "DeleteItem",
+];
+
 /// One fault the layer injected.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Injection {
@@ -529,6 +545,25 @@ impl<B: Backend> Backend for FaultLayer<B> {
     ) -> Result<UpdateOutcome, BackendError> {
         self.table_call(ApiOperation::UpdateItem, table).await?;
         self.inner.update(table, key, update).await
+    }
+
+    /// Counted and priced, never faulted: `[[faults]]` operations do not name transactions.
+    async fn transact_put(
+        &self,
+        table: Table,
+        items: &[(String, Item)],
+    ) -> Result<(), BackendError> {
+        self.count(
+            "TransactWriteItems",
+            TRANSACT_WRITE_UNITS_PER_ITEM * items.len() as u64,
+        );
+        self.inner.transact_put(table, items).await
+    }
+
+    /// Counted and priced, never faulted: `[[faults]]` operations do not name DeleteItem.
+    async fn delete_item(&self, table: Table, key: &str) -> Result<(), BackendError> {
+        self.count("DeleteItem", 1);
+        self.inner.delete_item(table, key).await
     }
 
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {

@@ -202,3 +202,27 @@ async fn large_payloads_bill_one_request_per_64_kib() {
     );
     assert_eq!(usage.calls.get("ReceiveMessage"), Some(&2));
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_transaction_is_one_call_billed_two_write_units_per_item() {
+    let (layer, _) = layer(&[]).await;
+    layer.create_tables().await.unwrap();
+    let items = [
+        ("record:m".to_owned(), Item::default()),
+        ("outbox:m".to_owned(), Item::default()),
+    ];
+    layer.transact_put(Table::Status, &items).await.unwrap();
+    layer.delete_item(Table::Status, "outbox:m").await.unwrap();
+    let usage = layer.usage();
+    assert_eq!(usage.calls.get("TransactWriteItems"), Some(&1));
+    assert_eq!(
+        usage.billed.get("TransactWriteItems"),
+        Some(&(TRANSACT_WRITE_UNITS_PER_ITEM * 2))
+    );
+    assert_eq!(usage.calls.get("DeleteItem"), Some(&1));
+    assert_eq!(usage.billed.get("DeleteItem"), Some(&1));
+    // What the layer counts, a history may name: every name is known to the history reader.
+    for operation in usage.calls.keys() {
+        assert!(COUNTED_WITHOUT_FAULTS.contains(operation), "{operation}");
+    }
+}

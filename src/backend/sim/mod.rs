@@ -469,6 +469,26 @@ impl Backend for SimBackend {
             .map_err(table_error("UpdateItem", table))
     }
 
+    async fn transact_put(
+        &self,
+        table: Table,
+        items: &[(String, Item)],
+    ) -> Result<(), BackendError> {
+        tokio::task::yield_now().await;
+        self.tables
+            .borrow_mut()
+            .transact_put(table, items)
+            .map_err(table_error("TransactWriteItems", table))
+    }
+
+    async fn delete_item(&self, table: Table, key: &str) -> Result<(), BackendError> {
+        tokio::task::yield_now().await;
+        self.tables
+            .borrow_mut()
+            .delete(table, key)
+            .map_err(table_error("DeleteItem", table))
+    }
+
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {
         tokio::task::yield_now().await;
         self.tables

@@ -7,6 +7,7 @@
 //! vectors indexed by key id: O(1) hot-path access without a heap allocation per key, and compact
 //! enough for a million keys. Only `scan` orders items, so nothing depends on hash order.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::backend::{
@@ -24,6 +25,9 @@ pub(super) struct Tables {
     /// `keys`.
     status: Vec<Option<Stored>>,
     side_effects: Vec<Option<Stored>>,
+    /// The bodies of the few items that hold one (outbox rows), by table and key id: kept
+    /// beside the items so that a million-key table does not pay for a field most never use.
+    bodies: BTreeMap<(Table, u32), Arc<str>>,
 }
 
 /// An [`Item`] as the tables keep it: the optional numbers as flags beside plain values, 48
@@ -62,6 +66,7 @@ impl Stored {
             count: self.count,
             version: self.has_version.then_some(self.version),
             message: self.message.clone(),
+            body: None,
         }
     }
 }
@@ -73,6 +78,7 @@ impl Tables {
         self.keys.clear();
         self.status.clear();
         self.side_effects.clear();
+        self.bodies.clear();
     }
 
     pub(super) fn put_if_absent(
@@ -83,12 +89,63 @@ impl Tables {
     ) -> Result<PutOutcome, BackendErrorKind> {
         check_write(self.created, key)?;
         let id = self.keys.intern(key);
-        let slot = self.slot_mut(table, id);
-        if let Some(existing) = slot {
-            return Ok(PutOutcome::Exists(existing.item()));
+        if self.slot_mut(table, id).is_some() {
+            return Ok(PutOutcome::Exists(
+                self.item_at(table, id).unwrap_or_default(),
+            ));
         }
-        *slot = Some(Stored::new(item));
+        self.store(table, id, item);
         Ok(PutOutcome::Created)
+    }
+
+    /// TransactWriteItems of Puts: validated whole before anything is written, so a bad key
+    /// leaves the table as it was.
+    pub(super) fn transact_put(
+        &mut self,
+        table: Table,
+        items: &[(String, Item)],
+    ) -> Result<(), BackendErrorKind> {
+        for (key, _) in items {
+            check_write(self.created, key)?;
+        }
+        if items.is_empty() || items.len() > TRANSACT_MAX_ITEMS {
+            return Err(invalid(
+                "ValidationException: a transaction writes 1 to 100 items",
+            ));
+        }
+        for (key, item) in items {
+            let id = self.keys.intern(key);
+            self.store(table, id, item);
+        }
+        Ok(())
+    }
+
+    /// DeleteItem: a missing item is no error.
+    pub(super) fn delete(&mut self, table: Table, key: &str) -> Result<(), BackendErrorKind> {
+        check_write(self.created, key)?;
+        if let Some(id) = self.keys.find(key) {
+            if let Some(slot) = self.items_mut(table).get_mut(id as usize) {
+                *slot = None;
+            }
+            self.bodies.remove(&(table, id));
+        }
+        Ok(())
+    }
+
+    /// Writes `item` whole at key `id`, its body beside it.
+    fn store(&mut self, table: Table, id: u32, item: &Item) {
+        *self.slot_mut(table, id) = Some(Stored::new(item));
+        match &item.body {
+            Some(body) => self.bodies.insert((table, id), body.clone()),
+            None => self.bodies.remove(&(table, id)),
+        };
+    }
+
+    /// The item at key `id`, its body included.
+    fn item_at(&self, table: Table, id: u32) -> Option<Item> {
+        let mut item = self.items(table)?.get(id as usize)?.as_ref()?.item();
+        item.body = self.bodies.get(&(table, id)).cloned();
+        Some(item)
     }
 
     pub(super) fn update(
@@ -98,27 +155,23 @@ impl Tables {
         update: &Update,
     ) -> Result<UpdateOutcome, BackendErrorKind> {
         check_write(self.created, key)?;
-        let existing = self
-            .keys
-            .find(key)
-            .and_then(|id| self.items(table)?.get(id as usize)?.as_ref())
-            .map(Stored::item);
+        let existing = self.keys.find(key).and_then(|id| self.item_at(table, id));
         if !holds(update.condition, existing.as_ref()) {
             return Ok(UpdateOutcome::ConditionFailed(existing));
         }
         let mut item = existing.unwrap_or_default();
         apply(&mut item, update);
         let id = self.keys.intern(key);
-        *self.slot_mut(table, id) = Some(Stored::new(&item));
+        self.store(table, id, &item);
         Ok(UpdateOutcome::Updated(item))
     }
 
     pub(super) fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendErrorKind> {
         let items = self.items(table).ok_or(BackendErrorKind::NotFound)?;
-        Ok(self
-            .keys
-            .find(key)
-            .and_then(|id| Some(items.get(id as usize)?.as_ref()?.item())))
+        Ok(self.keys.find(key).and_then(|id| {
+            items.get(id as usize)?.as_ref()?;
+            self.item_at(table, id)
+        }))
     }
 
     pub(super) fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendErrorKind> {
@@ -136,12 +189,11 @@ impl Tables {
                 .then_with(|| self.keys.key(a).cmp(self.keys.key(b)))
         });
         let mut all = Vec::with_capacity(ids.len());
-        all.extend(ids.into_iter().filter_map(|(_, id)| {
-            Some((
-                self.keys.key(id).to_owned(),
-                items[id as usize].as_ref()?.item(),
-            ))
-        }));
+        all.extend(
+            ids.into_iter().filter_map(|(_, id)| {
+                Some((self.keys.key(id).to_owned(), self.item_at(table, id)?))
+            }),
+        );
         Ok(all)
     }
 
@@ -153,12 +205,16 @@ impl Tables {
         })
     }
 
-    /// The item slot of key `id` in `table`, grown into existence.
-    fn slot_mut(&mut self, table: Table, id: u32) -> &mut Option<Stored> {
-        let items = match table {
+    fn items_mut(&mut self, table: Table) -> &mut Vec<Option<Stored>> {
+        match table {
             Table::Status => &mut self.status,
             Table::SideEffects => &mut self.side_effects,
-        };
+        }
+    }
+
+    /// The item slot of key `id` in `table`, grown into existence.
+    fn slot_mut(&mut self, table: Table, id: u32) -> &mut Option<Stored> {
+        let items = self.items_mut(table);
         let index = id as usize;
         if items.len() <= index {
             // Keys arrive one new id at a time: `resize_with` pushes without cloning a template.
@@ -167,6 +223,11 @@ impl Tables {
         &mut items[index]
     }
 }
+
+/// DynamoDB's limit on the actions of one TransactWriteItems call ("up to 100 action requests",
+/// Amazon DynamoDB API Reference, TransactWriteItems,
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>).
+const TRANSACT_MAX_ITEMS: usize = 100;
 
 /// The first 16 bytes of `key`, big-endian, zero-padded: `prefix(a) < prefix(b)` implies
 /// `a < b` (a shorter key pads with zeros, which no byte is below), so sorting by prefix, then by
@@ -236,6 +297,7 @@ mod tests {
             count: 0,
             version: Some(0),
             message: Some(Arc::from("m")),
+            body: None,
         };
         assert_eq!(Stored::new(&zeros).item(), zeros);
         assert_eq!(Stored::new(&Item::default()).item(), Item::default());
@@ -264,6 +326,38 @@ mod tests {
                 assert_eq!(by_prefix, a.cmp(b), "{a:?} {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_transaction_writes_all_items_or_none() {
+        let mut tables = Tables::default();
+        tables.create();
+        let row = Item {
+            message: Some(Arc::from("m")),
+            body: Some(Arc::from("{}")),
+            ..Item::default()
+        };
+        let pair = [
+            ("record:m".to_owned(), Item::default()),
+            ("outbox:m".to_owned(), row.clone()),
+        ];
+        tables.transact_put(Table::Status, &pair).unwrap();
+        assert_eq!(tables.get(Table::Status, "outbox:m").unwrap(), Some(row));
+        let bad = [
+            ("record:n".to_owned(), Item::default()),
+            (String::new(), Item::default()),
+        ];
+        assert!(tables.transact_put(Table::Status, &bad).is_err());
+        assert_eq!(tables.get(Table::Status, "record:n").unwrap(), None);
+        tables.delete(Table::Status, "outbox:m").unwrap();
+        tables.delete(Table::Status, "outbox:m").unwrap();
+        let keys: Vec<String> = tables
+            .scan(Table::Status)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["record:m"]);
     }
 
     #[test]

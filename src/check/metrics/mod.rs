@@ -10,6 +10,7 @@ mod api;
 mod effects;
 mod fates;
 mod order;
+mod records;
 mod run;
 mod versions;
 
@@ -126,6 +127,11 @@ fn evaluator(metric: Metric) -> Evaluator {
         Metric::RejectedSends => fates::rejected_sends,
         Metric::ApiCalls => api::api_calls,
         Metric::EstimatedCostUsd => api::estimated_cost_usd,
+        // Business records against their messages: the outbox and the naive dual write.
+        Metric::LostBusinessRecords => records::lost_business_records,
+        Metric::PhantomMessages => records::phantom_messages,
+        Metric::UnsentOutboxRows => records::unsent_outbox_rows,
+        Metric::RelayResends => records::relay_resends,
     }
 }
 

@@ -737,7 +737,9 @@ impl<B: Backend> Consumer<B> {
         let once_used = match point {
             CrashPoint::AfterReceive => &self.shared.crashed_after_receive,
             CrashPoint::AfterSideEffect => &self.shared.crashed_after_side_effect,
-            CrashPoint::MidProcessing => return false,
+            CrashPoint::MidProcessing | CrashPoint::AfterCommit | CrashPoint::AfterSend => {
+                return false;
+            }
         };
         match policy {
             CrashPolicy::Never => false,

@@ -309,6 +309,18 @@ impl Backend for FlakyDeletes {
     ) -> Result<UpdateOutcome, BackendError> {
         self.inner.update(table, key, update).await
     }
+    async fn transact_put(
+        &self,
+        table: Table,
+        items: &[(String, Item)],
+    ) -> Result<(), BackendError> {
+        self.inner.transact_put(table, items).await
+    }
+
+    async fn delete_item(&self, table: Table, key: &str) -> Result<(), BackendError> {
+        self.inner.delete_item(table, key).await
+    }
+
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {
         self.inner.get(table, key).await
     }

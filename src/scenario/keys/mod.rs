@@ -13,8 +13,8 @@ mod tables;
 
 pub(crate) use tables::{
     PAYLOAD_KINDS, TOP, at, autoscaler, behavior, chaos, consumer, deploy, fault, heartbeat,
-    literal, payload, poison, poller, producer, queue, redrive, retries, scenario, sim, start,
-    versioning, window,
+    literal, payload, poison, poller, producer, producer_chaos, queue, redrive, retries, scenario,
+    sim, start, versioning, window,
 };
 
 use std::time::Duration;

@@ -113,6 +113,14 @@ table!(producer {
     DELAY delay: secs(Duration::ZERO, MAX_DELAY), OPTIONAL, "Standard only: DelaySeconds of every message.";
     PAYLOAD payload: Shape::Table(&[payload::KEYS]), OPTIONAL, "What the messages contain (default kind = \"work\").";
     RETRIES retries: Shape::Table(&[retries::KEYS]), derived("the AWS SDK's standard retry mode: max_attempts = 3, backoff = \"1s\""), "How a send that failed transiently (throttled, 5xx, timed out) is retried.";
+    OUTBOX outbox: Shape::Bool, default("false"), "The transactional outbox (standard queues, batch_size = 1): each message's business record and an outbox row in one TransactWriteItems, then a relay sends the row's message and deletes the row; after a crash the relay sends the rows left.";
+    DUAL_WRITE dual_write: Shape::Choice(&["commit-then-send", "send-then-commit"]), OPTIONAL, "The naive dual write (standard queues, batch_size = 1, not with outbox): the business record (PutItem) and the send as two calls in this order.";
+    CHAOS chaos: Shape::Table(&[producer_chaos::KEYS]), OPTIONAL, "With outbox or dual_write: crashes between the two writes (the producer restarts at once).";
+});
+
+table!(producer_chaos {
+    CRASH_AFTER_COMMIT crash_after_commit: Shape::CrashPolicy, default("never"), "Crash after the business record is committed, before the message is sent (outbox, commit-then-send).";
+    CRASH_AFTER_SEND crash_after_send: Shape::CrashPolicy, default("never"), "Crash after the message is sent, before the write that follows it: the outbox row's delete (outbox) or the business record (send-then-commit).";
 });
 
 table!(payload {

@@ -337,16 +337,29 @@ fn heartbeat(ctx: &mut Ctx, loc: &Loc, raw: &RawHeartbeat) -> Option<Heartbeat> 
     Some(Heartbeat { interval, extend })
 }
 
+/// A crash policy key of a `chaos` table (a consumer's or a producer's).
+pub(super) fn crash_policy(
+    ctx: &mut Ctx,
+    loc: &Loc,
+    key: &crate::scenario::keys::Key,
+    raw: Option<&Spanned<toml::Value>>,
+) -> Option<CrashPolicy> {
+    let raw = raw?;
+    parse_crash_policy(raw.get_ref())
+        .map_err(|message| ctx.error(raw.span(), loc.key(key.name), message, key.help()))
+        .ok()
+}
+
 fn chaos(ctx: &mut Ctx, loc: &Loc, raw: &RawChaos) -> Chaos {
-    let mut crash_policy = |key: &crate::scenario::keys::Key,
-                            raw: Option<&Spanned<toml::Value>>| {
-        let raw = raw?;
-        parse_crash_policy(raw.get_ref())
-            .map_err(|message| ctx.error(raw.span(), loc.key(key.name), message, key.help()))
-            .ok()
-    };
-    let after_receive = crash_policy(&ckey::CRASH_AFTER_RECEIVE, raw.crash_after_receive.as_ref());
+    let after_receive = crash_policy(
+        ctx,
+        loc,
+        &ckey::CRASH_AFTER_RECEIVE,
+        raw.crash_after_receive.as_ref(),
+    );
     let after_side_effect = crash_policy(
+        ctx,
+        loc,
         &ckey::CRASH_AFTER_SIDE_EFFECT,
         raw.crash_after_side_effect.as_ref(),
     );

@@ -4,13 +4,16 @@
 
 use toml::Spanned;
 
+use super::consumer::crash_policy;
 use super::ctx::{Ctx, Loc, OneOf};
 use super::payload::{Derived, payload};
 use super::values::parse_rate;
 use super::{fifo_only, standard_only, unique_names};
-use crate::scenario::keys::{self, payload as paykey, producer as pkey};
+use crate::scenario::keys::{self, payload as paykey, producer as pkey, producer_chaos as pchaos};
 use crate::scenario::raw::{RawPayload, RawProducer};
-use crate::scenario::{Amount, DedupSource, Producer, QueueConfig, Rate};
+use crate::scenario::{
+    Amount, DedupSource, DualWriteOrder, Producer, ProducerChaos, QueueConfig, Rate, WriteMode,
+};
 
 pub(super) fn resolve_all(
     ctx: &mut Ctx,
@@ -107,7 +110,118 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) -> 
         delay,
         retries: super::faults::retries(ctx, loc, raw.retries.as_ref()),
         body_size: ctx.count(&payload_loc, &paykey::SIZE, raw_payload.size.as_ref()),
+        write: write_mode(ctx, loc, raw, queue),
     }
+}
+
+/// `outbox`, `dual_write` and their `chaos`: at most one of the two modes, on a standard queue,
+/// one message per call, and only the crash points the chosen mode has.
+fn write_mode(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) -> WriteMode {
+    let outbox = ctx
+        .bool(loc, &pkey::OUTBOX, raw.outbox.as_ref())
+        .unwrap_or(false);
+    let order = match ctx.choice(loc, &pkey::DUAL_WRITE, raw.dual_write.as_ref()) {
+        Some("commit-then-send") => Some(DualWriteOrder::CommitThenSend),
+        Some("send-then-commit") => Some(DualWriteOrder::SendThenCommit),
+        _ => None,
+    };
+    let chaos_loc = loc.maybe("chaos", raw.chaos.as_ref());
+    let raw_chaos = raw.chaos.as_ref().map(Spanned::get_ref);
+    let chaos = ProducerChaos {
+        crash_after_commit: raw_chaos
+            .and_then(|c| {
+                let key = &pchaos::CRASH_AFTER_COMMIT;
+                crash_policy(ctx, &chaos_loc, key, c.crash_after_commit.as_ref())
+            })
+            .unwrap_or_default(),
+        crash_after_send: raw_chaos
+            .and_then(|c| {
+                let key = &pchaos::CRASH_AFTER_SEND;
+                crash_policy(ctx, &chaos_loc, key, c.crash_after_send.as_ref())
+            })
+            .unwrap_or_default(),
+    };
+    let mode = match (outbox, order) {
+        (true, Some(_)) => {
+            let span = raw
+                .dual_write
+                .as_ref()
+                .map_or(loc.span.clone(), Spanned::span);
+            let message = "a producer cannot use both `outbox` and `dual_write`";
+            let help =
+                "keep outbox = true (the pattern) or dual_write (the naive write it replaces)";
+            ctx.error(span, loc.key("dual_write"), message, help.to_string());
+            WriteMode::Outbox(chaos)
+        }
+        (true, None) => WriteMode::Outbox(chaos),
+        (false, Some(order)) => WriteMode::DualWrite(order, chaos),
+        (false, None) => WriteMode::SendOnly,
+    };
+    let key = match (
+        raw.outbox.as_ref().filter(|o| *o.get_ref()),
+        raw.dual_write.as_ref(),
+    ) {
+        (Some(outbox), _) => Some(("outbox", outbox.span())),
+        (None, Some(dual_write)) => Some(("dual_write", dual_write.span())),
+        (None, None) => None,
+    };
+    let Some((key, span)) = key else {
+        if let Some(c) = raw.chaos.as_ref() {
+            let message = "a producer's `chaos` needs `outbox = true` or `dual_write`";
+            let help = "its crashes fall between a business record and its message: set \
+                        outbox = true or dual_write = \"commit-then-send\" / \
+                        \"send-then-commit\", or remove `chaos`";
+            ctx.error(c.span(), loc.key("chaos"), message, help.to_string());
+        }
+        return mode;
+    };
+    if queue.attributes.fifo {
+        let message = format!("`{key}` is supported on standard queues only");
+        let help = format!(
+            "remove `{key}`, or set kind = \"standard\" in [queue] (qsim's record writes \
+             carry no message groups or deduplication ids)"
+        );
+        ctx.error(span.clone(), loc.key(key), message, help);
+    }
+    if let Some(batch) = raw.batch_size.as_ref().filter(|b| *b.get_ref() > 1) {
+        let message = format!("`{key}` writes one message per call, so batch_size must be 1");
+        let help = "remove batch_size (or set batch_size = 1)".to_string();
+        ctx.error(batch.span(), loc.key("batch_size"), message, help);
+    }
+    // The crash points each mode has: nothing follows a commit-then-send's send, and nothing
+    // sits between a send-then-commit's commit and the next message.
+    let pointless = match mode {
+        WriteMode::DualWrite(DualWriteOrder::CommitThenSend, _) => raw_chaos
+            .and_then(|c| c.crash_after_send.as_ref())
+            .map(|v| {
+                (
+                    "crash_after_send",
+                    v.span(),
+                    "commit-then-send ends with the send",
+                )
+            }),
+        WriteMode::DualWrite(DualWriteOrder::SendThenCommit, _) => raw_chaos
+            .and_then(|c| c.crash_after_commit.as_ref())
+            .map(|v| {
+                (
+                    "crash_after_commit",
+                    v.span(),
+                    "send-then-commit ends with the commit",
+                )
+            }),
+        _ => None,
+    };
+    if let Some((name, span, why)) = pointless {
+        let message = format!("`{name}` has no moment to crash in: {why}");
+        let allowed = match name {
+            "crash_after_send" => "crash_after_commit",
+            _ => "crash_after_send",
+        };
+        let help =
+            format!("remove `{name}`; this dual_write crashes between its calls with `{allowed}`");
+        ctx.error(span, chaos_loc.key(name), message, help);
+    }
+    mode
 }
 
 /// Exactly one of count / continuous = true / schedule, unless the payload fixes the count.

@@ -170,6 +170,36 @@ fn retries_rule(extra: &str, key: &str, message: &str, help: &str) {
     assert_one(&format!("{BASE}{extra}\n"), key, message, help);
 }
 
+const B: &str = "[[producers]]\nname = \"b\"\ncount = 1\n";
+
+#[test_case("outbox = true\ndual_write = \"commit-then-send\"", "producers[1].dual_write", "cannot use both `outbox` and `dual_write`", "keep outbox = true"; "outbox and dual write")]
+#[test_case("chaos = { crash_after_commit = \"once\" }", "producers[1].chaos", "needs `outbox = true` or `dual_write`", "or remove `chaos`"; "chaos without a record write")]
+#[test_case("outbox = false\nchaos = { crash_after_send = \"once\" }", "producers[1].chaos", "needs `outbox = true` or `dual_write`", "outbox = true"; "chaos with outbox off")]
+#[test_case("outbox = true\nbatch_size = 2", "producers[1].batch_size", "`outbox` writes one message per call", "batch_size = 1"; "outbox with batches")]
+#[test_case("dual_write = \"send-then-commit\"\nbatch_size = 3", "producers[1].batch_size", "`dual_write` writes one message per call", "batch_size = 1"; "dual write with batches")]
+#[test_case("dual_write = \"commit-then-send\"\nchaos = { crash_after_send = \"once\" }", "producers[1].chaos.crash_after_send", "no moment to crash in: commit-then-send ends with the send", "with `crash_after_commit`"; "commit then send crashing after the send")]
+#[test_case("dual_write = \"send-then-commit\"\nchaos = { crash_after_commit = 0.5 }", "producers[1].chaos.crash_after_commit", "no moment to crash in: send-then-commit ends with the commit", "with `crash_after_send`"; "send then commit crashing after the commit")]
+#[test_case("dual_write = \"commit-first\"", "producers[1].dual_write", "unknown value \"commit-first\"", "\"commit-then-send\", \"send-then-commit\""; "unknown dual write order")]
+#[test_case("outbox = \"yes\"", "producers[1].outbox", "expected true or false, found the string \"yes\"", "outbox takes true or false"; "outbox not a bool")]
+#[test_case("outbox = true\nchaos = { crash_after_commit = \"twice\" }", "producers[1].chaos.crash_after_commit", "unknown crash policy \"twice\"", "\"never\", \"once\", \"always\", or a probability"; "producer crash policy word")]
+#[test_case("outbox = true\nchaos = { crash_after_receive = \"once\" }", "producers[1].chaos.crash_after_receive", "unknown key", "crash_after_commit"; "consumer chaos key on a producer")]
+fn record_write_rule(extra: &str, key: &str, message: &str, help: &str) {
+    assert_one(&format!("{BASE}{B}{extra}\n"), key, message, help);
+}
+
+#[test_case("outbox = true"; "outbox")]
+#[test_case("dual_write = \"commit-then-send\""; "dual write")]
+fn record_writes_need_a_standard_queue(extra: &str) {
+    let text = format!("{BASE}{B}{extra}\n[queue]\nkind = \"fifo\"\n");
+    let key = extra.split(' ').next().unwrap();
+    assert_one(
+        &text,
+        &format!("producers[1].{key}"),
+        &format!("`{key}` is supported on standard queues only"),
+        "kind = \"standard\"",
+    );
+}
+
 #[test_case("name = \"x\"\ndescription = \"\"", "scenario.description", "must not be empty", "What the scenario shows"; "empty description")]
 #[test_case("description = \"d\"", "scenario.name", "missing required key `name`", "name takes a name"; "missing name")]
 #[test_case("name = \"x\"\ndescription = \"d\"\ntags = [\"Fast\"]", "scenario.tags[0]", "\"Fast\" is not a valid tag", "lowercase letters"; "bad tag")]

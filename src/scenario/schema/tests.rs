@@ -68,6 +68,7 @@ fn raw_fields(path: &str) -> Option<Vec<&'static str>> {
         "consumers.heartbeat" | "at.deploy.heartbeat" => fields_of::<RawHeartbeat>(),
         "consumers.chaos" | "at.deploy.chaos" => fields_of::<RawChaos>(),
         "consumers.poller" => fields_of::<RawPoller>(),
+        "producers.chaos" => fields_of::<RawProducerChaos>(),
         "at" => fields_of::<RawAt>(),
         "at.start" => fields_of::<RawStart>(),
         "at.deploy" => fields_of::<RawDeploy>(),
@@ -107,7 +108,7 @@ fn check_table(path: &str, keys: Vec<&'static Key>, checked: &mut usize) {
 fn catalogue_matches_raw_types() {
     let mut checked = 0;
     check_table("", keys::TOP.iter().collect(), &mut checked);
-    assert_eq!(checked, 25, "every table of the format is compared");
+    assert_eq!(checked, 26, "every table of the format is compared");
 }
 
 /// Every object forbids unknown keys and every property is described.

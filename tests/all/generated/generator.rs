@@ -226,6 +226,35 @@ impl Gen {
         }
     }
 
+    /// `outbox = true` or a `dual_write`, with a `chaos` of the crash points that mode has.
+    fn record_write(&mut self) {
+        let policies = ["\"never\"", "\"once\"", "\"always\"", "0.3"];
+        let mode = self.pick(&["outbox", "commit-then-send", "send-then-commit"]);
+        let points: &[&str] = match mode {
+            "outbox" => {
+                self.line("outbox", true);
+                &["crash_after_commit", "crash_after_send"]
+            }
+            "commit-then-send" => {
+                self.line("dual_write", q(mode));
+                &["crash_after_commit"]
+            }
+            _ => {
+                self.line("dual_write", q(mode));
+                &["crash_after_send"]
+            }
+        };
+        if self.chance(0.7) {
+            let mut chosen = Vec::new();
+            for point in points {
+                if self.chance(0.7) {
+                    chosen.push(format!("{point} = {}", self.pick(&policies)));
+                }
+            }
+            self.line("chaos", format!("{{ {} }}", chosen.join(", ")));
+        }
+    }
+
     fn producer(&mut self, name: &'static str) {
         self.out.push_str("\n[[producers]]\n");
         self.line("name", q(name));
@@ -268,7 +297,13 @@ impl Gen {
                 q(rate)
             });
         }
-        self.maybe(0.4, "batch_size", |g| g.int(1, 10).to_string());
+        // A business-record write (standard queues, one message per call) or batches.
+        let record_write = !self.fifo && self.chance(0.25);
+        if record_write {
+            self.record_write();
+        } else {
+            self.maybe(0.4, "batch_size", |g| g.int(1, 10).to_string());
+        }
         if self.fifo {
             self.maybe(0.5, "groups", |g| g.int(1, 3).to_string());
         }

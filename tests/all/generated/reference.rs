@@ -63,6 +63,15 @@ struct Msg {
     ambiguous: bool,
     /// t_ms of each `fault` on `send` with `timeout_after` (a copy the queue took).
     hidden_copies: Vec<f64>,
+    /// A `committed` or `commit-failed` line, or a producer's `crashed` at after-commit or
+    /// after-send, names it: its producer writes a business record with it.
+    record_write: bool,
+    /// `record:ID` is among the final status items.
+    record_stored: bool,
+    /// `outbox:ID` is among the final status items.
+    outbox_row_left: bool,
+    /// Its `resent` lines.
+    resent: u64,
 }
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -135,13 +144,21 @@ impl History {
             max_receive_count: first.get("max_receive_count").and_then(Value::as_u64),
         };
         // Messages first: a queue event of a message (a FIFO `deduplicated`) may be logged
-        // before its `sent` line at the same instant.
+        // before its `sent` line at the same instant. A record-writing producer's `committed`
+        // line may come first and carries the same facts; the `sent` line then says when.
         for line in &lines[1..] {
             let event = str_of(line, "event").unwrap_or("");
-            if !matches!(event, "sent" | "send-failed") {
+            if !matches!(event, "sent" | "send-failed" | "committed") {
                 continue;
             }
             let id = str_of(line, "message").ok_or("a send without a message")?;
+            if let Some(&i) = h.by_id.get(id) {
+                if event != "committed" {
+                    h.messages[i].accepted = event == "sent";
+                    h.messages[i].sent_t = num(line, "t_ms").unwrap_or(0.0);
+                }
+                continue;
+            }
             let producer = str_of(line, "producer").unwrap_or("").to_string();
             let group = str_of(line, "group").unwrap_or("");
             h.by_id.insert(id.to_string(), h.messages.len());
@@ -264,7 +281,23 @@ impl History {
                     h.purges.push((queue, t));
                 }
                 "unexpected" => h.unexpected += 1,
-                "crashed" | "killed" => h.crashed += 1,
+                "committed" | "commit-failed" => {
+                    if let Some(i) = ix {
+                        h.messages[i].record_write = true;
+                    }
+                }
+                "resent" => {
+                    if let Some(i) = ix {
+                        h.messages[i].resent += 1;
+                    }
+                }
+                "crashed" | "killed" => {
+                    h.crashed += 1;
+                    let point = str_of(line, "point").unwrap_or("");
+                    if let (Some(i), "after-commit" | "after-send") = (ix, point) {
+                        h.messages[i].record_write = true;
+                    }
+                }
                 "exited" => h.exited += 1,
                 "final-message" => match ix {
                     Some(i) => {
@@ -286,6 +319,13 @@ impl History {
                         Some("status") => {
                             if let Some(status) = str_of(line, "status") {
                                 *h.status.entry(status.to_string()).or_default() += 1;
+                            }
+                            let record = key.strip_prefix("record:");
+                            let row = key.strip_prefix("outbox:");
+                            let owner = record.or(row).and_then(|id| h.by_id.get(id).copied());
+                            if let Some(i) = owner {
+                                h.messages[i].record_stored |= record.is_some();
+                                h.messages[i].outbox_row_left |= row.is_some();
                             }
                         }
                         _ => {}
@@ -455,6 +495,33 @@ impl History {
             .fold(0.0, f64::max);
         out.insert("oldest_age_seconds", Number(oldest));
         out.insert("ambiguous_sends", count(&|i| self.messages[i].ambiguous));
+        out.insert(
+            "lost_business_records",
+            count(&|i| {
+                let m = &self.messages[i];
+                m.record_stored && !m.accepted && m.resent == 0
+            }),
+        );
+        out.insert(
+            "phantom_messages",
+            count(&|i| {
+                let m = &self.messages[i];
+                m.accepted && m.record_write && !m.record_stored
+            }),
+        );
+        out.insert(
+            "unsent_outbox_rows",
+            count(&|i| self.messages[i].outbox_row_left),
+        );
+        out.insert(
+            "relay_resends",
+            Number(
+                in_scope
+                    .iter()
+                    .map(|&i| self.messages[i].resent as f64)
+                    .sum(),
+            ),
+        );
         let from_retries: usize = in_scope
             .iter()
             .map(|&i| {
@@ -512,7 +579,7 @@ impl History {
             .iter()
             .map(|(op, &n)| {
                 let per_million = match op.as_str() {
-                    "PutItem" | "UpdateItem" => 0.625,
+                    "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" => 0.625,
                     "GetItem" => 0.125,
                     _ => sqs_per_million,
                 };
