@@ -7,11 +7,10 @@ use std::path::Path;
 use std::rc::Rc;
 
 use qsim::check::{self, Value};
-use qsim::engine;
 use qsim::scenario::{self, Metric};
 use serde_json::Value as Json;
 
-use super::moto::moto;
+use super::moto::{history_lines, moto, run_to_a_pass};
 
 const SCENARIO: &str = r#"
 [scenario]
@@ -64,31 +63,10 @@ async fn throttle_error_and_timeout_after_are_in_the_history_and_the_call_counts
     let moto = moto().await;
     let scenario = Rc::new(scenario::parse(Path::new("aws-faults.toml"), SCENARIO).unwrap());
     let backend = Rc::new(moto.backend(&scenario.name).await);
-    let outcome = tokio::task::LocalSet::new()
-        .run_until(engine::run(
-            scenario.clone(),
-            backend.clone(),
-            scenario.seed,
-            None,
-            engine::Limits::default(),
-        ))
-        .await
-        .expect("the run completes on moto");
+    let outcome = run_to_a_pass(&scenario, backend.clone()).await;
     let verdict = check::check(&scenario, &outcome);
-    assert!(
-        verdict.passed(),
-        "{:?} {:?}",
-        verdict.failures().collect::<Vec<_>>(),
-        verdict.violations
-    );
 
-    let mut history = Vec::new();
-    qsim::report::events::write(&mut history, &scenario, &outcome).unwrap();
-    let lines: Vec<Json> = String::from_utf8(history)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let lines: Vec<Json> = history_lines(&scenario, &outcome);
     let of = |event: &str, operation: &str| -> Vec<&Json> {
         lines
             .iter()

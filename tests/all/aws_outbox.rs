@@ -7,12 +7,10 @@ use std::path::Path;
 use std::rc::Rc;
 
 use qsim::backend::{Backend, Item, Table};
-use qsim::check;
-use qsim::engine;
 use qsim::scenario;
 use serde_json::Value as Json;
 
-use super::moto::moto;
+use super::moto::{history_lines, moto, run_to_a_pass};
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_transaction_writes_the_record_and_the_row_and_the_row_can_be_deleted() {
@@ -74,31 +72,9 @@ async fn the_outbox_scenario_on_moto_resends_once_and_leaves_no_row() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios.d/outbox.toml");
     let scenario = Rc::new(scenario::load(&path).unwrap());
     let backend = Rc::new(moto.backend(&scenario.name).await);
-    let outcome = tokio::task::LocalSet::new()
-        .run_until(engine::run(
-            scenario.clone(),
-            backend.clone(),
-            scenario.seed,
-            None,
-            engine::Limits::default(),
-        ))
-        .await
-        .expect("the run completes on moto");
-    let verdict = check::check(&scenario, &outcome);
-    assert!(
-        verdict.passed(),
-        "{:?} {:?}",
-        verdict.failures().collect::<Vec<_>>(),
-        verdict.violations
-    );
+    let outcome = run_to_a_pass(&scenario, backend.clone()).await;
 
-    let mut history = Vec::new();
-    qsim::report::events::write(&mut history, &scenario, &outcome).unwrap();
-    let lines: Vec<Json> = String::from_utf8(history)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let lines: Vec<Json> = history_lines(&scenario, &outcome);
     let count = |event: &str| lines.iter().filter(|l| l["event"] == event).count();
     let committed = count("committed");
     assert_eq!(committed, 10);

@@ -390,3 +390,43 @@ pub(crate) async fn table_names(dynamodb: &aws_sdk_dynamodb::Client) -> Vec<Stri
     names.sort();
     names
 }
+
+/// Runs `scenario` on `backend` (a moto backend) to its end, checks it and fails the test unless
+/// it passed; the outcome, for the test's own checks.
+pub(crate) async fn run_to_a_pass(
+    scenario: &std::rc::Rc<qsim::scenario::Scenario>,
+    backend: std::rc::Rc<AwsBackend>,
+) -> qsim::engine::Outcome {
+    let outcome = tokio::task::LocalSet::new()
+        .run_until(qsim::engine::run(
+            scenario.clone(),
+            backend,
+            scenario.seed,
+            None,
+            qsim::engine::Limits::default(),
+        ))
+        .await
+        .expect("the run completes on moto");
+    let verdict = qsim::check::check(scenario, &outcome);
+    assert!(
+        verdict.passed(),
+        "{:?} {:?}",
+        verdict.failures().collect::<Vec<_>>(),
+        verdict.violations
+    );
+    outcome
+}
+
+/// The `--events` history of a run, one JSON value per line.
+pub(crate) fn history_lines(
+    scenario: &qsim::scenario::Scenario,
+    outcome: &qsim::engine::Outcome,
+) -> Vec<serde_json::Value> {
+    let mut history = Vec::new();
+    qsim::report::events::write(&mut history, scenario, outcome).unwrap();
+    String::from_utf8(history)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}

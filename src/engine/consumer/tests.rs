@@ -1,19 +1,13 @@
 //! The acknowledgement modes, prefetch and the poller, each read back from the history of a run
 //! on the simulator. Per-entry delete failures, which the simulator never produces by itself, come
-//! from [`FlakyDeletes`], a backend that fails chosen DeleteMessageBatch entries before they reach
-//! the simulator (the entry is then not deleted: the message comes back).
+//! from the scenario's `[[faults]]` (entry scope): the entry is then not deleted, and the message
+//! comes back.
 
-use std::cell::Cell;
 use std::path::Path;
 use std::rc::Rc;
-use std::time::Duration;
 
+use crate::backend::Backend;
 use crate::backend::sim::SimBackend;
-use crate::backend::{
-    Backend, BackendError, BackendErrorKind, Capabilities, Item, MoveTask, OutgoingMessage,
-    PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Receipt, ReceiveRequest,
-    ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
-};
 use crate::engine::{self, EventKind, Outcome};
 use crate::scenario::{self, Scenario};
 
@@ -178,166 +172,8 @@ fn partial_batch_hands_back_the_rest_of_a_fifo_group_after_a_failure() {
     assert_eq!(partial.final_state.dlq.len(), 4);
 }
 
-/// A backend that fails the first DeleteMessageBatch entry for each of the chosen messages with
-/// an internal error, then behaves like the simulator it wraps.
-struct FlakyDeletes {
-    inner: SimBackend,
-    /// Body substrings naming the messages whose first delete entry fails.
-    fail_once: Vec<&'static str>,
-    bodies: std::cell::RefCell<std::collections::HashMap<Receipt, String>>,
-    failed: std::cell::RefCell<Vec<&'static str>>,
-    failures: Cell<u32>,
-}
-
-impl FlakyDeletes {
-    fn new(fail_once: Vec<&'static str>) -> Self {
-        FlakyDeletes {
-            inner: SimBackend::new(1),
-            fail_once,
-            bodies: Default::default(),
-            failed: Default::default(),
-            failures: Cell::new(0),
-        }
-    }
-}
-
-impl Backend for FlakyDeletes {
-    fn name(&self) -> &'static str {
-        "sim"
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn create_queue(&self, spec: &QueueSpec) -> Result<QueueId, BackendError> {
-        self.inner.create_queue(spec).await
-    }
-    async fn create_tables(&self) -> Result<(), BackendError> {
-        self.inner.create_tables().await
-    }
-    async fn send(
-        &self,
-        queue: QueueId,
-        batch: &[OutgoingMessage],
-    ) -> Result<Vec<Result<SendOutcome, BackendError>>, BackendError> {
-        self.inner.send(queue, batch).await
-    }
-    async fn receive(
-        &self,
-        queue: QueueId,
-        request: ReceiveRequest,
-    ) -> Result<Vec<ReceivedMessage>, BackendError> {
-        let batch = self.inner.receive(queue, request).await?;
-        let mut bodies = self.bodies.borrow_mut();
-        for message in &batch {
-            bodies.insert(message.receipt.clone(), message.body.to_string());
-        }
-        Ok(batch)
-    }
-    async fn delete(
-        &self,
-        queue: QueueId,
-        receipts: &[Receipt],
-    ) -> Result<Vec<Result<(), BackendError>>, BackendError> {
-        let mut results = Vec::with_capacity(receipts.len());
-        for receipt in receipts {
-            let body = self
-                .bodies
-                .borrow()
-                .get(receipt)
-                .cloned()
-                .unwrap_or_default();
-            let target = self.fail_once.iter().find(|id| body.contains(**id));
-            let first = target.is_some_and(|id| !self.failed.borrow().contains(id));
-            if let (true, Some(id)) = (first, target) {
-                self.failed.borrow_mut().push(id);
-                self.failures.set(self.failures.get() + 1);
-                let kind = BackendErrorKind::Service("InternalError".into());
-                results.push(Err(BackendError::new("DeleteMessageBatch", "main", kind)));
-            } else {
-                let mut one = self
-                    .inner
-                    .delete(queue, std::slice::from_ref(receipt))
-                    .await?;
-                results.push(one.remove(0));
-            }
-        }
-        Ok(results)
-    }
-    async fn change_visibility(
-        &self,
-        queue: QueueId,
-        receipt: &Receipt,
-        timeout: Duration,
-    ) -> Result<(), BackendError> {
-        self.inner.change_visibility(queue, receipt, timeout).await
-    }
-    async fn purge(&self, queue: QueueId) -> Result<(), BackendError> {
-        self.inner.purge(queue).await
-    }
-    async fn depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
-        self.inner.depth(queue).await
-    }
-    async fn settled_depth(&self, queue: QueueId) -> Result<QueueDepth, BackendError> {
-        self.inner.settled_depth(queue).await
-    }
-    async fn start_move_task(
-        &self,
-        source: QueueId,
-        max_per_second: Option<u32>,
-    ) -> Result<MoveTask, BackendError> {
-        self.inner.start_move_task(source, max_per_second).await
-    }
-    async fn move_task_status(&self, source: QueueId) -> Result<Option<MoveTask>, BackendError> {
-        self.inner.move_task_status(source).await
-    }
-    async fn remaining(&self, queue: QueueId) -> Result<Vec<ReceivedMessage>, BackendError> {
-        self.inner.remaining(queue).await
-    }
-    async fn put_if_absent(
-        &self,
-        table: Table,
-        key: &str,
-        item: &Item,
-    ) -> Result<PutOutcome, BackendError> {
-        self.inner.put_if_absent(table, key, item).await
-    }
-    async fn update(
-        &self,
-        table: Table,
-        key: &str,
-        update: &Update,
-    ) -> Result<UpdateOutcome, BackendError> {
-        self.inner.update(table, key, update).await
-    }
-    async fn transact_put(
-        &self,
-        table: Table,
-        items: &[(String, Item)],
-    ) -> Result<(), BackendError> {
-        self.inner.transact_put(table, items).await
-    }
-
-    async fn delete_item(&self, table: Table, key: &str) -> Result<(), BackendError> {
-        self.inner.delete_item(table, key).await
-    }
-
-    async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, BackendError> {
-        self.inner.get(table, key).await
-    }
-    async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError> {
-        self.inner.scan(table).await
-    }
-    fn observes_transitions(&self) -> bool {
-        self.inner.observes_transitions()
-    }
-    fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {
-        self.inner.take_transitions(sink)
-    }
-    async fn teardown(&self) -> Result<(), BackendError> {
-        self.inner.teardown().await
-    }
-}
-
+/// Ten messages deleted in one batch, whose third and seventh entries fail with an internal
+/// error (the fault layer's entry faults).
 const BATCH_OF_TEN: &str = r#"
     [scenario]
     name = "t"
@@ -350,6 +186,16 @@ const BATCH_OF_TEN: &str = r#"
     name = "orders"
     count = 10
     batch_size = 10
+    [[faults]]
+    operation = "delete"
+    kind = "error"
+    nth = 3
+    scope = "entry"
+    [[faults]]
+    operation = "delete"
+    kind = "error"
+    nth = 7
+    scope = "entry"
     [[consumers]]
     name = "worker"
     max_messages = 10
@@ -358,10 +204,8 @@ const BATCH_OF_TEN: &str = r#"
 
 #[test]
 fn on_success_sends_failed_delete_entries_again() {
-    let flaky = FlakyDeletes::new(vec!["orders-0003", "orders-0007"]);
-    let outcome = run_on(scenario(BATCH_OF_TEN), flaky);
-    let failed = named(&outcome, EventKind::DeleteFailed);
-    assert_eq!(failed, ["orders-0003", "orders-0007"]);
+    let outcome = simulate(BATCH_OF_TEN);
+    assert_eq!(named(&outcome, EventKind::DeleteFailed).len(), 2);
     assert_eq!(named(&outcome, EventKind::Deleted).len(), 10);
     // Nothing came back: every message was received and applied once.
     assert_eq!(
@@ -376,20 +220,17 @@ fn on_success_sends_failed_delete_entries_again() {
 
 #[test]
 fn batch_ignore_failures_redelivers_what_a_failed_entry_left() {
-    let flaky = FlakyDeletes::new(vec!["orders-0003", "orders-0007"]);
     let text = format!("{BATCH_OF_TEN}ack = \"batch-ignore-failures\"\n");
-    let outcome = run_on(scenario(&text), flaky);
-    assert_eq!(
-        named(&outcome, EventKind::DeleteFailed),
-        ["orders-0003", "orders-0007"]
-    );
+    let outcome = simulate(&text);
+    let failed = named(&outcome, EventKind::DeleteFailed);
+    assert_eq!(failed.len(), 2, "{failed:?}");
     // The two came back after the visibility timeout and were done a second time.
     let events = history(&outcome);
-    for id in ["orders-0003", "orders-0007"] {
+    for id in &failed {
         let of = |kind: fn(&EventKind) -> bool| {
             events
                 .iter()
-                .filter(|(_, _, m, k)| m.as_deref() == Some(id) && kind(k))
+                .filter(|(_, _, m, k)| m.as_deref() == Some(id.as_str()) && kind(k))
                 .count()
         };
         assert_eq!(of(|k| matches!(k, EventKind::Received { .. })), 2, "{id}");
