@@ -247,7 +247,7 @@ fn page(run: &ScenarioRun) -> Page {
     let explanations = explain::explain(scenario, outcome, verdict);
     page.timeline = Some(timeline::svg(&timeline::Series::from_outcome(outcome)));
     let total = outcome.log.messages.len();
-    let shown: Vec<MessageIx> = if total <= lifelines::ALL_LIFELINES_UP_TO {
+    let mut shown: Vec<MessageIx> = if total <= lifelines::ALL_LIFELINES_UP_TO {
         (0..total as u32).map(MessageIx).collect()
     } else {
         let mut involved: Vec<MessageIx> = verdict
@@ -262,6 +262,7 @@ fn page(run: &ScenarioRun) -> Page {
             .collect();
         involved.sort();
         involved.dedup();
+        in_order_of_appearance(outcome, &mut involved);
         involved.truncate(lifelines::ALL_LIFELINES_UP_TO);
         page.lifelines_note = Some(format!(
             "{total} messages: the chart above is their aggregated view; below, the {} a \
@@ -276,6 +277,7 @@ fn page(run: &ScenarioRun) -> Page {
         involved
     };
     if !shown.is_empty() {
+        in_order_of_appearance(outcome, &mut shown);
         page.lifelines = Some(lifelines::svg(outcome, &verdict.facts, &shown));
     }
     page.explanations = explanations.into_iter().map(view).collect();
@@ -286,6 +288,20 @@ fn page(run: &ScenarioRun) -> Page {
 /// pictures).
 pub fn timeline_picture(outcome: &crate::engine::Outcome) -> String {
     timeline::picture(&timeline::Series::from_outcome(outcome))
+}
+
+/// Orders `messages` by their first event in the history. The order the engine registered them
+/// in (composition order) is not in the history, so a page read back from one (`qsim report`)
+/// could not reproduce it; the history's own order it can.
+fn in_order_of_appearance(outcome: &crate::engine::Outcome, messages: &mut [MessageIx]) {
+    let mut first = vec![usize::MAX; outcome.log.messages.len()];
+    for (position, event) in outcome.log.events.iter().enumerate() {
+        if let Some(ix) = event.message {
+            let slot = &mut first[ix.0 as usize];
+            *slot = (*slot).min(position);
+        }
+    }
+    messages.sort_by_key(|ix| (first[ix.0 as usize], *ix));
 }
 
 fn view(e: Explanation) -> ExplanationView {
