@@ -281,6 +281,24 @@ fn writable_outputs(args: &RunArgs, several: bool) -> Result<(), CliError> {
     let describe = |path: &Path, e: std::io::Error| {
         CliError::output(format!("cannot write {}", path.display()), e)
     };
+    // Only `--report` writes to stdout; for the others `-` would be a file named `-`.
+    let outputs = [
+        ("--junit", &args.junit),
+        ("--html", &args.html),
+        ("--events", &args.events),
+    ];
+    for (flag, path) in outputs {
+        if path.as_deref() == Some(Path::new("-")) {
+            return Err(CliError::output(
+                format!("{flag} -"),
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "this output goes to a file (or, for --events with several scenarios, a \
+                     folder), not stdout; only --report - writes to stdout",
+                ),
+            ));
+        }
+    }
     for path in [&args.junit, &args.html].into_iter().flatten() {
         std::fs::File::create(path).map_err(|e| describe(path, e))?;
     }

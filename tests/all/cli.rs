@@ -457,6 +457,25 @@ fn unwritable_junit_or_events_paths_exit_2_before_running_anything() {
 }
 
 #[test]
+fn only_the_report_takes_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let happy = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios.d/happy.toml");
+    for flag in ["--junit", "--events", "--html"] {
+        let output = qsim(&["run", happy.to_str().unwrap(), flag, "-"], |c| {
+            c.current_dir(dir.path());
+        });
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        assert!(text(&output.stdout).is_empty(), "{flag}: nothing ran");
+        assert!(
+            text(&output.stderr).contains(&format!("{flag} -: this output goes to a file")),
+            "{flag}: {}",
+            text(&output.stderr)
+        );
+        assert!(!dir.path().join("-").exists(), "{flag}: no file named -");
+    }
+}
+
+#[test]
 fn two_files_with_one_name_are_both_named() {
     let dir = tempfile::tempdir().unwrap();
     for file in ["a.toml", "b.toml"] {
