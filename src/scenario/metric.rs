@@ -432,7 +432,7 @@ impl Metric {
             Count,
             Messages,
             Nothing,
-            "messages with fate `not-sent` (a `send-failed` line): refused by SQS (too large) or out of retries",
+            "messages whose send was refused (fate `not-sent` with a `send-failed` line): by SQS (too large) or out of retries; a message whose business record could not be written was never sent, so it is not counted",
         ),
         def(
             Metric::ApiCalls,

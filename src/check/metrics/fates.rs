@@ -118,7 +118,9 @@ pub(super) fn oldest_age_seconds(input: &Input) -> Evaluated {
 }
 
 pub(super) fn rejected_sends(input: &Input) -> Evaluated {
-    with_fate(input, Fate::NotSent)
+    // A send that was made and refused (a `send-failed` line); a message whose business record
+    // could not be written was never handed to the queue, so it is not sent and not refused.
+    input.count(|i| input.facts.fate(i) == Fate::NotSent && input.facts.messages[i].send_failed)
 }
 
 fn with_fate(input: &Input, fate: Fate) -> Evaluated {

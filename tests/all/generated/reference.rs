@@ -37,6 +37,8 @@ struct Header {
 /// Everything the log says about one message.
 #[derive(Debug, Default)]
 struct Msg {
+    /// A `send-failed` line names it: the send was made and refused.
+    refused: bool,
     producer: String,
     /// (producer, FIFO group or "") for the order check.
     group: String,
@@ -155,6 +157,7 @@ impl History {
             if let Some(&i) = h.by_id.get(id) {
                 if event != "committed" {
                     h.messages[i].accepted = event == "sent";
+                    h.messages[i].refused = event == "send-failed";
                     h.messages[i].sent_t = num(line, "t_ms").unwrap_or(0.0);
                 }
                 continue;
@@ -171,6 +174,7 @@ impl History {
                 poison: line.get("poison").and_then(Value::as_bool) == Some(true),
                 seq: int(line, "seq").unwrap_or(0),
                 accepted: event == "sent",
+                refused: event == "send-failed",
                 sent_t: num(line, "t_ms").unwrap_or(0.0),
                 ..Msg::default()
             });
@@ -460,7 +464,10 @@ impl History {
         out.insert("deduplicated", fated(Fate::Deduplicated));
         out.insert("expired", fated(Fate::Expired));
         out.insert("lost", fated(Fate::Lost));
-        out.insert("rejected_sends", fated(Fate::NotSent));
+        out.insert(
+            "rejected_sends",
+            count(&|i| self.fate(i) == Fate::NotSent && self.messages[i].refused),
+        );
         out.insert("redelivered", count(&|i| receives(i) >= 2.0));
         out.insert(
             "acked_failures",
