@@ -23,6 +23,7 @@
 //!   CLI, the tests and the benchmark.
 //! - [`explore`]: each scenario across many seeds in parallel, tallied by failure signature and
 //!   `[expect.sometimes]`; shards of one exploration merge into its result.
+//! - [`serve`]: `qsim serve`, the simulator over the AWS JSON protocols on loopback.
 //! - [`guide`]: the executable guide (docs/guide/): its scenario listings, results, timeline
 //!   pictures and claims regenerated from real runs, and its coverage of the catalog checked.
 //! - [`interrupt`]: Ctrl-C and SIGTERM: the first stops every run (which deletes its resources),
@@ -46,4 +47,5 @@ pub mod report;
 mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod serve;
 pub mod sqs;
