@@ -25,8 +25,9 @@ pub(crate) use error::BackendError;
 pub use error::{BackendErrorKind, error_chain};
 pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
 pub(crate) use table::{
-    entity_item_key, entity_of_item_key, message_of_outbox_key, message_of_record_key,
-    outbox_item_key, record_item_key,
+    MAX_ITEM_BYTES, entity_item_key, entity_of_item_key, message_of_outbox_key,
+    message_of_payload_key, message_of_record_key, outbox_item_key, payload_item_key,
+    record_item_key,
 };
 pub use types::{
     Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Receipt, ReceiveRequest,

@@ -57,6 +57,23 @@ pub(crate) fn message_of_outbox_key(key: &str) -> Option<&str> {
     key.strip_prefix(OUTBOX_PREFIX)
 }
 
+/// The status table's key of chunk `chunk` (from 0) of a message's claim-checked payload.
+pub(crate) fn payload_item_key(message: &str, chunk: u32) -> String {
+    format!("{PAYLOAD_PREFIX}{message}:{chunk}")
+}
+
+/// The message and chunk a claim-checked payload's key names, if it is one.
+pub(crate) fn message_of_payload_key(key: &str) -> Option<(&str, u32)> {
+    let (message, chunk) = key.strip_prefix(PAYLOAD_PREFIX)?.rsplit_once(':')?;
+    Some((message, chunk.parse().ok()?))
+}
+
+const PAYLOAD_PREFIX: &str = "payload:";
+
+/// The largest item DynamoDB stores, attribute names and values together.
+/// Source: Amazon DynamoDB Developer Guide, "Quotas in Amazon DynamoDB" (item size: 400 KB).
+pub(crate) const MAX_ITEM_BYTES: usize = 400 * 1024;
+
 const RECORD_PREFIX: &str = "record:";
 const OUTBOX_PREFIX: &str = "outbox:";
 
@@ -91,6 +108,34 @@ pub struct Item {
     pub message: Option<Arc<str>>,
     /// The message body an outbox row holds until its relay has sent it.
     pub body: Option<Arc<str>>,
+}
+
+impl Item {
+    /// The item's size as DynamoDB counts it: each attribute's name plus its value (strings by
+    /// their UTF-8 bytes, numbers at about one byte per two digits plus one). Source: Amazon
+    /// DynamoDB Developer Guide, "Item sizes and formats".
+    pub(crate) fn size_bytes(&self, key: &str) -> usize {
+        let number = |n: u64| {
+            n.checked_ilog10()
+                .map_or(1, |digits| digits as usize / 2 + 2)
+        };
+        let string = |name: &str, value: &str| name.len() + value.len();
+        let nonzero = |name: &str, n: u32| match n {
+            0 => 0,
+            n => name.len() + number(n.into()),
+        };
+        let mut size = string("pk", key);
+        size += self.status.map_or(0, |s| string("status", s.as_str()));
+        size += nonzero("attempts", self.attempts);
+        size += self
+            .lease_until_ms
+            .map_or(0, |l| "lease_until_ms".len() + number(l));
+        size += nonzero("count", self.count);
+        size += self.version.map_or(0, |v| "version".len() + number(v));
+        size += self.message.as_deref().map_or(0, |m| string("message", m));
+        size += self.body.as_deref().map_or(0, |b| string("body", b));
+        size
+    }
 }
 
 /// PutItem with `attribute_not_exists(pk)`.

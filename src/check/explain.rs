@@ -211,6 +211,14 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
                     "outbox row deleted by {} at {at}",
                     name(event.actor)
                 )),
+                EventKind::PayloadStored { chunks } => Some(format!(
+                    "body stored by {} at {at} in {chunks} table item(s) (claim check)",
+                    name(event.actor)
+                )),
+                EventKind::PayloadMissing => Some(format!(
+                    "{} found its stored body gone at {at}: it cannot handle it",
+                    name(event.actor)
+                )),
                 EventKind::SideEffect { .. } => {
                     Some(format!("side effect by {} at {at}", name(event.actor)))
                 }

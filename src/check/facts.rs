@@ -97,6 +97,10 @@ pub struct MessageFacts {
     pub outbox_row_left: bool,
     /// Copies an outbox relay sent after a restart (`resent` lines).
     pub resent: u32,
+    /// Its producer stored its body by claim check (a `payload-stored` line).
+    pub payload_stored: bool,
+    /// A chunk of its stored payload (`payload:ID:N`) is in the final status table.
+    pub payload_left: bool,
 }
 
 /// What the queue was seen doing to a message.
@@ -280,6 +284,9 @@ impl Facts {
                     facts.messages[m.expect("commits name a message")].has_record_write = true
                 }
                 EventKind::Resent => facts.messages[m.expect("resends name a message")].resent += 1,
+                EventKind::PayloadStored { .. } => {
+                    facts.messages[m.expect("stored payloads name a message")].payload_stored = true
+                }
                 EventKind::Crashed(CrashPoint::AfterCommit | CrashPoint::AfterSend) => {
                     facts.crashes += 1;
                     if let Some(m) = m {
@@ -313,6 +320,12 @@ impl Facts {
             .map(|(key, item)| (key.clone(), item.count))
             .collect();
         for (key, _) in &state.status {
+            if let Some((id, _)) = crate::backend::message_of_payload_key(key) {
+                if let Some(ix) = log.lookup(id) {
+                    facts.messages[ix.0 as usize].payload_left = true;
+                }
+                continue;
+            }
             let record = crate::backend::message_of_record_key(key).map(|id| (id, true));
             let row = crate::backend::message_of_outbox_key(key).map(|id| (id, false));
             let Some((id, is_record)) = record.or(row) else {

@@ -110,6 +110,16 @@ pub enum EventKind {
     Resent,
     /// An outbox relay deleted the message's outbox row after sending it.
     OutboxDeleted,
+    /// A producer stored the message's body in the status table as `chunks` items (the claim
+    /// check); the message it sends carries a pointer to them.
+    PayloadStored {
+        chunks: u32,
+    },
+    /// A consumer found the message's claim-checked payload gone or incomplete: it cannot
+    /// handle the message, which SQS delivers again.
+    PayloadMissing,
+    /// A consumer deleted the message's payload after deleting the message.
+    PayloadDeleted,
     ProducerDone,
     ConsumerStarted,
     Received {

@@ -7,6 +7,7 @@
 //! tear down.
 
 mod autoscaler;
+mod claim_check;
 mod consumer;
 mod context;
 mod event;

@@ -26,6 +26,17 @@ pub(crate) struct Body<'a> {
     /// Business fields: order ids, entity and version, literal fields.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, JsonField>,
+    /// A claim check's pointer: the whole body is stored in the status table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<PayloadRef>,
+}
+
+/// Where a claim-checked body is: `chunks` status-table items of the message's id, `bytes` long
+/// together.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct PayloadRef {
+    pub chunks: u32,
+    pub bytes: u64,
 }
 
 impl Body<'_> {
@@ -217,6 +228,10 @@ mod tests {
             sent_at_ms: 5,
             poison: true,
             fields: BTreeMap::from([("order_id".into(), JsonField::Str("o-1".into()))]),
+            claim: Some(PayloadRef {
+                chunks: 3,
+                bytes: 1_100_000,
+            }),
         };
         let text = serde_json::to_string(&body).unwrap();
         assert_eq!(serde_json::from_str::<Body>(&text).unwrap(), body);

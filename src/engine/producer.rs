@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::time::sleep_until;
 
+use super::claim_check;
 use super::context::RunContext;
 use super::event::{ActorId, EventKind, MessageIx, MessageMeta};
 use super::outbox::RecordWriter;
@@ -51,7 +52,7 @@ pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
     let mut records = (producer.write != WriteMode::SendOnly)
         .then(|| RecordWriter::new(ctx.clone(), index, actor, producer.write));
 
-    while limit.is_none_or(|l| sent < l) && !ctx.producer_stopped(index) {
+    'producing: while limit.is_none_or(|l| sent < l) && !ctx.producer_stopped(index) {
         let batch_len = match &producer.amount {
             Amount::Schedule(times) => {
                 sleep_until(ctx.at(producer.start.saturating_add(times[sent as usize]))).await;
@@ -80,19 +81,39 @@ pub(super) async fn run<B: Backend>(ctx: Rc<RunContext<B>>, index: usize) {
         };
         let mut batch = Vec::with_capacity(batch_len as usize);
         let mut ixs = Vec::with_capacity(batch_len as usize);
+        let mut composed = 0;
         for k in 0..batch_len {
             let n = sent + k + 1;
             let Some(draft) = plan.draft(n, &mut rng) else {
                 break;
             };
-            let (outgoing, meta) = compose(&ctx, index, n, draft, now, &mut scratch);
+            let (outgoing, meta, payload) = compose(&ctx, index, n, draft, now, &mut scratch);
+            let ix = ctx.log().borrow_mut().register(meta);
+            composed += 1;
+            if let Some(payload) = payload {
+                match claim_check::store(&ctx, actor, ix, &payload).await {
+                    Ok(()) => {}
+                    // The body never reached the table, so its pointer is not sent.
+                    Err(error) if error.kind.is_transient() => {
+                        ctx.record_cause(actor, Some(ix), EventKind::SendFailed);
+                        continue;
+                    }
+                    Err(error) => {
+                        ctx.fail(error);
+                        break 'producing;
+                    }
+                }
+            }
             batch.push(outgoing);
-            ixs.push(ctx.log().borrow_mut().register(meta));
+            ixs.push(ix);
         }
-        if batch.is_empty() {
+        if composed == 0 {
             break;
         }
-        sent += batch.len() as u64;
+        sent += composed;
+        if batch.is_empty() {
+            continue;
+        }
         let outcome = match &mut records {
             // Validation keeps these producers at one message per call.
             Some(writer) => writer.write(&batch[0], ixs[0]).await,
@@ -206,7 +227,8 @@ fn pad(body: &mut Vec<u8>, size: usize) {
     body.extend_from_slice(b"\"}");
 }
 
-/// Builds the body and the engine's record of message `n` of producer `index`.
+/// Builds the message and the engine's record of message `n` of producer `index`, and, when
+/// its body goes by claim check, that body (the message then carries the pointer).
 fn compose<B: Backend>(
     ctx: &RunContext<B>,
     index: usize,
@@ -214,7 +236,7 @@ fn compose<B: Backend>(
     draft: Draft,
     now: Now,
     scratch: &mut Scratch,
-) -> (OutgoingMessage, MessageMeta) {
+) -> (OutgoingMessage, MessageMeta, Option<Arc<str>>) {
     let producer = &ctx.scenario().producers[index];
     let fifo = ctx.scenario().queue.attributes.fifo;
     scratch.id.clear();
@@ -236,12 +258,13 @@ fn compose<B: Backend>(
         DedupSource::MessageId => Some(id.clone()),
         DedupSource::Payload => Some(draft.dedup_id.as_deref().map_or(id.clone(), Arc::from)),
     };
-    let body = Body {
+    let mut body = Body {
         id: Cow::Borrowed(&id),
         seq,
         sent_at_ms: now.ms,
         poison: draft.poison,
         fields: draft.fields,
+        claim: None,
     };
     scratch.body.clear();
     serde_json::to_writer(&mut scratch.body, &body).expect("a body always serializes");
@@ -251,8 +274,17 @@ fn compose<B: Backend>(
             usize::try_from(size).unwrap_or(usize::MAX),
         );
     }
-    let text: Arc<str> =
+    let mut text: Arc<str> =
         Arc::from(std::str::from_utf8(&scratch.body).expect("serde_json writes UTF-8"));
+    let claim_checked = producer
+        .claim_check_above
+        .is_some_and(|above| text.len() as u64 > above);
+    let payload = claim_checked.then(|| {
+        // The pointer keeps what a consumer decides on (id, poison, fields), not the padding.
+        body.claim = Some(claim_check::claim_of(&text));
+        let pointer = serde_json::to_string(&body).expect("a body always serializes");
+        std::mem::replace(&mut text, Arc::from(pointer))
+    });
     let meta = MessageMeta {
         id: id.clone(),
         producer: index,
@@ -271,7 +303,7 @@ fn compose<B: Backend>(
         dedup_id,
         delay: producer.delay,
     };
-    (outgoing, meta)
+    (outgoing, meta, payload)
 }
 
 #[cfg(test)]

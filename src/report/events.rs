@@ -182,6 +182,34 @@ pub const EVENTS: &[EventDoc] = &[
         example: r#"{"t_ms":0.0,"actor":"orders","event":"outbox-deleted","message":"orders-0001"}"#,
     },
     EventDoc {
+        event: "payload-stored",
+        actor: "producer",
+        message: Names::Always,
+        fields: &[field!(
+            "chunks",
+            Integer,
+            "how many items hold the body, at most 384 KiB each"
+        )],
+        meaning: "a `claim_check_above` producer stored the message's body in the status table as `chunks` items (`payload:ID:0` on, one TransactWriteItems) before sending a pointer to it",
+        example: r#"{"t_ms":0.0,"actor":"large","event":"payload-stored","message":"large-0001","chunks":3}"#,
+    },
+    EventDoc {
+        event: "payload-missing",
+        actor: "consumer",
+        message: Names::Always,
+        fields: &[],
+        meaning: "the consumer found the message's stored payload gone or incomplete (e.g. deleted with an earlier copy of the message): it cannot handle the message, which SQS delivers again",
+        example: r#"{"t_ms":1.0,"actor":"worker-1","event":"payload-missing","message":"large-0001"}"#,
+    },
+    EventDoc {
+        event: "payload-deleted",
+        actor: "consumer",
+        message: Names::Always,
+        fields: &[],
+        meaning: "the consumer deleted the message's stored payload after deleting the message",
+        example: r#"{"t_ms":1.0,"actor":"worker-1","event":"payload-deleted","message":"large-0001"}"#,
+    },
+    EventDoc {
         event: "producer-done",
         actor: "producer",
         message: Names::Never,
@@ -812,6 +840,12 @@ fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
         EventKind::CommitFailed => "commit-failed",
         EventKind::Resent => "resent",
         EventKind::OutboxDeleted => "outbox-deleted",
+        EventKind::PayloadStored { chunks } => {
+            put("chunks", json!(chunks));
+            "payload-stored"
+        }
+        EventKind::PayloadMissing => "payload-missing",
+        EventKind::PayloadDeleted => "payload-deleted",
         EventKind::ProducerDone => "producer-done",
         EventKind::ConsumerStarted => "consumer-started",
         EventKind::Received { receive_count } => {

@@ -335,6 +335,11 @@ impl<'a> Reader<'a> {
             "commit-failed" => EventKind::CommitFailed,
             "resent" => EventKind::Resent,
             "outbox-deleted" => EventKind::OutboxDeleted,
+            "payload-stored" => EventKind::PayloadStored {
+                chunks: count("chunks")?,
+            },
+            "payload-missing" => EventKind::PayloadMissing,
+            "payload-deleted" => EventKind::PayloadDeleted,
             "producer-done" => EventKind::ProducerDone,
             "consumer-started" => EventKind::ConsumerStarted,
             "received" => EventKind::Received {

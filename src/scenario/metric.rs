@@ -55,6 +55,8 @@ pub enum Metric {
     PhantomMessages,
     UnsentOutboxRows,
     RelayResends,
+    ClaimChecked,
+    OrphanedPayloads,
 }
 
 /// The kind of value a metric has, which decides what `[expect]` may compare it with.
@@ -481,6 +483,22 @@ impl Metric {
             Messages,
             Nothing,
             "`resent` lines: copies an outbox relay sent again after a restart",
+        ),
+        def(
+            Metric::ClaimChecked,
+            "claim_checked",
+            Count,
+            Messages,
+            Nothing,
+            "messages with a `payload-stored` line: bodies a producer stored in the status table (`payload:ID:N`) and sent a pointer to (`claim_check_above`)",
+        ),
+        def(
+            Metric::OrphanedPayloads,
+            "orphaned_payloads",
+            Count,
+            Messages,
+            Nothing,
+            "messages whose stored payload (`final-item` of table `status` with key `payload:ID:N`) outlived them: the message is in neither the queue nor the DLQ at the end, so nothing will read or delete it",
         ),
     ];
 

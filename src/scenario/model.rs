@@ -80,6 +80,9 @@ pub struct Producer {
     pub body_size: Option<u64>,
     /// Whether each message comes with a business record, and how the two are written.
     pub write: WriteMode,
+    /// The claim check: bodies of more bytes than this are stored in the status table and the
+    /// message carries a pointer to them.
+    pub claim_check_above: Option<u64>,
 }
 
 /// How a producer writes a message and, in the business-record modes, the record it stands for

@@ -123,6 +123,7 @@ pub(super) struct RawProducer {
     pub outbox: Bool,
     pub dual_write: Str,
     pub chaos: SubTable<RawProducerChaos>,
+    pub claim_check_above: Int,
 }
 
 /// `chaos = { ... }` of a `[[producers]]` table that writes a business record.

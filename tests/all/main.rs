@@ -8,6 +8,7 @@ mod aws_faults;
 mod aws_outbox;
 mod aws_resources;
 mod browser;
+mod claim_check;
 mod cli;
 mod cli_output;
 mod conformance;

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::backend::{
-    BackendErrorKind, Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome,
+    BackendErrorKind, Condition, Item, MAX_ITEM_BYTES, PutOutcome, Status, Table, Update,
+    UpdateOutcome,
 };
 
 use super::item_keys::KeyIndex;
@@ -88,6 +89,7 @@ impl Tables {
         item: &Item,
     ) -> Result<PutOutcome, BackendErrorKind> {
         check_write(self.created, key)?;
+        check_size(key, item)?;
         let id = self.keys.intern(key);
         if self.slot_mut(table, id).is_some() {
             return Ok(PutOutcome::Exists(
@@ -105,8 +107,9 @@ impl Tables {
         table: Table,
         items: &[(String, Item)],
     ) -> Result<(), BackendErrorKind> {
-        for (key, _) in items {
+        for (key, item) in items {
             check_write(self.created, key)?;
+            check_size(key, item)?;
         }
         if items.is_empty() || items.len() > TRANSACT_MAX_ITEMS {
             return Err(invalid(
@@ -252,6 +255,15 @@ fn check_write(created: bool, key: &str) -> Result<(), BackendErrorKind> {
     Ok(())
 }
 
+fn check_size(key: &str, item: &Item) -> Result<(), BackendErrorKind> {
+    match item.size_bytes(key) > MAX_ITEM_BYTES {
+        true => Err(invalid(
+            "ValidationException: Item size has exceeded the maximum allowed size",
+        )),
+        false => Ok(()),
+    }
+}
+
 /// Evaluates a ConditionExpression against the item as stored (`None`: no item).
 fn holds(condition: Condition, item: Option<&Item>) -> bool {
     match condition {
@@ -301,6 +313,33 @@ mod tests {
         };
         assert_eq!(Stored::new(&zeros).item(), zeros);
         assert_eq!(Stored::new(&Item::default()).item(), Item::default());
+    }
+
+    #[test]
+    fn items_over_dynamodbs_size_limit_are_refused_and_nothing_is_written() {
+        let mut tables = Tables::default();
+        tables.create();
+        let item = |bytes: usize| Item {
+            body: Some("x".repeat(bytes).into()),
+            ..Item::default()
+        };
+        // "pk" + the key + "body" + the body: exactly at the limit is allowed.
+        let fits = MAX_ITEM_BYTES - "pk".len() - "k1".len() - "body".len();
+        assert!(
+            tables
+                .put_if_absent(Table::Status, "k1", &item(fits))
+                .is_ok()
+        );
+        let too_large = tables.put_if_absent(Table::Status, "k2", &item(fits + 1));
+        assert!(
+            matches!(too_large, Err(BackendErrorKind::InvalidParameter(m)) if m.contains("Item size"))
+        );
+        let batch = [
+            ("k3".to_owned(), item(10)),
+            ("k4".to_owned(), item(fits + 1)),
+        ];
+        assert!(tables.transact_put(Table::Status, &batch).is_err());
+        assert_eq!(tables.get(Table::Status, "k3"), Ok(None));
     }
 
     #[test]

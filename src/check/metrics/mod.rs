@@ -10,6 +10,7 @@ mod api;
 mod effects;
 mod fates;
 mod order;
+mod payloads;
 mod records;
 mod run;
 mod versions;
@@ -132,6 +133,9 @@ fn evaluator(metric: Metric) -> Evaluator {
         Metric::PhantomMessages => records::phantom_messages,
         Metric::UnsentOutboxRows => records::unsent_outbox_rows,
         Metric::RelayResends => records::relay_resends,
+        // Claim-checked bodies and what is left of them.
+        Metric::ClaimChecked => payloads::claim_checked,
+        Metric::OrphanedPayloads => payloads::orphaned_payloads,
     }
 }
 

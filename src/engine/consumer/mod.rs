@@ -22,9 +22,10 @@ mod tests;
 
 use idempotency::{Claim, Lru};
 
+use super::claim_check;
 use super::context::RunContext;
 use super::event::{ActorId, CrashPoint, EventKind, ExitReason, KeyRef, MessageIx, SkipReason};
-use super::payload::Body;
+use super::payload::{Body, PayloadRef};
 use super::retry::retrying;
 use crate::backend::faults::ApiOperation;
 use crate::backend::{
@@ -87,6 +88,8 @@ pub(super) struct Consumer<B> {
     pub shared: Rc<GroupShared>,
     pub rng: ChaCha8Rng,
     seen: Lru,
+    /// Claim-checked messages handled and not yet deleted: their payloads go when they do.
+    payloads: Vec<(MessageIx, PayloadRef)>,
 }
 
 /// One message of a receive response, with its body parsed once (`None`: not a message this
@@ -139,6 +142,7 @@ impl<B: Backend> Consumer<B> {
             shared,
             rng,
             seen: Lru::default(),
+            payloads: Vec::new(),
         }
     }
 
@@ -432,6 +436,7 @@ impl<B: Backend> Consumer<B> {
                     Ok(()) => {
                         processed += 1;
                         self.record(ix, EventKind::Deleted);
+                        self.delete_payload(ix).await?;
                     }
                     Err(e) => {
                         self.record(ix, EventKind::DeleteFailed);
@@ -445,6 +450,45 @@ impl<B: Backend> Consumer<B> {
             ctx.count(|live| live.processed += processed);
             deletes = retry;
         }
+        Ok(())
+    }
+
+    /// Reads a claim-checked message's payload back (GetItem per chunk); whether it is whole.
+    async fn read_payload(
+        &self,
+        ix: MessageIx,
+        id: &str,
+        payload: PayloadRef,
+    ) -> Result<bool, BackendError> {
+        let ctx = &self.ctx;
+        let mut read = Vec::with_capacity(payload.chunks as usize);
+        for key in claim_check::keys(id, payload) {
+            let item = self
+                .table_call(ApiOperation::GetItem, ix, || {
+                    ctx.backend().get(Table::Status, &key)
+                })
+                .await?;
+            read.push(item);
+        }
+        Ok(claim_check::complete(payload, &read))
+    }
+
+    /// After message `ix` was deleted: deletes its payload, if it had one this instance read.
+    async fn delete_payload(&mut self, ix: Option<MessageIx>) -> Result<(), BackendError> {
+        let Some(at) = self.payloads.iter().position(|(m, _)| Some(*m) == ix) else {
+            return Ok(());
+        };
+        let (ix, payload) = self.payloads.swap_remove(at);
+        let id = self.ctx.log().borrow().meta(ix).id.clone();
+        for key in claim_check::keys(&id, payload) {
+            match self.ctx.backend().delete_item(Table::Status, &key).await {
+                Ok(()) => {}
+                // Left behind, as a real consumer's failed cleanup leaves it: an orphan.
+                Err(error) if error.kind.is_transient() => return Ok(()),
+                Err(error) => return Err(error),
+            }
+        }
+        self.record(Some(ix), EventKind::PayloadDeleted);
         Ok(())
     }
 
@@ -471,6 +515,21 @@ impl<B: Backend> Consumer<B> {
 
         if self.crashes(behavior.chaos.crash_after_receive, CrashPoint::AfterReceive) {
             return Ok(Disposition::Crash(CrashPoint::AfterReceive));
+        }
+        if let Some(payload) = body.claim {
+            match self.read_payload(ix, &body.id, payload).await {
+                Ok(true) => {
+                    // Handled again after a delivery it left: one entry per message.
+                    self.payloads.retain(|(m, _)| *m != ix);
+                    self.payloads.push((ix, payload));
+                }
+                Ok(false) => {
+                    self.record(Some(ix), EventKind::PayloadMissing);
+                    return Ok(Disposition::Leave);
+                }
+                Err(error) if error.kind.is_transient() => return Ok(Disposition::Leave),
+                Err(error) => return Err(error),
+            }
         }
         if let Some(limit) = behavior.stale_after {
             let age_ms = ctx.now_ms().saturating_sub(body.sent_at_ms);

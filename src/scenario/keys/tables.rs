@@ -116,6 +116,7 @@ table!(producer {
     OUTBOX outbox: Shape::Bool, default("false"), "The transactional outbox (standard queues, batch_size = 1): each message's business record and an outbox row in one TransactWriteItems, then a relay sends the row's message and deletes the row; after a crash the relay sends the rows left.";
     DUAL_WRITE dual_write: Shape::Choice(&["commit-then-send", "send-then-commit"]), OPTIONAL, "The naive dual write (standard queues, batch_size = 1, not with outbox): the business record (PutItem) and the send as two calls in this order.";
     CHAOS chaos: Shape::Table(&[producer_chaos::KEYS]), OPTIONAL, "With outbox or dual_write: crashes between the two writes (the producer restarts at once).";
+    CLAIM_CHECK_ABOVE claim_check_above: int(1, facts::MAX_PAYLOAD_BYTES as i64), OPTIONAL, "The claim check (not with outbox or dual_write): a body of more than this many bytes is stored in the status table (items `payload:ID:N` of at most 384 KiB, one TransactWriteItems) and the message carries a pointer to it; the consumer reads the payload back before handling the message and deletes it after deleting the message.";
 });
 
 table!(producer_chaos {

@@ -111,7 +111,35 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer, queue: &QueueConfig) -> 
         retries: super::faults::retries(ctx, loc, raw.retries.as_ref()),
         body_size: ctx.count(&payload_loc, &paykey::SIZE, raw_payload.size.as_ref()),
         write: write_mode(ctx, loc, raw, queue),
+        claim_check_above: claim_check(ctx, loc, raw),
     }
+}
+
+/// `claim_check_above`: not with a business-record mode, whose writes already put the message
+/// (an outbox row holds its body) in a transaction of their own.
+fn claim_check(ctx: &mut Ctx, loc: &Loc, raw: &RawProducer) -> Option<u64> {
+    let threshold = ctx.count(
+        loc,
+        &pkey::CLAIM_CHECK_ABOVE,
+        raw.claim_check_above.as_ref(),
+    )?;
+    let outbox = raw.outbox.as_ref().is_some_and(|o| *o.get_ref());
+    let mode = match (outbox, raw.dual_write.is_some()) {
+        (true, _) => "outbox",
+        (false, true) => "dual_write",
+        (false, false) => return Some(threshold),
+    };
+    let span = raw
+        .claim_check_above
+        .as_ref()
+        .map_or(loc.span.clone(), Spanned::span);
+    let message = format!("a producer cannot use both `claim_check_above` and `{mode}`");
+    let help = format!(
+        "remove `claim_check_above`, or remove `{mode}`: the claim check stores large bodies \
+         for a producer that only sends"
+    );
+    ctx.error(span, loc.key("claim_check_above"), message, help);
+    None
 }
 
 /// `outbox`, `dual_write` and their `chaos`: at most one of the two modes, on a standard queue,

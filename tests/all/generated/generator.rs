@@ -303,6 +303,8 @@ impl Gen {
             self.record_write();
         } else {
             self.maybe(0.4, "batch_size", |g| g.int(1, 10).to_string());
+            // Low thresholds: most generated bodies are a few dozen bytes.
+            self.maybe(0.15, "claim_check_above", |g| g.int(20, 3000).to_string());
         }
         if self.fifo {
             self.maybe(0.5, "groups", |g| g.int(1, 3).to_string());

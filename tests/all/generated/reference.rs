@@ -74,6 +74,10 @@ struct Msg {
     outbox_row_left: bool,
     /// Its `resent` lines.
     resent: u64,
+    /// A `payload-stored` line names it.
+    payload_stored: bool,
+    /// A `payload:ID:N` chunk is among the final status items.
+    payload_left: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -295,6 +299,11 @@ impl History {
                         h.messages[i].resent += 1;
                     }
                 }
+                "payload-stored" => {
+                    if let Some(i) = ix {
+                        h.messages[i].payload_stored = true;
+                    }
+                }
                 "crashed" | "killed" => {
                     h.crashed += 1;
                     let point = str_of(line, "point").unwrap_or("");
@@ -323,6 +332,12 @@ impl History {
                         Some("status") => {
                             if let Some(status) = str_of(line, "status") {
                                 *h.status.entry(status.to_string()).or_default() += 1;
+                            }
+                            let payload = key
+                                .strip_prefix("payload:")
+                                .and_then(|rest| Some(rest.rsplit_once(':')?.0));
+                            if let Some(i) = payload.and_then(|id| h.by_id.get(id).copied()) {
+                                h.messages[i].payload_left = true;
                             }
                             let record = key.strip_prefix("record:");
                             let row = key.strip_prefix("outbox:");
@@ -519,6 +534,14 @@ impl History {
         out.insert(
             "unsent_outbox_rows",
             count(&|i| self.messages[i].outbox_row_left),
+        );
+        out.insert("claim_checked", count(&|i| self.messages[i].payload_stored));
+        out.insert(
+            "orphaned_payloads",
+            count(&|i| {
+                let m = &self.messages[i];
+                m.payload_left && m.final_queue.is_none()
+            }),
         );
         out.insert(
             "relay_resends",
