@@ -139,8 +139,9 @@ pub struct Facts {
     pub effects_by_business_key: BTreeMap<Arc<str>, u32>,
     /// Applies per entity, and the version each ended at, from the side-effects table.
     pub entity_versions: BTreeMap<String, (u32, Option<u64>)>,
-    /// Status per key, from the status table.
-    pub status_by_key: BTreeMap<String, Status>,
+    /// How many keys of the status table have each status (the checks need no more, and a
+    /// copy of a million keys would be the largest part of the facts).
+    pub statuses: BTreeMap<Status, u64>,
     /// The order log per group: (message, value) in the order the side effects happened.
     pub order_log: BTreeMap<Arc<str>, Vec<(MessageIx, FieldValue)>>,
     /// Versions applied per entity, in the order their writes completed.
@@ -308,18 +309,22 @@ impl Facts {
         facts.entity_versions = state
             .side_effects
             .iter()
-            .filter_map(|(key, item)| {
-                let entity = crate::backend::entity_of_item_key(key)?;
+            .filter_map(|item| {
+                let entity = crate::backend::entity_of_item_key(&item.key)?;
                 Some((entity.to_owned(), (item.count, item.version)))
             })
             .collect();
         facts.effects_by_key = state
             .side_effects
             .iter()
-            .filter(|(key, _)| crate::backend::entity_of_item_key(key).is_none())
-            .map(|(key, item)| (key.clone(), item.count))
+            .filter(|item| crate::backend::entity_of_item_key(&item.key).is_none())
+            .map(|item| (item.key.to_string(), item.count))
             .collect();
-        for (key, _) in &state.status {
+        for item in &state.status {
+            let key = &*item.key;
+            if let Some(status) = item.status {
+                *facts.statuses.entry(status).or_default() += 1;
+            }
             if let Some((id, _)) = crate::backend::message_of_payload_key(key) {
                 if let Some(ix) = log.lookup(id) {
                     facts.messages[ix.0 as usize].payload_left = true;
@@ -340,11 +345,6 @@ impl Facts {
                 }
             }
         }
-        facts.status_by_key = state
-            .status
-            .iter()
-            .filter_map(|(key, item)| Some((key.clone(), item.status?)))
-            .collect();
         facts.redriven = state.move_task.as_ref().map_or(0, |t| t.moved);
         for (group, st) in outcome.instances.values() {
             let name = scenario.group(*group).name.clone();

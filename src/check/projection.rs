@@ -48,11 +48,13 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
             let _ = writeln!(out, "    keys: {}", compress(keys));
         }
     }
-    if !facts.status_by_key.is_empty() {
-        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-        for status in facts.status_by_key.values() {
-            *counts.entry(status.as_str()).or_default() += 1;
-        }
+    if !facts.statuses.is_empty() {
+        // By name, as the snapshots have always listed them.
+        let counts: BTreeMap<&str, u64> = facts
+            .statuses
+            .iter()
+            .map(|(status, n)| (status.as_str(), *n))
+            .collect();
         let _ = writeln!(out, "status:");
         for (status, n) in counts {
             let _ = writeln!(out, "  {status}: {n}");

@@ -14,6 +14,8 @@ use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueRole, Status, TransitionKind};
 use crate::scenario::FieldValue;
 
+use super::event_chunks::Events;
+
 /// Index of a message in [`EventLog::messages`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageIx(pub u32);
@@ -213,7 +215,7 @@ pub enum EventKind {
 pub struct EventLog {
     /// In time order once the run is over ([`EventLog::order_by_time`]); while it runs, the
     /// events recorded in time order so far.
-    pub events: Vec<Event>,
+    pub events: Events,
     /// Events recorded with a time before the latest of `events` (queue transitions applied
     /// lazily report their due moment), kept apart so that ordering the log at the end is a merge
     /// of a few late events rather than a sort of millions.
@@ -298,7 +300,7 @@ impl EventLog {
         let in_order = self.events.len();
         // Grown by the late events' count, then filled from the back: each slot written is
         // either free or already copied to its final place.
-        self.events.extend_from_slice(&late);
+        late.iter().for_each(|event| self.events.push(*event));
         let (mut i, mut j) = (in_order, late.len());
         for k in (0..self.events.len()).rev() {
             if j == 0 {

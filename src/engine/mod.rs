@@ -11,6 +11,7 @@ mod claim_check;
 mod consumer;
 mod context;
 mod event;
+mod event_chunks;
 mod fleet;
 mod outbox;
 mod payload;
@@ -126,9 +127,43 @@ pub const DEFAULT_MAX_WALL: Duration = Duration::from_secs(600);
 pub struct FinalState {
     pub main: Vec<ReceivedMessage>,
     pub dlq: Vec<ReceivedMessage>,
-    pub status: Vec<(String, Item)>,
-    pub side_effects: Vec<(String, Item)>,
+    pub status: Vec<FinalItem>,
+    pub side_effects: Vec<FinalItem>,
     pub move_task: Option<MoveTask>,
+}
+
+/// One item of a table after the run, sorted by key: what the checks read of it, which is what
+/// the history records (`final-item`), so a run read back from its history has the same state.
+/// Kept apart from [`Item`], whose lease, message and body attributes would more than double
+/// the size of a final state of millions of items.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalItem {
+    pub key: Box<str>,
+    pub status: Option<crate::backend::Status>,
+    pub count: u32,
+    pub version: Option<u64>,
+}
+
+impl FinalItem {
+    fn of((key, item): (String, Item)) -> FinalItem {
+        FinalItem {
+            key: key.into_boxed_str(),
+            status: item.status,
+            count: item.count,
+            version: item.version,
+        }
+    }
+}
+
+/// A whole table's final items; each scanned item is dropped as soon as it is converted.
+async fn final_items<B: Backend>(
+    backend: &B,
+    table: crate::backend::Table,
+) -> Result<Vec<FinalItem>, BackendError> {
+    let scanned = backend.scan(table).await?;
+    let mut items = Vec::with_capacity(scanned.len());
+    items.extend(scanned.into_iter().map(FinalItem::of));
+    Ok(items)
 }
 
 /// How often the main loop re-checks whether the run is over on a real backend, besides being
@@ -316,8 +351,8 @@ async fn run_provisioned<B: Backend + 'static>(
     let final_state = FinalState {
         main: main_left,
         dlq: dlq_left,
-        status: backend.scan(crate::backend::Table::Status).await?,
-        side_effects: backend.scan(crate::backend::Table::SideEffects).await?,
+        status: final_items(&*backend, crate::backend::Table::Status).await?,
+        side_effects: final_items(&*backend, crate::backend::Table::SideEffects).await?,
         move_task,
     };
     Ok(Outcome {

@@ -19,9 +19,10 @@ use serde_json::Value;
 use super::events::{FORMAT, conforms};
 use crate::backend::TransitionKind;
 use crate::backend::faults::{ApiOperation, ApiUsage, FaultKind};
-use crate::backend::{Item, MoveTask, MoveTaskState, QueueRole, Receipt, ReceivedMessage, Status};
+use crate::backend::{MoveTask, MoveTaskState, QueueRole, Receipt, ReceivedMessage, Status};
 use crate::engine::{
-    Ending, EventKind, EventLog, FinalState, InstanceState, KeyRef, MessageIx, MessageMeta, Outcome,
+    Ending, EventKind, EventLog, FinalItem, FinalState, InstanceState, KeyRef, MessageIx,
+    MessageMeta, Outcome,
 };
 use crate::scenario::{FieldValue, GroupIx, Scenario};
 
@@ -486,18 +487,17 @@ impl<'a> Reader<'a> {
     }
 
     fn final_item(&mut self, value: &Value) -> Result<(), String> {
-        let item = Item {
+        let item = FinalItem {
+            key: field::<String>(value, "key")?.into_boxed_str(),
             status: field::<Option<String>>(value, "status")?
                 .map(|s| status(&s))
                 .transpose()?,
             count: field(value, "count")?,
             version: field(value, "version")?,
-            ..Item::default()
         };
-        let key = field::<String>(value, "key")?;
         match field::<String>(value, "table")?.as_str() {
-            "status" => self.final_state.status.push((key, item)),
-            "side_effects" => self.final_state.side_effects.push((key, item)),
+            "status" => self.final_state.status.push(item),
+            "side_effects" => self.final_state.side_effects.push(item),
             other => return Err(format!("unknown table `{other}`: status or side_effects")),
         }
         Ok(())

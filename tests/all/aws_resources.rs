@@ -458,7 +458,7 @@ async fn a_whole_run_on_provisioned_resources_leaves_them_in_place_and_empty() {
             .final_state
             .status
             .iter()
-            .all(|(key, _)| !key.contains('#')),
+            .all(|item| !item.key.contains('#')),
         "the engine sees its own keys: {:?}",
         outcome.final_state.status
     );

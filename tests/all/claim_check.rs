@@ -101,7 +101,7 @@ async fn payloads_go_through_moto_in_chunks_and_leave_with_their_messages() {
         .final_state
         .status
         .iter()
-        .map(|(key, _)| key.as_str())
+        .map(|item| &*item.key)
         .collect();
     assert!(
         !status.iter().any(|key| key.starts_with("payload:")),

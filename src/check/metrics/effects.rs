@@ -59,10 +59,12 @@ pub(super) fn effects_per_key_max(input: &Input) -> Evaluated {
 }
 
 pub(super) fn status(input: &Input) -> Evaluated {
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for status in input.facts.status_by_key.values() {
-        *counts.entry(status.as_str().to_owned()).or_default() += 1;
-    }
+    let counts: BTreeMap<String, u64> = input
+        .facts
+        .statuses
+        .iter()
+        .map(|(status, n)| (status.as_str().to_owned(), *n))
+        .collect();
     Evaluated {
         value: Value::Counts(counts),
         involved: Vec::new(),
