@@ -28,7 +28,7 @@ mod transact;
 mod value;
 
 #[cfg(test)]
-mod backend_requests;
+mod tests;
 
 use std::collections::BTreeMap;
 

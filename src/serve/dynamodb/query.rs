@@ -233,17 +233,6 @@ impl PageRequest {
         };
         let select = request.choice("Select", &SELECT)?;
         let expressions = Expressions::parse(request)?;
-        if let Some(filter) = &expressions.filter
-            && let Some(key) = filter
-                .paths()
-                .into_iter()
-                .find(|path| table.is_key_attribute(top_level(path)))
-        {
-            return Err(validation(format!(
-                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {}",
-                top_level(key)
-            )));
-        }
         let start = request
             .object("ExclusiveStartKey")?
             .map(|key| {
@@ -322,6 +311,18 @@ impl DynamoDb {
             .as_ref()
             .ok_or_else(|| validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."))?;
         let (partition, sort) = key_condition(table, condition)?;
+        // Query only: a Scan may filter on key attributes (qsim's own scan filters on `pk`).
+        if let Some(filter) = &page.expressions.filter
+            && let Some(key) = filter
+                .paths()
+                .into_iter()
+                .find(|path| table.is_key_attribute(top_level(path)))
+        {
+            return Err(validation(format!(
+                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {}",
+                top_level(key)
+            )));
+        }
         let forward = request.bool("ScanIndexForward")?.unwrap_or(true);
         let partition_key = key_value(&table.partition_key, &partition, type_mismatch)?;
         let in_partition = table

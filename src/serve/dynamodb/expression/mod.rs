@@ -10,9 +10,6 @@ pub(crate) mod placeholders;
 mod reserved;
 pub(crate) mod update;
 
-#[cfg(test)]
-mod tests;
-
 use ast::{Condition, Path, Update};
 use parser::{parse_condition, parse_projection, parse_update};
 use placeholders::Placeholders;
