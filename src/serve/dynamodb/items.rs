@@ -42,6 +42,9 @@ pub(crate) struct Write {
     /// The item after the write (`None`: deleted); for a failed condition, unchanged.
     pub(crate) new: Option<Item>,
     /// The top-level attributes an UpdateExpression wrote, for UPDATED_OLD / UPDATED_NEW.
+    /// Coarser than DynamoDB, which returns only the nested paths written
+    /// (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html>):
+    /// `SET a.b = :v` returns all of `a` here.
     updated: Vec<String>,
     pub(crate) condition_holds: bool,
     /// `ReturnValuesOnConditionCheckFailure = ALL_OLD`.
@@ -200,7 +203,8 @@ impl DynamoDb {
         Ok(write)
     }
 
-    /// Applies a planned write and records it.
+    /// Applies a planned write and records it. A delete of a missing item is recorded too
+    /// (old and new both `None`): the call succeeded, as on DynamoDB.
     pub(crate) fn commit(&mut self, write: &Write) {
         let Some(table) = self.tables.get_mut(&write.table) else {
             return;

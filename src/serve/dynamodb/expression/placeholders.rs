@@ -27,6 +27,11 @@ impl Placeholders {
                 return Err(validation("ExpressionAttributeNames must not be empty"));
             }
             for (placeholder, name) in names {
+                if !placeholder.starts_with('#') {
+                    return Err(validation(format!(
+                        "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{placeholder}\""
+                    )));
+                }
                 let name = name.as_str().ok_or_else(|| {
                     crate::serve::dynamodb::errors::malformed("ExpressionAttributeNames", "strings")
                 })?;

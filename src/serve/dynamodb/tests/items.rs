@@ -369,3 +369,24 @@ fn numbers_keep_38_digits_through_arithmetic() {
         validation("Attempting to store more than 38 significant digits in a Number")
     );
 }
+
+#[test]
+fn placeholders_must_be_marked() {
+    let mut db = with_table();
+    let request = json!({
+        "TableName": "items", "Item": {"pk": {"S": "a"}},
+        "ConditionExpression": "attribute_not_exists(pk)", "ExpressionAttributeNames": {"pk": "pk"}
+    });
+    assert_eq!(
+        fails(&mut db, "PutItem", request),
+        validation("ExpressionAttributeNames contains invalid key: Syntax error; key: \"pk\"")
+    );
+    let request = json!({
+        "TableName": "items", "Item": {"pk": {"S": "a"}},
+        "ConditionExpression": "attribute_not_exists(pk)", "ExpressionAttributeValues": {"v": {"S": "x"}}
+    });
+    assert_eq!(
+        fails(&mut db, "PutItem", request),
+        validation("ExpressionAttributeValues contains invalid key: Syntax error; key: \"v\"")
+    );
+}

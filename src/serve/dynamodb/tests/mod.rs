@@ -37,23 +37,28 @@ fn validation(message: &str) -> (String, String) {
     ("ValidationException".to_owned(), message.to_owned())
 }
 
-/// A store with table `t`, keyed by string `pk` alone.
-fn with_table() -> DynamoDb {
-    let mut db = DynamoDb::default();
+/// Creates a pay-per-request table keyed by string `pk` alone.
+fn create_table(db: &mut DynamoDb, name: &str) {
     ok(
-        &mut db,
+        db,
         "CreateTable",
         json!({
-            "TableName": "items",
+            "TableName": name,
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
             "BillingMode": "PAY_PER_REQUEST",
         }),
     );
+}
+
+/// A store with table `items`, keyed by string `pk` alone.
+fn with_table() -> DynamoDb {
+    let mut db = DynamoDb::default();
+    create_table(&mut db, "items");
     db
 }
 
-/// A store with table `s`, keyed by string `pk` and number `sk`.
+/// A store with table `sorted`, keyed by string `pk` and number `sk`.
 fn with_sorted_table() -> DynamoDb {
     let mut db = DynamoDb::default();
     ok(

@@ -168,16 +168,7 @@ fn deleted_tables_are_gone() {
 fn list_tables_pages_in_name_order() {
     let mut db = DynamoDb::default();
     for name in ["ccc", "aaa", "bbb"] {
-        ok(
-            &mut db,
-            "CreateTable",
-            json!({
-                "TableName": name,
-                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-                "BillingMode": "PAY_PER_REQUEST",
-            }),
-        );
+        create_table(&mut db, name);
     }
     let first = ok(&mut db, "ListTables", json!({"Limit": 2}));
     assert_eq!(
