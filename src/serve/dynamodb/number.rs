@@ -149,7 +149,17 @@ mod tests {
 
     #[test]
     fn non_numbers_are_rejected() {
-        for text in ["", "abc", "NaN", "Infinity", "1..2", "0x10"] {
+        for text in [
+            "",
+            "abc",
+            "NaN",
+            "Infinity",
+            "1..2",
+            "0x10",
+            "1e9223372036854775807",
+            "1e-9223372036854775808",
+            "1e99999999999999999999",
+        ] {
             let error = Number::parse(text).unwrap_err();
             assert_eq!(error.code, "ValidationException", "{text}");
         }
