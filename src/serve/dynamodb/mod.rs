@@ -14,6 +14,14 @@
 //! - [`query`]: Query and Scan; [`batch`]: BatchWriteItem and BatchGetItem;
 //!   [`transact`]: TransactWriteItems and TransactGetItems;
 //! - [`errors`] and [`request`]: DynamoDB's errors and typed reads of a request.
+//!
+//! Not modelled, each refused with a ValidationException that names it rather than ignored:
+//! secondary indexes (`GlobalSecondaryIndexes`, `LocalSecondaryIndexes`, `IndexName`), parallel
+//! scans (`Segment`), the legacy parameters (`Expected`, `AttributeUpdates`, `KeyConditions`,
+//! `QueryFilter`, `ScanFilter`, `AttributesToGet`, `ConditionalOperator`). Omitted from
+//! responses even when `ReturnConsumedCapacity` asks for it: `ConsumedCapacity` (an optional
+//! member, so SDKs read its absence as none reported). TTL is stored and described; expired items are not deleted. Tables are ACTIVE at
+//! once. Numbers are exact decimals (see [`number`]).
 
 mod batch;
 mod errors;

@@ -125,14 +125,15 @@ impl DynamoDb {
             .copied()
             .filter(|key| key_attribute(key).is_none())
             .collect();
-        if !undefined.is_empty() {
+        let (Some(partition_key), true) = (key_attribute(keys[0]), undefined.is_empty()) else {
             let defined: Vec<&str> = definitions.iter().map(|(name, _)| name.as_str()).collect();
             return Err(invalid_parameter(format!(
                 "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
                 undefined.join(", "),
                 defined.join(", ")
             )));
-        }
+        };
+        let sort_key = keys.get(1).and_then(|key| key_attribute(key));
         if definitions.len() != keys.len() {
             return Err(invalid_parameter(
                 "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
@@ -142,9 +143,12 @@ impl DynamoDb {
             .choice("BillingMode", &["PROVISIONED", "PAY_PER_REQUEST"])?
             .unwrap_or("PROVISIONED");
         let throughput = match (billing_mode, request.object("ProvisionedThroughput")?) {
-            ("PROVISIONED", Some(throughput)) => {
-                let units = |field| Request(&Value::Object(throughput.clone())).u64(field);
-                match (units("ReadCapacityUnits")?, units("WriteCapacityUnits")?) {
+            ("PROVISIONED", Some(_)) => {
+                let units = Request(request.required_value("ProvisionedThroughput")?);
+                match (
+                    units.u64("ReadCapacityUnits")?,
+                    units.u64("WriteCapacityUnits")?,
+                ) {
                     (Some(read), Some(write)) => (read, write),
                     _ => return Err(missing("ProvisionedThroughput")),
                 }
@@ -171,8 +175,8 @@ impl DynamoDb {
             arn: table_arn(name),
             id: format!("00000000-0000-4000-8000-{:012}", self.tables_created),
             created_ms: now_ms,
-            partition_key: key_attribute(keys[0]).ok_or_else(resource_not_found)?,
-            sort_key: keys.get(1).and_then(|key| key_attribute(key)),
+            partition_key,
+            sort_key,
             attribute_definitions: definitions,
             billing_mode,
             throughput,
