@@ -4,11 +4,12 @@
 //! A batch is checked completely before anything is written, so a bad request in it leaves
 //! the tables unchanged (DynamoDB rejects the whole batch on a validation error too).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
 use super::DynamoDb;
+use super::capacity;
 use super::errors::{malformed, validation};
 use super::expression::Expressions;
 use super::items::WriteKind;
@@ -75,10 +76,14 @@ impl DynamoDb {
                 planned.push(write);
             }
         }
+        let mut units = BTreeMap::new();
         for write in &planned {
             self.commit(write);
+            *units.entry(write.table.clone()).or_insert(0.0) += write.units();
         }
-        Ok(json!({ "UnprocessedItems": {} }))
+        let mut response = json!({ "UnprocessedItems": {} });
+        capacity::add_list_to(&mut response, capacity::requested(request)?, &units);
+        Ok(response)
     }
 
     pub(super) fn batch_get_item(&self, request: Request<'_>) -> Result<Value, ApiError> {
@@ -100,11 +105,13 @@ impl DynamoDb {
                 "Too many items requested for the BatchGetItem call",
             ));
         }
+        let report = capacity::requested(request)?;
         let mut responses = Map::new();
+        let mut units = BTreeMap::new();
         for (table, keys_and_attributes) in tables {
             let per_table = Request(keys_and_attributes);
             per_table.reject_legacy(&["AttributesToGet"])?;
-            per_table.bool("ConsistentRead")?;
+            let consistent = per_table.bool("ConsistentRead")?.unwrap_or(false);
             let expressions = Expressions::parse(per_table)?;
             let keys = per_table.required_array("Keys")?;
             let mut parsed = Vec::with_capacity(keys.len());
@@ -117,12 +124,15 @@ impl DynamoDb {
             }
             let mut items = Vec::new();
             for key in keys {
-                if let Some(item) = self.read(table, key, expressions.projection.as_deref())? {
-                    items.push(item);
-                }
+                let read = self.read(table, key, expressions.projection.as_deref())?;
+                *units.entry(table.clone()).or_insert(0.0) +=
+                    capacity::read_units(read.bytes, consistent);
+                items.extend(read.item);
             }
             responses.insert(table.clone(), Value::Array(items));
         }
-        Ok(json!({ "Responses": responses, "UnprocessedKeys": {} }))
+        let mut response = json!({ "Responses": responses, "UnprocessedKeys": {} });
+        capacity::add_list_to(&mut response, report, &units);
+        Ok(response)
     }
 }

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use super::capacity;
 use super::errors::{condition_failed, invalid_parameter, validation};
 use super::expression::Expressions;
 use super::expression::ast::{Path, top_level};
@@ -65,6 +66,11 @@ impl Write {
             .map(item_to_json)
     }
 
+    /// The capacity units the write consumes.
+    pub(crate) fn units(&self) -> f64 {
+        capacity::write_units(self.old.as_ref(), self.new.as_ref())
+    }
+
     /// `Attributes` for a ReturnValues setting, `None` when there is nothing to return.
     fn returned(&self, return_values: &str) -> Option<Value> {
         let only_updated = |item: &Option<Item>| {
@@ -85,6 +91,15 @@ impl Write {
         item.filter(|item| !item.is_empty())
             .map(|item| item_to_json(&item))
     }
+}
+
+/// One item read by its key.
+#[derive(Debug)]
+pub(crate) struct Read {
+    /// The item, projected, in DynamoDB JSON.
+    pub(crate) item: Option<Value>,
+    /// The whole item's size, which is what a read costs.
+    pub(crate) bytes: usize,
 }
 
 /// `{"Attributes": ...}` when there is something to return, else `{}`.
@@ -235,12 +250,15 @@ impl DynamoDb {
         let return_values = request
             .choice("ReturnValues", allowed_return_values)?
             .unwrap_or("NONE");
+        let report = capacity::requested(request)?;
         let write = self.plan_write(kind, request)?;
         if !write.condition_holds {
             return Err(write.condition_error());
         }
         self.commit(&write);
-        Ok(attributes_response(write.returned(return_values)))
+        let mut response = attributes_response(write.returned(return_values));
+        capacity::add_to(&mut response, report, &write.table, write.units());
+        Ok(response)
     }
 
     pub(super) fn put_item(&mut self, request: Request<'_>) -> Result<Value, ApiError> {
@@ -263,33 +281,47 @@ impl DynamoDb {
 
     pub(super) fn get_item(&self, request: Request<'_>) -> Result<Value, ApiError> {
         request.reject_legacy(&["AttributesToGet"])?;
-        request.bool("ConsistentRead")?;
+        let consistent = request.bool("ConsistentRead")?.unwrap_or(false);
+        let report = capacity::requested(request)?;
         let expressions = Expressions::parse(request)?;
-        let item = self.read(
-            request.required_str("TableName")?,
+        let table = request.required_str("TableName")?;
+        let read = self.read(
+            table,
             request.required_value("Key")?,
             expressions.projection.as_deref(),
         )?;
-        Ok(match item {
+        let mut response = match &read.item {
             Some(item) => json!({ "Item": item }),
             None => json!({}),
-        })
+        };
+        capacity::add_to(
+            &mut response,
+            report,
+            table,
+            capacity::read_units(read.bytes, consistent),
+        );
+        Ok(response)
     }
 
-    /// One item by its key, projected; every read is strongly consistent.
+    /// One item by its key, projected. Every read is strongly consistent; `ConsistentRead`
+    /// only changes what it costs.
     pub(crate) fn read(
         &self,
         table: &str,
         key: &Value,
         projection: Option<&[Path]>,
-    ) -> Result<Option<Value>, ApiError> {
+    ) -> Result<Read, ApiError> {
         let key = item_from_json(key)?;
         let table = self.table(table)?;
         let key = table.key_from_request(&key)?;
-        Ok(table.items.get(&key).map(|item| match projection {
-            Some(paths) => item_to_json(&project(item, paths)),
-            None => item_to_json(item),
-        }))
+        let found = table.items.get(&key);
+        Ok(Read {
+            item: found.map(|item| match projection {
+                Some(paths) => item_to_json(&project(item, paths)),
+                None => item_to_json(item),
+            }),
+            bytes: found.map_or(0, item_size),
+        })
     }
 }
 

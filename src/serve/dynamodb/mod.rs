@@ -13,17 +13,17 @@
 //!   batch and transaction goes through;
 //! - [`query`]: Query and Scan; [`batch`]: BatchWriteItem and BatchGetItem;
 //!   [`transact`]: TransactWriteItems and TransactGetItems;
+//! - [`capacity`]: `ConsumedCapacity` on request, with DynamoDB's rounding;
 //! - [`errors`] and [`request`]: DynamoDB's errors and typed reads of a request.
 //!
 //! Not modelled, each refused with a ValidationException that names it rather than ignored:
 //! secondary indexes (`GlobalSecondaryIndexes`, `LocalSecondaryIndexes`, `IndexName`), parallel
 //! scans (`Segment`), the legacy parameters (`Expected`, `AttributeUpdates`, `KeyConditions`,
-//! `QueryFilter`, `ScanFilter`, `AttributesToGet`, `ConditionalOperator`). Omitted from
-//! responses even when `ReturnConsumedCapacity` asks for it: `ConsumedCapacity` (an optional
-//! member, so SDKs read its absence as none reported). TTL is stored and described; expired items are not deleted. Tables are ACTIVE at
+//! `QueryFilter`, `ScanFilter`, `AttributesToGet`, `ConditionalOperator`). TTL is stored and described; expired items are not deleted. Tables are ACTIVE at
 //! once. Numbers are exact decimals (see [`number`]).
 
 mod batch;
+mod capacity;
 mod errors;
 mod expression;
 mod items;

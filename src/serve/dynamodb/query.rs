@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use serde_json::{Value, json};
 
 use super::DynamoDb;
+use super::capacity;
 use super::errors::{invalid_expression, invalid_parameter, validation};
 use super::expression::Expressions;
 use super::expression::ast::{Comparator, Condition, Operand, Path, PathElement, top_level};
@@ -201,6 +202,8 @@ struct PageRequest {
     limit: Option<usize>,
     count_only: bool,
     start: Option<ItemKey>,
+    report: Option<capacity::Report>,
+    consistent: bool,
 }
 
 impl PageRequest {
@@ -222,7 +225,7 @@ impl PageRequest {
                 "qsim serve does not support parallel scans: Segment, TotalSegments",
             ));
         }
-        request.bool("ConsistentRead")?;
+        let consistent = request.bool("ConsistentRead")?.unwrap_or(false);
         let limit = match request.u64("Limit")? {
             Some(0) => {
                 return Err(validation(
@@ -247,6 +250,8 @@ impl PageRequest {
             limit,
             count_only: select == Some("COUNT"),
             start,
+            report: capacity::requested(request)?,
+            consistent,
         })
     }
 
@@ -297,6 +302,8 @@ impl PageRequest {
         if let Some(key) = last {
             response["LastEvaluatedKey"] = item_to_json(&table.key_item(key));
         }
+        let units = capacity::read_units(bytes, self.consistent);
+        capacity::add_to(&mut response, self.report, &table.name, units);
         response
     }
 }

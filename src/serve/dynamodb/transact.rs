@@ -5,11 +5,12 @@
 //! none: one failed condition cancels it with a `CancellationReasons` entry per item, in
 //! request order (`None` for the items that were fine).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
 use super::DynamoDb;
+use super::capacity;
 use super::errors::{CONDITION_FAILED_MESSAGE, validation};
 use super::expression::Expressions;
 use super::items::WriteKind;
@@ -92,31 +93,43 @@ impl DynamoDb {
             )
             .with("CancellationReasons", Value::Array(reasons)));
         }
+        // A transaction costs twice the units of its writes (same page as MAX_TRANSACTION_ITEMS).
+        let mut units = BTreeMap::new();
         for (kind, write) in &planned {
             if *kind != WriteKind::ConditionCheck {
                 self.commit(write);
             }
+            *units.entry(write.table.clone()).or_insert(0.0) += 2.0 * write.units();
         }
-        Ok(json!({}))
+        let mut response = json!({});
+        capacity::add_list_to(&mut response, capacity::requested(request)?, &units);
+        Ok(response)
     }
 
     pub(super) fn transact_get_items(&self, request: Request<'_>) -> Result<Value, ApiError> {
         let items = transact_items(request, "transactItems")?;
+        let report = capacity::requested(request)?;
         let mut responses = Vec::with_capacity(items.len());
+        let mut units = BTreeMap::new();
         for item in items {
             let get = Request(item).required_value("Get")?;
             let get = Request(get);
             let expressions = Expressions::parse(get)?;
-            let found = self.read(
-                get.required_str("TableName")?,
+            let table = get.required_str("TableName")?;
+            let read = self.read(
+                table,
                 get.required_value("Key")?,
                 expressions.projection.as_deref(),
             )?;
-            responses.push(match found {
+            *units.entry(table.to_owned()).or_insert(0.0) +=
+                2.0 * capacity::read_units(read.bytes, true);
+            responses.push(match read.item {
                 Some(item) => json!({ "Item": item }),
                 None => json!({}),
             });
         }
-        Ok(json!({ "Responses": responses }))
+        let mut response = json!({ "Responses": responses });
+        capacity::add_list_to(&mut response, report, &units);
+        Ok(response)
     }
 }

@@ -390,3 +390,52 @@ fn placeholders_must_be_marked() {
         validation("ExpressionAttributeValues contains invalid key: Syntax error; key: \"v\"")
     );
 }
+
+#[test]
+fn consumed_capacity_is_reported_on_request() {
+    let mut db = with_table();
+    // 2 + 1 bytes of key, 4 of name, 2,000 of value: 2 write units, 1 read unit.
+    let item = json!({"pk": {"S": "a"}, "body": {"S": "x".repeat(2000)}});
+    let response = ok(
+        &mut db,
+        "PutItem",
+        json!({"TableName": "items", "Item": item, "ReturnConsumedCapacity": "TOTAL"}),
+    );
+    assert_eq!(
+        response["ConsumedCapacity"],
+        json!({"TableName": "items", "CapacityUnits": 2.0})
+    );
+    let response = ok(
+        &mut db,
+        "GetItem",
+        json!({"TableName": "items", "Key": {"pk": {"S": "a"}}, "ReturnConsumedCapacity": "INDEXES"}),
+    );
+    assert_eq!(
+        response["ConsumedCapacity"],
+        json!({"TableName": "items", "CapacityUnits": 0.5, "Table": {"CapacityUnits": 0.5}})
+    );
+    let response = ok(
+        &mut db,
+        "TransactWriteItems",
+        json!({"TransactItems": [{"Delete": {"TableName": "items", "Key": {"pk": {"S": "a"}}}}],
+               "ReturnConsumedCapacity": "TOTAL"}),
+    );
+    assert_eq!(
+        response["ConsumedCapacity"],
+        json!([{"TableName": "items", "CapacityUnits": 4.0}])
+    );
+    let response = ok(
+        &mut db,
+        "Scan",
+        json!({"TableName": "items", "ConsistentRead": true, "ReturnConsumedCapacity": "TOTAL"}),
+    );
+    assert_eq!(
+        response["ConsumedCapacity"],
+        json!({"TableName": "items", "CapacityUnits": 1.0})
+    );
+    assert!(
+        ok(&mut db, "Scan", json!({"TableName": "items"}))
+            .get("ConsumedCapacity")
+            .is_none()
+    );
+}
