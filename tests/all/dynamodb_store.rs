@@ -28,8 +28,8 @@ const KNOWN_DEVIATIONS: [(&str, &str); 3] = [
     ),
     (
         "get 1.50",
-        "DynamoDB trims leading and trailing zeroes of numbers \
-         (HowItWorks.NamingRulesDataTypes.html, Number); moto returns the text as sent",
+        "DynamoDB stores numbers without leading or trailing zeroes \
+         (CapacityUnitCalculations.html, on numbers); moto returns the text as sent",
     ),
 ];
 
