@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::moto::moto_blocking;
 
 /// Steps where moto and DynamoDB's documented behaviour part, by step label, with the reason.
-const KNOWN_DEVIATIONS: [(&str, &str); 3] = [
+const KNOWN_DEVIATIONS: [(&str, &str); 4] = [
     (
         "unused value",
         "DynamoDB refuses ExpressionAttributeValues no expression uses (ValidationException \
@@ -25,6 +25,11 @@ const KNOWN_DEVIATIONS: [(&str, &str); 3] = [
         "DynamoDB refuses a batch with two requests on one key (API_BatchWriteItem, Errors: \
          'Your request contains at least two items with identical hash and range keys'); moto \
          applies both",
+    ),
+    (
+        "tag a missing table",
+        "DynamoDB answers ResourceNotFoundException for an ARN of no table (API_TagResource, \
+         Errors); moto accepts the tags",
     ),
     (
         "get 1.50",
@@ -378,6 +383,36 @@ fn steps() -> Vec<(&'static str, &'static str, Value)> {
             }),
         ),
         ("scan everything", "Scan", json!({"TableName": "store"})),
+        (
+            "ttl on",
+            "UpdateTimeToLive",
+            json!({
+                "TableName": "store", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "expires"},
+            }),
+        ),
+        (
+            "ttl described",
+            "DescribeTimeToLive",
+            json!({"TableName": "store"}),
+        ),
+        (
+            "tag a missing table",
+            "TagResource",
+            json!({
+                "ResourceArn": "arn:aws:dynamodb:us-east-1:123456789012:table/nowhere", "Tags": [{"Key": "k", "Value": "v"}],
+            }),
+        ),
+        ("list tables", "ListTables", json!({"Limit": 1})),
+        (
+            "describe a missing table",
+            "DescribeTable",
+            json!({"TableName": "nowhere"}),
+        ),
+        (
+            "delete a missing table",
+            "DeleteTable",
+            json!({"TableName": "nowhere"}),
+        ),
         (
             "put 1.50",
             "PutItem",
