@@ -13,6 +13,7 @@ mod cli;
 mod cli_output;
 mod conformance;
 mod diagnostics;
+mod dynamodb_store;
 mod explore;
 mod fuzz;
 mod generated;
