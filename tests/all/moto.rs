@@ -338,7 +338,7 @@ fn run_step(command: &mut Command) -> Result<(), String> {
 
 /// The build's target directory, from the test executable's own path
 /// (`TARGET/debug/deps/all-HASH`), so that CARGO_TARGET_DIR is respected.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     exe.ancestors()
         .nth(3)
@@ -351,7 +351,7 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
