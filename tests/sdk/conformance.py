@@ -219,6 +219,23 @@ class Redrive(SqsCheck):
         self.assertEqual(self.bodies(moved), ["poison"], "the message is not in the DLQ")
 
 
+    def test_message_move_task_returns_messages_to_the_source(self):
+        """StartMessageMoveTask on a dead-letter queue moves its messages back to their source
+        queue.
+
+        Source: {api}/API_StartMessageMoveTask.html
+        """
+        dlq = self.queue()
+        policy = json.dumps({"deadLetterTargetArn": self.arn(dlq), "maxReceiveCount": 1})
+        url = self.queue(RedrivePolicy=policy)
+        self.sqs.send_message(QueueUrl=url, MessageBody="poison")
+        for _ in range(2):
+            self.receive(url, wait=1, VisibilityTimeout=0)
+        self.sqs.start_message_move_task(SourceArn=self.arn(dlq))
+        # The task runs asynchronously: give it a few seconds.
+        back = self.drain(url, 1, wait=2, deadline=8.0)
+        self.assertEqual(back, ["poison"], "the message did not come back to its source")
+
 class Fifo(SqsCheck):
     def test_group_order(self):
         """A FIFO queue delivers the messages of one group in the order they were sent.
@@ -300,6 +317,32 @@ class Fifo(SqsCheck):
         self.sqs.send_message(MessageBody="again", **send)
         got = self.bodies(self.receive(url, wait=1))
         self.assertEqual(got, [], f"the same id sent again after the delete delivered {got}")
+
+    def test_receive_attempt_id_returns_the_same_messages(self):
+        """A FIFO receive retried with the same ReceiveRequestAttemptId returns the same messages.
+
+        Source: {api}/API_ReceiveMessage.html
+        """
+        url = self.fifo_queue(ContentBasedDeduplication="true", VisibilityTimeout=30)
+        self.sqs.send_message(QueueUrl=url, MessageBody="m", MessageGroupId="g")
+        first = self.receive(url, wait=2, ReceiveRequestAttemptId="attempt-1")
+        self.assertEqual(self.bodies(first), ["m"], "the first receive returned nothing")
+        retried = self.bodies(self.receive(url, wait=1, ReceiveRequestAttemptId="attempt-1"))
+        self.assertEqual(retried, ["m"], f"the retried receive returned {retried}")
+
+    def test_dedup_scope_message_group(self):
+        """With DeduplicationScope=messageGroup, one deduplication id in two groups is two
+        messages.
+
+        Source: {guide}/high-throughput-fifo.html
+        """
+        url = self.fifo_queue(DeduplicationScope="messageGroup", FifoThroughputLimit="perMessageGroupId")
+        for group in ["a", "b"]:
+            self.sqs.send_message(
+                QueueUrl=url, MessageBody=group, MessageGroupId=group, MessageDeduplicationId="d"
+            )
+        got = sorted(self.drain(url, 2, wait=1, deadline=3.0))
+        self.assertEqual(got, ["a", "b"], f"delivered {got}")
 
     def test_per_message_delay_refused(self):
         """A FIFO queue takes no per-message DelaySeconds, only the queue's.
@@ -604,6 +647,28 @@ class DynamoDb(unittest.TestCase):
         written = self.dynamodb.get_item(TableName=self.table, Key=fresh, ConsistentRead=True)
         self.assertNotIn("Item", written, "the transaction's other action was applied")
 
+    def test_transaction_client_request_token_is_idempotent(self):
+        """A TransactWriteItems repeated with the same ClientRequestToken (within 10 minutes)
+        succeeds without being applied again.
+
+        Source: {ddb_api}/API_TransactWriteItems.html
+        """
+        key = self.key()
+        add_one = {
+            "Update": {
+                "TableName": self.table,
+                "Key": key,
+                "UpdateExpression": "ADD #count :one",
+                "ExpressionAttributeNames": {"#count": "count"},
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+        for _ in range(2):
+            self.dynamodb.transact_write_items(TransactItems=[add_one], ClientRequestToken="token-1")
+        item = self.dynamodb.get_item(TableName=self.table, Key=key, ConsistentRead=True)
+        count = item.get("Item", {}).get("count", {}).get("N")
+        self.assertEqual(count, "1", f"count {count} after the same token twice")
+
     def test_transaction_twice_on_one_item(self):
         """Two actions of one TransactWriteItems on the same item are refused (ValidationException).
 
@@ -758,8 +823,11 @@ class Recorder(unittest.TestResult):
 def describe_error(error):
     """An unexpected error in words that do not change from run to run (no request ids)."""
     if isinstance(error, ClientError):
-        operation = error.operation_name
-        return f"{operation} failed: {error_code(error)}"
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = error_code(error)
+        # botocore falls back to the HTTP status as the code when the answer names none.
+        named = "" if code == str(status) else f"{code}, "
+        return f"{error.operation_name} failed: {named}HTTP {status}"
     return f"{type(error).__name__}: {error}"
 
 
