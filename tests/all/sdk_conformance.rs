@@ -142,8 +142,10 @@ fn assert_well_formed(name: &str, run: &SuiteRun) {
         run.checks.len()
     );
     for check in &run.checks {
+        // A class whose setup failed (an endpoint without DynamoDB) is one row without a source.
+        let setup_failed = check.result == CheckResult::Fail && check.source.is_empty();
         assert!(
-            check.source.starts_with("https://docs.aws.amazon.com/"),
+            setup_failed || check.source.starts_with("https://docs.aws.amazon.com/"),
             "{name}: {} cites no AWS page: {check:?}",
             check.id
         );
