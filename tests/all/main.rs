@@ -12,6 +12,7 @@ mod cli;
 mod cli_output;
 mod conformance;
 mod diagnostics;
+mod example_consumers;
 mod explore;
 mod fuzz;
 mod generated;

@@ -70,7 +70,7 @@ fn run_sdk_conformance(endpoint_url: &str) -> SuiteRun {
 }
 
 /// `python3` when it imports boto3, else the moto virtualenv's python.
-fn python_with_boto3() -> PathBuf {
+pub(crate) fn python_with_boto3() -> PathBuf {
     let has_boto3 = |python: &Path| {
         Command::new(python)
             .args(["-c", "import boto3"])
