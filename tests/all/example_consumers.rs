@@ -9,10 +9,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::moto::{Moto, exclusive_moto, target_dir};
 use super::sdk_conformance::python_with_boto3;
@@ -125,31 +122,10 @@ async fn provision(moto: &Moto, name: &str) -> Resources {
             .await
             .unwrap();
     }
-    let dynamodb = moto.dynamodb().await;
     let [status_table, side_effects_table] =
         ["status", "side-effects"].map(|t| format!("{name}-{t}"));
     for table in [&status_table, &side_effects_table] {
-        dynamodb
-            .create_table()
-            .table_name(table)
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap();
+        moto.create_pk_table(table).await.send().await.unwrap();
     }
     Resources {
         queue_url,

@@ -119,6 +119,36 @@ impl Moto {
     pub(crate) async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config(&self.options()).await)
     }
+
+    /// CreateTable for a table shaped like qsim's status and side-effects tables (key `pk`, a
+    /// string; on demand), for the caller to add to and send.
+    pub(crate) async fn create_pk_table(
+        &self,
+        table: &str,
+    ) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        self.dynamodb()
+            .await
+            .create_table()
+            .table_name(table)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+    }
 }
 
 struct MotoServer {
