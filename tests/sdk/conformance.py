@@ -62,15 +62,18 @@ def client(service):
     )
 
 
+VARYING = "; varies from run to run: "
+
+
 def varying(summary, value):
     """An observation whose value may differ from run to run (an order an emulator scrambles at
     random): the summary is what the fidelity table shows, the value stays in the JSON."""
-    return f"{summary} [{value}]"
+    return f"{summary}{VARYING}{value}"
 
 
 def summary_of(observed):
     """The part of an observation that is the same on every run: what a fidelity table shows."""
-    return observed.split(" [", 1)[0]
+    return observed.split(VARYING, 1)[0]
 
 
 def error_code(error):
