@@ -8,10 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, Tag,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Tag};
 use aws_sdk_sqs::types::QueueAttributeName;
 use qsim::backend::aws::ProvisionedQueues;
 use qsim::backend::aws::{AwsBackend, AwsOptions, ResourceKind, SkipReason, cleanup_with_config};
@@ -137,25 +134,8 @@ async fn provision_like_terraform(
 
 async fn create_table_like_terraform(moto: &Moto, table: &str, scenario: &str) {
     let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build().unwrap();
-    moto.dynamodb()
+    moto.create_pk_table(table)
         .await
-        .create_table()
-        .table_name(table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
         .tags(tag("qsim:managed", "true"))
         .tags(tag("qsim:provisioned-by", "terraform"))
         .tags(tag("qsim:scenario", scenario))

@@ -119,6 +119,36 @@ impl Moto {
     pub(crate) async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config(&self.options()).await)
     }
+
+    /// CreateTable for a table shaped like qsim's status and side-effects tables (key `pk`, a
+    /// string; on demand), for the caller to add to and send.
+    pub(crate) async fn create_pk_table(
+        &self,
+        table: &str,
+    ) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        self.dynamodb()
+            .await
+            .create_table()
+            .table_name(table)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+    }
 }
 
 struct MotoServer {
@@ -338,7 +368,7 @@ fn run_step(command: &mut Command) -> Result<(), String> {
 
 /// The build's target directory, from the test executable's own path
 /// (`TARGET/debug/deps/all-HASH`), so that CARGO_TARGET_DIR is respected.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     exe.ancestors()
         .nth(3)
@@ -351,7 +381,7 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))

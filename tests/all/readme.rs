@@ -35,3 +35,17 @@ fn generated_blocks_are_current() {
         );
     }
 }
+
+/// The README's "Bring your own consumer" shows examples/consumers/naive.py as it is, from its
+/// first import to its end: an example that drifted from the file would teach code nobody runs.
+#[test]
+fn readme_shows_the_naive_consumer_as_it_is() {
+    let file = std::fs::read_to_string("examples/consumers/naive.py").unwrap();
+    let code = &file[file.find("import json").expect("naive.py imports json")..];
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    assert!(
+        readme.contains(&format!("```python\n{code}```\n")),
+        "README.md's naive consumer differs from examples/consumers/naive.py: paste the file's \
+         code from `import json` on"
+    );
+}
