@@ -91,7 +91,9 @@ impl AwsBackend {
                 let error = call.entry_error(failed.code(), failed.message());
                 let harmless = matches!(
                     error.kind,
-                    BackendErrorKind::ReceiptHandleInvalid | BackendErrorKind::InvalidParameter(_)
+                    BackendErrorKind::ReceiptHandleInvalid
+                        | BackendErrorKind::InvalidParameter(_)
+                        | BackendErrorKind::NotInFlight
                 );
                 if !harmless {
                     return Err(error);
