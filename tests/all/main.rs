@@ -22,3 +22,4 @@ mod limits;
 mod moto;
 mod readme;
 mod scenarios;
+mod serve;
