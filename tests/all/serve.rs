@@ -140,7 +140,7 @@ async fn queues_are_created_idempotently_found_listed_tagged_and_deleted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(listed.queue_urls(), [url.clone()]);
+    assert_eq!(listed.queue_urls(), std::slice::from_ref(&url));
     let first_page = sqs.list_queues().max_results(1).send().await.unwrap();
     assert_eq!(first_page.queue_urls().len(), 1);
     let rest = sqs
@@ -593,7 +593,7 @@ async fn redrive_purge_and_move_tasks_behave_as_documented() {
     assert_eq!(tasks.results()[0].status(), Some("COMPLETED"));
     let not_a_dlq = sqs
         .start_message_move_task()
-        .source_arn(&dlq_arn.replace("dead", "source"))
+        .source_arn(dlq_arn.replace("dead", "source"))
         .send()
         .await;
     assert!(not_a_dlq.is_err());
