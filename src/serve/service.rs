@@ -91,17 +91,19 @@ impl Service {
     /// The answer to `target`, its call (and everything the queues and tables did meanwhile)
     /// written to the history.
     fn recorded(&self, target: &str, result: Result<Value, ApiError>, notes: &[Note]) -> Answer {
-        if let Some(history) = self.history.borrow_mut().as_mut() {
-            self.record_transitions(history);
-            history.call(
-                target,
-                result.as_ref().err().map(|e| e.code.as_str()),
-                notes,
-            );
-            self.dynamodb
-                .borrow_mut()
-                .take_writes(&mut |write| history.item_written(&write));
+        // Taken whether recorded or not: the simulator and the store keep them until asked.
+        let mut history = self.history.borrow_mut();
+        self.record_transitions(history.as_mut());
+        if let Some(history) = history.as_mut() {
+            let error = result.as_ref().err().map(|e| e.code.as_str());
+            history.call(target, error, notes);
         }
+        self.dynamodb.borrow_mut().take_writes(&mut |write| {
+            if let Some(history) = history.as_mut() {
+                history.item_written(&write);
+            }
+        });
+        drop(history);
         match result {
             Ok(value) => Answer {
                 status: 200,
@@ -112,11 +114,13 @@ impl Service {
         }
     }
 
-    fn record_transitions(&self, history: &mut History) {
+    fn record_transitions(&self, mut history: Option<&mut History>) {
         self.sqs
             .sim()
             .take_named_transitions(&mut |queue, transition| {
-                history.transition(queue, &transition)
+                if let Some(history) = history.as_mut() {
+                    history.transition(queue, &transition);
+                }
             });
     }
 
@@ -124,7 +128,7 @@ impl Service {
     pub(super) fn finish(&self) -> std::io::Result<()> {
         match self.history.borrow_mut().take() {
             Some(mut history) => {
-                self.record_transitions(&mut history);
+                self.record_transitions(Some(&mut history));
                 history.finish()
             }
             None => Ok(()),

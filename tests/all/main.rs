@@ -23,3 +23,4 @@ mod moto;
 mod readme;
 mod scenarios;
 mod serve;
+mod serve_catalog;
