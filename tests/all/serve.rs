@@ -814,3 +814,152 @@ fn the_serve_command_prints_its_endpoint_and_stops_on_sigterm() {
             || history.contains("server-stopped")
     );
 }
+
+/// One raw HTTP/1.1 exchange with the server: the status line, the headers (lower-cased) and
+/// the body.
+fn raw(server: &ServerHandle, target: Option<&str>, body: &str) -> (String, Vec<String>, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    let target = target.map_or(String::new(), |t| format!("X-Amz-Target: {t}\r\n"));
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n{target}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().to_owned();
+    let headers = lines.map(str::to_ascii_lowercase).collect();
+    (status, headers, body.to_owned())
+}
+
+/// The error shapes of both protocols on the wire: SQS's `__type` with its namespace and the
+/// legacy code in `x-amzn-query-error`; DynamoDB's namespace and no query header; a body that
+/// is not JSON and a request without a target.
+#[test]
+fn errors_have_each_protocols_shape_on_the_wire() {
+    let server = ideal_server(None);
+    let (status, headers, body) = raw(
+        &server,
+        Some("AmazonSQS.GetQueueUrl"),
+        r#"{"QueueName":"missing"}"#,
+    );
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(
+        headers.contains(
+            &"x-amzn-query-error: aws.simplequeueservice.nonexistentqueue;sender".to_owned()
+        ),
+        "{headers:?}"
+    );
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["__type"], "com.amazonaws.sqs#QueueDoesNotExist");
+    assert_eq!(error["message"], "The specified queue does not exist.");
+
+    let (status, headers, body) = raw(&server, Some("DynamoDB_20120810.NoSuchOperation"), "{}");
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(
+        !headers.iter().any(|h| h.starts_with("x-amzn-query-error")),
+        "{headers:?}"
+    );
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        error["__type"]
+            .as_str()
+            .unwrap()
+            .starts_with("com.amazonaws.dynamodb.v20120810#"),
+        "{body}"
+    );
+
+    let (_, _, body) = raw(&server, Some("AmazonSQS.ListQueues"), "{not json");
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["__type"], "com.amazonaws.sqs#SerializationException");
+    let (status, _, _) = raw(&server, None, "{}");
+    assert!(status.contains(" 400 "), "{status}");
+    server.stop().unwrap();
+}
+
+/// SetQueueAttributes changes behaviour, not only what is read back: with a 0 s visibility
+/// timeout a received message is visible again at once.
+#[tokio::test(flavor = "current_thread")]
+async fn changed_attributes_take_effect() {
+    let server = ideal_server(None);
+    let sqs = sqs(&server).await;
+    let url = create(&sqs, "changing", &[]).await;
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .send()
+        .await
+        .unwrap();
+    let first = sqs.receive_message().queue_url(&url).send().await.unwrap();
+    assert_eq!(first.messages().len(), 1);
+    let hidden = sqs.receive_message().queue_url(&url).send().await.unwrap();
+    assert!(
+        hidden.messages().is_empty(),
+        "in flight for the default 30 s"
+    );
+    sqs.change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(first.messages()[0].receipt_handle().unwrap())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::VisibilityTimeout, "0")
+        .send()
+        .await
+        .unwrap();
+    for expected_count in ["2", "3"] {
+        let again = sqs
+            .receive_message()
+            .queue_url(&url)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .unwrap();
+        let message = &again.messages()[0];
+        assert_eq!(
+            message.attributes().unwrap()[&MessageSystemAttributeName::ApproximateReceiveCount],
+            expected_count
+        );
+    }
+    server.stop().unwrap();
+}
+
+/// Stopping the server while a long poll waits: the stop returns, the poll ends (cut, or
+/// answered empty) and the history is complete.
+#[tokio::test(flavor = "current_thread")]
+async fn a_stop_during_a_long_poll_ends_it_and_writes_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stopped.jsonl");
+    let server = ideal_server(Some(path.clone()));
+    let sqs = sqs(&server).await;
+    let url = create(&sqs, "waiting", &[]).await;
+    let poll = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(20)
+        .send();
+    let stop = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::task::spawn_blocking(move || server.stop())
+            .await
+            .unwrap()
+    };
+    let (polled, stopped) = tokio::join!(poll, stop);
+    stopped.unwrap();
+    assert!(
+        polled
+            .as_ref()
+            .map_or(true, |answer| answer.messages().is_empty()),
+        "{polled:?}"
+    );
+    let history = std::fs::read_to_string(&path).unwrap();
+    let last: serde_json::Value = serde_json::from_str(history.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "server-stopped");
+}
