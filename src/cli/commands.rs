@@ -554,6 +554,15 @@ fn guide(command: GuideCommand) -> Result<QsimExitCode, CliError> {
 /// `qsim serve`: in the foreground until Ctrl-C or SIGTERM, then stopped gracefully (the
 /// history flushed).
 fn serve(options: crate::serve::ServeOptions) -> Result<QsimExitCode, CliError> {
+    if options.events.as_deref() == Some(Path::new("-")) {
+        return Err(CliError::output(
+            "--events -",
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the server's history goes to a file, not stdout (which shows the endpoint)",
+            ),
+        ));
+    }
     let profile = options.profile;
     let server = crate::serve::spawn(options).map_err(CliErrorKind::Serve)?;
     let url = server.endpoint_url();

@@ -963,3 +963,96 @@ async fn a_stop_during_a_long_poll_ends_it_and_writes_the_history() {
     let last: serde_json::Value = serde_json::from_str(history.lines().last().unwrap()).unwrap();
     assert_eq!(last["event"], "server-stopped");
 }
+
+/// What stops `qsim serve` from starting is bad input (exit 2), named: a port already taken, a
+/// history that cannot be created, `--events -`.
+#[test]
+fn the_serve_command_exits_2_naming_what_it_cannot_use() {
+    use std::process::Command;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--port", &port], "cannot listen on 127.0.0.1:"),
+        (
+            &["--events", "/nonexistent-dir/server.jsonl"],
+            "cannot create the history file /nonexistent-dir/server.jsonl",
+        ),
+        (
+            &["--events", "-"],
+            "--events -: the server's history goes to a file",
+        ),
+    ];
+    for (args, said) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_qsim"))
+            .arg("serve")
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: no endpoint printed");
+    }
+}
+
+/// A queue's MaximumMessageSize bounds each message (body and attributes): a single send above
+/// it is refused with SQS's wording, a batch entry above it fails alone.
+#[tokio::test(flavor = "current_thread")]
+async fn the_maximum_message_size_is_enforced_per_message() {
+    let server = ideal_server(None);
+    let sqs = sqs(&server).await;
+    let url = create(
+        &sqs,
+        "small",
+        &[(QueueAttributeName::MaximumMessageSize, "1024")],
+    )
+    .await;
+    let big = "x".repeat(1025);
+    let refused = sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body(&big)
+        .send()
+        .await
+        .unwrap_err();
+    let message = aws_sdk_sqs::error::ProvideErrorMetadata::message(&refused).unwrap_or_default();
+    assert!(
+        message.contains("Message must be shorter than 1024 bytes"),
+        "{refused:?}"
+    );
+    let with_attribute = sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("x".repeat(1000))
+        .message_attributes(
+            "padding",
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("y".repeat(100))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    assert!(with_attribute.is_err(), "attributes count toward the size");
+    let entry = |id: &str, body: &str| {
+        SendMessageBatchRequestEntry::builder()
+            .id(id)
+            .message_body(body)
+            .build()
+            .unwrap()
+    };
+    let batch = sqs
+        .send_message_batch()
+        .queue_url(&url)
+        .entries(entry("big", &big))
+        .entries(entry("small", "fits"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.successful().len(), 1);
+    assert_eq!(batch.successful()[0].id(), "small");
+    assert_eq!(batch.failed()[0].id(), "big");
+    assert_eq!(batch.failed()[0].code(), "InvalidParameterValue");
+    server.stop().unwrap();
+}

@@ -81,9 +81,9 @@ pub(super) fn batch_too_long(length: usize) -> ApiError {
     )
 }
 
-pub(super) fn message_too_long() -> ApiError {
+pub(super) fn message_too_long(max: u64) -> ApiError {
     invalid_value(format!(
-        "One or more parameters are invalid. Reason: Message must be shorter than {MAX_PAYLOAD_BYTES} bytes."
+        "One or more parameters are invalid. Reason: Message must be shorter than {max} bytes."
     ))
 }
 
@@ -119,7 +119,7 @@ pub(super) fn from_backend(error: &BackendError, receipt: Option<&str>, batch: b
             ),
         ),
         BackendErrorKind::MessageTooLarge if batch => batch_too_long(MAX_PAYLOAD_BYTES + 1),
-        BackendErrorKind::MessageTooLarge => message_too_long(),
+        BackendErrorKind::MessageTooLarge => message_too_long(MAX_PAYLOAD_BYTES as u64),
         BackendErrorKind::NotFound => queue_does_not_exist(),
         BackendErrorKind::InvalidParameter(text) => from_limit_text(text),
         BackendErrorKind::Unsupported => ApiError::client(

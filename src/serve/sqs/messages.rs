@@ -9,7 +9,8 @@ use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
 use super::errors::{
-    self, batch_too_long, empty_batch, from_backend, invalid_value, missing, too_many_entries,
+    self, batch_too_long, empty_batch, from_backend, invalid_value, message_too_long, missing,
+    too_many_entries,
 };
 use super::{ACCOUNT, MessageFacts, Sqs, request};
 use crate::backend::{
@@ -43,6 +44,7 @@ impl Sqs {
     ) -> Result<Value, ApiError> {
         let (id, name) = self.queue_of(request)?;
         let outgoing = outgoing(request, "0")?;
+        self.check_size(&name, &outgoing)?;
         let sent = self
             .sim
             .send(id, std::slice::from_ref(&outgoing.message))
@@ -71,19 +73,33 @@ impl Sqs {
             .zip(&ids)
             .map(|(entry, id)| outgoing(entry, id))
             .collect::<Result<_, _>>()?;
-        let total: usize = outgoing.iter().map(|o| o.message.body.len()).sum();
+        let total: usize = outgoing.iter().map(Outgoing::size).sum();
         if total > MAX_PAYLOAD_BYTES {
             return Err(batch_too_long(total));
         }
-        let batch: Vec<OutgoingMessage> = outgoing.iter().map(|o| o.message.clone()).collect();
+        // An entry above the queue's MaximumMessageSize fails alone; the others are sent.
+        let (fitting, too_long): (Vec<_>, Vec<_>) = outgoing
+            .iter()
+            .zip(&ids)
+            .partition(|(entry, _)| self.check_size(&name, entry).is_ok());
+        let mut failed: Vec<Value> = too_long
+            .into_iter()
+            .filter_map(|(entry, entry_id)| {
+                let error = self.check_size(&name, entry).err()?;
+                Some(failed_api_entry(entry_id, &error))
+            })
+            .collect();
+        let mut successful = Vec::new();
+        if fitting.is_empty() {
+            return Ok(json!({ "Successful": successful, "Failed": failed }));
+        }
+        let batch: Vec<OutgoingMessage> = fitting.iter().map(|(o, _)| o.message.clone()).collect();
         let results = self
             .sim
             .send(id, &batch)
             .await
             .map_err(|error| from_backend(&error, None, true))?;
-        let mut successful = Vec::new();
-        let mut failed = Vec::new();
-        for ((entry, result), entry_id) in outgoing.iter().zip(results).zip(&ids) {
+        for ((entry, entry_id), result) in fitting.into_iter().zip(results) {
             match result {
                 Ok(sent) => {
                     let mut answer = self.accepted(&name, entry, &sent.message_id, notes);
@@ -95,6 +111,21 @@ impl Sqs {
         }
         self.forget_departed_if_many().await;
         Ok(json!({ "Successful": successful, "Failed": failed }))
+    }
+
+    /// The queue's MaximumMessageSize, which the body and the attributes count toward.
+    fn check_size(&self, queue: &str, outgoing: &Outgoing) -> Result<(), ApiError> {
+        let max = self
+            .queues
+            .borrow()
+            .get(queue)
+            .map_or(MAX_PAYLOAD_BYTES as u64, |q| {
+                q.settings.maximum_message_size
+            });
+        if outgoing.size() as u64 > max {
+            return Err(message_too_long(max));
+        }
+        Ok(())
     }
 
     /// The answer to one accepted send; its facts remembered.
@@ -395,6 +426,24 @@ impl Sqs {
         self.receipts
             .borrow_mut()
             .retain(|_, (id, _)| held.contains(id));
+    }
+}
+
+impl Outgoing {
+    /// What counts toward the size limits: the body, and each attribute's name, type and
+    /// value (the Developer Guide's "message attributes" section).
+    fn size(&self) -> usize {
+        let attributes = self.attributes.as_ref().and_then(|(a, _)| a.as_object());
+        let attribute_bytes: usize = attributes.map_or(0, |attributes| {
+            attributes
+                .iter()
+                .map(|(name, value)| {
+                    let text = |member: &str| value[member].as_str().map_or(0, str::len);
+                    name.len() + text("DataType") + text("StringValue") + text("BinaryValue")
+                })
+                .sum()
+        });
+        self.message.body.len() + attribute_bytes
     }
 }
 
