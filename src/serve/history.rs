@@ -11,6 +11,10 @@
 //!   and `new` (DynamoDB JSON, null where absent);
 //! - `server-stopped` (actor `server`): the last line.
 //!
+//! Lines after the header are in time order once the server stopped (see `in_time_order`);
+//! a call's lines are stamped when it was answered, so a transition due at the very instant of
+//! a call (a 0 s visibility timeout expiring at its receive) sorts before that call's lines.
+//!
 //! Message identity: `message` is qsim's id when the body is a qsim body (`{"id": ...}`), so a
 //! history of a run through the server lines up with the engine's; `sqs_message_id` is SQS's.
 //! Lines about one message carry `queue` (its queue's name); a transition's actor is
@@ -18,6 +22,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -140,15 +145,19 @@ impl History {
         self.event(&actor, "item-written", None, fields);
     }
 
-    /// The last line; flushes the file and returns the first error writing it met.
-    pub(crate) fn finish(mut self) -> io::Result<()> {
+    /// The last line; flushes the file, puts its lines in time order (see
+    /// [`in_time_order`]) and returns the first error writing it met.
+    pub(crate) fn finish(mut self, path: &Path) -> io::Result<()> {
         self.event("server", "server-stopped", None, Map::new());
         if let Err(error) = self.out.flush() {
             self.failed.get_or_insert(error);
         }
         match self.failed {
             Some(error) => Err(error),
-            None => Ok(()),
+            None => {
+                let text = std::fs::read_to_string(path)?;
+                std::fs::write(path, in_time_order(&text))
+            }
         }
     }
 
@@ -191,4 +200,59 @@ fn common(
 ) -> Value {
     let id = body.and_then(Body::id_of);
     events::common(t_ms, actor, event, id.as_deref(), fields)
+}
+
+/// The history with its lines after the header sorted by `t_ms`, ties in written order. The
+/// simulator applies a queue's timers when that queue is next called, so a transition
+/// (`visibility-expired` at its due moment) is learnt, and written, after calls that came later;
+/// a history reads in time order, as the engine's does.
+fn in_time_order(text: &str) -> String {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let mut timed: Vec<(f64, &str)> = lines
+        .map(|line| {
+            let t_ms = serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|value| value["t_ms"].as_f64())
+                .unwrap_or(f64::MAX);
+            (t_ms, line)
+        })
+        .collect();
+    timed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut ordered = String::with_capacity(text.len());
+    for line in std::iter::once(header).chain(timed.into_iter().map(|(_, line)| line)) {
+        ordered.push_str(line);
+        ordered.push('\n');
+    }
+    ordered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_put_in_time_order_ties_kept_as_written() {
+        let text = concat!(
+            "{\"format\":\"qsim-events\"}\n",
+            "{\"t_ms\":5.0,\"event\":\"call\",\"n\":1}\n",
+            "{\"t_ms\":3.0,\"event\":\"visibility-expired\"}\n",
+            "{\"t_ms\":5.0,\"event\":\"call\",\"n\":2}\n",
+        );
+        let events: Vec<String> = in_time_order(text)
+            .lines()
+            .map(|line| {
+                let value: Value = serde_json::from_str(line).unwrap();
+                format!(
+                    "{}{}",
+                    value["event"].as_str().unwrap_or("header"),
+                    value["n"]
+                )
+            })
+            .collect();
+        assert_eq!(
+            events,
+            ["headernull", "visibility-expirednull", "call1", "call2"]
+        );
+    }
 }

@@ -169,9 +169,11 @@ fn run(
         let sqs = sqs::Sqs::new(options.seed, options.profile.envelope(), endpoint, clock);
         let service = Rc::new(Service::new(sqs, clock, history));
         http::serve(listener, Rc::clone(&service), stopped).await;
-        service.finish().map_err(|source| ServeError::WriteHistory {
-            path: options.events.clone().unwrap_or_default(),
-            source,
-        })
+        service
+            .finish(options.events.as_deref())
+            .map_err(|source| ServeError::WriteHistory {
+                path: options.events.clone().unwrap_or_default(),
+                source,
+            })
     })
 }

@@ -125,13 +125,13 @@ impl Service {
     }
 
     /// Ends the history: what the queues did since the last call, then its last line.
-    pub(super) fn finish(&self) -> std::io::Result<()> {
-        match self.history.borrow_mut().take() {
-            Some(mut history) => {
+    pub(super) fn finish(&self, path: Option<&std::path::Path>) -> std::io::Result<()> {
+        match (self.history.borrow_mut().take(), path) {
+            (Some(mut history), Some(path)) => {
                 self.record_transitions(Some(&mut history));
-                history.finish()
+                history.finish(path)
             }
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 }

@@ -691,13 +691,22 @@ async fn the_history_records_calls_messages_and_transitions() {
         .send()
         .await
         .unwrap();
+    // Visible again a second after the first receive: the second one's long poll waits for it.
+    // (A 0 s timeout would expire at the receive's own instant, which the history cannot
+    // order after the receive's line.)
     sqs.receive_message()
         .queue_url(&url)
-        .visibility_timeout(0)
+        .visibility_timeout(1)
         .send()
         .await
         .unwrap();
-    let again = sqs.receive_message().queue_url(&url).send().await.unwrap();
+    let again = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
     sqs.delete_message()
         .queue_url(&url)
         .receipt_handle(again.messages()[0].receipt_handle().unwrap())
@@ -744,6 +753,14 @@ async fn the_history_records_calls_messages_and_transitions() {
             "received",
             "deleted"
         ]
+    );
+    let times: Vec<f64> = lines[1..]
+        .iter()
+        .map(|l| l["t_ms"].as_f64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|pair| pair[0] <= pair[1]),
+        "in time order: {times:?}"
     );
     let sent_line = lines.iter().find(|l| l["event"] == "sent").unwrap();
     assert_eq!(sent_line["sqs_message_id"].as_str(), sent.message_id());
