@@ -1073,3 +1073,36 @@ async fn the_maximum_message_size_is_enforced_per_message() {
     assert_eq!(batch.failed()[0].code(), "InvalidParameterValue");
     server.stop().unwrap();
 }
+
+/// A MessageGroupId on a standard queue (fair queues) does not make it FIFO: no sequence
+/// number, no deduplication id.
+#[tokio::test(flavor = "current_thread")]
+async fn a_group_id_on_a_standard_queue_gets_no_fifo_attributes() {
+    let server = ideal_server(None);
+    let sqs = sqs(&server).await;
+    let url = create(&sqs, "fair", &[]).await;
+    let sent = sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .message_group_id("tenant-1")
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.sequence_number().is_none());
+    let received = sqs
+        .receive_message()
+        .queue_url(&url)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attributes = received.messages()[0].attributes().unwrap();
+    assert_eq!(
+        attributes[&MessageSystemAttributeName::MessageGroupId],
+        "tenant-1"
+    );
+    assert!(!attributes.contains_key(&MessageSystemAttributeName::MessageDeduplicationId));
+    assert!(!attributes.contains_key(&MessageSystemAttributeName::SequenceNumber));
+    server.stop().unwrap();
+}

@@ -113,6 +113,13 @@ impl Sqs {
         Ok(json!({ "Successful": successful, "Failed": failed }))
     }
 
+    fn is_fifo(&self, queue: &str) -> bool {
+        self.queues
+            .borrow()
+            .get(queue)
+            .is_some_and(|q| q.settings.attributes.fifo)
+    }
+
     /// The queue's MaximumMessageSize, which the body and the attributes count toward.
     fn check_size(&self, queue: &str, outgoing: &Outgoing) -> Result<(), ApiError> {
         let max = self
@@ -136,7 +143,7 @@ impl Sqs {
         message_id: &Arc<str>,
         notes: &mut Vec<Note>,
     ) -> Map<String, Value> {
-        let fifo = outgoing.message.group_id.is_some();
+        let fifo = self.is_fifo(queue);
         let sequence_number = {
             let mut facts = self.facts.borrow_mut();
             // A FIFO send deduplicated within the window answers with the original's id and
@@ -206,6 +213,7 @@ impl Sqs {
         )?);
         let attribute_names = request::string_list(request, "MessageAttributeNames")?;
         let queue_wait = self.queues.borrow()[&name].settings.attributes.receive_wait;
+        let fifo = self.is_fifo(&name);
         let received = self
             .sim
             .receive(
@@ -225,7 +233,7 @@ impl Sqs {
             .iter()
             .map(|message| {
                 notes.push(Note::received(&name, message));
-                self.delivered(message, &system, &attribute_names)
+                self.delivered(message, fifo, &system, &attribute_names)
             })
             .collect();
         Ok(json!({ "Messages": messages }))
@@ -236,6 +244,7 @@ impl Sqs {
     fn delivered(
         &self,
         message: &ReceivedMessage,
+        fifo: bool,
         system: &[&str],
         attribute_names: &[&str],
     ) -> Value {
@@ -276,6 +285,8 @@ impl Sqs {
         );
         if let Some(group) = &message.group_id {
             put("MessageGroupId", group.to_string());
+        }
+        if fifo {
             let dedup_id = match &facts.dedup_id {
                 Some(id) => id.to_string(),
                 // Content-based deduplication: SQS's id is the body's SHA-256.
