@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::rc::Rc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -20,6 +20,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::service::{CONTENT_TYPE, Service};
+
+/// The largest request body read: above any API request (a batch of 1 MiB of messages, JSON
+/// escaped), so a runaway client cannot exhaust the server's memory.
+const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 /// How long a connection may take to finish once the server stops.
 const GRACE: Duration = Duration::from_secs(1);
@@ -80,9 +84,22 @@ async fn respond(service: &Service, request: Request<Incoming>) -> Response<Full
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let body = match request.into_body().collect().await {
+    // A declared length is refused before reading; an undeclared one (chunked) as it grows.
+    let declared = hyper::body::Body::size_hint(request.body()).lower();
+    if declared > MAX_REQUEST_BYTES as u64 {
+        return plain(413, "the request body is larger than any API request\n");
+    }
+    let body = match Limited::new(request.into_body(), MAX_REQUEST_BYTES)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return plain(400, "the request body could not be read\n"),
+        Err(_) => {
+            return plain(
+                413,
+                "the request body could not be read, or is larger than any API request\n",
+            );
+        }
     };
     let answer = service.answer(target.as_deref(), &body).await;
     let mut response = Response::builder()

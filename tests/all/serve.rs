@@ -1106,3 +1106,23 @@ async fn a_group_id_on_a_standard_queue_gets_no_fifo_attributes() {
     assert!(!attributes.contains_key(&MessageSystemAttributeName::SequenceNumber));
     server.stop().unwrap();
 }
+
+/// A body larger than any API request is refused before it is read.
+#[test]
+fn a_body_larger_than_any_request_is_refused() {
+    use std::io::{Read, Write};
+    let server = ideal_server(None);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: AmazonSQS.ListQueues\r\nContent-Length: {}\r\n\r\n",
+        64 * 1024 * 1024
+    )
+    .unwrap();
+    let mut answer = [0u8; 64];
+    let read = stream.read(&mut answer).unwrap();
+    let status = String::from_utf8_lossy(&answer[..read]);
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    drop(stream);
+    server.stop().unwrap();
+}
