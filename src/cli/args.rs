@@ -129,6 +129,23 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
     },
+    /// Serve the simulator over the AWS JSON protocol (SQS and DynamoDB) on loopback, in real
+    /// time, until Ctrl-C or SIGTERM: point any SDK at it with AWS_ENDPOINT_URL.
+    Serve {
+        /// The loopback port (0: any free port, printed at start).
+        #[arg(long, default_value = "0")]
+        port: u16,
+        /// The simulator profile every queue gets: aws, ideal or adversarial.
+        #[arg(long, alias = "sim-profile", value_name = "PROFILE", value_parser = parse_profile, default_value = "aws")]
+        profile: Profile,
+        /// The root seed of the simulator's random choices.
+        #[arg(long, default_value = "1")]
+        seed: u64,
+        /// Write the server-side history (every call, every queue transition, every item
+        /// write) as JSON lines to this file.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
+    },
     /// Print a shell completion script: `qsim completions bash > /etc/bash_completion.d/qsim`.
     Completions {
         /// The shell.

@@ -106,6 +106,17 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             output,
             scenario,
         } => super::history_report::report(&events, &output, scenario.as_deref(), &limits),
+        Command::Serve {
+            port,
+            profile,
+            seed,
+            events,
+        } => serve(crate::serve::ServeOptions {
+            port: Some(port),
+            profile,
+            seed,
+            events,
+        }),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "qsim", &mut script);
@@ -538,4 +549,35 @@ fn guide(command: GuideCommand) -> Result<QsimExitCode, CliError> {
     } else {
         QsimExitCode::Passed
     })
+}
+
+/// `qsim serve`: in the foreground until Ctrl-C or SIGTERM, then stopped gracefully (the
+/// history flushed).
+fn serve(options: crate::serve::ServeOptions) -> Result<QsimExitCode, CliError> {
+    if options.events.as_deref() == Some(Path::new("-")) {
+        return Err(CliError::output(
+            "--events -",
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the server's history goes to a file, not stdout (which shows the endpoint)",
+            ),
+        ));
+    }
+    let profile = options.profile;
+    let server = crate::serve::spawn(options).map_err(CliErrorKind::Serve)?;
+    let url = server.endpoint_url();
+    out(&format!(
+        "qsim serve: SQS and DynamoDB on {url} (profile {}), until Ctrl-C",
+        profile.as_str()
+    ))?;
+    out(&format!(
+        "point an SDK at it: AWS_ENDPOINT_URL={url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x"
+    ))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliErrorKind::Runtime)?;
+    runtime.block_on(crate::interrupt::next_signal());
+    server.stop().map_err(CliErrorKind::Serve)?;
+    Ok(QsimExitCode::Passed)
 }

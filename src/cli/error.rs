@@ -17,6 +17,7 @@ use crate::infra::{DuplicateScenario, InfraError};
 use crate::report::history::HistoryError;
 use crate::report::summary::error_chain;
 use crate::scenario::ScenarioError;
+use crate::serve::ServeError;
 
 #[derive(Debug)]
 pub(crate) struct CliError {
@@ -62,6 +63,9 @@ pub(crate) enum CliErrorKind {
     History(HistoryError),
     /// `qsim report` without `--scenario`: no scenario of that name in the folder searched.
     HistoryScenario { name: String, dir: PathBuf },
+    /// `qsim serve` could not start (the port is taken, the history file cannot be created) or
+    /// stop cleanly.
+    Serve(ServeError),
 }
 
 impl CliError {
@@ -89,7 +93,11 @@ impl CliError {
             | CliErrorKind::Merge(_)
             | CliErrorKind::Guide(_)
             | CliErrorKind::History(_)
-            | CliErrorKind::HistoryScenario { .. } => QsimExitCode::BadInput,
+            | CliErrorKind::HistoryScenario { .. }
+            | CliErrorKind::Serve(ServeError::Bind { .. } | ServeError::CreateHistory { .. }) => {
+                QsimExitCode::BadInput
+            }
+            CliErrorKind::Serve(_) => QsimExitCode::BackendError,
             CliErrorKind::Backend(_)
             | CliErrorKind::Runtime(_)
             | CliErrorKind::CleanupIncomplete(_) => QsimExitCode::BackendError,
@@ -139,6 +147,7 @@ impl CliError {
                 "the history is a run of scenario `{name}`, which is not in {}: name its file with --scenario FILE",
                 dir.display()
             )],
+            CliErrorKind::Serve(e) => vec![error_chain(e)],
             CliErrorKind::CleanupIncomplete(failures) => failures
                 .iter()
                 .map(|failure| {

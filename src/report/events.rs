@@ -792,7 +792,8 @@ fn header(scenario: &Scenario, outcome: &Outcome) -> Value {
     })
 }
 
-fn common(
+/// One line after the header: the common fields first, then `fields`.
+pub(crate) fn common(
     t_ms: f64,
     actor: &str,
     event: &'static str,

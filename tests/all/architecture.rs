@@ -49,6 +49,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "guide",
         &["scenario", "engine", "check", "runner", "report"],
     ),
+    // The simulator over the AWS protocols; its history in the engine's format.
+    ("serve", &["backend", "engine", "report"]),
     (
         "bench",
         &["scenario", "engine", "backend", "check", "runner"],
@@ -69,6 +71,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "report",
             "bench",
             "guide",
+            "serve",
         ],
     ),
 ];

@@ -26,3 +26,5 @@ mod moto;
 mod readme;
 mod scenarios;
 mod sdk_conformance;
+mod serve;
+mod serve_catalog;

@@ -152,6 +152,80 @@ impl SimBackend {
         Ok(Attempt { messages, wait })
     }
 
+    /// CreateQueue under a name chosen by the caller (`qsim serve`, whose clients name their
+    /// queues); the queue's random streams derive from `streams` (the server makes it unique
+    /// per queue it creates, so a queue created again under an old name does not repeat the
+    /// old one's message ids), so a server's queues are as reproducible for a seed as a run's.
+    pub(crate) fn create_named_queue(
+        &self,
+        name: &str,
+        streams: &str,
+        spec: &QueueSpec,
+    ) -> Result<QueueId, BackendError> {
+        self.add_queue(name.to_owned(), streams, spec)
+    }
+
+    fn add_queue(
+        &self,
+        name: String,
+        base: &str,
+        spec: &QueueSpec,
+    ) -> Result<QueueId, BackendError> {
+        self.check_spec(spec)
+            .map_err(|kind| BackendError::new("CreateQueue", name.clone(), kind))?;
+        let mut queues = self.queues.borrow_mut();
+        let id = QueueId(queues.len());
+        let envelope = if spec.attributes.fifo {
+            spec.sim.for_fifo()
+        } else {
+            spec.sim
+        };
+        queues.push(Queue::new(
+            id,
+            name,
+            spec.clone(),
+            stream(self.seed, &format!("sim-{base}")),
+            Faults::new(envelope, self.seed, base),
+        ));
+        Ok(id)
+    }
+
+    /// SetQueueAttributes: `queue` takes the attributes and redrive policy of `spec` from now
+    /// on (its type, standard or FIFO, cannot change; the caller keeps it). Messages already
+    /// stored keep the delay and retention they were stored with, as on SQS.
+    pub(crate) fn reconfigure_queue(
+        &self,
+        queue: QueueId,
+        spec: &QueueSpec,
+    ) -> Result<(), BackendError> {
+        const SET: &str = "SetQueueAttributes";
+        self.check_spec(spec)
+            .map_err(|kind| BackendError::new(SET, format!("queue #{}", queue.0), kind))?;
+        self.with_queue(SET, queue, |queue, _| {
+            queue.spec.attributes = spec.attributes;
+            queue.spec.redrive = spec.redrive;
+            Ok(())
+        })
+    }
+
+    /// [`Backend::take_transitions`] with the name of the queue each happened in, for a
+    /// server whose queues are not one run's main queue and DLQ.
+    pub(crate) fn take_named_transitions(&self, sink: &mut dyn FnMut(&str, QueueTransition)) {
+        for queue in self.queues.borrow_mut().iter_mut() {
+            let role = queue.spec.role;
+            let (name, noted) = queue.take_noted();
+            for noted in noted {
+                let transition = QueueTransition {
+                    at: self.clock.instant(noted.at),
+                    queue: role,
+                    kind: noted.kind,
+                    body: noted.body,
+                };
+                sink(name, transition);
+            }
+        }
+    }
+
     fn check_spec(&self, spec: &QueueSpec) -> Result<(), BackendErrorKind> {
         limits::at_most(
             spec.attributes.visibility_timeout,
@@ -261,23 +335,7 @@ impl Backend for SimBackend {
         } else {
             base.clone()
         };
-        self.check_spec(spec)
-            .map_err(|kind| BackendError::new("CreateQueue", name.clone(), kind))?;
-        let mut queues = self.queues.borrow_mut();
-        let id = QueueId(queues.len());
-        let envelope = if spec.attributes.fifo {
-            spec.sim.for_fifo()
-        } else {
-            spec.sim
-        };
-        queues.push(Queue::new(
-            id,
-            name,
-            spec.clone(),
-            stream(self.seed, &format!("sim-{base}")),
-            Faults::new(envelope, self.seed, &base),
-        ));
-        Ok(id)
+        self.add_queue(name, &base, spec)
     }
 
     async fn create_tables(&self) -> Result<(), BackendError> {
@@ -510,17 +568,7 @@ impl Backend for SimBackend {
     }
 
     fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {
-        for queue in self.queues.borrow_mut().iter_mut() {
-            let role = queue.spec.role;
-            for noted in queue.take_noted() {
-                sink(QueueTransition {
-                    at: self.clock.instant(noted.at),
-                    queue: role,
-                    kind: noted.kind,
-                    body: noted.body,
-                });
-            }
-        }
+        self.take_named_transitions(&mut |_, transition| sink(transition));
     }
 
     async fn teardown(&self) -> Result<(), BackendError> {

@@ -566,9 +566,9 @@ impl Queue {
         Some(Transfer::from_stored(message))
     }
 
-    /// Hands over the transitions noted since the last call.
-    pub(super) fn take_noted(&mut self) -> std::vec::Drain<'_, Noted> {
-        self.noted.drain(..)
+    /// Hands over the transitions noted since the last call, with the queue's name.
+    pub(super) fn take_noted(&mut self) -> (&str, std::vec::Drain<'_, Noted>) {
+        (&self.name, self.noted.drain(..))
     }
 
     fn note(&mut self, at: Moment, kind: TransitionKind, body: Arc<str>) {

@@ -1,0 +1,258 @@
+//! The server's history (`qsim serve --events FILE`): JSON lines in the format the engine's
+//! `--events` writes (`t_ms`, `actor`, `event`, `message` first), with the same event names
+//! for the same things: a queue's own transitions keep their names (`visibility-expired`,
+//! `dead-lettered`, `purged`, `deduplicated`, `expired`, `redriven`, `duplicated`) and the
+//! messages' `sent`, `received` and `deleted` theirs. A server knows no scenario, so its header
+//! names the server instead, and it adds the kinds only a server has:
+//!
+//! - `call` (actor `api`): every API call, with `operation` (`AmazonSQS.SendMessage`), and
+//!   `error` (the error code, or null);
+//! - `item-written` (actor `table:NAME`): a DynamoDB item a write changed, with `key`, `old`
+//!   and `new` (DynamoDB JSON, null where absent);
+//! - `server-stopped` (actor `server`): the last line.
+//!
+//! Lines after the header are in time order once the server stopped (see `in_time_order`);
+//! a call's lines are stamped when it was answered, so a transition due at the very instant of
+//! a call (a 0 s visibility timeout expiring at its receive) sorts before that call's lines.
+//!
+//! Message identity: `message` is qsim's id when the body is a qsim body (`{"id": ...}`), so a
+//! history of a run through the server lines up with the engine's; `sqs_message_id` is SQS's.
+//! Lines about one message carry `queue` (its queue's name); a transition's actor is
+//! `queue:NAME`.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::clock::WallClock;
+use super::dynamodb::ItemWrite;
+use crate::backend::{QueueTransition, ReceivedMessage, TransitionKind};
+use crate::engine::Body;
+use crate::report::events::{self, FORMAT, VERSION};
+
+/// A message an API call concerned, noted by the operation for the history.
+#[derive(Clone, Debug)]
+pub(crate) struct Note {
+    event: &'static str,
+    queue: String,
+    message_id: Arc<str>,
+    body: Arc<str>,
+    receive_count: Option<u32>,
+}
+
+impl Note {
+    pub(crate) fn sent(queue: &str, message_id: &Arc<str>, body: &Arc<str>) -> Note {
+        Note {
+            event: "sent",
+            queue: queue.to_owned(),
+            message_id: Arc::clone(message_id),
+            body: Arc::clone(body),
+            receive_count: None,
+        }
+    }
+
+    pub(crate) fn received(queue: &str, message: &ReceivedMessage) -> Note {
+        Note {
+            event: "received",
+            queue: queue.to_owned(),
+            message_id: Arc::clone(&message.message_id),
+            body: Arc::clone(&message.body),
+            receive_count: Some(message.receive_count),
+        }
+    }
+
+    pub(crate) fn deleted(queue: &str, message_id: &Arc<str>, body: &Arc<str>) -> Note {
+        Note {
+            event: "deleted",
+            queue: queue.to_owned(),
+            message_id: Arc::clone(message_id),
+            body: Arc::clone(body),
+            receive_count: None,
+        }
+    }
+}
+
+/// The history file being written; the first write error is kept and reported at the end.
+#[derive(Debug)]
+pub(crate) struct History {
+    out: BufWriter<File>,
+    clock: WallClock,
+    failed: Option<io::Error>,
+}
+
+impl History {
+    pub(crate) fn start(file: File, clock: WallClock, profile: &str, seed: u64) -> History {
+        let mut history = History {
+            out: BufWriter::new(file),
+            clock,
+            failed: None,
+        };
+        history.line(&json!({
+            "format": FORMAT,
+            "version": VERSION,
+            "server": "qsim serve",
+            "profile": profile,
+            "seed": seed,
+        }));
+        history
+    }
+
+    pub(crate) fn call(&mut self, operation: &str, error: Option<&str>, notes: &[Note]) {
+        let mut fields = Map::new();
+        fields.insert("operation".into(), json!(operation));
+        fields.insert("error".into(), json!(error));
+        self.event("api", "call", None, fields);
+        for note in notes {
+            let mut fields = Map::new();
+            fields.insert("queue".into(), json!(note.queue));
+            fields.insert("sqs_message_id".into(), json!(&*note.message_id));
+            if let Some(count) = note.receive_count {
+                fields.insert("receive_count".into(), json!(count));
+            }
+            let actor = format!("queue:{}", note.queue);
+            self.event(&actor, note.event, Some(&note.body), fields);
+        }
+    }
+
+    pub(crate) fn transition(&mut self, queue: &str, transition: &QueueTransition) {
+        let mut fields = Map::new();
+        fields.insert("queue".into(), json!(queue));
+        if let TransitionKind::DeadLettered { receive_count } = transition.kind {
+            fields.insert("receive_count".into(), json!(receive_count));
+        }
+        let t_ms = self.clock.elapsed_of(transition.at).as_secs_f64() * 1000.0;
+        let actor = format!("queue:{queue}");
+        let line = common(
+            t_ms,
+            &actor,
+            transition.kind.as_str(),
+            Some(&transition.body),
+            fields,
+        );
+        self.line(&line);
+    }
+
+    pub(crate) fn item_written(&mut self, write: &ItemWrite) {
+        let mut fields = Map::new();
+        fields.insert("table".into(), json!(write.table));
+        fields.insert("key".into(), write.key.clone());
+        fields.insert("old".into(), write.old.clone().unwrap_or(Value::Null));
+        fields.insert("new".into(), write.new.clone().unwrap_or(Value::Null));
+        let actor = format!("table:{}", write.table);
+        self.event(&actor, "item-written", None, fields);
+    }
+
+    /// The last line; flushes the file, puts its lines in time order (see
+    /// [`in_time_order`]) and returns the first error writing it met.
+    pub(crate) fn finish(mut self, path: &Path) -> io::Result<()> {
+        self.event("server", "server-stopped", None, Map::new());
+        if let Err(error) = self.out.flush() {
+            self.failed.get_or_insert(error);
+        }
+        match self.failed {
+            Some(error) => Err(error),
+            None => {
+                let text = std::fs::read_to_string(path)?;
+                std::fs::write(path, in_time_order(&text))
+            }
+        }
+    }
+
+    fn event(
+        &mut self,
+        actor: &str,
+        event: &'static str,
+        body: Option<&str>,
+        fields: Map<String, Value>,
+    ) {
+        let t_ms = self
+            .clock
+            .elapsed_of(tokio::time::Instant::now())
+            .as_secs_f64()
+            * 1000.0;
+        let line = common(t_ms, actor, event, body, fields);
+        self.line(&line);
+    }
+
+    fn line(&mut self, value: &Value) {
+        if self.failed.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut self.out, value)
+            .map_err(io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(error) = written {
+            self.failed = Some(error);
+        }
+    }
+}
+
+/// A line in the engine's shape; `message` is the body's qsim id when it has one.
+fn common(
+    t_ms: f64,
+    actor: &str,
+    event: &'static str,
+    body: Option<&str>,
+    fields: Map<String, Value>,
+) -> Value {
+    let id = body.and_then(Body::id_of);
+    events::common(t_ms, actor, event, id.as_deref(), fields)
+}
+
+/// The history with its lines after the header sorted by `t_ms`, ties in written order. The
+/// simulator applies a queue's timers when that queue is next called, so a transition
+/// (`visibility-expired` at its due moment) is learnt, and written, after calls that came later;
+/// a history reads in time order, as the engine's does.
+fn in_time_order(text: &str) -> String {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let mut timed: Vec<(f64, &str)> = lines
+        .map(|line| {
+            let t_ms = serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|value| value["t_ms"].as_f64())
+                .unwrap_or(f64::MAX);
+            (t_ms, line)
+        })
+        .collect();
+    timed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut ordered = String::with_capacity(text.len());
+    for line in std::iter::once(header).chain(timed.into_iter().map(|(_, line)| line)) {
+        ordered.push_str(line);
+        ordered.push('\n');
+    }
+    ordered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_put_in_time_order_ties_kept_as_written() {
+        let text = concat!(
+            "{\"format\":\"qsim-events\"}\n",
+            "{\"t_ms\":5.0,\"event\":\"call\",\"n\":1}\n",
+            "{\"t_ms\":3.0,\"event\":\"visibility-expired\"}\n",
+            "{\"t_ms\":5.0,\"event\":\"call\",\"n\":2}\n",
+        );
+        let events: Vec<String> = in_time_order(text)
+            .lines()
+            .map(|line| {
+                let value: Value = serde_json::from_str(line).unwrap();
+                format!(
+                    "{}{}",
+                    value["event"].as_str().unwrap_or("header"),
+                    value["n"]
+                )
+            })
+            .collect();
+        assert_eq!(
+            events,
+            ["headernull", "visibility-expirednull", "call1", "call2"]
+        );
+    }
+}

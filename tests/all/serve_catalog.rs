@@ -1,0 +1,165 @@
+//! Self-consistency of `qsim serve`: the catalog run with qsim's AWS backend against an
+//! in-process server (ideal profile) gives the simulator's verdicts and snapshots.
+//!
+//! Real time: every scenario runs for as long as its virtual duration, so they run all at once
+//! (one thread each, one shared server) and the set is the catalog's scenarios that end within
+//! [`MAX_VIRTUAL`] on the simulator: all but the ones that wait out SQS's longest windows (the
+//! 5-minute FIFO deduplication window). Scenarios that need what a real-time server cannot
+//! give (exact timelines, or the simulator's own fault knobs of `[queue.sim]`) are left out,
+//! by the capability they need.
+
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Duration;
+
+use aws_sdk_sqs::config::Credentials;
+use qsim::backend::Capability;
+use qsim::backend::aws::{AwsBackend, AwsOptions};
+use qsim::check::{self, projection, snapshot};
+use qsim::engine::{self, Outcome};
+use qsim::scenario::{self, Scenario};
+use qsim::serve::{ServeOptions, spawn};
+use qsim::sqs::envelope::Profile;
+
+/// The longest virtual run taken into the set: the test's wall time is about this.
+const MAX_VIRTUAL: Duration = Duration::from_secs(120);
+
+/// What a run concluded: its ending and each expectation's result, in order.
+type Verdict = (String, Vec<(String, bool)>);
+
+fn verdict(scenario: &Scenario, outcome: &Outcome) -> (Verdict, bool) {
+    let checked = check::check(scenario, outcome);
+    let results = checked
+        .results
+        .iter()
+        .map(|result| (result.expectation.metric.name().to_owned(), result.passed))
+        .collect();
+    let text = projection::project(scenario, outcome, &checked.facts);
+    let dir = snapshot::default_dir(&scenario.path);
+    let matched = matches!(
+        snapshot::compare(&dir, &scenario.name, &text, snapshot::UpdateMode::Never),
+        Ok(snapshot::SnapshotStatus::Matched)
+    );
+    ((checked.ending.as_str().to_owned(), results), matched)
+}
+
+#[test]
+#[ignore = "needs the DynamoDB half of qsim serve (src/serve/dynamodb): every run creates its tables; run with --ignored once it is merged"]
+fn the_catalog_through_qsim_serve_gives_the_simulators_verdicts_and_snapshots() {
+    let files = scenario::discover(Path::new("scenarios.d")).unwrap();
+    let scenarios: Vec<Scenario> = files
+        .iter()
+        .map(|file| scenario::load(file).unwrap_or_else(|e| panic!("{}", e.render(false))))
+        .collect();
+    let server = spawn(ServeOptions {
+        port: None,
+        profile: Profile::Ideal,
+        seed: 1,
+        events: None,
+    })
+    .unwrap();
+    let endpoint = server.endpoint_url();
+    let probe = engine::realtime_runtime()
+        .unwrap()
+        .block_on(backend(&endpoint, "probe"))
+        .unwrap();
+
+    let mut selected = Vec::new();
+    let mut left_out = Vec::new();
+    for scenario in &scenarios {
+        let simulated = qsim::runner::simulate(Rc::new(scenario.clone()), scenario.seed)
+            .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+        // A custom endpoint is taken to have no capability: what is missing is what it needs.
+        let needs_simulator = engine::missing_capabilities(scenario, &probe)
+            .into_iter()
+            .find(|capability| {
+                matches!(
+                    capability,
+                    Capability::Deterministic | Capability::InjectedFaults
+                )
+            });
+        match needs_simulator {
+            Some(capability) => left_out.push(format!("{} ({capability:?})", scenario.name)),
+            None if simulated.elapsed > MAX_VIRTUAL => left_out.push(format!(
+                "{} ({:?} of virtual time)",
+                scenario.name, simulated.elapsed
+            )),
+            None => selected.push((scenario, verdict(scenario, &simulated))),
+        }
+    }
+    assert!(
+        selected.len() >= scenarios.len() / 2,
+        "most of the catalog runs through the server; left out: {left_out:?}"
+    );
+
+    let mismatches: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = selected
+            .iter()
+            .map(|(scenario, simulated)| {
+                let endpoint = endpoint.clone();
+                scope.spawn(move || {
+                    let served = run_through(scenario, &endpoint);
+                    match served {
+                        Err(error) => Some(format!("{}: {error}", scenario.name)),
+                        Ok(served) if served != *simulated => Some(format!(
+                            "{}: simulator {simulated:?}, through qsim serve {served:?}",
+                            scenario.name
+                        )),
+                        Ok(_) => None,
+                    }
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .filter_map(|run| run.join().unwrap())
+            .collect()
+    });
+    server.stop().unwrap();
+    assert!(
+        mismatches.is_empty(),
+        "{}\n(left out: {left_out:?})",
+        mismatches.join("\n")
+    );
+}
+
+/// `scenario` with its own seed through qsim's AWS backend pointed at `endpoint`.
+fn run_through(scenario: &Scenario, endpoint: &str) -> Result<(Verdict, bool), String> {
+    let runtime = engine::realtime_runtime().map_err(|e| e.to_string())?;
+    tokio::task::LocalSet::new().block_on(&runtime, async {
+        let backend = backend(endpoint, &scenario.name).await?;
+        let outcome = engine::run(
+            Rc::new(scenario.clone()),
+            Rc::new(backend),
+            scenario.seed,
+            None,
+            engine::Limits::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(verdict(scenario, &outcome))
+    })
+}
+
+/// qsim's AWS backend for a run of `scenario` against `endpoint`.
+async fn backend(endpoint: &str, scenario: &str) -> Result<AwsBackend, String> {
+    let options = AwsOptions {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint.to_owned()),
+        keep: false,
+        provisioned: None,
+        max_send_rate: None,
+    };
+    let config = options
+        .config_loader()
+        .credentials_provider(Credentials::new(
+            "any",
+            "thing",
+            None,
+            None,
+            "serve-catalog",
+        ))
+        .load()
+        .await;
+    AwsBackend::from_sdk_config(&config, &options, scenario).map_err(|e| e.to_string())
+}
