@@ -42,6 +42,6 @@ pub use backend::AwsBackend;
 pub(crate) use cleanup::CleanupFailure;
 pub use cleanup::{ResourceKind, SkipReason, cleanup, cleanup_with_config};
 pub use options::AwsOptions;
-pub(crate) use options::CUSTOM_ENDPOINT_MAX_RATE;
+pub use options::CUSTOM_ENDPOINT_MAX_RATE;
 pub(crate) use provisioned_mismatch::ProvisionedMismatch;
 pub use provisioned_queues::ProvisionedQueues;

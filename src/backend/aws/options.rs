@@ -30,7 +30,7 @@ pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
 /// says otherwise: moto_server on one core answers roughly 150-250 requests a second in this
 /// project's moto_drain benchmark, and a scenario's consumers need three or four calls per message
 /// sent, so a producer much faster than 50 messages a second outruns what it can show.
-pub(crate) const CUSTOM_ENDPOINT_MAX_RATE: u32 = 50;
+pub const CUSTOM_ENDPOINT_MAX_RATE: u32 = 50;
 
 /// What `qsim run --backend aws` and `qsim cleanup` were told about the account to use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
