@@ -29,8 +29,8 @@ pub(crate) use table::{
     outbox_item_key, record_item_key,
 };
 pub use types::{
-    Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Receipt, ReceiveRequest,
-    ReceivedMessage, Redrive,
+    Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Reachable, Receipt,
+    ReceiveRequest, ReceivedMessage, Redrive,
 };
 pub(crate) use types::{
     MoveTask, MoveTaskState, QueueDepth, QueueTransition, SendOutcome, TransitionKind,
@@ -167,6 +167,13 @@ pub trait Backend {
     /// [`faults::FaultLayer`] injects any).
     fn take_injections(&self, sink: &mut dyn FnMut(faults::Injection)) {
         let _ = sink;
+    }
+
+    /// How a child process reaches this run's queues and tables (`process` and `command`
+    /// consumers), or `None` when it cannot: the simulator lives inside this process.
+    fn reachable(&self, main: QueueId, dlq: Option<QueueId>) -> Option<Reachable> {
+        let _ = (main, dlq);
+        None
     }
 
     /// Removes what this run created (a no-op for the simulator). Pre-provisioned resources are

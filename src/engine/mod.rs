@@ -7,6 +7,8 @@
 //! tear down.
 
 mod autoscaler;
+pub mod child;
+mod child_instance;
 mod consumer;
 mod context;
 mod event;
@@ -16,13 +18,16 @@ mod payload;
 mod producer;
 mod requirements;
 mod retry;
+mod standalone;
 mod timeline;
 
+pub(crate) use context::EventSink;
 pub(crate) use event::{ActorId, Event, EventLog, KeyRef, MessageIx, MessageMeta};
 pub use event::{CrashPoint, EventKind, SkipReason};
 pub(crate) use fleet::InstanceState;
 pub(crate) use payload::Body;
 pub use requirements::missing_capabilities;
+pub use standalone::{Instance, LoneEnd, consume};
 
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -264,7 +264,7 @@ impl<'a> Reader<'a> {
                 };
                 return Ok(());
             }
-            _ => self.event_kind(event, value, message)?,
+            _ => event_kind(&mut self.log, event, value, message)?,
         };
         self.track_instance(actor_name, &kind);
         let actor = self.log.actor(actor_name);
@@ -319,125 +319,6 @@ impl<'a> Reader<'a> {
             seq: field(value, "seq")?,
         });
         Ok(())
-    }
-
-    fn event_kind(
-        &mut self,
-        event: &str,
-        value: &Value,
-        message: Option<MessageIx>,
-    ) -> Result<EventKind, String> {
-        let count = |name: &str| field::<u32>(value, name);
-        Ok(match event {
-            "sent" => EventKind::Sent,
-            "send-failed" => EventKind::SendFailed,
-            "committed" => EventKind::Committed,
-            "commit-failed" => EventKind::CommitFailed,
-            "resent" => EventKind::Resent,
-            "outbox-deleted" => EventKind::OutboxDeleted,
-            "producer-done" => EventKind::ProducerDone,
-            "consumer-started" => EventKind::ConsumerStarted,
-            "received" => EventKind::Received {
-                receive_count: count("receive_count")?,
-            },
-            "unexpected" => EventKind::Unexpected,
-            "rejected" => EventKind::Rejected,
-            "released" => EventKind::Released,
-            "release-failed" => EventKind::ReleaseFailed,
-            "skipped" => EventKind::Skipped {
-                reason: field(value, "reason")?,
-                key: self.key(value, "key", message)?,
-            },
-            "side-effect" => EventKind::SideEffect {
-                key: self.key(value, "key", message)?,
-            },
-            "applying" => EventKind::Applying {
-                version: count("version")?,
-                entity: self
-                    .log
-                    .intern(&Arc::from(field::<String>(value, "entity")?)),
-            },
-            "applied" => EventKind::Applied {
-                version: count("version")?,
-                key: self.key(value, "key", message)?,
-            },
-            "stale-version" => EventKind::StaleVersion {
-                version: count("version")?,
-                current: count("current")?,
-            },
-            "stale-message" => EventKind::StaleMessage {
-                age_ms: count("age_ms")?,
-            },
-            "logged" => {
-                let logged = match &value["value"] {
-                    Value::String(s) => FieldValue::Str(s.clone()),
-                    other => {
-                        FieldValue::Int(other.as_i64().ok_or("`value` is a string or an integer")?)
-                    }
-                };
-                EventKind::Logged {
-                    value: self.log.intern_value(logged),
-                }
-            }
-            "status-written" => {
-                EventKind::StatusWritten(status(&field::<String>(value, "status")?)?)
-            }
-            "deleted" => EventKind::Deleted,
-            "delete-failed" => EventKind::DeleteFailed,
-            "heartbeat" => EventKind::Heartbeat,
-            "heartbeat-failed" => EventKind::HeartbeatFailed,
-            "prefetch-expired" => EventKind::PrefetchExpired,
-            "invoked" => EventKind::Invoked {
-                messages: count("messages")?,
-            },
-            "throttled" => EventKind::Throttled,
-            "invocation-timed-out" => EventKind::InvocationTimedOut,
-            "fault" => EventKind::Fault {
-                operation: api_operation(&field::<String>(value, "operation")?)?,
-                fault: fault_kind(&field::<String>(value, "fault")?)?,
-            },
-            "retried" => EventKind::Retried {
-                operation: api_operation(&field::<String>(value, "operation")?)?,
-                attempt: count("attempt")?,
-            },
-            "crashed" => EventKind::Crashed(field(value, "point")?),
-            "killed" => EventKind::Killed,
-            "exited" => EventKind::Exited(field(value, "reason")?),
-            "shutdown-requested" => EventKind::ShutdownRequested,
-            "purge" => EventKind::PurgeRequested(queue_role(&field::<String>(value, "queue")?)?),
-            "purge-failed" => {
-                EventKind::PurgeFailed(queue_role(&field::<String>(value, "queue")?)?)
-            }
-            "redrive-started" => EventKind::RedriveStarted,
-            "redrive-failed" => EventKind::RedriveFailed,
-            "deployed" => EventKind::Deployed,
-            "scaled-out" => EventKind::ScaledOut,
-            "scaled-in" => EventKind::ScaledIn,
-            "timed-out" => EventKind::TimedOut,
-            "visibility-expired" => EventKind::Queue(TransitionKind::VisibilityExpired),
-            "dead-lettered" => EventKind::Queue(TransitionKind::DeadLettered {
-                receive_count: count("receive_count")?,
-            }),
-            "purged" => EventKind::Queue(TransitionKind::Purged),
-            "deduplicated" => EventKind::Queue(TransitionKind::Deduplicated),
-            "expired" => EventKind::Queue(TransitionKind::Expired),
-            "redriven" => EventKind::Queue(TransitionKind::Redriven),
-            "duplicated" => EventKind::Queue(TransitionKind::Duplicated),
-            // `conforms` accepted it, so the format documents a kind this reader lacks.
-            other => return Err(format!("qsim cannot read `{other}` lines back yet")),
-        })
-    }
-
-    /// An idempotency key: the message's own id, or an interned business key.
-    fn key(
-        &mut self,
-        value: &Value,
-        name: &str,
-        message: Option<MessageIx>,
-    ) -> Result<KeyRef, String> {
-        let key: Arc<str> = field::<String>(value, name)?.into();
-        let ix = message.ok_or("a key belongs to a message")?;
-        Ok(self.log.key_ref(ix, &key))
     }
 
     /// How each consumer instance ended, from its own events (the history has no separate
@@ -581,6 +462,121 @@ fn queue_role(text: &str) -> Result<QueueRole, String> {
         .into_iter()
         .find(|q| q.as_str() == text)
         .ok_or_else(|| format!("unknown queue `{text}`: main or dlq"))
+}
+
+/// The [`EventKind`] of one event line (its `event` and fields), interning its keys and values
+/// in `log`: how a history is read back, and how a parent run merges its child processes' lines.
+pub(crate) fn event_kind(
+    log: &mut EventLog,
+    event: &str,
+    value: &Value,
+    message: Option<MessageIx>,
+) -> Result<EventKind, String> {
+    let count = |name: &str| field::<u32>(value, name);
+    Ok(match event {
+        "sent" => EventKind::Sent,
+        "send-failed" => EventKind::SendFailed,
+        "committed" => EventKind::Committed,
+        "commit-failed" => EventKind::CommitFailed,
+        "resent" => EventKind::Resent,
+        "outbox-deleted" => EventKind::OutboxDeleted,
+        "producer-done" => EventKind::ProducerDone,
+        "consumer-started" => EventKind::ConsumerStarted,
+        "received" => EventKind::Received {
+            receive_count: count("receive_count")?,
+        },
+        "unexpected" => EventKind::Unexpected,
+        "rejected" => EventKind::Rejected,
+        "released" => EventKind::Released,
+        "release-failed" => EventKind::ReleaseFailed,
+        "skipped" => EventKind::Skipped {
+            reason: field(value, "reason")?,
+            key: key(log, value, "key", message)?,
+        },
+        "side-effect" => EventKind::SideEffect {
+            key: key(log, value, "key", message)?,
+        },
+        "applying" => EventKind::Applying {
+            version: count("version")?,
+            entity: log.intern(&Arc::from(field::<String>(value, "entity")?)),
+        },
+        "applied" => EventKind::Applied {
+            version: count("version")?,
+            key: key(log, value, "key", message)?,
+        },
+        "stale-version" => EventKind::StaleVersion {
+            version: count("version")?,
+            current: count("current")?,
+        },
+        "stale-message" => EventKind::StaleMessage {
+            age_ms: count("age_ms")?,
+        },
+        "logged" => {
+            let logged = match &value["value"] {
+                Value::String(s) => FieldValue::Str(s.clone()),
+                other => {
+                    FieldValue::Int(other.as_i64().ok_or("`value` is a string or an integer")?)
+                }
+            };
+            EventKind::Logged {
+                value: log.intern_value(logged),
+            }
+        }
+        "status-written" => EventKind::StatusWritten(status(&field::<String>(value, "status")?)?),
+        "deleted" => EventKind::Deleted,
+        "delete-failed" => EventKind::DeleteFailed,
+        "heartbeat" => EventKind::Heartbeat,
+        "heartbeat-failed" => EventKind::HeartbeatFailed,
+        "prefetch-expired" => EventKind::PrefetchExpired,
+        "invoked" => EventKind::Invoked {
+            messages: count("messages")?,
+        },
+        "throttled" => EventKind::Throttled,
+        "invocation-timed-out" => EventKind::InvocationTimedOut,
+        "fault" => EventKind::Fault {
+            operation: api_operation(&field::<String>(value, "operation")?)?,
+            fault: fault_kind(&field::<String>(value, "fault")?)?,
+        },
+        "retried" => EventKind::Retried {
+            operation: api_operation(&field::<String>(value, "operation")?)?,
+            attempt: count("attempt")?,
+        },
+        "crashed" => EventKind::Crashed(field(value, "point")?),
+        "killed" => EventKind::Killed,
+        "exited" => EventKind::Exited(field(value, "reason")?),
+        "shutdown-requested" => EventKind::ShutdownRequested,
+        "purge" => EventKind::PurgeRequested(queue_role(&field::<String>(value, "queue")?)?),
+        "purge-failed" => EventKind::PurgeFailed(queue_role(&field::<String>(value, "queue")?)?),
+        "redrive-started" => EventKind::RedriveStarted,
+        "redrive-failed" => EventKind::RedriveFailed,
+        "deployed" => EventKind::Deployed,
+        "scaled-out" => EventKind::ScaledOut,
+        "scaled-in" => EventKind::ScaledIn,
+        "timed-out" => EventKind::TimedOut,
+        "visibility-expired" => EventKind::Queue(TransitionKind::VisibilityExpired),
+        "dead-lettered" => EventKind::Queue(TransitionKind::DeadLettered {
+            receive_count: count("receive_count")?,
+        }),
+        "purged" => EventKind::Queue(TransitionKind::Purged),
+        "deduplicated" => EventKind::Queue(TransitionKind::Deduplicated),
+        "expired" => EventKind::Queue(TransitionKind::Expired),
+        "redriven" => EventKind::Queue(TransitionKind::Redriven),
+        "duplicated" => EventKind::Queue(TransitionKind::Duplicated),
+        // `conforms` accepted it, so the format documents a kind this reader lacks.
+        other => return Err(format!("qsim cannot read `{other}` lines back yet")),
+    })
+}
+
+/// An idempotency key: the message's own id, or an interned business key.
+fn key(
+    log: &mut EventLog,
+    value: &Value,
+    name: &str,
+    message: Option<MessageIx>,
+) -> Result<KeyRef, String> {
+    let key: Arc<str> = field::<String>(value, name)?.into();
+    let ix = message.ok_or("a key belongs to a message")?;
+    Ok(log.key_ref(ix, &key))
 }
 
 #[cfg(test)]
