@@ -155,6 +155,21 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// A team's own consumer (`command`) reports nothing: each message's side effects are its
+    /// count in the side-effects table (the convention such a consumer follows), and a message
+    /// gone from both queues with an effect was handled and deleted. One gone without an effect
+    /// stays undeleted, so its fate is `lost`: the work it stood for was never done.
+    fn effects_from_table(&mut self, log: &crate::engine::EventLog) {
+        for (ix, f) in self.messages.iter_mut().enumerate() {
+            let id = &log.messages[ix].id;
+            f.effects = self.effects_by_key.get(&**id).copied().unwrap_or(0) as u32;
+            f.own_key_effects = f.effects;
+            if f.effects > 0 && !f.in_main && !f.in_dlq {
+                f.deleted = true;
+            }
+        }
+    }
+
     pub fn gather(scenario: &Scenario, outcome: &Outcome) -> Facts {
         let log = &outcome.log;
         let mut facts = Facts {
@@ -312,6 +327,9 @@ impl Facts {
             .filter(|(key, _)| crate::backend::entity_of_item_key(key).is_none())
             .map(|(key, item)| (key.clone(), item.count))
             .collect();
+        if scenario.runs_commands() {
+            facts.effects_from_table(log);
+        }
         for (key, _) in &state.status {
             let record = crate::backend::message_of_record_key(key).map(|id| (id, true));
             let row = crate::backend::message_of_outbox_key(key).map(|id| (id, false));

@@ -40,6 +40,22 @@ pub struct GroupIx(pub usize);
 pub struct ProducerIx(pub usize);
 
 impl Scenario {
+    /// Whether a group runs a team's own consumer (`command`): its receives and deletes are
+    /// not in the history, so a message's fate is told by its effects (see the checks' facts).
+    pub fn runs_commands(&self) -> bool {
+        self.consumers
+            .iter()
+            .any(|g| matches!(g.execution, Execution::Command { .. }))
+    }
+
+    /// Whether some group's instances are child processes (`process` or `command`), which need
+    /// an endpoint to reach the queues.
+    pub fn runs_child_processes(&self) -> bool {
+        self.consumers
+            .iter()
+            .any(|g| g.execution.is_child_process())
+    }
+
     pub fn group(&self, group: GroupIx) -> &ConsumerGroup {
         &self.consumers[group.0]
     }

@@ -55,6 +55,9 @@ pub(super) fn resolve(
             .iter()
             .map(|c| c.execution.is_child_process())
             .collect(),
+        runs_commands: consumers
+            .iter()
+            .any(|c| matches!(c.execution, crate::scenario::Execution::Command { .. })),
         producers: producers.iter().map(|p| p.name.as_str()).collect(),
     };
     let timeline = timeline::resolve(&mut ctx, &raw.at, &raw.consumers, &names, &queue);

@@ -20,6 +20,8 @@ pub(super) struct Names<'a> {
     pub groups: Vec<&'a str>,
     /// Per group: whether its instances are child processes (`process` or `command`).
     pub child_processes: Vec<bool>,
+    /// Whether a group runs a team's own consumer (`command`), whose calls qsim does not see.
+    pub runs_commands: bool,
     pub producers: Vec<&'a str>,
 }
 
