@@ -151,7 +151,8 @@ fn alone(table: FlagTable, name: &str, fifo: bool) -> toml::Table {
     let text = match table {
         FlagTable::Consumers => format!(
             "[scenario]\nname = \"{name}\"\ndescription = \"qsim consume, from its flags\"\n\
-             [queue]\nkind = \"{kind}\"\n[[consumers]]\nname = \"{name}\"\n"
+             [queue]\nkind = \"{kind}\"\n[[producers]]\nname = \"unused\"\ncount = 1\n\
+             [[consumers]]\nname = \"{name}\"\n"
         ),
         FlagTable::Producers => format!(
             "[scenario]\nname = \"{name}\"\ndescription = \"qsim produce, from its flags\"\n\
