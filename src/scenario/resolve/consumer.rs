@@ -161,7 +161,7 @@ fn execution(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer) -> Execution {
     let process = ctx.bool(loc, &gkey::PROCESS, raw.process.as_ref()) == Some(true);
     let Some(command) = raw.command.as_ref() else {
         if let Some(env) = &raw.env {
-            let help = "env is the extra environment of a `command` consumer: add `command =                         [...]` or remove `env`";
+            let help = "env is the extra environment of a `command` consumer: add `command = [...]` or remove `env`";
             ctx.error(
                 env.span(),
                 loc.key("env"),
