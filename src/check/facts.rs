@@ -162,7 +162,7 @@ impl Facts {
     fn effects_from_table(&mut self, log: &crate::engine::EventLog) {
         for (ix, f) in self.messages.iter_mut().enumerate() {
             let id = &log.messages[ix].id;
-            f.effects = self.effects_by_key.get(&**id).copied().unwrap_or(0) as u32;
+            f.effects = self.effects_by_key.get(&**id).copied().unwrap_or(0);
             f.own_key_effects = f.effects;
             if f.effects > 0 && !f.in_main && !f.in_dlq {
                 f.deleted = true;
