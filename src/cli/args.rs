@@ -152,6 +152,10 @@ pub(crate) enum Command {
     /// override). SIGTERM finishes the message in hand and exits 0, as the timeline's
     /// `terminate` does.
     Consume(Box<ConsumeArgs>),
+    /// Run the built-in producer on an existing queue (and tables, for `outbox` and
+    /// `dual_write`), in real time: a `[[producers]]` entry's keys as flags (or `--scenario FILE
+    /// --group NAME`, flags then override). SIGTERM stops it after the batch in flight.
+    Produce(Box<ProduceArgs>),
     /// Become a child program that dies with the qsim that started it (internal: how `process`
     /// and `command` consumers are started).
     #[command(name = "exec-child", hide = true)]
@@ -292,7 +296,30 @@ pub(crate) struct ConsumeArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
-    pub keys: super::key_flags::ConsumerKeyFlags,
+    pub keys: super::key_flags::KeyFlags<super::key_flags::Consumers>,
+}
+
+/// `qsim produce`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ProduceArgs {
+    /// Take the producer's keys from this scenario file (with --group); flags override them.
+    #[arg(long, value_name = "FILE", requires = "group")]
+    pub scenario: Option<PathBuf>,
+    /// The `[[producers]]` entry of --scenario to run.
+    #[arg(long, value_name = "NAME", requires = "scenario")]
+    pub group: Option<String>,
+    /// The seed its random choices derive from (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write each event as a history line (JSON) as it happens: a file, or - for stdout.
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<PathBuf>,
+    #[command(flatten)]
+    pub resources: ResourceArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub keys: super::key_flags::KeyFlags<super::key_flags::Producers>,
 }
 
 /// The queues and tables a standalone producer or consumer works on (the environment variables

@@ -114,6 +114,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
         }
         Command::Man { dir } => man(dir.as_deref()),
         Command::Consume(args) => super::consume::consume(&args),
+        Command::Produce(args) => super::consume::produce(&args),
         Command::ExecChild { parent, argv } => {
             let (program, args) = argv.split_first().expect("clap requires the program");
             let error = crate::engine::child::become_child(parent, Path::new(program), args);

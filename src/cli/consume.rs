@@ -1,11 +1,12 @@
-//! `qsim consume`: one instance of the built-in consumer on existing queues and tables.
+//! `qsim consume` and `qsim produce`: the built-in consumer (one instance) and producer on
+//! existing queues and tables.
 
 use std::io::Write;
 use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::args::ConsumeArgs;
+use super::args::{ConsumeArgs, ProduceArgs, ResourceArgs};
 use super::commands::aws_options;
 use super::error::{CliError, CliErrorKind};
 use crate::backend::aws::{AwsBackend, ProvisionedQueues};
@@ -41,17 +42,7 @@ pub(super) fn consume(args: &ConsumeArgs) -> Result<QsimExitCode, CliError> {
             .origin_unix_us
             .map(|us| UNIX_EPOCH + Duration::from_micros(us)),
     };
-    let mut options = aws_options(&args.aws, false);
-    options.provisioned = Some(ProvisionedQueues {
-        queue_url: args.resources.queue_url.clone(),
-        queue_arn: String::new(),
-        dlq_url: args.resources.dlq_url.clone(),
-        dlq_arn: None,
-        status_table: args.resources.status_table.clone(),
-        side_effects_table: args.resources.side_effects_table.clone(),
-        fifo,
-    });
-    options.attach = true;
+    let options = attached(&args.aws, &args.resources, fifo);
     let sink = event_sink(args.events.as_deref(), &scenario, instance.seed)?;
     let runtime = crate::engine::realtime_runtime().map_err(CliErrorKind::Runtime)?;
     let scenario = Rc::new(scenario);
@@ -69,6 +60,49 @@ pub(super) fn consume(args: &ConsumeArgs) -> Result<QsimExitCode, CliError> {
         LoneEnd::Exited(_) => QsimExitCode::Passed,
         LoneEnd::Crashed(_) => QsimExitCode::Crashed,
     })
+}
+
+pub(super) fn produce(args: &ProduceArgs) -> Result<QsimExitCode, CliError> {
+    let fifo = args.resources.queue_url.ends_with(".fifo");
+    let file = args.scenario.as_deref().zip(args.group.as_deref());
+    let (scenario, index) =
+        flags::scenario_with(FlagTable::Producers, file, &args.keys.values, fifo)
+            .map_err(|error| CliErrorKind::Scenarios(vec![error]))?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let options = attached(&args.aws, &args.resources, fifo);
+    let sink = event_sink(args.events.as_deref(), &scenario, seed)?;
+    let runtime = crate::engine::realtime_runtime().map_err(CliErrorKind::Runtime)?;
+    let scenario = Rc::new(scenario);
+    tokio::task::LocalSet::new().block_on(&runtime, async {
+        let stop = stop_signal().map_err(CliErrorKind::Runtime)?;
+        let backend = AwsBackend::connect(&options, &scenario.name)
+            .await
+            .map_err(CliErrorKind::Backend)?;
+        crate::engine::produce(scenario.clone(), Rc::new(backend), index, seed, sink, stop)
+            .await
+            .map_err(CliErrorKind::Backend)
+    })?;
+    Ok(QsimExitCode::Passed)
+}
+
+/// The AWS options that use `resources` as they are (another run's or a team's).
+fn attached(
+    aws: &super::args::AwsArgs,
+    resources: &ResourceArgs,
+    fifo: bool,
+) -> crate::backend::aws::AwsOptions {
+    let mut options = aws_options(aws, false);
+    options.provisioned = Some(ProvisionedQueues {
+        queue_url: resources.queue_url.clone(),
+        queue_arn: String::new(),
+        dlq_url: resources.dlq_url.clone(),
+        dlq_arn: None,
+        status_table: resources.status_table.clone(),
+        side_effects_table: resources.side_effects_table.clone(),
+        fifo,
+    });
+    options.attach = true;
+    options
 }
 
 /// Resolves at the first SIGTERM or Ctrl-C.

@@ -143,13 +143,18 @@ impl<B: Backend> RunContext<B> {
         }
     }
 
-    /// A context for one consumer running alone (`qsim consume`): its clock starts at `origin`
-    /// (a parent run's, so their times line up), it registers the messages it receives, and
-    /// `sink` sees each event.
+    /// A context for one actor running alone (`qsim consume`, `qsim produce`): its clock starts
+    /// at `origin` (a parent run's, so their times line up) and `sink` sees each event.
     pub(super) fn standalone(mut self, origin: Instant, sink: EventSink) -> Self {
         self.origin = origin;
-        self.adopts_messages = true;
         self.sink = RefCell::new(Some(sink));
+        self
+    }
+
+    /// A consumer running alone registers the messages it receives: no producer of this
+    /// process did.
+    pub(super) fn adopting_messages(mut self) -> Self {
+        self.adopts_messages = true;
         self
     }
 

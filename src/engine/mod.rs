@@ -27,7 +27,7 @@ pub use event::{CrashPoint, EventKind, SkipReason};
 pub(crate) use fleet::InstanceState;
 pub(crate) use payload::Body;
 pub use requirements::missing_capabilities;
-pub use standalone::{Instance, LoneEnd, consume};
+pub use standalone::{Instance, LoneEnd, consume, produce};
 
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -1,7 +1,8 @@
-//! One built-in consumer instance running alone (`qsim consume`): on queues and tables that
-//! another run (or a team) provisioned, in real time, each event handed to a sink as it happens.
+//! One built-in consumer instance (`qsim consume`) or producer (`qsim produce`) running alone:
+//! on queues and tables that another run (or a team) provisioned, in real time, each event
+//! handed to a sink as it happens.
 //!
-//! It behaves as an instance of its group inside a run: the same consumer code, random stream
+//! A consumer behaves as an instance of its group inside a run: the same consumer code, random stream
 //! (`consumer:NAME#INCARNATION` of the seed) and fault rules. SIGTERM (or whatever `terminate`
 //! resolves on) does what the timeline's `terminate` does: finish the message in hand, take no
 //! new work, exit cleanly. A group's `once` crash budget is this process's alone.
@@ -51,22 +52,16 @@ pub async fn consume<B: Backend + 'static>(
 ) -> Result<LoneEnd, BackendError> {
     let (main, dlq) = provision(&scenario.queue, &*backend).await?;
     let api = Rc::new(FaultLayer::new(backend, &scenario.faults, instance.seed));
-    let now = tokio::time::Instant::now();
-    let origin = instance
-        .origin
-        .and_then(|origin| SystemTime::now().duration_since(origin).ok())
-        .and_then(|since| now.checked_sub(since))
-        .unwrap_or(now);
-    let no_wall_limit = Limits { max_wall: None };
     let ctx = Rc::new(
-        RunContext::new(
-            scenario.clone(),
+        lone_context(
+            &scenario,
             api.clone(),
             instance.seed,
             (main, dlq),
-            no_wall_limit,
+            instance.origin,
+            sink,
         )
-        .standalone(origin, sink),
+        .adopting_messages(),
     );
     api.start_at(ctx.origin());
     let actor = ctx.actor(&instance.name);
@@ -113,4 +108,57 @@ pub async fn consume<B: Backend + 'static>(
             )
         })),
     }
+}
+
+/// The context of one actor running alone, its clock started at `origin` (`None`: now).
+fn lone_context<B: Backend>(
+    scenario: &Rc<Scenario>,
+    api: Rc<FaultLayer<B>>,
+    seed: u64,
+    queues: (crate::backend::QueueId, Option<crate::backend::QueueId>),
+    origin: Option<SystemTime>,
+    sink: EventSink,
+) -> RunContext<FaultLayer<B>> {
+    let now = tokio::time::Instant::now();
+    let origin = origin
+        .and_then(|origin| SystemTime::now().duration_since(origin).ok())
+        .and_then(|since| now.checked_sub(since))
+        .unwrap_or(now);
+    let no_wall_limit = Limits { max_wall: None };
+    RunContext::new(scenario.clone(), api, seed, queues, no_wall_limit).standalone(origin, sink)
+}
+
+/// Runs producer `index` of `scenario` on `backend` (whose queue exists already) until it has
+/// sent what it sends; `stop` resolving stops it after the batch in flight, as the timeline's
+/// `stop` does. Every event goes to `sink`. Must be called inside a `tokio::task::LocalSet`.
+pub async fn produce<B: Backend + 'static>(
+    scenario: Rc<Scenario>,
+    backend: Rc<B>,
+    index: usize,
+    seed: u64,
+    sink: EventSink,
+    stop: impl Future<Output = ()>,
+) -> Result<(), BackendError> {
+    let (main, dlq) = provision(&scenario.queue, &*backend).await?;
+    let api = Rc::new(FaultLayer::new(backend, &scenario.faults, seed));
+    let ctx = Rc::new(lone_context(
+        &scenario,
+        api.clone(),
+        seed,
+        (main, dlq),
+        None,
+        sink,
+    ));
+    api.start_at(ctx.origin());
+    let run = super::producer::run(ctx.clone(), index);
+    tokio::pin!(run);
+    tokio::select! {
+        biased;
+        () = &mut run => {}
+        () = stop => {
+            ctx.stop_producers(Some(index));
+            run.await;
+        }
+    }
+    ctx.take_fatal().map_or(Ok(()), Err)
 }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::keys::{self, Key, Shape};
-use super::{Diagnostic, GroupIx, Limits, ProducerIx, Scenario, ScenarioError, ScenarioErrorKind};
+use super::{Diagnostic, GroupIx, Limits, Scenario, ScenarioError, ScenarioErrorKind};
 
 /// Which table the flags fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,9 +200,4 @@ fn invalid(path: &Path, text: &str, diagnostic: Diagnostic) -> ScenarioError {
 /// The group index of a consumer found by [`scenario_with`].
 pub fn consumer_group(index: usize) -> GroupIx {
     GroupIx(index)
-}
-
-/// The producer index of a producer found by [`scenario_with`].
-pub fn producer_index(index: usize) -> ProducerIx {
-    ProducerIx(index)
 }

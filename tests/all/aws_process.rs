@@ -317,6 +317,54 @@ fn qsim_consume_finishes_the_message_in_hand_on_sigterm() {
 }
 
 #[test]
+fn qsim_produce_sends_the_built_in_producers_messages_to_a_teams_queue() {
+    let (runtime, moto) = exclusive_moto();
+    let resources = provision(&moto, &runtime, &[]);
+    let [queue, status, effects] = &resources;
+    let output = qsim(
+        &moto,
+        &[
+            "produce",
+            "--queue-url",
+            queue,
+            "--status-table",
+            status,
+            "--side-effects-table",
+            effects,
+            "--count",
+            "3",
+            "--batch-size",
+            "3",
+            "--payload",
+            "{ kind = \"work\", poison = { positions = [2] } }",
+            "--events",
+            "-",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let lines = lines(&text(&output.stdout));
+    let sent: Vec<&Value> = lines.iter().filter(|l| l["event"] == "sent").collect();
+    assert_eq!(sent.len(), 3, "{lines:#?}");
+    assert_eq!(sent[1]["poison"], true, "{lines:#?}");
+    let stored = runtime.block_on(async {
+        let sqs = moto.sqs().await;
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(queue)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        attributes.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
+            .clone()
+    });
+    assert_eq!(stored, "3");
+}
+
+#[test]
 fn a_flag_is_checked_as_its_key_is_in_a_file() {
     let output = Command::new(env!("CARGO_BIN_EXE_qsim"))
         .args([
