@@ -176,6 +176,15 @@ pub trait Backend {
         None
     }
 
+    /// The calls processes outside qsim made during the run, as the endpoint itself recorded
+    /// them (a server-side history such as `qsim serve` keeps), as history lines (`--events`
+    /// format) for the run's log: a `command` consumer's receives and deletes then count as if
+    /// qsim had seen them. `None`: the endpoint records nothing (AWS, moto_server), and such a
+    /// consumer is judged by its effects on the queues and tables.
+    fn foreign_events(&self) -> Option<Vec<serde_json::Value>> {
+        None
+    }
+
     /// Removes what this run created (a no-op for the simulator). Pre-provisioned resources are
     /// never deleted: their queues are only emptied for the next run.
     async fn teardown(&self) -> Result<(), BackendError>;

@@ -327,7 +327,7 @@ impl Facts {
             .filter(|(key, _)| crate::backend::entity_of_item_key(key).is_none())
             .map(|(key, item)| (key.clone(), item.count))
             .collect();
-        if scenario.runs_commands() {
+        if !outcome.consumer_calls_observed {
             facts.effects_from_table(log);
         }
         for (key, _) in &state.status {

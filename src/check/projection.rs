@@ -21,7 +21,7 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
     for (i, meta) in log.messages.iter().enumerate() {
         let received = match facts.messages[i].deliveries {
             // A team's own consumer does not tell qsim what it received.
-            _ if scenario.runs_commands() => "unobserved",
+            _ if !outcome.consumer_calls_observed => "unobserved",
             0 => "0",
             1 => "1",
             _ => "2+",

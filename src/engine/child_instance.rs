@@ -181,20 +181,33 @@ async fn merge_lines<B: Backend>(
         if matches!(event, "consumer-started" | "shutdown-requested") {
             continue;
         }
-        let at_us = (value["t_ms"].as_f64().unwrap_or_default() * 1000.0) as u64;
-        let actor = ctx.actor(value["actor"].as_str().unwrap_or(name));
-        let message = match value.get("message").and_then(Value::as_str) {
-            Some(id) => Some(ctx.log().borrow().lookup(id).ok_or_else(|| {
-                format!("line {number}: message `{id}` was not sent by this run")
-            })?),
-            None => None,
-        };
-        let kind =
-            crate::report::history::event_kind(&mut ctx.log().borrow_mut(), event, &value, message)
-                .map_err(|reason| format!("line {number}: {reason}"))?;
-        ctx.merge(at_us, actor, message, kind);
+        merge_line(ctx, &value, name).map_err(|reason| format!("line {number}: {reason}"))?;
     }
     Ok(exited)
+}
+
+/// Merges one event line (the `--events` format, its time on the run's clock) into the run's
+/// log; `actor` when the line names none.
+pub(super) fn merge_line<B: Backend>(
+    ctx: &RunContext<B>,
+    value: &Value,
+    actor: &str,
+) -> Result<(), String> {
+    let event = value["event"].as_str().unwrap_or_default();
+    let at_us = super::event_line::micros(value["t_ms"].as_f64().unwrap_or_default());
+    let actor = ctx.actor(value["actor"].as_str().unwrap_or(actor));
+    let message = match value.get("message").and_then(Value::as_str) {
+        Some(id) => Some(
+            ctx.log()
+                .borrow()
+                .lookup(id)
+                .ok_or_else(|| format!("message `{id}` was not sent by this run"))?,
+        ),
+        None => None,
+    };
+    let kind = super::event_line::event_kind(&mut ctx.log().borrow_mut(), event, value, message)?;
+    ctx.merge(at_us, actor, message, kind);
+    Ok(())
 }
 
 /// The environment every child consumer gets (the contract with a team's consumer): where the

@@ -12,6 +12,7 @@ mod child_instance;
 mod consumer;
 mod context;
 mod event;
+pub(crate) mod event_line;
 mod fleet;
 mod outbox;
 mod payload;
@@ -53,6 +54,10 @@ pub struct Outcome {
     /// Whether the log holds the queues' own transitions (see [`Backend::observes_transitions`]):
     /// then every fate is observed, otherwise some are inferred from the final state.
     pub observed_queue: bool,
+    /// Whether the log holds the consumers' own calls: always for qsim's consumers; for a
+    /// `command` consumer only when the endpoint recorded them ([`Backend::foreign_events`]),
+    /// otherwise its messages' fates are told by their effects.
+    pub consumer_calls_observed: bool,
     pub log: EventLog,
     pub final_state: FinalState,
     pub ending: Ending,
@@ -297,6 +302,22 @@ async fn run_provisioned<B: Backend + 'static>(
         return Err(error);
     }
     let ending = ending.expect("only a fatal error leaves the loop without an ending");
+    let mut consumer_calls_observed = !scenario.runs_commands();
+    if let Some(lines) = backend.foreign_events() {
+        for (number, line) in lines.iter().enumerate() {
+            child_instance::merge_line(&ctx, line, "endpoint").map_err(|reason| {
+                BackendError::new(
+                    "ForeignEvents",
+                    backend.name(),
+                    crate::backend::BackendErrorKind::Service(format!(
+                        "the endpoint's history, line {}: {reason}",
+                        number + 1
+                    )),
+                )
+            })?;
+        }
+        consumer_calls_observed = true;
+    }
 
     let main_left = backend.remaining(main).await?;
     let dlq_left = match dlq {
@@ -328,6 +349,7 @@ async fn run_provisioned<B: Backend + 'static>(
         seed,
         backend: backend.name(),
         observed_queue: backend.observes_transitions(),
+        consumer_calls_observed,
         log,
         final_state,
         ending,

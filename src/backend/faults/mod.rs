@@ -583,6 +583,10 @@ impl<B: Backend> Backend for FaultLayer<B> {
         self.inner.reachable(main, dlq)
     }
 
+    fn foreign_events(&self) -> Option<Vec<serde_json::Value>> {
+        self.inner.foreign_events()
+    }
+
     fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {
         self.inner.take_transitions(sink);
     }
