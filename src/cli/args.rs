@@ -284,6 +284,10 @@ pub(crate) struct ConsumeArgs {
     /// Restarts before this one (each draws from its own random stream).
     #[arg(long, default_value_t = 0, hide = true)]
     pub incarnation: u32,
+    /// A `once` crash point (after-receive, after-side-effect) an earlier process of the group
+    /// used up (repeat).
+    #[arg(long, value_name = "POINT", hide = true)]
+    pub spent_crash: Vec<String>,
     /// When the parent run started, in microseconds since the Unix epoch: event times are then
     /// the parent's.
     #[arg(long, value_name = "MICROS", hide = true)]

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::ChildStdout;
 
 use super::child::{ChildProcess, Launch};
-use super::consumer::{ConsumerEnd, Control};
+use super::consumer::{ConsumerEnd, Control, GroupShared};
 use super::context::RunContext;
 use super::event::{ActorId, CrashPoint, EventKind, ExitReason};
 use crate::backend::{Backend, BackendError, BackendErrorKind, Reachable};
@@ -29,6 +29,7 @@ pub(super) async fn run<B: Backend>(
     name: &str,
     actor: ActorId,
     control: &Control,
+    shared: &GroupShared,
     incarnation: u32,
 ) -> ConsumerEnd {
     let scenario = ctx.scenario().clone();
@@ -59,7 +60,7 @@ pub(super) async fn run<B: Backend>(
                 .unwrap_or_default()
                 .saturating_sub(ctx.origin().elapsed())
                 .as_micros();
-            let argv = vec![
+            let mut argv = vec![
                 qsim.display().to_string(),
                 "consume".into(),
                 "--scenario".into(),
@@ -75,6 +76,10 @@ pub(super) async fn run<B: Backend>(
                 "--events".into(),
                 "-".into(),
             ];
+            // A group's `once` crash happens once across its processes, restarts included.
+            for spent in shared.spent_crashes() {
+                argv.extend(["--spent-crash".to_owned(), spent.to_owned()]);
+            }
             (argv, true)
         }
     };
@@ -91,7 +96,7 @@ pub(super) async fn run<B: Backend>(
     let lines = child.take_stdout();
     let (status, merged) = tokio::join!(
         supervise(&mut child, control),
-        merge_lines(ctx, lines, name)
+        merge_lines(ctx, lines, name, shared)
     );
     let exited = match merged {
         Ok(exited) => exited,
@@ -158,6 +163,7 @@ async fn merge_lines<B: Backend>(
     ctx: &RunContext<B>,
     lines: Option<ChildStdout>,
     name: &str,
+    shared: &GroupShared,
 ) -> Result<Option<ExitReason>, String> {
     let Some(lines) = lines else {
         return Ok(None);
@@ -182,6 +188,11 @@ async fn merge_lines<B: Backend>(
             continue;
         }
         merge_line(ctx, &value, name).map_err(|reason| format!("line {number}: {reason}"))?;
+        if let Ok(point) = serde_json::from_value::<CrashPoint>(value["point"].clone())
+            && event == "crashed"
+        {
+            shared.spend_crash(point);
+        }
     }
     Ok(exited)
 }

@@ -138,7 +138,8 @@ impl<B: Backend + 'static> Fleet<B> {
         ctx.record(actor, None, EventKind::ConsumerStarted);
         ctx.count(|live| live.consumers += 1);
         let end = if ctx.scenario().group(group).execution.is_child_process() {
-            child_instance::run(&ctx, group, &name, actor, &control, incarnation).await
+            let shared = &self.groups[group.0];
+            child_instance::run(&ctx, group, &name, actor, &control, shared, incarnation).await
         } else {
             let stream = rng::stream(ctx.seed(), &format!("consumer:{name}#{incarnation}"));
             let consumer = Consumer::new(

@@ -5,7 +5,8 @@
 //! A consumer behaves as an instance of its group inside a run: the same consumer code, random stream
 //! (`consumer:NAME#INCARNATION` of the seed) and fault rules. SIGTERM (or whatever `terminate`
 //! resolves on) does what the timeline's `terminate` does: finish the message in hand, take no
-//! new work, exit cleanly. A group's `once` crash budget is this process's alone.
+//! new work, exit cleanly. A group's `once` crashes its earlier processes spent are passed in
+//! ([`Instance::spent_crashes`]), so a restarted process does not crash again.
 
 use std::future::Future;
 use std::rc::Rc;
@@ -31,6 +32,8 @@ pub struct Instance {
     pub incarnation: u32,
     /// When the parent run started, so both logs share one clock (`None`: now).
     pub origin: Option<SystemTime>,
+    /// The group's `once` crashes its earlier processes used up.
+    pub spent_crashes: Vec<CrashPoint>,
 }
 
 /// How a lone consumer ended.
@@ -68,6 +71,9 @@ pub async fn consume<B: Backend + 'static>(
     let name = instance.name.clone();
     let control = Rc::new(Control::default());
     let shared = Rc::new(GroupShared::new(scenario.group(instance.group)));
+    for point in &instance.spent_crashes {
+        shared.spend_crash(*point);
+    }
     let stream = rng::stream(
         instance.seed,
         &format!("consumer:{}#{}", instance.name, instance.incarnation),

@@ -103,6 +103,38 @@ fn a_command_consumer_is_judged_by_its_side_effects() {
     assert!(snapshot.contains("received: \"unobserved\""), "{snapshot}");
 }
 
+/// A `once` crash is the group's, not each process's: the restarted process does not crash
+/// again (it would, forever, with a budget of its own).
+#[test]
+fn a_restarted_process_keeps_its_groups_once_crash_spent() {
+    let (_runtime, moto) = exclusive_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history.jsonl");
+    let output = qsim(
+        &moto,
+        &[
+            "run",
+            "tests/fixtures/byo/process-restart.toml",
+            "--backend",
+            "aws",
+            "--update-snapshots",
+            "--snapshots",
+            dir.path().to_str().unwrap(),
+            "--events",
+            history.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let lines = lines(&std::fs::read_to_string(&history).unwrap());
+    let started = lines
+        .iter()
+        .filter(|l| l["event"] == "consumer-started")
+        .count();
+    assert_eq!(started, 2, "the crashed process was restarted: {lines:#?}");
+}
+
 /// examples/consumers/ (the `byo` helper's) give the verdicts their scenarios expect.
 #[test]
 fn byo_scenarios_give_their_verdicts() {

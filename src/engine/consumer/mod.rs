@@ -86,6 +86,27 @@ pub(super) struct GroupShared {
 }
 
 impl GroupShared {
+    /// The `once` crash points this group has used up, by name (`after-receive`).
+    pub(super) fn spent_crashes(&self) -> Vec<&'static str> {
+        [
+            (&self.crashed_after_receive, "after-receive"),
+            (&self.crashed_after_side_effect, "after-side-effect"),
+        ]
+        .into_iter()
+        .filter(|(spent, _)| spent.get())
+        .map(|(_, name)| name)
+        .collect()
+    }
+
+    /// Marks the `once` crash at `point` used up (a child process crashed there).
+    pub(super) fn spend_crash(&self, point: CrashPoint) {
+        match point {
+            CrashPoint::AfterReceive => self.crashed_after_receive.set(true),
+            CrashPoint::AfterSideEffect => self.crashed_after_side_effect.set(true),
+            CrashPoint::MidProcessing | CrashPoint::AfterCommit | CrashPoint::AfterSend => {}
+        }
+    }
+
     pub(super) fn new(group: &crate::scenario::ConsumerGroup) -> Self {
         GroupShared {
             behavior: RefCell::new(Rc::new(group.behavior.clone())),
