@@ -14,6 +14,12 @@ pub enum QsimExitCode {
     /// qsim broke its own conservation law (a bug in qsim, not in the scenario): the history
     /// does not add up. The details name the law and the messages.
     InternalError = 4,
+    /// `qsim consume`: the consumer crashed as its `chaos` said (a parent run restarts it when
+    /// its group has `restart_after`).
+    Crashed = 5,
+    /// `qsim exec-child`: the program of a `command` consumer could not be started (as a
+    /// shell reports a command it cannot run).
+    CannotExec = 127,
     /// Ctrl-C stopped a run (its backend resources were deleted first).
     Interrupted = 130,
     /// SIGTERM stopped a run (its backend resources were deleted first): 128 + 15, as a shell

@@ -30,8 +30,8 @@ pub(crate) use table::{
     record_item_key,
 };
 pub use types::{
-    Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Receipt, ReceiveRequest,
-    ReceivedMessage, Redrive,
+    Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Reachable, Receipt,
+    ReceiveRequest, ReceivedMessage, Redrive,
 };
 pub(crate) use types::{
     MoveTask, MoveTaskState, QueueDepth, QueueTransition, SendOutcome, TransitionKind,
@@ -168,6 +168,22 @@ pub trait Backend {
     /// [`faults::FaultLayer`] injects any).
     fn take_injections(&self, sink: &mut dyn FnMut(faults::Injection)) {
         let _ = sink;
+    }
+
+    /// How a child process reaches this run's queues and tables (`process` and `command`
+    /// consumers), or `None` when it cannot: the simulator lives inside this process.
+    fn reachable(&self, main: QueueId, dlq: Option<QueueId>) -> Option<Reachable> {
+        let _ = (main, dlq);
+        None
+    }
+
+    /// The calls processes outside qsim made during the run, as the endpoint itself recorded
+    /// them (a server-side history such as `qsim serve` keeps), as history lines (`--events`
+    /// format) for the run's log: a `command` consumer's receives and deletes then count as if
+    /// qsim had seen them. `None`: the endpoint records nothing (AWS, moto_server), and such a
+    /// consumer is judged by its effects on the queues and tables.
+    fn foreign_events(&self) -> Option<Vec<serde_json::Value>> {
+        None
     }
 
     /// Removes what this run created (a no-op for the simulator). Pre-provisioned resources are

@@ -222,3 +222,18 @@ impl TransitionKind {
         }
     }
 }
+
+/// What a process outside qsim needs to reach a run's resources: the endpoint, the region, the
+/// queue URLs and the table names (the contract of `command` consumers' environment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reachable {
+    /// `None`: AWS itself.
+    pub endpoint_url: Option<String>,
+    pub region: String,
+    /// The named profile qsim itself uses (`--profile`), passed on so children sign alike.
+    pub profile: Option<String>,
+    pub queue_url: String,
+    pub dlq_url: Option<String>,
+    pub status_table: String,
+    pub side_effects_table: String,
+}

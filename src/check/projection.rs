@@ -20,6 +20,8 @@ pub fn project(scenario: &Scenario, outcome: &Outcome, facts: &Facts) -> String 
     let mut classes: BTreeMap<(Fate, &'static str), Vec<&str>> = BTreeMap::new();
     for (i, meta) in log.messages.iter().enumerate() {
         let received = match facts.messages[i].deliveries {
+            // A team's own consumer does not tell qsim what it received.
+            _ if !outcome.consumer_calls_observed => "unobserved",
             0 => "0",
             1 => "1",
             _ => "2+",

@@ -164,6 +164,26 @@ pub(crate) enum Command {
     /// The executable guide (docs/guide/): regenerate or check its runs, pictures and claims.
     #[command(subcommand)]
     Guide(GuideCommand),
+    /// Run one instance of the built-in consumer on existing queues and tables, in real time:
+    /// a `[[consumers]]` group's keys as flags (or `--scenario FILE --group NAME`, flags then
+    /// override). SIGTERM finishes the message in hand and exits 0, as the timeline's
+    /// `terminate` does.
+    Consume(Box<ConsumeArgs>),
+    /// Run the built-in producer on an existing queue (and tables, for `outbox` and
+    /// `dual_write`), in real time: a `[[producers]]` entry's keys as flags (or `--scenario FILE
+    /// --group NAME`, flags then override). SIGTERM stops it after the batch in flight.
+    Produce(Box<ProduceArgs>),
+    /// Become a child program that dies with the qsim that started it (internal: how `process`
+    /// and `command` consumers are started).
+    #[command(name = "exec-child", hide = true)]
+    ExecChild {
+        /// The qsim process that started this one.
+        #[arg(long)]
+        parent: u32,
+        /// The program and its arguments.
+        #[arg(last = true, required = true, num_args = 1..)]
+        argv: Vec<String>,
+    },
     /// Measure the simulator end to end: messages per second and peak memory.
     Bench {
         /// Another benchmark scenario instead of the one built into qsim (benches/million.toml:
@@ -261,6 +281,84 @@ pub(crate) struct RunArgs {
     /// creating per-run ones (`--backend aws` only).
     #[arg(long, value_name = "FILE", requires = "backend")]
     pub resources: Option<PathBuf>,
+}
+
+/// `qsim consume`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConsumeArgs {
+    /// Take the group's keys from this scenario file (with --group); flags override them.
+    #[arg(long, value_name = "FILE", requires = "group")]
+    pub scenario: Option<PathBuf>,
+    /// The `[[consumers]]` group of --scenario to run an instance of.
+    #[arg(long, value_name = "NAME", requires = "scenario")]
+    pub group: Option<String>,
+    /// The instance's name, its actor in the events (default: GROUP-1).
+    #[arg(long, env = "QSIM_INSTANCE", value_name = "NAME")]
+    pub instance: Option<String>,
+    /// The seed its random choices derive from (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Restarts before this one (each draws from its own random stream).
+    #[arg(long, default_value_t = 0, hide = true)]
+    pub incarnation: u32,
+    /// A `once` crash point (after-receive, after-side-effect) an earlier process of the group
+    /// used up (repeat).
+    #[arg(long, value_name = "POINT", hide = true)]
+    pub spent_crash: Vec<String>,
+    /// When the parent run started, in microseconds since the Unix epoch: event times are then
+    /// the parent's.
+    #[arg(long, value_name = "MICROS", hide = true)]
+    pub origin_unix_us: Option<u64>,
+    /// Write each event as a history line (JSON) as it happens: a file, or - for stdout.
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<PathBuf>,
+    #[command(flatten)]
+    pub resources: ResourceArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub keys: super::key_flags::KeyFlags<super::key_flags::Consumers>,
+}
+
+/// `qsim produce`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ProduceArgs {
+    /// Take the producer's keys from this scenario file (with --group); flags override them.
+    #[arg(long, value_name = "FILE", requires = "group")]
+    pub scenario: Option<PathBuf>,
+    /// The `[[producers]]` entry of --scenario to run.
+    #[arg(long, value_name = "NAME", requires = "scenario")]
+    pub group: Option<String>,
+    /// The seed its random choices derive from (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write each event as a history line (JSON) as it happens: a file, or - for stdout.
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<PathBuf>,
+    #[command(flatten)]
+    pub resources: ResourceArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub keys: super::key_flags::KeyFlags<super::key_flags::Producers>,
+}
+
+/// The queues and tables a standalone producer or consumer works on (the environment variables
+/// are those qsim gives a `command` consumer).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ResourceArgs {
+    /// The queue's URL.
+    #[arg(long, env = "QUEUE_URL", value_name = "URL")]
+    pub queue_url: String,
+    /// The dead-letter queue's URL (when the queue has a redrive policy).
+    #[arg(long, env = "DLQ_URL", value_name = "URL")]
+    pub dlq_url: Option<String>,
+    /// The status table (string hash key `pk`).
+    #[arg(long, env = "STATUS_TABLE", value_name = "NAME")]
+    pub status_table: String,
+    /// The side-effects table (string hash key `pk`).
+    #[arg(long, env = "SIDE_EFFECTS_TABLE", value_name = "NAME")]
+    pub side_effects_table: String,
 }
 
 /// Where `--backend aws` connects; each falls back to the AWS SDK's usual environment and files.

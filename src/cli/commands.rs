@@ -124,6 +124,13 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             Ok(QsimExitCode::Passed)
         }
         Command::Man { dir } => man(dir.as_deref()),
+        Command::Consume(args) => super::consume::consume(&args),
+        Command::Produce(args) => super::consume::produce(&args),
+        Command::ExecChild { parent, argv } => {
+            let (program, args) = argv.split_first().expect("clap requires the program");
+            let error = crate::engine::child::become_child(parent, Path::new(program), args);
+            Err(CliErrorKind::ExecChild(error).into())
+        }
     }
 }
 
@@ -430,13 +437,14 @@ fn bench(
     Ok(QsimExitCode::CheckFailed)
 }
 
-fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
+pub(super) fn aws_options(args: &AwsArgs, keep: bool) -> AwsOptions {
     AwsOptions {
         region: args.region.clone(),
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
         keep,
         provisioned: None,
+        attach: false,
         max_send_rate: match args.endpoint_max_rate {
             Some(0) => None,
             Some(rate) => Some(rate),

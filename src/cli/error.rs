@@ -66,6 +66,11 @@ pub(crate) enum CliErrorKind {
     /// `qsim serve` could not start (the port is taken, the history file cannot be created) or
     /// stop cleanly.
     Serve(ServeError),
+    /// `qsim consume --scenario FILE --group NAME`: a group whose instances are not qsim's
+    /// built-in consumer (`command`).
+    NotBuiltIn { group: String },
+    /// `qsim exec-child`: the program could not be started.
+    ExecChild(crate::engine::child::ExecChildError),
 }
 
 impl CliError {
@@ -94,10 +99,12 @@ impl CliError {
             | CliErrorKind::Guide(_)
             | CliErrorKind::History(_)
             | CliErrorKind::HistoryScenario { .. }
+            | CliErrorKind::NotBuiltIn { .. }
             | CliErrorKind::Serve(ServeError::Bind { .. } | ServeError::CreateHistory { .. }) => {
                 QsimExitCode::BadInput
             }
             CliErrorKind::Serve(_) => QsimExitCode::BackendError,
+            CliErrorKind::ExecChild(_) => QsimExitCode::CannotExec,
             CliErrorKind::Backend(_)
             | CliErrorKind::Runtime(_)
             | CliErrorKind::CleanupIncomplete(_) => QsimExitCode::BackendError,
@@ -143,6 +150,10 @@ impl CliError {
             CliErrorKind::Merge(e) => vec![e.to_string()],
             CliErrorKind::Guide(e) => vec![e.to_string()],
             CliErrorKind::History(e) => vec![e.to_string()],
+            CliErrorKind::NotBuiltIn { group } => vec![format!(
+                "group `{group}` runs its own `command`, not qsim's built-in consumer: `qsim consume` runs the built-in one (pick another group, or run the command yourself)"
+            )],
+            CliErrorKind::ExecChild(error) => vec![format!("qsim exec-child: {error}")],
             CliErrorKind::HistoryScenario { name, dir } => vec![format!(
                 "the history is a run of scenario `{name}`, which is not in {}: name its file with --scenario FILE",
                 dir.display()

@@ -5,9 +5,11 @@
 
 mod args;
 mod commands;
+mod consume;
 mod error;
 mod explore;
 mod history_report;
+mod key_flags;
 mod output;
 mod progress;
 mod report_target;

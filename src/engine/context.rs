@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
-use super::event::{ActorId, EventKind, EventLog, MessageIx};
+use super::event::{ActorId, Event, EventKind, EventLog, MessageIx, MessageMeta};
 use super::payload::Body;
 use super::{Ending, Limits};
 use crate::backend::faults::Injection;
@@ -64,7 +64,16 @@ pub(super) struct RunContext<B> {
     deleted_once: RefCell<MessageBits>,
     /// Messages a consumer found stale before their first delete: that delete processed nothing.
     stale_before_delete: RefCell<MessageBits>,
+    /// Sees every event as it is recorded: `qsim consume --events` streams them, so a parent run
+    /// has each line even when this process is killed the next moment.
+    sink: RefCell<Option<EventSink>>,
+    /// A consumer running alone (`qsim consume`): no producer of this process registered the
+    /// messages, so each is registered from its body when first received.
+    adopts_messages: bool,
 }
+
+/// Called with the log and each event just recorded.
+pub(crate) type EventSink = Box<dyn FnMut(&EventLog, &Event)>;
 
 /// One bit per message.
 #[derive(Default)]
@@ -129,7 +138,67 @@ impl<B: Backend> RunContext<B> {
             standstill: Cell::new((0, 0)),
             deleted_once: RefCell::default(),
             stale_before_delete: RefCell::default(),
+            sink: RefCell::new(None),
+            adopts_messages: false,
         }
+    }
+
+    /// A context for one actor running alone (`qsim consume`, `qsim produce`): its clock starts
+    /// at `origin` (a parent run's, so their times line up) and `sink` sees each event.
+    pub(super) fn standalone(mut self, origin: Instant, sink: EventSink) -> Self {
+        self.origin = origin;
+        self.sink = RefCell::new(Some(sink));
+        self
+    }
+
+    /// A consumer running alone registers the messages it receives: no producer of this
+    /// process did.
+    pub(super) fn adopting_messages(mut self) -> Self {
+        self.adopts_messages = true;
+        self
+    }
+
+    /// The message whose body is `body`: registered by a producer of this run, or, for a
+    /// consumer running alone, registered now from the body.
+    pub(super) fn message_of(&self, body: &Body, group_id: Option<&str>) -> Option<MessageIx> {
+        let known = self.log.borrow().lookup(&body.id);
+        if known.is_some() || !self.adopts_messages {
+            return known;
+        }
+        Some(self.log.borrow_mut().register(MessageMeta {
+            id: body.id.as_ref().into(),
+            producer: 0,
+            poison: body.poison,
+            group: group_id.unwrap_or("-").into(),
+            dedup_id: None,
+            entity: None,
+            version: None,
+            sent_at_us: None,
+            seq: body.seq,
+        }))
+    }
+
+    /// An event a child process recorded (its `--events` line), merged into this run's log as
+    /// if one of this run's actors had recorded it, live counters included.
+    pub(super) fn merge(
+        &self,
+        at_us: u64,
+        actor: ActorId,
+        message: Option<MessageIx>,
+        kind: EventKind,
+    ) {
+        self.take_transitions();
+        self.log.borrow_mut().push(at_us, actor, message, kind);
+        match kind {
+            EventKind::Received { .. } => self.count(|live| live.received += 1),
+            EventKind::Deleted => self.count(|live| live.processed += 1),
+            EventKind::SideEffect { .. } | EventKind::Applied { .. } => {
+                self.count(|live| live.side_effects += 1)
+            }
+            _ => {}
+        }
+        self.watch(at_us, message, kind);
+        self.notify_changed();
     }
 
     pub(super) fn scenario(&self) -> &Rc<Scenario> {
@@ -305,7 +374,20 @@ impl<B: Backend> RunContext<B> {
     pub(super) fn record(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
         self.take_transitions();
         let at = self.now_us();
+        self.push(at, actor, message, kind);
+    }
+
+    fn push(&self, at: u64, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
         self.log.borrow_mut().push(at, actor, message, kind);
+        if let Some(sink) = self.sink.borrow_mut().as_mut() {
+            let event = Event {
+                at_us: at,
+                actor,
+                message,
+                kind,
+            };
+            sink(&self.log.borrow(), &event);
+        }
         self.watch(at, message, kind);
     }
 
@@ -314,8 +396,7 @@ impl<B: Backend> RunContext<B> {
     /// [`RunContext::take_transitions`] right before the call, so only its own follow.
     pub(super) fn record_cause(&self, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
         let at = self.now_us();
-        self.log.borrow_mut().push(at, actor, message, kind);
-        self.watch(at, message, kind);
+        self.push(at, actor, message, kind);
     }
 
     /// Moves the queue transitions the backend observed into the log. A lazily applied timer

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::sleep;
 
+use super::child_instance;
 use super::consumer::{Consumer, ConsumerEnd, Control, GroupShared};
 use super::context::RunContext;
 use super::event::{ActorId, EventKind};
@@ -54,14 +55,7 @@ impl<B: Backend + 'static> Fleet<B> {
             .scenario()
             .consumers
             .iter()
-            .map(|g| {
-                Rc::new(GroupShared {
-                    behavior: RefCell::new(Rc::new(g.behavior.clone())),
-                    crashed_after_receive: Default::default(),
-                    crashed_after_side_effect: Default::default(),
-                    invocations: Default::default(),
-                })
-            })
+            .map(|g| Rc::new(GroupShared::new(g)))
             .collect();
         let next_index = RefCell::new(vec![0; ctx.scenario().consumers.len()]);
         Rc::new(Fleet {
@@ -143,16 +137,26 @@ impl<B: Backend + 'static> Fleet<B> {
         let ctx = self.ctx.clone();
         ctx.record(actor, None, EventKind::ConsumerStarted);
         ctx.count(|live| live.consumers += 1);
-        let stream = rng::stream(ctx.seed(), &format!("consumer:{name}#{incarnation}"));
-        let consumer = Consumer::new(
-            ctx.clone(),
-            group,
-            actor,
-            control,
-            self.groups[group.0].clone(),
-            stream,
-        );
-        let end = consumer.run().await;
+        let end = if ctx.scenario().group(group).execution.is_child_process() {
+            let shared = &self.groups[group.0];
+            child_instance::run(&ctx, group, &name, actor, &control, shared, incarnation).await
+        } else {
+            let stream = rng::stream(ctx.seed(), &format!("consumer:{name}#{incarnation}"));
+            let consumer = Consumer::new(
+                ctx.clone(),
+                group,
+                actor,
+                control,
+                self.groups[group.0].clone(),
+                stream,
+            );
+            consumer.run().await
+        };
+        if end == ConsumerEnd::Killed {
+            // `kill` recorded it and updated the counters, as for an aborted task.
+            ctx.notify_changed();
+            return;
+        }
         ctx.count(|live| live.consumers -= 1);
 
         let restart_after = self.groups[group.0].behavior.borrow().chaos.restart_after;
@@ -165,7 +169,7 @@ impl<B: Backend + 'static> Fleet<B> {
                 ctx.count(|live| live.crashes += 1);
                 InstanceState::Crashed
             }
-            ConsumerEnd::Failed => InstanceState::Abandoned,
+            ConsumerEnd::Failed | ConsumerEnd::Killed => InstanceState::Abandoned,
         };
         let restart = state == InstanceState::Crashed && restart_after.is_some();
         if let Some(instance) = self.instances.borrow_mut().get_mut(&name) {
@@ -214,7 +218,16 @@ impl<B: Backend + 'static> Fleet<B> {
         for name in self.matching(target) {
             let mut instances = self.instances.borrow_mut();
             let instance = instances.get_mut(&name).expect("matched above");
-            if let Some(task) = instance.task.take() {
+            let child = self
+                .ctx
+                .scenario()
+                .group(instance.group)
+                .execution
+                .is_child_process();
+            if child && instance.state == InstanceState::Running {
+                // A real SIGKILL: the task reaps the process and merges its last lines.
+                instance.control.kill();
+            } else if let Some(task) = instance.task.take() {
                 task.abort();
             }
             if instance.state == InstanceState::Running {

@@ -7,24 +7,30 @@
 //! tear down.
 
 mod autoscaler;
+pub mod child;
+mod child_instance;
 mod claim_check;
 mod consumer;
 mod context;
 mod event;
 mod event_chunks;
+pub(crate) mod event_line;
 mod fleet;
 mod outbox;
 mod payload;
 mod producer;
 mod requirements;
 mod retry;
+mod standalone;
 mod timeline;
 
+pub(crate) use context::EventSink;
 pub(crate) use event::{ActorId, Event, EventLog, KeyRef, MessageIx, MessageMeta};
 pub use event::{CrashPoint, EventKind, SkipReason};
 pub(crate) use fleet::InstanceState;
 pub(crate) use payload::Body;
 pub use requirements::missing_capabilities;
+pub use standalone::{Instance, LoneEnd, consume, produce};
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -50,6 +56,10 @@ pub struct Outcome {
     /// Whether the log holds the queues' own transitions (see [`Backend::observes_transitions`]):
     /// then every fate is observed, otherwise some are inferred from the final state.
     pub observed_queue: bool,
+    /// Whether the log holds the consumers' own calls: always for qsim's consumers; for a
+    /// `command` consumer only when the endpoint recorded them ([`Backend::foreign_events`]),
+    /// otherwise its messages' fates are told by their effects.
+    pub consumer_calls_observed: bool,
     pub log: EventLog,
     pub final_state: FinalState,
     pub ending: Ending,
@@ -328,6 +338,22 @@ async fn run_provisioned<B: Backend + 'static>(
         return Err(error);
     }
     let ending = ending.expect("only a fatal error leaves the loop without an ending");
+    let mut consumer_calls_observed = !scenario.runs_commands();
+    if let Some(lines) = backend.foreign_events() {
+        for (number, line) in lines.iter().enumerate() {
+            child_instance::merge_line(&ctx, line, "endpoint").map_err(|reason| {
+                BackendError::new(
+                    "ForeignEvents",
+                    backend.name(),
+                    crate::backend::BackendErrorKind::Service(format!(
+                        "the endpoint's history, line {}: {reason}",
+                        number + 1
+                    )),
+                )
+            })?;
+        }
+        consumer_calls_observed = true;
+    }
 
     let main_left = backend.remaining(main).await?;
     let dlq_left = match dlq {
@@ -359,6 +385,7 @@ async fn run_provisioned<B: Backend + 'static>(
         seed,
         backend: backend.name(),
         observed_queue: backend.observes_transitions(),
+        consumer_calls_observed,
         log,
         final_state,
         ending,
@@ -501,6 +528,9 @@ mod tests {
         let mut compared = 0;
         for file in scenario::discover(Path::new("scenarios.d")).unwrap() {
             let scenario = Rc::new(scenario::load(&file).unwrap());
+            if scenario.runs_child_processes() {
+                continue;
+            }
             let last = Rc::new(Cell::new(None));
             let hook = super::ProgressHook {
                 every: Duration::from_millis(10),

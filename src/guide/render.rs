@@ -28,6 +28,15 @@ pub(super) fn run_block(
     picture: &str,
     story: Option<&str>,
 ) -> Result<String, String> {
+    if run.scenario.runs_child_processes() && !matches!(run.result, RunResult::Finished(_)) {
+        // Its consumers are processes of their own, which need an endpoint to reach: the
+        // simulator lives inside qsim. Said, not hidden, until the simulator serves them.
+        return Ok(format!(
+            "**Runs child processes**, which need an endpoint to reach the queues: `qsim run {file} \
+             --backend aws --endpoint-url URL` (moto_server, LocalStack, `qsim serve`) runs it, \
+             and qsim's test suite runs it against moto_server.\n"
+        ));
+    }
     let RunResult::Finished(finished) = &run.result else {
         return Err(format!(
             "{file} did not run to a verdict on the simulator: {}",

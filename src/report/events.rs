@@ -780,14 +780,29 @@ pub fn write(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io
 }
 
 fn header(scenario: &Scenario, outcome: &Outcome) -> Value {
+    header_line(
+        scenario,
+        outcome.seed,
+        outcome.backend,
+        outcome.observed_queue,
+    )
+}
+
+/// The header line of a history of `scenario` (also what `qsim consume --events` opens with).
+pub(crate) fn header_line(
+    scenario: &Scenario,
+    seed: u64,
+    backend: &str,
+    observed_queue: bool,
+) -> Value {
     json!({
         "format": FORMAT,
         "version": VERSION,
         "scenario": scenario.name,
-        "seed": outcome.seed,
-        "backend": outcome.backend,
+        "seed": seed,
+        "backend": backend,
         "queue": if scenario.queue.attributes.fifo { "fifo" } else { "standard" },
-        "observed_queue": outcome.observed_queue,
+        "observed_queue": observed_queue,
         "max_receive_count": scenario.queue.max_receive_count,
     })
 }
@@ -811,7 +826,8 @@ pub(crate) fn common(
     Value::Object(line)
 }
 
-fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
+/// One event's history line.
+pub(crate) fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
     let mut fields = Map::new();
     let mut put = |k: &str, v: Value| {
         fields.insert(k.to_owned(), v);

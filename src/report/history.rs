@@ -13,18 +13,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::events::{FORMAT, conforms};
-use crate::backend::TransitionKind;
-use crate::backend::faults::{ApiOperation, ApiUsage, FaultKind};
-use crate::backend::{MoveTask, MoveTaskState, QueueRole, Receipt, ReceivedMessage, Status};
+use crate::backend::faults::{ApiOperation, ApiUsage};
+use crate::backend::{MoveTask, MoveTaskState, QueueRole, Receipt, ReceivedMessage};
+use crate::engine::event_line::{event_kind, field, micros, queue_role, status};
 use crate::engine::{
-    Ending, EventKind, EventLog, FinalItem, FinalState, InstanceState, KeyRef, MessageIx,
-    MessageMeta, Outcome,
+    Ending, EventKind, EventLog, FinalItem, FinalState, InstanceState, MessageIx, MessageMeta,
+    Outcome,
 };
-use crate::scenario::{FieldValue, GroupIx, Scenario};
+use crate::scenario::{GroupIx, Scenario};
 
 /// A history that could not be read: where, and why.
 #[derive(Debug)]
@@ -265,7 +264,7 @@ impl<'a> Reader<'a> {
                 };
                 return Ok(());
             }
-            _ => self.event_kind(event, value, message)?,
+            _ => event_kind(&mut self.log, event, value, message)?,
         };
         self.track_instance(actor_name, &kind);
         let actor = self.log.actor(actor_name);
@@ -320,130 +319,6 @@ impl<'a> Reader<'a> {
             seq: field(value, "seq")?,
         });
         Ok(())
-    }
-
-    fn event_kind(
-        &mut self,
-        event: &str,
-        value: &Value,
-        message: Option<MessageIx>,
-    ) -> Result<EventKind, String> {
-        let count = |name: &str| field::<u32>(value, name);
-        Ok(match event {
-            "sent" => EventKind::Sent,
-            "send-failed" => EventKind::SendFailed,
-            "committed" => EventKind::Committed,
-            "commit-failed" => EventKind::CommitFailed,
-            "resent" => EventKind::Resent,
-            "outbox-deleted" => EventKind::OutboxDeleted,
-            "payload-stored" => EventKind::PayloadStored {
-                chunks: count("chunks")?,
-            },
-            "payload-missing" => EventKind::PayloadMissing,
-            "payload-deleted" => EventKind::PayloadDeleted,
-            "producer-done" => EventKind::ProducerDone,
-            "consumer-started" => EventKind::ConsumerStarted,
-            "received" => EventKind::Received {
-                receive_count: count("receive_count")?,
-            },
-            "unexpected" => EventKind::Unexpected,
-            "rejected" => EventKind::Rejected,
-            "released" => EventKind::Released,
-            "release-failed" => EventKind::ReleaseFailed,
-            "skipped" => EventKind::Skipped {
-                reason: field(value, "reason")?,
-                key: self.key(value, "key", message)?,
-            },
-            "side-effect" => EventKind::SideEffect {
-                key: self.key(value, "key", message)?,
-            },
-            "applying" => EventKind::Applying {
-                version: count("version")?,
-                entity: self
-                    .log
-                    .intern(&Arc::from(field::<String>(value, "entity")?)),
-            },
-            "applied" => EventKind::Applied {
-                version: count("version")?,
-                key: self.key(value, "key", message)?,
-            },
-            "stale-version" => EventKind::StaleVersion {
-                version: count("version")?,
-                current: count("current")?,
-            },
-            "stale-message" => EventKind::StaleMessage {
-                age_ms: count("age_ms")?,
-            },
-            "logged" => {
-                let logged = match &value["value"] {
-                    Value::String(s) => FieldValue::Str(s.clone()),
-                    other => {
-                        FieldValue::Int(other.as_i64().ok_or("`value` is a string or an integer")?)
-                    }
-                };
-                EventKind::Logged {
-                    value: self.log.intern_value(logged),
-                }
-            }
-            "status-written" => {
-                EventKind::StatusWritten(status(&field::<String>(value, "status")?)?)
-            }
-            "deleted" => EventKind::Deleted,
-            "delete-failed" => EventKind::DeleteFailed,
-            "heartbeat" => EventKind::Heartbeat,
-            "heartbeat-failed" => EventKind::HeartbeatFailed,
-            "prefetch-expired" => EventKind::PrefetchExpired,
-            "invoked" => EventKind::Invoked {
-                messages: count("messages")?,
-            },
-            "throttled" => EventKind::Throttled,
-            "invocation-timed-out" => EventKind::InvocationTimedOut,
-            "fault" => EventKind::Fault {
-                operation: api_operation(&field::<String>(value, "operation")?)?,
-                fault: fault_kind(&field::<String>(value, "fault")?)?,
-            },
-            "retried" => EventKind::Retried {
-                operation: api_operation(&field::<String>(value, "operation")?)?,
-                attempt: count("attempt")?,
-            },
-            "crashed" => EventKind::Crashed(field(value, "point")?),
-            "killed" => EventKind::Killed,
-            "exited" => EventKind::Exited(field(value, "reason")?),
-            "shutdown-requested" => EventKind::ShutdownRequested,
-            "purge" => EventKind::PurgeRequested(queue_role(&field::<String>(value, "queue")?)?),
-            "purge-failed" => {
-                EventKind::PurgeFailed(queue_role(&field::<String>(value, "queue")?)?)
-            }
-            "redrive-started" => EventKind::RedriveStarted,
-            "redrive-failed" => EventKind::RedriveFailed,
-            "deployed" => EventKind::Deployed,
-            "scaled-out" => EventKind::ScaledOut,
-            "scaled-in" => EventKind::ScaledIn,
-            "timed-out" => EventKind::TimedOut,
-            "visibility-expired" => EventKind::Queue(TransitionKind::VisibilityExpired),
-            "dead-lettered" => EventKind::Queue(TransitionKind::DeadLettered {
-                receive_count: count("receive_count")?,
-            }),
-            "purged" => EventKind::Queue(TransitionKind::Purged),
-            "deduplicated" => EventKind::Queue(TransitionKind::Deduplicated),
-            "expired" => EventKind::Queue(TransitionKind::Expired),
-            "redriven" => EventKind::Queue(TransitionKind::Redriven),
-            "duplicated" => EventKind::Queue(TransitionKind::Duplicated),
-            // `conforms` accepted it, so the format documents a kind this reader lacks.
-            other => return Err(format!("qsim cannot read `{other}` lines back yet")),
-        })
-    }
-
-    /// An idempotency key: the message's own id, or an interned business key.
-    fn key(
-        &mut self,
-        value: &Value,
-        name: &str,
-        message: Option<MessageIx>,
-    ) -> Result<KeyRef, String> {
-        let key: Arc<str> = field::<String>(value, name)?.into();
-        let ix = message.ok_or("a key belongs to a message")?;
-        Ok(self.log.key_ref(ix, &key))
     }
 
     /// How each consumer instance ended, from its own events (the history has no separate
@@ -523,6 +398,14 @@ impl<'a> Reader<'a> {
             seed: self.seed,
             backend: self.backend,
             observed_queue: self.observed_queue,
+            // A history carries the consumers' lines it has; a `command` consumer's are there
+            // only when the endpoint recorded them.
+            consumer_calls_observed: !self.scenario.runs_commands()
+                || self
+                    .log
+                    .events
+                    .iter()
+                    .any(|e| matches!(e.kind, EventKind::Received { .. })),
             log: self.log,
             final_state: self.final_state,
             ending,
@@ -532,29 +415,6 @@ impl<'a> Reader<'a> {
             api: self.api,
         })
     }
-}
-
-/// The writer's milliseconds (microseconds / 1000) back to the engine's microseconds.
-fn micros(t_ms: f64) -> u64 {
-    (t_ms * 1000.0).round() as u64
-}
-
-fn field<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T, String> {
-    T::deserialize(&value[name]).map_err(|e| format!("`{name}`: {e}"))
-}
-
-fn api_operation(text: &str) -> Result<ApiOperation, String> {
-    ApiOperation::ALL
-        .into_iter()
-        .find(|o| o.as_str() == text)
-        .ok_or_else(|| format!("unknown API operation `{text}`"))
-}
-
-fn fault_kind(text: &str) -> Result<FaultKind, String> {
-    FaultKind::ALL
-        .into_iter()
-        .find(|k| k.as_str() == text)
-        .ok_or_else(|| format!("unknown fault `{text}`"))
 }
 
 /// `{"ReceiveMessage": 3, ...}` of the `run-ended` line, keyed by the API names the fault
@@ -572,20 +432,6 @@ fn api_counts(value: &Value, name: &str) -> Result<BTreeMap<&'static str, u64>, 
                 .ok_or_else(|| format!("`{name}`: unknown API operation `{operation}`"))
         })
         .collect()
-}
-
-fn status(text: &str) -> Result<Status, String> {
-    [Status::Started, Status::Completed]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-        .ok_or_else(|| format!("unknown status `{text}`: STARTED or COMPLETED"))
-}
-
-fn queue_role(text: &str) -> Result<QueueRole, String> {
-    [QueueRole::Main, QueueRole::DeadLetter]
-        .into_iter()
-        .find(|q| q.as_str() == text)
-        .ok_or_else(|| format!("unknown queue `{text}`: main or dlq"))
 }
 
 #[cfg(test)]
@@ -620,6 +466,9 @@ mod tests {
         files.push("tests/fixtures/html/killed-worker.toml".into());
         for file in files {
             let scenario = crate::scenario::load(&file).unwrap();
+            if scenario.runs_child_processes() {
+                continue;
+            }
             let (outcome, text) = history_of(&scenario);
             let read = outcome_of(&scenario, &text);
             // Written again, the outcome read back is the same history, line for line.

@@ -513,6 +513,38 @@ impl Metric {
         self.def().name
     }
 
+    /// Whether the metric can be decided when a team's own consumer (`command`) ran: from what
+    /// qsim's producers did, the final state of the queues and tables (a side effect by the
+    /// convention of the side-effects table) and the processes it started. The consumer's own
+    /// calls (receives, deletes, visibility changes) are not seen.
+    pub fn observable_without_consumer_calls(self) -> bool {
+        use Metric::*;
+        matches!(
+            self,
+            Sent | Processed
+                | SideEffects
+                | DuplicatedEffects
+                | Lost
+                | Dlq
+                | PoisonInDlq
+                | GoodInDlq
+                | Remaining
+                | QueueEmpty
+                | EffectsPerKeyMax
+                | PeakConsumers
+                | Crashed
+                | ExitedClean
+                | Status
+                | AmbiguousSends
+                | DuplicatesFromRetries
+                | RejectedSends
+                | LostBusinessRecords
+                | PhantomMessages
+                | UnsentOutboxRows
+                | RelayResends
+        )
+    }
+
     pub fn kind(self) -> MetricKind {
         self.def().kind
     }

@@ -10,6 +10,7 @@
 
 mod discover;
 mod error;
+pub mod flags;
 mod keys;
 mod locate;
 mod metric;
@@ -25,7 +26,7 @@ pub(crate) use metric::Needs;
 pub use metric::{Metric, MetricDef, MetricKind, MetricScope};
 pub(crate) use model::{
     Ack, Action, Autoscaler, Chaos, CompareOp, ConsumerBehavior, ConsumerGroup, CrashPolicy,
-    DedupSource, DualWriteOrder, Expectation, Expected, FieldValue, GroupIx, Heartbeat,
+    DedupSource, DualWriteOrder, Execution, Expectation, Expected, FieldValue, GroupIx, Heartbeat,
     Idempotency, IdempotencyKey, LiteralMessage, LiveMetric, Payload, PoisonPattern, Poller,
     Producer, ProducerChaos, ProducerIx, RetryPolicy, Target, TimelineEntry, Trigger, Versioning,
     WhenCondition, WriteMode,

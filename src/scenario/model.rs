@@ -40,6 +40,22 @@ pub struct GroupIx(pub usize);
 pub struct ProducerIx(pub usize);
 
 impl Scenario {
+    /// Whether a group runs a team's own consumer (`command`): its receives and deletes are
+    /// not in the history, so a message's fate is told by its effects (see the checks' facts).
+    pub fn runs_commands(&self) -> bool {
+        self.consumers
+            .iter()
+            .any(|g| matches!(g.execution, Execution::Command { .. }))
+    }
+
+    /// Whether some group's instances are child processes (`process` or `command`), which need
+    /// an endpoint to reach the queues.
+    pub fn runs_child_processes(&self) -> bool {
+        self.consumers
+            .iter()
+            .any(|g| g.execution.is_child_process())
+    }
+
     pub fn group(&self, group: GroupIx) -> &ConsumerGroup {
         &self.consumers[group.0]
     }
@@ -246,6 +262,33 @@ pub struct ConsumerGroup {
     pub retries: RetryPolicy,
     /// The behaviour a `deploy` action can replace while the run goes on.
     pub behavior: ConsumerBehavior,
+    /// Where each instance runs: a task of qsim's own process, or a child process.
+    pub execution: Execution,
+}
+
+/// Where a consumer group's instances run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Execution {
+    /// A task of the run's own process (the simulator's only way).
+    #[default]
+    InProcess,
+    /// `process = true`: each instance is a `qsim consume` child process running the built-in
+    /// consumer, signalled for real.
+    Process,
+    /// `command = [...]`: each instance is a team's own program, signalled for real; its
+    /// receives and deletes are not observable, only its effects on the queues and tables.
+    Command {
+        argv: Vec<String>,
+        /// Extra environment (`env`), on top of the contract's variables.
+        env: BTreeMap<String, String>,
+    },
+}
+
+impl Execution {
+    /// Whether the instances are child processes (and so need a real endpoint to reach).
+    pub fn is_child_process(&self) -> bool {
+        !matches!(self, Execution::InProcess)
+    }
 }
 
 /// When a consumer deletes the messages it handled: the acknowledgement patterns consumer

@@ -245,6 +245,9 @@ with_behavior!(
         prefetch: Int,
         poller: SubTable<RawPoller>,
         retries: SubTable<RawRetries>,
+        process: Bool,
+        command: Option<Spanned<Vec<Spanned<String>>>>,
+        env: Option<Spanned<Entries<toml::Value>>>,
     }
 );
 

@@ -20,7 +20,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("exit", &["interrupt"]),
     // The boundary: knows nothing of scenario files, the engine or Terraform.
     ("backend", &["rng"]),
-    ("engine", &["scenario", "backend", "rng"]),
+    // `exit`: a run reads the exit code of the `qsim consume` children it starts.
+    ("engine", &["scenario", "backend", "rng", "exit"]),
     ("infra", &["scenario", "backend"]),
     // Pass or fail: expectations, facts, snapshots.
     ("check", &["scenario", "engine", "backend"]),

@@ -10,7 +10,7 @@ use qsim::scenario::{self, Scenario};
 use qsim::sqs::envelope::Profile;
 
 fn catalog() -> Vec<Scenario> {
-    let files = scenario::discover(Path::new("scenarios.d")).unwrap();
+    let files = super::scenarios::simulated_catalog();
     files.iter().map(|f| load(f)).collect()
 }
 

@@ -532,7 +532,7 @@ fn fuzz_fixtures_then_mutants() {
 
     let count = env_number("QSIM_FUZZ_MUTANTS", 2_000) as usize;
     let seed = env_number("QSIM_FUZZ_SEED", 1);
-    let catalog = scenario::discover(Path::new("scenarios.d")).unwrap();
+    let catalog = super::scenarios::simulated_catalog();
     let corpus: Vec<Vec<u8>> = catalog.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let mut mutants = Vec::with_capacity(count);
     for i in 0..count {

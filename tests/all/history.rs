@@ -460,7 +460,7 @@ fn fifo_sends_with_one_deduplication_id_in_one_batch_keep_the_first() {
 /// is not inferred).
 #[test]
 fn inferred_fates_agree_with_observed_ones_on_the_catalog() {
-    for path in scenario::discover(Path::new("scenarios.d")).unwrap() {
+    for path in super::scenarios::simulated_catalog() {
         let scenario = Rc::new(scenario::load(&path).unwrap());
         for seed in 1..=3 {
             let observe = || {

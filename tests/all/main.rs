@@ -6,6 +6,7 @@ mod aws_cli;
 mod aws_failures;
 mod aws_faults;
 mod aws_outbox;
+mod aws_process;
 mod aws_resources;
 mod browser;
 mod claim_check;

@@ -82,6 +82,7 @@ impl Moto {
             endpoint_url: Some(self.endpoint_url()),
             keep: false,
             provisioned: None,
+            attach: false,
             max_send_rate: None,
         }
     }

@@ -22,7 +22,7 @@ use super::options::{AwsOptions, has_custom_endpoint, require_region};
 use super::receipts::OutstandingReceipts;
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capabilities, Capability, Item, MoveTask,
-    OutgoingMessage, PutOutcome, QueueDepth, QueueId, QueueRole, QueueSpec, Receipt,
+    OutgoingMessage, PutOutcome, QueueDepth, QueueId, QueueRole, QueueSpec, Reachable, Receipt,
     ReceiveRequest, ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
 
@@ -37,6 +37,13 @@ pub struct AwsBackend {
     max_send_rate: Option<u32>,
     /// `--resources`: the queues and tables to use instead of creating any.
     pub(super) provisioned: Option<ProvisionedQueues>,
+    /// See [`AwsOptions::attach`].
+    pub(super) attach: bool,
+    /// Where the SDK sends requests (`None`: AWS itself), its region and named profile: what
+    /// a child process needs to reach the same resources.
+    endpoint_url: Option<String>,
+    region: String,
+    profile: Option<String>,
     pub(super) keys: ItemKeys,
     /// When the purges of this run's pre-provisioned queues settle: nothing is sent or received
     /// before then (see [`super::purge_windows`]).
@@ -112,8 +119,8 @@ impl AwsBackend {
         require_region(config)?;
         let names = RunNames::new(scenario_name, new_run_id());
         let keys = match &options.provisioned {
-            Some(_) => ItemKeys::shared_tables(names.run_id()),
-            None => ItemKeys::own_tables(),
+            Some(_) if !options.attach => ItemKeys::shared_tables(names.run_id()),
+            _ => ItemKeys::own_tables(),
         };
         let calls = ApiCalls::default();
         let sqs = aws_sdk_sqs::config::Builder::from(config)
@@ -129,6 +136,10 @@ impl AwsBackend {
             keep: options.keep,
             custom_endpoint: has_custom_endpoint(config),
             provisioned: options.provisioned.clone(),
+            attach: options.attach && options.provisioned.is_some(),
+            endpoint_url: config.endpoint_url().map(str::to_owned),
+            region: config.region().map(|r| r.to_string()).unwrap_or_default(),
+            profile: options.profile.clone(),
             max_send_rate: options.max_send_rate,
             keys,
             settles_at: Cell::new(None),
@@ -453,6 +464,26 @@ impl Backend for AwsBackend {
         AwsBackend::scan(self, table).await
     }
 
+    /// Pre-provisioned tables key this run's items under a prefix no child knows of: a child
+    /// process needs the run's own tables.
+    fn reachable(&self, main: QueueId, dlq: Option<QueueId>) -> Option<Reachable> {
+        if self.provisioned.is_some() && !self.attach {
+            return None;
+        }
+        Some(Reachable {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            queue_url: self.queue_url(main)?,
+            dlq_url: match dlq {
+                Some(dlq) => Some(self.queue_url(dlq)?),
+                None => None,
+            },
+            status_table: self.table_name(Table::Status),
+            side_effects_table: self.table_name(Table::SideEffects),
+        })
+    }
+
     /// Deletes this run's queues and tables (unless `keep`) and empties the pre-provisioned
     /// queues for the next run (unless `keep`, which leaves their messages for inspection; the
     /// next run purges them). Pre-provisioned queues and tables are never deleted, and their
@@ -460,7 +491,8 @@ impl Backend for AwsBackend {
     /// returns the first failure, and may be called again: finished resources are skipped and
     /// already-missing ones count as deleted.
     async fn teardown(&self) -> Result<(), BackendError> {
-        if self.keep {
+        // Attached resources are another run's, which tears them down.
+        if self.keep || self.attach {
             return Ok(());
         }
         let emptied = self.empty_provisioned_queues().await;

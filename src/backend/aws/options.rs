@@ -46,6 +46,10 @@ pub struct AwsOptions {
     /// Pre-provisioned queues and tables (`--resources`, from Terraform) to use instead of
     /// creating per-run ones; they are never deleted.
     pub provisioned: Option<super::ProvisionedQueues>,
+    /// With `provisioned`: the queues and tables belong to another run (a parent qsim whose
+    /// child process this is, or a team's own): used as they are, never checked, purged,
+    /// emptied or key-prefixed.
+    pub attach: bool,
     /// Messages per second the endpoint is declared to take (`--endpoint-max-rate`): scenarios
     /// whose producers send faster are skipped, saying so, instead of failing on timing.
     /// `None`: no bound (AWS itself).

@@ -101,7 +101,12 @@ impl AwsBackend {
                 dlq_arn: arn,
                 max_receive_count: redrive.max_receive_count,
             });
-        let found = misfits(spec, redrive, &attributes);
+        // Attached queues were created by the run this process is part of, from the same spec.
+        let found = if self.attach {
+            Vec::new()
+        } else {
+            misfits(spec, redrive, &attributes)
+        };
         if !found.is_empty() {
             return Err(describe.error(BackendErrorKind::Provisioned(
                 ProvisionedMismatch::QueueMisfits {
@@ -126,7 +131,7 @@ impl AwsBackend {
                 .cloned(),
         };
         let id = self.register_queue(spec.role, queue.clone(), true);
-        if depth.total() > 0 {
+        if depth.total() > 0 && !self.attach {
             self.purge_settled(&queue).await?;
         }
         // This run's purge, or one an earlier run of this process made.

@@ -31,8 +31,8 @@ use tokio::time::Instant;
 use super::api_calls::ApiCalls;
 use super::{
     Backend, BackendError, BackendErrorKind, Capabilities, Item, MoveTask, OutgoingMessage,
-    PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Receipt, ReceiveRequest,
-    ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
+    PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Reachable, Receipt,
+    ReceiveRequest, ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
 use crate::rng::stream;
 
@@ -577,6 +577,14 @@ impl<B: Backend> Backend for FaultLayer<B> {
 
     fn observes_transitions(&self) -> bool {
         self.inner.observes_transitions()
+    }
+
+    fn reachable(&self, main: QueueId, dlq: Option<QueueId>) -> Option<Reachable> {
+        self.inner.reachable(main, dlq)
+    }
+
+    fn foreign_events(&self) -> Option<Vec<serde_json::Value>> {
+        self.inner.foreign_events()
     }
 
     fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {

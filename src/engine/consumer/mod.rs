@@ -44,16 +44,29 @@ pub(super) enum ConsumerEnd {
     Crashed(CrashPoint),
     /// A backend error ended the whole run.
     Failed,
+    /// A child process the fleet killed (`kill`): the fleet recorded it already.
+    Killed,
 }
 
 /// The signal side of an instance: SIGTERM is a flag the loop checks between messages.
 #[derive(Default)]
 pub(super) struct Control {
     terminate: Cell<bool>,
+    /// SIGKILL for an instance that is a child process (an in-process one is aborted instead).
+    kill: Cell<bool>,
     pub(super) woken: Notify,
 }
 
 impl Control {
+    pub(super) fn kill(&self) {
+        self.kill.set(true);
+        self.woken.notify_one();
+    }
+
+    pub(super) fn is_killed(&self) -> bool {
+        self.kill.get()
+    }
+
     pub(super) fn terminate(&self) {
         self.terminate.set(true);
         self.woken.notify_one();
@@ -71,6 +84,38 @@ pub(super) struct GroupShared {
     pub crashed_after_side_effect: Cell<bool>,
     /// Invocations running now, over the group's pollers (`poller.max_concurrency` bounds it).
     pub invocations: Cell<u32>,
+}
+
+impl GroupShared {
+    /// The `once` crash points this group has used up, by name (`after-receive`).
+    pub(super) fn spent_crashes(&self) -> Vec<&'static str> {
+        [
+            (&self.crashed_after_receive, "after-receive"),
+            (&self.crashed_after_side_effect, "after-side-effect"),
+        ]
+        .into_iter()
+        .filter(|(spent, _)| spent.get())
+        .map(|(_, name)| name)
+        .collect()
+    }
+
+    /// Marks the `once` crash at `point` used up (a child process crashed there).
+    pub(super) fn spend_crash(&self, point: CrashPoint) {
+        match point {
+            CrashPoint::AfterReceive => self.crashed_after_receive.set(true),
+            CrashPoint::AfterSideEffect => self.crashed_after_side_effect.set(true),
+            CrashPoint::MidProcessing | CrashPoint::AfterCommit | CrashPoint::AfterSend => {}
+        }
+    }
+
+    pub(super) fn new(group: &crate::scenario::ConsumerGroup) -> Self {
+        GroupShared {
+            behavior: RefCell::new(Rc::new(group.behavior.clone())),
+            crashed_after_receive: Cell::default(),
+            crashed_after_side_effect: Cell::default(),
+            invocations: Cell::default(),
+        }
+    }
 }
 
 /// How often `ack = "on-success"` sends a failed delete entry, the first time included: the
@@ -380,7 +425,9 @@ impl<B: Backend> Consumer<B> {
             .map(|message| {
                 let known = serde_json::from_str::<Body>(&message.body)
                     .ok()
-                    .and_then(|body| Some((ctx.log().borrow().lookup(&body.id)?, body)));
+                    .and_then(|body| {
+                        Some((ctx.message_of(&body, message.group_id.as_deref())?, body))
+                    });
                 if record {
                     match &known {
                         Some((ix, _)) => self.record(

@@ -18,7 +18,7 @@ use crate::scenario::raw::{
     RawBehavior, RawChaos, RawConsumer, RawHeartbeat, RawPoller, RawVersioning,
 };
 use crate::scenario::{
-    Ack, Chaos, ConsumerBehavior, ConsumerGroup, CrashPolicy, Heartbeat, Idempotency,
+    Ack, Chaos, ConsumerBehavior, ConsumerGroup, CrashPolicy, Execution, Heartbeat, Idempotency,
     IdempotencyKey, Poller, QueueConfig, Versioning,
 };
 
@@ -151,7 +151,138 @@ fn resolve(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer, queue: &QueueConfig) -> 
         poller,
         retries: super::faults::retries(ctx, loc, raw.retries.as_ref()),
         behavior: behavior(ctx, &[layer], queue),
+        execution: execution(ctx, loc, raw),
     }
+}
+
+/// `process`, `command` and `env`: where the group's instances run. A `command` is the team's
+/// own consumer, so every key that configures qsim's built-in one is a mistake there.
+fn execution(ctx: &mut Ctx, loc: &Loc, raw: &RawConsumer) -> Execution {
+    let process = ctx.bool(loc, &gkey::PROCESS, raw.process.as_ref()) == Some(true);
+    let Some(command) = raw.command.as_ref() else {
+        if let Some(env) = &raw.env {
+            let help = "env is the extra environment of a `command` consumer: add `command = [...]` or remove `env`";
+            ctx.error(
+                env.span(),
+                loc.key("env"),
+                "`env` without `command`",
+                help.to_string(),
+            );
+        }
+        return if process {
+            Execution::Process
+        } else {
+            Execution::InProcess
+        };
+    };
+    if process {
+        let help = "process = true runs qsim's built-in consumer as a child process; command                     runs your own: keep one";
+        let span = raw.process.as_ref().map_or(command.span(), Spanned::span);
+        let message = "`process = true` and `command` exclude each other";
+        ctx.error(span, loc.key("process"), message, help.to_string());
+    }
+    let built_in = built_in_keys(raw);
+    if !built_in.is_empty() {
+        let names: Vec<&str> = built_in.iter().map(|(name, _)| *name).collect();
+        let help = format!(
+            "a `command` consumer is your own program, which qsim does not configure: remove {}              (count, start, stagger, the timeline and env still apply)",
+            names.join(", ")
+        );
+        for (name, span) in built_in {
+            let message = format!("`{name}` configures qsim's built-in consumer, not a `command`");
+            ctx.error(span, loc.key(name), message, help.clone());
+        }
+    }
+    let argv = command.get_ref();
+    if argv.is_empty() {
+        let help = "the program and its arguments, e.g. command = [\"python3\", \"worker.py\"]";
+        ctx.error(
+            command.span(),
+            loc.key("command"),
+            "must not be empty",
+            help.to_string(),
+        );
+    }
+    for (i, arg) in argv
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.get_ref().is_empty())
+    {
+        let help = "every element is an argument: remove the empty string";
+        let path = format!("{}[{i}]", loc.key("command"));
+        ctx.error(arg.span(), path, "an empty argument", help.to_string());
+    }
+    let mut env = std::collections::BTreeMap::new();
+    for (name, value) in raw.env.iter().flat_map(|env| &env.get_ref().0) {
+        let text = match value.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            _ => {
+                let help =
+                    "environment values are strings or integers, e.g. { WORK_SECONDS = \"2\" }";
+                let path = format!("{}.{}", loc.key("env"), name.get_ref());
+                ctx.error(
+                    value.span(),
+                    path,
+                    "not a string or an integer",
+                    help.to_string(),
+                );
+                continue;
+            }
+        };
+        env.insert(name.get_ref().clone(), text);
+    }
+    Execution::Command {
+        argv: argv.iter().map(|a| a.get_ref().clone()).collect(),
+        env,
+    }
+}
+
+/// The keys of `raw` that configure the built-in consumer and are set, with their spans.
+fn built_in_keys(raw: &RawConsumer) -> Vec<(&'static str, std::ops::Range<usize>)> {
+    fn span<T>(value: Option<&Spanned<T>>) -> Option<std::ops::Range<usize>> {
+        value.map(Spanned::span)
+    }
+    let behavior = raw.behavior();
+    let keys = [
+        ("max_messages", span(raw.max_messages.as_ref())),
+        ("wait", span(raw.wait.as_ref())),
+        ("idle_timeout", span(raw.idle_timeout.as_ref())),
+        ("message_limit", span(raw.message_limit.as_ref())),
+        ("ack", span(raw.ack.as_ref())),
+        ("prefetch", span(raw.prefetch.as_ref())),
+        ("poller", span(raw.poller.as_ref())),
+        ("retries", span(raw.retries.as_ref())),
+        ("processing", span(behavior.processing)),
+        ("side_effect_delay", span(behavior.side_effect_delay)),
+        ("idempotency", span(behavior.idempotency)),
+        ("cache_size", span(behavior.cache_size)),
+        ("lease", span(behavior.lease)),
+        ("business_key", span(behavior.business_key)),
+        ("versioning", span(behavior.versioning)),
+        ("log_field", span(behavior.log_field)),
+        ("reject_poison", span(behavior.reject_poison)),
+        ("heartbeat", span(behavior.heartbeat)),
+        ("stale_after", span(behavior.stale_after)),
+        ("chaos", built_in_chaos(behavior.chaos)),
+    ];
+    keys.into_iter()
+        .filter_map(|(name, span)| Some((name, span?)))
+        .collect()
+}
+
+/// `chaos` of a `command` group: only `restart_after` applies to a process qsim did not write
+/// (it restarts what a kill stopped); the injected crashes and slowness are the built-in
+/// consumer's.
+fn built_in_chaos(chaos: Option<&Spanned<RawChaos>>) -> Option<std::ops::Range<usize>> {
+    let chaos = chaos?;
+    let raw = chaos.get_ref();
+    let built_in = raw.crash_after_receive.is_some()
+        || raw.crash_after_side_effect.is_some()
+        || raw.crash_rate.is_some()
+        || raw.slow_rate.is_some()
+        || raw.slow_delay.is_some();
+    built_in.then(|| chaos.span())
 }
 
 /// The value of one behaviour key: from the last layer that sets it, with that layer's location

@@ -56,7 +56,7 @@ fn all_scopes(
     names: &Names,
     queue: &QueueConfig,
 ) -> Vec<Expectation> {
-    let mut checks = scope(ctx, loc, None, &raw.checks, queue);
+    let mut checks = scope(ctx, loc, None, &raw.checks, names, queue);
     if let Some(producers) = &raw.producer {
         let ploc = loc.table("producer", producers);
         for (name, table) in producers.get_ref() {
@@ -66,7 +66,14 @@ fn all_scopes(
                 path,
                 span: table.span(),
             };
-            checks.extend(scope(ctx, &sloc, producer, &table.get_ref().0, queue));
+            checks.extend(scope(
+                ctx,
+                &sloc,
+                producer,
+                &table.get_ref().0,
+                names,
+                queue,
+            ));
         }
     }
     checks
@@ -77,6 +84,7 @@ fn scope(
     loc: &Loc,
     producer: Option<ProducerIx>,
     raw: &RawChecks,
+    names: &Names,
     queue: &QueueConfig,
 ) -> Vec<Expectation> {
     let mut entries: Vec<_> = raw.iter().collect();
@@ -88,6 +96,24 @@ fn scope(
             if metric.def().needs == Needs::Dlq && queue.max_receive_count.is_none() {
                 let what = format!("the `{}` metric", metric.name());
                 needs_dlq(ctx, name.span(), loc.key(metric.name()), &what);
+            }
+            if names.runs_commands && !metric.observable_without_consumer_calls() {
+                let observable: Vec<&str> = Metric::ALL
+                    .iter()
+                    .filter(|d| d.metric.observable_without_consumer_calls())
+                    .map(|d| d.name)
+                    .collect();
+                let message = format!(
+                    "`{}` is not observable with a `command` consumer: qsim does not see its \
+                     receives, deletes or visibility changes",
+                    metric.name()
+                );
+                let help = format!(
+                    "a `command` consumer is judged by its effects on the queues and tables: {}",
+                    observable.join(", ")
+                );
+                ctx.error(name.span(), loc.key(metric.name()), message, help);
+                return None;
             }
             let expected = expected(ctx, &loc.key(metric.name()), metric, value)?;
             Some(Expectation {

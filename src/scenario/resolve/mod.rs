@@ -51,6 +51,13 @@ pub(super) fn resolve(
     let consumers = consumer::resolve_all(&mut ctx, &raw.consumers, &queue);
     let names = Names {
         groups: consumers.iter().map(|c| c.name.as_str()).collect(),
+        child_processes: consumers
+            .iter()
+            .map(|c| c.execution.is_child_process())
+            .collect(),
+        runs_commands: consumers
+            .iter()
+            .any(|c| matches!(c.execution, crate::scenario::Execution::Command { .. })),
         producers: producers.iter().map(|p| p.name.as_str()).collect(),
     };
     let timeline = timeline::resolve(&mut ctx, &raw.at, &raw.consumers, &names, &queue);

@@ -138,6 +138,62 @@ fn rule(extra: &str, key: &str, message: &str, help: &str) {
     assert_one(&format!("{BASE}{extra}\n"), key, message, help);
 }
 
+#[test_case("command = [\"python3\", \"w.py\"]\nidempotency = \"tables\"", "consumers[1].idempotency", "configures qsim's built-in consumer, not a `command`", "remove idempotency"; "command with a built-in knob")]
+#[test_case("command = [\"python3\", \"w.py\"]\nmax_messages = 5", "consumers[1].max_messages", "configures qsim's built-in consumer", "count, start, stagger, the timeline and env still apply"; "command with a receive knob")]
+#[test_case("command = [\"python3\", \"w.py\"]\nchaos = { crash_rate = 0.5 }", "consumers[1].chaos", "configures qsim's built-in consumer", "remove chaos"; "command with injected crashes")]
+#[test_case("command = []", "consumers[1].command", "must not be empty", "command = [\"python3\", \"worker.py\"]"; "empty command")]
+#[test_case("command = [\"python3\", \"\"]", "consumers[1].command[1]", "an empty argument", "remove the empty string"; "empty argument")]
+#[test_case("command = [\"python3\", \"w.py\"]\nprocess = true", "consumers[1].process", "`process = true` and `command` exclude each other", "keep one"; "process with command")]
+#[test_case("env = { A = \"1\" }", "consumers[1].env", "`env` without `command`", "add `command = [...]`"; "env without command")]
+#[test_case("command = [\"w\"]\nenv = { A = true }", "consumers[1].env.A", "not a string or an integer", "WORK_SECONDS"; "env value of another type")]
+#[test_case("command = \"python3 w.py\"", "consumers[1].command", "", ""; "command as one string")]
+#[test_case("process = \"yes\"", "consumers[1].process", "", ""; "process not a bool")]
+fn child_process_rule(extra: &str, key: &str, message: &str, help: &str) {
+    assert_one(
+        &format!("{BASE}[[consumers]]\nname = \"b\"\n{extra}\n"),
+        key,
+        message,
+        help,
+    );
+}
+
+#[test_case("[expect]\nreceived = 1", "expect.received", "`received` is not observable with a `command` consumer", "side_effects"; "receives of a command")]
+#[test_case("[expect]\nmax_attempts = 2", "expect.max_attempts", "not observable", "duplicated_effects"; "attempts of a command")]
+#[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"b\", processing = \"1s\" }", "at[0].deploy.group", "runs as child processes", "deploy to an in-process group"; "deploy to a command")]
+fn command_group_rule(extra: &str, key: &str, message: &str, help: &str) {
+    let text = format!("{BASE}[[consumers]]\nname = \"b\"\ncommand = [\"w\"]\n{extra}\n");
+    assert_one(&text, key, message, help);
+}
+
+#[test]
+fn a_deploy_to_a_process_group_is_refused() {
+    let text = format!(
+        "{BASE}[[consumers]]\nname = \"b\"\nprocess = true\n[[at]]\ntime = \"1s\"\ndeploy = {{ group = \"b\", processing = \"1s\" }}\n"
+    );
+    assert_one(
+        &text,
+        "at[0].deploy.group",
+        "runs as child processes",
+        "start a second group later",
+    );
+}
+
+#[test]
+fn a_command_takes_count_stagger_restart_after_and_observable_checks() {
+    let text = format!(
+        "{BASE}[[consumers]]\nname = \"b\"\ncount = 3\nstagger = \"1s\"\ncommand = [\"python3\", \"w.py\"]\nenv = {{ WORK_SECONDS = 2, MODE = \"x\" }}\nchaos = {{ restart_after = \"1s\" }}\n[[at]]\ntime = \"5s\"\nkill = \"b-1\"\n[expect]\nside_effects = 1\nlost = 0\n"
+    );
+    let scenario = parse(Path::new("t.toml"), &text).unwrap();
+    let group = &scenario.consumers[1];
+    assert_eq!(group.count, 3);
+    let Execution::Command { argv, env } = &group.execution else {
+        panic!("{:?}", group.execution);
+    };
+    assert_eq!(argv, &["python3", "w.py"]);
+    assert_eq!(env.get("WORK_SECONDS").map(String::as_str), Some("2"));
+    assert!(scenario.runs_commands() && scenario.runs_child_processes());
+}
+
 #[test_case("operation = \"sned\"\nkind = \"throttle\"\nnth = 1", "faults[0].operation", "unknown value \"sned\", did you mean \"send\"?", "operation takes one of \"send\", \"receive\""; "fault operation typo")]
 #[test_case("operation = \"send\"\nkind = \"timeout\"\nnth = 1", "faults[0].kind", "unknown value \"timeout\"", "kind takes one of \"throttle\", \"error\""; "fault kind unknown")]
 #[test_case("kind = \"throttle\"\nnth = 1", "faults[0].operation", "missing required key `operation`", "The API operation"; "fault without operation")]

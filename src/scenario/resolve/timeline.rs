@@ -18,6 +18,10 @@ use crate::sqs::QueueRole;
 /// What the timeline and autoscaler may refer to.
 pub(super) struct Names<'a> {
     pub groups: Vec<&'a str>,
+    /// Per group: whether its instances are child processes (`process` or `command`).
+    pub child_processes: Vec<bool>,
+    /// Whether a group runs a team's own consumer (`command`), whose calls qsim does not see.
+    pub runs_commands: bool,
     pub producers: Vec<&'a str>,
 }
 
@@ -234,6 +238,17 @@ fn action<'a>(
             let deploy = raw.deploy.as_ref()?;
             let dloc = loc.table("deploy", deploy);
             let group = names.group(ctx, &dloc, &key::GROUP, deploy.get_ref().group.as_ref())?;
+            if names.child_processes[group.0] {
+                let help = "a deploy changes the behaviour of instances running inside qsim; \
+                            this group's instances are child processes: deploy to an in-process \
+                            group, or start a second group later with `start`";
+                let message = format!(
+                    "group `{}` runs as child processes (`process` or `command`): it cannot be deployed to",
+                    names.groups[group.0]
+                );
+                ctx.error(deploy.span(), dloc.key("group"), message, help.to_string());
+                return None;
+            }
             let layers = history.get_mut(names.groups[group.0])?;
             layers.push(Layer {
                 loc: dloc,
