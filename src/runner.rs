@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::backend::aws::{AwsBackend, AwsOptions, ResourceKind};
 use crate::backend::sim::SimBackend;
-use crate::backend::{Backend, BackendError, Capability};
+use crate::backend::{Backend, BackendError, BackendErrorKind, Capability};
 use crate::check::projection;
 use crate::check::snapshot::{self, SnapshotStatus, UpdateMode};
 use crate::check::{self, Verdict};
@@ -18,7 +18,9 @@ use crate::engine::{self, Outcome, Progress, ProgressHook, RunError};
 use crate::infra::ResourcesFile;
 use crate::interrupt::{ActiveRun, Interrupts, Signal};
 use crate::scenario::Scenario;
+use crate::serve::{self, ServeOptions};
 use crate::sqs::envelope::Profile;
+use aws_sdk_sqs::config::Credentials;
 
 /// Which backend a run uses.
 #[derive(Clone, Debug, Default)]
@@ -218,6 +220,12 @@ pub fn run_scenario(mut scenario: Scenario, options: &RunOptions) -> ScenarioRun
     let seed = options.seed.unwrap_or(scenario.seed);
     let started = Instant::now();
     let (backend_name, execution, usage) = match &options.backend {
+        // Child-process consumers reach the queues over the network: the simulator is served
+        // for the run (`qsim serve`, in real time) and driven as any endpoint is.
+        BackendChoice::Sim if scenario.runs_child_processes() => {
+            let (execution, usage) = served(&scenario, seed, options);
+            ("sim", execution, usage)
+        }
         BackendChoice::Sim => {
             let sim = Rc::new(SimBackend::new(seed));
             (
@@ -227,50 +235,14 @@ pub fn run_scenario(mut scenario: Scenario, options: &RunOptions) -> ScenarioRun
             )
         }
         BackendChoice::Aws(aws) => {
-            let progress = options.progress.clone().map(|report| {
-                let name = scenario.name.clone();
-                ProgressHook {
-                    every: PROGRESS_EVERY,
-                    report: Box::new(move |p: &Progress| report(&name, p)),
-                }
-            });
             let mut aws = aws.clone();
             if let Some(resources) = &options.resources {
                 // The CLI checked every scenario against the file before running any.
                 aws.provisioned = resources.matching(&scenario).ok().cloned();
             }
-            let interrupts = options.interrupts.as_deref();
-            let (execution, usage) = realtime_block_on(async {
-                match AwsBackend::connect(&aws, &scenario.name).await {
-                    Ok(backend) => {
-                        let backend = Rc::new(backend);
-                        let _active = options.interrupts.as_ref().map(|interrupts| {
-                            interrupts.register(ActiveRun {
-                                scenario: scenario.name.clone(),
-                                prefix: backend.prefix().to_owned(),
-                                cleanup_command: aws.cleanup_command(),
-                            })
-                        });
-                        let execution = execute_interruptible(
-                            &scenario,
-                            backend.clone(),
-                            seed,
-                            progress,
-                            options.limits,
-                            interrupts,
-                        )
-                        .await;
-                        let usage = Usage {
-                            calls: backend.api_calls(),
-                            attempts: backend.api_attempts(),
-                            undeleted: backend.undeleted(),
-                            cleanup_command: aws.cleanup_command(),
-                        };
-                        (execution, Some(usage))
-                    }
-                    Err(error) => (Execution::Failed(RunError::Run(error)), None),
-                }
-            });
+            let connect = AwsBackend::connect(&aws, &scenario.name);
+            let (execution, usage) =
+                realtime_block_on(on_aws(&scenario, &aws, connect, seed, options));
             ("aws", execution, usage)
         }
     };
@@ -314,6 +286,92 @@ pub fn run_scenario(mut scenario: Scenario, options: &RunOptions) -> ScenarioRun
         reproduce,
     }
 }
+
+/// Runs `scenario` on the backend `connect` makes, on the wall clock, registered for Ctrl-C
+/// and SIGTERM (which stop it and still delete what it created).
+async fn on_aws(
+    scenario: &Rc<Scenario>,
+    aws: &AwsOptions,
+    connect: impl Future<Output = Result<AwsBackend, BackendError>>,
+    seed: u64,
+    options: &RunOptions,
+) -> (Execution, Option<Usage>) {
+    let progress = options.progress.clone().map(|report| {
+        let name = scenario.name.clone();
+        ProgressHook {
+            every: PROGRESS_EVERY,
+            report: Box::new(move |p: &Progress| report(&name, p)),
+        }
+    });
+    let backend = match connect.await {
+        Ok(backend) => Rc::new(backend),
+        Err(error) => return (Execution::Failed(RunError::Run(error)), None),
+    };
+    let _active = options.interrupts.as_ref().map(|interrupts| {
+        interrupts.register(ActiveRun {
+            scenario: scenario.name.clone(),
+            prefix: backend.prefix().to_owned(),
+            cleanup_command: aws.cleanup_command(),
+        })
+    });
+    let execution = execute_interruptible(
+        scenario,
+        backend.clone(),
+        seed,
+        progress,
+        options.limits,
+        options.interrupts.as_deref(),
+    )
+    .await;
+    let usage = Usage {
+        calls: backend.api_calls(),
+        attempts: backend.api_attempts(),
+        undeleted: backend.undeleted(),
+        cleanup_command: aws.cleanup_command(),
+    };
+    (execution, Some(usage))
+}
+
+/// A simulator run of a scenario with child-process consumers: the simulator served on a
+/// loopback port for this run only, with the scenario's profile and seed, and qsim's AWS
+/// backend pointed at it (any credentials do: the server checks none).
+fn served(scenario: &Rc<Scenario>, seed: u64, options: &RunOptions) -> (Execution, Option<Usage>) {
+    let serving = ServeOptions {
+        port: None,
+        profile: scenario.queue.sim.profile,
+        seed,
+        events: None,
+    };
+    let server = match serve::spawn(serving) {
+        Ok(server) => server,
+        Err(error) => {
+            let kind = BackendErrorKind::Service(error.to_string());
+            let error = BackendError::new("Serve", "sim", kind);
+            return (Execution::Failed(RunError::Run(error)), None);
+        }
+    };
+    let aws = AwsOptions {
+        region: Some(SERVED_REGION.to_owned()),
+        endpoint_url: Some(server.endpoint_url()),
+        ..AwsOptions::default()
+    };
+    let connect = async {
+        let credentials = Credentials::new("qsim", "qsim", None, None, "qsim-serve");
+        let config = aws
+            .config_loader()
+            .credentials_provider(credentials)
+            .load()
+            .await;
+        AwsBackend::from_sdk_config(&config, &aws, &scenario.name)
+    };
+    let result = realtime_block_on(on_aws(scenario, &aws, connect, seed, options));
+    // The run is over and its resources deleted: nothing of the server's state is needed.
+    let _ = server.stop();
+    result
+}
+
+/// The region qsim serve's ARNs name.
+const SERVED_REGION: &str = "us-east-1";
 
 /// What a run on AWS used and left behind.
 struct Usage {
@@ -570,6 +628,9 @@ fn finish(
         }
     } else if scenario.queue.sim.profile != file_profile {
         SnapshotStatus::SkippedForProfile { file_profile }
+    } else if scenario.runs_child_processes() && options.update != UpdateMode::Always {
+        // Written when asked (`--update-snapshots`), to look at; never a verdict.
+        SnapshotStatus::NotCompared
     } else {
         let dir = options
             .snapshots

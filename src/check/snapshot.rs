@@ -33,8 +33,9 @@ pub enum SnapshotStatus {
     Updated {
         path: PathBuf,
     },
-    /// Read back from a history (`qsim report`), which cannot tell the profile it ran under:
-    /// the snapshot was not compared.
+    /// Not compared: a run read back from a history (`qsim report`), which cannot tell the
+    /// profile it ran under, or one whose consumers are child processes, which run on the wall
+    /// clock (what they did when is the machine's timing, not the seed's).
     NotCompared,
 }
 

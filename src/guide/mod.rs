@@ -146,6 +146,9 @@ pub fn refresh(repo: &Path) -> Result<Refresh, GuideError> {
                 BlockKind::Scenario => read(&repo.join(&block.file))
                     .map(|t| render::scenario_listing(&t))
                     .map_err(|e| e.to_string()),
+                BlockKind::Run if runs_child_processes(repo, &block.file) => {
+                    Ok(render::child_process_note(&block.file))
+                }
                 BlockKind::Run => {
                     let picture = picture_name(&block.file);
                     runs.get(&block.file).map_err(Clone::clone).and_then(|run| {
@@ -314,6 +317,12 @@ impl<'a> Runs<'a> {
             })
             .as_ref()
     }
+}
+
+/// Whether `file`'s consumers are child processes (a file that does not load is run, and its
+/// run reports why).
+fn runs_child_processes(repo: &Path, file: &str) -> bool {
+    crate::scenario::load(&repo.join(file)).is_ok_and(|s| s.runs_child_processes())
 }
 
 /// `scenarios.d/conformance/long-poll.toml` → `conformance-long-poll.svg`.

@@ -22,21 +22,23 @@ pub(super) fn scenario_listing(text: &str) -> String {
 
 /// A run block: verdict and figures, each expectation, the timeline picture, and the story of
 /// message `story` (or of each failed check's messages).
+/// The block of a scenario whose consumers are child processes: they run in real time, so its
+/// results depend on the machine's timing and no run of it is pinned in the guide.
+pub(super) fn child_process_note(file: &str) -> String {
+    format!(
+        "**Runs child processes, in real time**: `qsim run {file}` serves the simulator to them \
+         over the AWS protocol (as `qsim serve` does), and `--backend aws --endpoint-url URL` runs \
+         them against any endpoint. Their timing is the machine's, so no result is pinned here; \
+         qsim's test suite runs it both ways.\n"
+    )
+}
+
 pub(super) fn run_block(
     run: &ScenarioRun,
     file: &str,
     picture: &str,
     story: Option<&str>,
 ) -> Result<String, String> {
-    if run.scenario.runs_child_processes() && !matches!(run.result, RunResult::Finished(_)) {
-        // Its consumers are processes of their own, which need an endpoint to reach: the
-        // simulator lives inside qsim. Said, not hidden, until the simulator serves them.
-        return Ok(format!(
-            "**Runs child processes**, which need an endpoint to reach the queues: `qsim run {file} \
-             --backend aws --endpoint-url URL` (moto_server, LocalStack, `qsim serve`) runs it, \
-             and qsim's test suite runs it against moto_server.\n"
-        ));
-    }
     let RunResult::Finished(finished) = &run.result else {
         return Err(format!(
             "{file} did not run to a verdict on the simulator: {}",

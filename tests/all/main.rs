@@ -29,3 +29,4 @@ mod scenarios;
 mod sdk_conformance;
 mod serve;
 mod serve_catalog;
+mod served;

@@ -40,6 +40,7 @@ fn options(server: &ServerHandle) -> AwsOptions {
         keep: false,
         provisioned: None,
         max_send_rate: None,
+        attach: false,
     }
 }
 

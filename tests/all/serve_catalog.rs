@@ -170,6 +170,7 @@ async fn backend(
         keep: false,
         provisioned: None,
         max_send_rate,
+        attach: false,
     };
     let config = options
         .config_loader()
