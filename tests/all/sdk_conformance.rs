@@ -166,8 +166,18 @@ fn assert_well_formed(name: &str, run: &SuiteRun) {
 fn sdk_fidelity_table_matches_a_fresh_run() {
     let moto = moto_blocking();
     let started = Instant::now();
-    let columns = vec![("moto_server", run_sdk_conformance(&moto.endpoint_url()))];
-    // `qsim serve` joins here as one more column: ("qsim serve", run_sdk_conformance(&its_url)).
+    let served = qsim::serve::spawn(qsim::serve::ServeOptions {
+        port: None,
+        profile: qsim::sqs::envelope::Profile::Ideal,
+        seed: 1,
+        events: None,
+    })
+    .expect("qsim serve starts");
+    let columns = vec![
+        ("moto_server", run_sdk_conformance(&moto.endpoint_url())),
+        ("qsim serve", run_sdk_conformance(&served.endpoint_url())),
+    ];
+    served.stop().unwrap();
     eprintln!("sdk conformance: {:.1?} of wall time", started.elapsed());
     for (name, run) in &columns {
         assert_well_formed(name, run);
