@@ -53,6 +53,9 @@ pub struct DynamoDb {
     writes: Vec<ItemWrite>,
     /// Tables created so far, for each table's `TableId`.
     tables_created: u64,
+    /// TransactWriteItems' client request tokens: the request each came with and when it
+    /// completed (Unix ms).
+    transaction_tokens: BTreeMap<String, (Value, u64)>,
 }
 
 /// One item changed by a successful write, for the server's history.
@@ -95,7 +98,7 @@ impl DynamoDb {
             "Scan" => self.scan(request),
             "BatchWriteItem" => self.batch_write_item(request),
             "BatchGetItem" => self.batch_get_item(request),
-            "TransactWriteItems" => self.transact_write_items(request),
+            "TransactWriteItems" => self.idempotent_transact_write_items(request, now_ms),
             "TransactGetItems" => self.transact_get_items(request),
             _ => Err(ApiError::client(
                 "UnknownOperationException",

@@ -20,6 +20,10 @@ use crate::serve::error::ApiError;
 /// The most items in one transaction (same page).
 const MAX_TRANSACTION_ITEMS: usize = 100;
 
+/// How long a client request token makes a transaction idempotent after it completed: "a client
+/// request token is valid for 10 minutes" (same page, `ClientRequestToken`).
+const TOKEN_VALID_MS: u64 = 10 * 60 * 1000;
+
 fn transact_items<'a>(request: Request<'a>, field_name: &str) -> Result<&'a Vec<Value>, ApiError> {
     let items = request.required_array("TransactItems")?;
     if items.is_empty() || items.len() > MAX_TRANSACTION_ITEMS {
@@ -36,6 +40,40 @@ fn transact_items<'a>(request: Request<'a>, field_name: &str) -> Result<&'a Vec<
 }
 
 impl DynamoDb {
+    /// TransactWriteItems with its `ClientRequestToken`: the same request again within the
+    /// token's validity succeeds without being applied again; another request with that token
+    /// is an `IdempotentParameterMismatchException` (same page).
+    pub(super) fn idempotent_transact_write_items(
+        &mut self,
+        request: Request<'_>,
+        now_ms: u64,
+    ) -> Result<Value, ApiError> {
+        let Some(token) = request.str("ClientRequestToken")? else {
+            return self.transact_write_items(request);
+        };
+        self.transaction_tokens
+            .retain(|_, (_, completed)| now_ms.saturating_sub(*completed) < TOKEN_VALID_MS);
+        // What must repeat exactly: the request, less what only shapes the answer.
+        let mut essence = request.0.clone();
+        if let Some(fields) = essence.as_object_mut() {
+            fields.remove("ReturnConsumedCapacity");
+            fields.remove("ReturnItemCollectionMetrics");
+        }
+        if let Some((earlier, _)) = self.transaction_tokens.get(token) {
+            return match *earlier == essence {
+                true => Ok(json!({})),
+                false => Err(ApiError::client(
+                    "IdempotentParameterMismatchException",
+                    "The request uses the same client token as a previous, but non-identical request.",
+                )),
+            };
+        }
+        let response = self.transact_write_items(request)?;
+        self.transaction_tokens
+            .insert(token.to_owned(), (essence, now_ms));
+        Ok(response)
+    }
+
     pub(super) fn transact_write_items(&mut self, request: Request<'_>) -> Result<Value, ApiError> {
         let items = transact_items(request, "transactItems")?;
         let mut planned = Vec::with_capacity(items.len());

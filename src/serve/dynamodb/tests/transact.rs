@@ -130,3 +130,43 @@ fn transact_get_returns_each_item_or_nothing() {
         json!({"Responses": [{"Item": {"v": {"N": "1"}}}, {}]})
     );
 }
+
+#[test]
+fn a_client_request_token_applies_a_transaction_once_within_ten_minutes() {
+    let mut db = with_table();
+    let increment = |token: &str, by: &str| {
+        json!({"ClientRequestToken": token, "TransactItems": [
+            {"Update": {"TableName": "items", "Key": {"pk": {"S": "k"}}, "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": by}}}}
+        ]})
+    };
+    let count = |db: &mut DynamoDb| {
+        get(db, "items", json!({"pk": {"S": "k"}})).map(|item| item["n"]["N"].clone())
+    };
+    for at in [NOW_MS, NOW_MS + 1000] {
+        db.handle("TransactWriteItems", &increment("t1", "1"), at)
+            .unwrap();
+    }
+    assert_eq!(
+        count(&mut db),
+        Some(json!("1")),
+        "the retry was not applied again"
+    );
+    let mismatch = db
+        .handle("TransactWriteItems", &increment("t1", "2"), NOW_MS + 2000)
+        .unwrap_err();
+    assert_eq!(mismatch.code, "IdempotentParameterMismatchException");
+    // Ten minutes after it completed, the token names a new request.
+    db.handle(
+        "TransactWriteItems",
+        &increment("t1", "1"),
+        NOW_MS + 10 * 60 * 1000,
+    )
+    .unwrap();
+    assert_eq!(count(&mut db), Some(json!("2")));
+    // Without a token, every call applies.
+    let untokened = json!({"TransactItems": increment("", "1")["TransactItems"].clone()});
+    ok(&mut db, "TransactWriteItems", untokened.clone());
+    ok(&mut db, "TransactWriteItems", untokened);
+    assert_eq!(count(&mut db), Some(json!("4")));
+}
