@@ -36,6 +36,10 @@ struct Outgoing {
     attributes: Option<(Value, String)>,
 }
 
+/// How long a ReceiveRequestAttemptId can be retried: 5 minutes after the receive. Source: Amazon
+/// SQS API Reference, "ReceiveMessage" (`ReceiveRequestAttemptId`).
+const ATTEMPT_WINDOW_MS: u64 = 5 * 60 * 1000;
+
 impl Sqs {
     pub(super) async fn send_message(
         &self,
@@ -214,6 +218,22 @@ impl Sqs {
         let attribute_names = request::string_list(request, "MessageAttributeNames")?;
         let queue_wait = self.queues.borrow()[&name].settings.attributes.receive_wait;
         let fifo = self.is_fifo(&name);
+        // A FIFO receive retried with its ReceiveRequestAttemptId (after a lost answer) gets the
+        // same messages and receipts again. Simplified: the answer is repeated as it was, without
+        // resetting the messages' visibility timeout as SQS does, and also after they were
+        // deleted or changed (which SQS documents as not retriable).
+        let attempt = match (fifo, request.get("ReceiveRequestAttemptId")) {
+            (true, Some(Value::String(attempt))) => Some((name.clone(), attempt.clone())),
+            _ => None,
+        };
+        let now_ms = self.clock.unix_ms();
+        if let Some(key) = &attempt {
+            let mut attempts = self.attempts.borrow_mut();
+            attempts.retain(|_, (at, _)| now_ms.saturating_sub(*at) < ATTEMPT_WINDOW_MS);
+            if let Some((_, answer)) = attempts.get(key) {
+                return Ok(answer.clone());
+            }
+        }
         let received = self
             .sim
             .receive(
@@ -236,7 +256,13 @@ impl Sqs {
                 self.delivered(message, fifo, &system, &attribute_names)
             })
             .collect();
-        Ok(json!({ "Messages": messages }))
+        let answer = json!({ "Messages": messages });
+        if let Some(key) = attempt {
+            self.attempts
+                .borrow_mut()
+                .insert(key, (now_ms, answer.clone()));
+        }
+        Ok(answer)
     }
 
     /// One received message as ReceiveMessage returns it, with the system attributes in

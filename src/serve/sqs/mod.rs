@@ -60,6 +60,8 @@ pub(crate) struct Sqs {
     sequence: Cell<u64>,
     /// Queues created, so a recreated name gets fresh random streams.
     created: Cell<usize>,
+    /// FIFO receives by (queue, ReceiveRequestAttemptId): when (Unix ms) and what they returned.
+    attempts: RefCell<BTreeMap<(String, String), (u64, Value)>>,
 }
 
 /// One live queue.
@@ -100,6 +102,7 @@ impl Sqs {
             move_tasks: RefCell::default(),
             sequence: Cell::new(0),
             created: Cell::new(0),
+            attempts: RefCell::default(),
         }
     }
 
