@@ -339,6 +339,7 @@ fn served(scenario: &Rc<Scenario>, seed: u64, options: &RunOptions) -> (Executio
     let serving = ServeOptions {
         port: None,
         profile: scenario.queue.sim.profile,
+        envelope: Some(scenario.queue.sim.envelope()),
         seed,
         events: None,
     };

@@ -113,6 +113,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             events,
         } => serve(crate::serve::ServeOptions {
             port: Some(port),
+            envelope: None,
             profile,
             seed,
             events,

@@ -243,11 +243,10 @@ fn environment(reachable: &Reachable, instance: &str) -> Vec<(String, String)> {
     }
     if let Some(endpoint) = &reachable.endpoint_url {
         env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.clone()));
-        // An emulator on this machine takes any credentials; SDKs refuse to sign without some.
-        let has_credentials = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
-            || std::env::var_os("AWS_PROFILE").is_some()
-            || reachable.profile.is_some();
-        if is_loopback(endpoint) && !has_credentials {
+        // An emulator on this machine (moto_server, the simulator served for the run) takes any
+        // credentials, but SDKs refuse to sign without some; keys in the environment come
+        // before any profile, so a profile of the user's (SSO, say) is never resolved for it.
+        if is_loopback(endpoint) && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
             env.push(("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()));
             env.push(("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()));
         }

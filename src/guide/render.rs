@@ -20,8 +20,6 @@ pub(super) fn scenario_listing(text: &str) -> String {
     )
 }
 
-/// A run block: verdict and figures, each expectation, the timeline picture, and the story of
-/// message `story` (or of each failed check's messages).
 /// The block of a scenario whose consumers are child processes: they run in real time, so its
 /// results depend on the machine's timing and no run of it is pinned in the guide.
 pub(super) fn child_process_note(file: &str) -> String {
@@ -33,6 +31,8 @@ pub(super) fn child_process_note(file: &str) -> String {
     )
 }
 
+/// A run block: verdict and figures, each expectation, the timeline picture, and the story of
+/// message `story` (or of each failed check's messages).
 pub(super) fn run_block(
     run: &ScenarioRun,
     file: &str,

@@ -33,7 +33,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::watch;
 
-use crate::sqs::envelope::Profile;
+use crate::sqs::envelope::{Envelope, Profile};
 use clock::WallClock;
 use history::History;
 use service::Service;
@@ -45,6 +45,9 @@ pub struct ServeOptions {
     pub port: Option<u16>,
     /// The simulator envelope every queue gets.
     pub profile: Profile,
+    /// The envelope every queue gets, when not the profile's: a scenario's, with its
+    /// `[queue.sim]` overrides and `assumes` (a run serving the simulator to its processes).
+    pub envelope: Option<Envelope>,
     /// The root seed of the simulator's random choices.
     pub seed: u64,
     /// Where to write the server-side history (JSON lines).
@@ -166,7 +169,12 @@ fn run(
         let clock = WallClock::start();
         let history = history_file
             .map(|file| History::start(file, clock, options.profile.as_str(), options.seed));
-        let sqs = sqs::Sqs::new(options.seed, options.profile.envelope(), endpoint, clock);
+        let sqs = sqs::Sqs::new(
+            options.seed,
+            options.envelope.unwrap_or(options.profile.envelope()),
+            endpoint,
+            clock,
+        );
         let service = Rc::new(Service::new(sqs, clock, history));
         http::serve(listener, Rc::clone(&service), stopped).await;
         service

@@ -161,20 +161,6 @@ fn byo_scenarios_give_their_verdicts() {
     );
 }
 
-#[test]
-fn the_simulator_refuses_child_processes_saying_why() {
-    let output = Command::new(env!("CARGO_BIN_EXE_qsim"))
-        .args(["run", "scenarios.d/dup-graceful-shutdown-process.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
-    assert!(
-        describe(&output).contains("need an endpoint to reach the queues"),
-        "{}",
-        describe(&output)
-    );
-}
-
 /// A queue and the two tables, made as a team would (not by qsim), with `bodies` sent.
 fn provision(moto: &Moto, runtime: &tokio::runtime::Runtime, bodies: &[&str]) -> [String; 3] {
     runtime.block_on(async {

@@ -32,8 +32,9 @@ fn run_checked(scenario: Scenario, seed: u64) -> (Scenario, qsim::engine::Outcom
     (scenario, outcome, verdict)
 }
 
-/// The catalog the simulator runs: every scenario but those whose consumers are child processes,
-/// which need an endpoint (`aws_process` runs them against moto_server).
+/// The catalog the simulator runs on its virtual clock: every scenario but those whose consumers
+/// are child processes, which run in real time (`served` runs them on the served simulator,
+/// `aws_process` against moto_server).
 pub(crate) fn simulated_catalog() -> Vec<std::path::PathBuf> {
     scenario::discover(Path::new("scenarios.d"))
         .unwrap()

@@ -168,6 +168,7 @@ fn sdk_fidelity_table_matches_a_fresh_run() {
     let started = Instant::now();
     let served = qsim::serve::spawn(qsim::serve::ServeOptions {
         port: None,
+        envelope: None,
         profile: qsim::sqs::envelope::Profile::Ideal,
         seed: 1,
         events: None,

@@ -25,6 +25,7 @@ use qsim::sqs::envelope::Profile;
 fn ideal_server(events: Option<std::path::PathBuf>) -> ServerHandle {
     spawn(ServeOptions {
         port: None,
+        envelope: None,
         profile: Profile::Ideal,
         seed: 7,
         events,

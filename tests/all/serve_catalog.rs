@@ -56,6 +56,7 @@ fn the_catalog_through_qsim_serve_gives_the_simulators_verdicts_and_snapshots() 
         .collect();
     let server = spawn(ServeOptions {
         port: None,
+        envelope: None,
         profile: Profile::Ideal,
         seed: 1,
         events: None,

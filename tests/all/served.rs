@@ -2,26 +2,32 @@
 //! runner serves the simulator to them for the run (a loopback `qsim serve`) and they reach it
 //! over the AWS protocol, with real signals. Each runs for real seconds, so all run at once.
 
+use std::path::PathBuf;
 use std::process::Command;
+
+use qsim::scenario;
 
 #[test]
 fn child_process_scenarios_give_their_verdicts_on_the_served_simulator() {
-    let files = [
-        (
-            "scenarios.d/dup-graceful-shutdown-process.toml",
-            "dup-graceful-shutdown-process",
-        ),
-        ("scenarios.d/byo/naive.toml", "byo-naive"),
-        ("scenarios.d/byo/two-table.toml", "byo-two-table"),
-        ("scenarios.d/byo/delete-first.toml", "byo-delete-first"),
-    ];
+    // The catalog's folders that hold such scenarios (discover does not descend).
+    let files: Vec<(PathBuf, String)> = ["scenarios.d", "scenarios.d/byo"]
+        .into_iter()
+        .flat_map(|dir| scenario::discover(std::path::Path::new(dir)).unwrap())
+        .filter_map(|path| {
+            let scenario = scenario::load(&path).unwrap();
+            scenario
+                .runs_child_processes()
+                .then(|| (path, scenario.name.clone()))
+        })
+        .collect();
+    assert!(files.len() >= 5, "the process and byo scenarios: {files:?}");
     let children: Vec<_> = files
         .iter()
         .map(|(file, _)| {
             Command::new(env!("CARGO_BIN_EXE_qsim"))
-                .args(["run", file])
-                // No AWS settings of the machine's: the served simulator needs none.
-                .env_remove("AWS_PROFILE")
+                .arg("run")
+                .arg(file)
+                // The parent's SDK takes the served endpoint from qsim, not the environment.
                 .env_remove("AWS_ENDPOINT_URL")
                 .output()
         })
@@ -30,13 +36,17 @@ fn child_process_scenarios_give_their_verdicts_on_the_served_simulator() {
         let output = output.unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success() && stdout.contains(&format!("PASS {name}")),
-            "{file}: {:?}\n{stdout}\n{stderr}",
+        let context = format!(
+            "{}: {:?}\n{stdout}\n{stderr}",
+            file.display(),
             output.status
         );
-        // Run on the simulator, and counted as an endpoint's calls are.
-        assert!(stdout.contains(" sim "), "{file}: {stdout}");
-        assert!(stdout.contains("api calls:"), "{file}: {stdout}");
+        assert!(
+            output.status.success() && stdout.contains(&format!("PASS {name}")),
+            "{context}"
+        );
+        // On the simulator, served: its calls counted as an endpoint's are.
+        assert!(stdout.contains(" sim "), "{context}");
+        assert!(stdout.contains("api calls:"), "{context}");
     }
 }

@@ -166,8 +166,8 @@ table!(consumer {
     PREFETCH prefetch: int(1, MAX_PREFETCH), OPTIONAL, "Receive ahead until this many messages are held (>= max_messages), then handle them one by one; each is deleted when handled.";
     POLLER poller: Shape::Table(&[poller::KEYS]), OPTIONAL, "A Lambda-style SQS event source: each instance is a poller invoking the function with batches, throttled beyond max_concurrency.";
     RETRIES retries: Shape::Table(&[retries::KEYS]), derived("the AWS SDK's standard retry mode: max_attempts = 3, backoff = \"1s\""), "How a receive, delete or visibility change that failed transiently (throttled, 5xx, timed out) is retried.";
-    PROCESS process: Shape::Bool, default("false"), "Each instance runs as a `qsim consume` child process: terminate sends it a real SIGTERM, kill a real SIGKILL, restart_after starts a new process (a real backend only).";
-    COMMAND command: Shape::List(&Shape::Text), OPTIONAL, "A team's own consumer: each instance runs this program and arguments (relative paths from the directory qsim runs in) with QUEUE_URL, DLQ_URL, STATUS_TABLE, SIDE_EFFECTS_TABLE, QSIM_INSTANCE and AWS_* set; excludes the built-in consumer's keys (a real backend only).";
+    PROCESS process: Shape::Bool, default("false"), "Each instance runs as a `qsim consume` child process: terminate sends it a real SIGTERM, kill a real SIGKILL, restart_after starts a new process (in real time: on the simulator, served to the processes for the run).";
+    COMMAND command: Shape::List(&Shape::Text), OPTIONAL, "A team's own consumer: each instance runs this program and arguments (relative paths from the directory qsim runs in) with QUEUE_URL, DLQ_URL, STATUS_TABLE, SIDE_EFFECTS_TABLE, QSIM_INSTANCE and AWS_* set; excludes the built-in consumer's keys (in real time: on the simulator, served to the processes for the run).";
     ENV env: Shape::Fields, default("{}"), "command only: extra environment variables of each instance (string or integer values).";
 });
 

@@ -16,6 +16,14 @@ use crate::serve::error::ApiError;
 /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html>).
 const MAX_IN_OPERANDS: usize = 100;
 
+/// DynamoDB's limit on the length of an expression string, 4 KB (same page).
+const MAX_EXPRESSION_BYTES: usize = 4 * 1024;
+
+/// How deep parentheses and NOTs may nest: qsim's own bound, so that a hostile expression is
+/// refused instead of overflowing the server thread's stack (the grammar recurses once per
+/// level); no expression a person writes comes near it.
+const MAX_NESTING: usize = 64;
+
 pub(crate) fn parse_condition(
     text: &str,
     kind: &str,
@@ -56,6 +64,8 @@ struct Parser<'a> {
     kind: &'a str,
     tokens: Vec<Spanned>,
     at: usize,
+    /// Parentheses and NOTs open around the current token.
+    depth: usize,
     placeholders: &'a mut Placeholders,
 }
 
@@ -68,11 +78,21 @@ impl<'a> Parser<'a> {
         if text.trim().is_empty() {
             return Err(invalid_expression(kind, "The expression can not be empty;"));
         }
+        if text.len() > MAX_EXPRESSION_BYTES {
+            return Err(invalid_expression(
+                kind,
+                format!(
+                    "Expression size has exceeded the maximum allowed size; expression size: {}",
+                    text.len()
+                ),
+            ));
+        }
         Ok(Parser {
             text,
             kind,
             tokens: tokenize(text, kind)?,
             at: 0,
+            depth: 0,
             placeholders,
         })
     }
@@ -162,15 +182,32 @@ impl<'a> Parser<'a> {
 
     fn not(&mut self) -> Result<Condition, ApiError> {
         if self.eat_keyword("NOT") {
-            return Ok(Condition::Not(Box::new(self.not()?)));
+            self.nest()?;
+            let negated = self.not()?;
+            self.depth -= 1;
+            return Ok(Condition::Not(Box::new(negated)));
         }
         self.primary()
     }
 
+    /// One level deeper, within [`MAX_NESTING`].
+    fn nest(&mut self) -> Result<(), ApiError> {
+        self.depth += 1;
+        match self.depth > MAX_NESTING {
+            true => Err(invalid_expression(
+                self.kind,
+                format!("The expression nests parentheses and NOT more than {MAX_NESTING} deep"),
+            )),
+            false => Ok(()),
+        }
+    }
+
     fn primary(&mut self) -> Result<Condition, ApiError> {
         if self.eat_symbol("(") {
+            self.nest()?;
             let condition = self.or()?;
             self.expect_symbol(")")?;
+            self.depth -= 1;
             return Ok(condition);
         }
         if let (Token::Word(name), Token::Symbol("(")) = (self.peek(), self.peek_second()) {

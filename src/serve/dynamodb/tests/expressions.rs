@@ -399,3 +399,42 @@ fn update_errors_carry_dynamodbs_messages() {
         );
     }
 }
+
+#[test]
+fn deep_or_long_expressions_are_refused_not_recursed_into() {
+    let mut db = with_table();
+    let deep = format!(
+        "{}attribute_exists(pk){}",
+        "(".repeat(2000),
+        ")".repeat(2000)
+    );
+    let not_not = format!("{}attribute_exists(pk)", "NOT ".repeat(1000));
+    let long = format!(
+        "attribute_exists(pk){}",
+        " AND attribute_exists(pk)".repeat(200)
+    );
+    for (expression, says) in [
+        (deep, "more than 64 deep"),
+        (not_not, "more than 64 deep"),
+        (long, "maximum allowed size"),
+    ] {
+        let (code, message) = fails(
+            &mut db,
+            "PutItem",
+            json!({"TableName": "items", "Item": {"pk": {"S": "a"}}, "ConditionExpression": expression}),
+        );
+        assert_eq!(code, "ValidationException");
+        assert!(message.contains(says), "{message}");
+    }
+    // Nesting within the bound still parses and evaluates.
+    let nested = format!(
+        "{}attribute_not_exists(pk){}",
+        "(".repeat(60),
+        ")".repeat(60)
+    );
+    ok(
+        &mut db,
+        "PutItem",
+        json!({"TableName": "items", "Item": {"pk": {"S": "a"}}, "ConditionExpression": nested}),
+    );
+}
