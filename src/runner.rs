@@ -366,8 +366,11 @@ fn served(scenario: &Rc<Scenario>, seed: u64, options: &RunOptions) -> (Executio
         AwsBackend::from_sdk_config(&config, &aws, &scenario.name)
     };
     let result = realtime_block_on(on_aws(scenario, &aws, connect, seed, options));
-    // The run is over and its resources deleted: nothing of the server's state is needed.
-    let _ = server.stop();
+    // The run is over and its resources deleted: nothing of the server's state is needed, but
+    // a server that failed (its thread panicked) is why the run's calls failed: said, not lost.
+    if let Err(error) = server.stop() {
+        tracing::warn!(scenario = %scenario.name, %error, "the served simulator failed");
+    }
     result
 }
 

@@ -94,10 +94,16 @@ pub(super) async fn run<B: Backend>(
     };
     tracing::debug!(instance = name, pid = child.id(), "child started");
     let lines = child.take_stdout();
-    let (status, merged) = tokio::join!(
-        supervise(&mut child, control),
-        merge_lines(ctx, lines, name, shared)
-    );
+    let merging = async {
+        let merged = merge_lines(ctx, lines, name, shared).await;
+        if merged.is_err() {
+            // Its lines can no longer be recorded: a child left running would go on consuming
+            // unseen, and the run would wait for it.
+            control.kill();
+        }
+        merged
+    };
+    let (status, merged) = tokio::join!(supervise(&mut child, control), merging);
     let exited = match merged {
         Ok(exited) => exited,
         Err(error) => return fail(format!("its event lines: {error}")),
