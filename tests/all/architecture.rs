@@ -25,6 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("infra", &["scenario", "backend"]),
     // Pass or fail: expectations, facts, snapshots.
     ("check", &["scenario", "engine", "backend"]),
+    // `serve`: a run of child-process consumers on the simulator serves it to them.
     (
         "runner",
         &[
@@ -34,6 +35,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "infra",
             "check",
             "interrupt",
+            "serve",
         ],
     ),
     // Many seeds of each scenario on the simulator, through the runner.
