@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
-use crate::backend::aws::{AwsBackend, AwsOptions, ResourceKind};
+use crate::backend::aws::{AwsBackend, AwsOptions, EndpointHistory, ResourceKind};
 use crate::backend::sim::SimBackend;
 use crate::backend::{Backend, BackendError, BackendErrorKind, Capability};
 use crate::check::projection;
@@ -18,7 +18,7 @@ use crate::engine::{self, Outcome, Progress, ProgressHook, RunError};
 use crate::infra::ResourcesFile;
 use crate::interrupt::{ActiveRun, Interrupts, Signal};
 use crate::scenario::Scenario;
-use crate::serve::{self, ServeOptions};
+use crate::serve::{self, HistoryTap, ServeOptions};
 use crate::sqs::envelope::Profile;
 use aws_sdk_sqs::config::Credentials;
 
@@ -336,12 +336,15 @@ async fn on_aws(
 /// loopback port for this run only, with the scenario's profile and seed, and qsim's AWS
 /// backend pointed at it (any credentials do: the server checks none).
 fn served(scenario: &Rc<Scenario>, seed: u64, options: &RunOptions) -> (Execution, Option<Usage>) {
+    // The server's history tells which `command` instance received and deleted what.
+    let history = HistoryTap::default();
     let serving = ServeOptions {
         port: None,
         profile: scenario.queue.sim.profile,
         envelope: Some(scenario.queue.sim.envelope()),
         seed,
         events: None,
+        tap: Some(history.clone()),
     };
     let server = match serve::spawn(serving) {
         Ok(server) => server,
@@ -363,7 +366,9 @@ fn served(scenario: &Rc<Scenario>, seed: u64, options: &RunOptions) -> (Executio
             .credentials_provider(credentials)
             .load()
             .await;
-        AwsBackend::from_sdk_config(&config, &aws, &scenario.name)
+        let backend = AwsBackend::from_sdk_config(&config, &aws, &scenario.name)?;
+        let read: EndpointHistory = Box::new(move |origin| history.lines_since(origin));
+        Ok(backend.with_endpoint_history(read))
     };
     let result = realtime_block_on(on_aws(scenario, &aws, connect, seed, options));
     // The run is over and its resources deleted: nothing of the server's state is needed, but

@@ -30,8 +30,8 @@ pub(crate) use table::{
     record_item_key,
 };
 pub use types::{
-    Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Reachable, Receipt,
-    ReceiveRequest, ReceivedMessage, Redrive,
+    CALLER_KEY_PREFIX, Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Reachable,
+    Receipt, ReceiveRequest, ReceivedMessage, Redrive,
 };
 pub(crate) use types::{
     MoveTask, MoveTaskState, QueueDepth, QueueTransition, SendOutcome, TransitionKind,
@@ -177,12 +177,15 @@ pub trait Backend {
         None
     }
 
-    /// The calls processes outside qsim made during the run, as the endpoint itself recorded
-    /// them (a server-side history such as `qsim serve` keeps), as history lines (`--events`
-    /// format) for the run's log: a `command` consumer's receives and deletes then count as if
-    /// qsim had seen them. `None`: the endpoint records nothing (AWS, moto_server), and such a
-    /// consumer is judged by its effects on the queues and tables.
-    fn foreign_events(&self) -> Option<Vec<serde_json::Value>> {
+    /// The receives and deletes of the run's main queue by processes outside qsim (`command`
+    /// consumers), as the endpoint itself recorded them (the history of the simulator served
+    /// for the run) and named their callers: history lines (`--events` format) whose actor is
+    /// the instance and whose `t_ms` counts from `origin`, the run's start. Such a consumer's
+    /// receives and deletes then count as if qsim had seen them. `None`: the endpoint records
+    /// nothing (AWS, moto_server), and such a consumer is judged by its effects on the queues
+    /// and tables.
+    fn foreign_events(&self, origin: std::time::Instant) -> Option<Vec<serde_json::Value>> {
+        let _ = origin;
         None
     }
 

@@ -125,6 +125,9 @@ pub enum Capability {
     /// Taking messages as fast as the scenario's producers send them (their rates summed):
     /// an endpoint declared slower (`--endpoint-max-rate`) would fail such a scenario on timing.
     SendRate,
+    /// The receives and deletes of a `command` consumer, by instance: the history the simulator
+    /// served for the run keeps (see [`CALLER_KEY_PREFIX`]).
+    CommandCallHistory,
 }
 
 impl Capability {
@@ -145,6 +148,9 @@ impl Capability {
             Capability::SendRate => {
                 "the scenario's send rate (above what --endpoint-max-rate declares the endpoint takes)"
             }
+            Capability::CommandCallHistory => {
+                "the `command` consumer's receives and deletes, which only the simulator qsim serves to it records (the default backend)"
+            }
         }
     }
 }
@@ -164,6 +170,7 @@ impl Capabilities {
                 FifoDedupWindow,
                 FifoRedeliveryOrder,
                 Deterministic,
+                CommandCallHistory,
             ]
             .into_iter()
             .collect(),
@@ -223,6 +230,11 @@ impl TransitionKind {
     }
 }
 
+/// The access key id prefix by which `qsim serve` names a caller in its history: a client
+/// signing as `qsim.worker-1` is `worker-1` there. Such a key is never a real credential (AWS
+/// key ids are upper-case letters and digits), so it may be written down.
+pub const CALLER_KEY_PREFIX: &str = "qsim.";
+
 /// What a process outside qsim needs to reach a run's resources: the endpoint, the region, the
 /// queue URLs and the table names (the contract of `command` consumers' environment).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,4 +248,8 @@ pub struct Reachable {
     pub dlq_url: Option<String>,
     pub status_table: String,
     pub side_effects_table: String,
+    /// The endpoint names its callers by their access key id (the simulator served for the
+    /// run, see [`CALLER_KEY_PREFIX`]): each `command` instance signs as itself, so its calls
+    /// are told apart in the endpoint's history.
+    pub names_callers: bool,
 }

@@ -160,16 +160,21 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// A team's own consumer (`command`) reports nothing: each message's side effects are its
-    /// count in the side-effects table (the convention such a consumer follows), and a message
-    /// gone from both queues with an effect was handled and deleted. One gone without an effect
-    /// stays undeleted, so its fate is `lost`: the work it stood for was never done.
-    fn effects_from_table(&mut self, log: &crate::engine::EventLog) {
+    /// A team's own consumer (`command`) reports nothing of its work: each message's side
+    /// effects are its count in the side-effects table (the convention such a consumer
+    /// follows), and only a message with an effect was handled. Its deletes are in the log when
+    /// the endpoint recorded them (`calls_observed`); otherwise a message gone from both queues
+    /// with an effect was handled and deleted. Either way a message gone without an effect is
+    /// not processed, so its fate is `lost`: the work it stood for was never done (a consumer
+    /// that deletes first and dies).
+    fn effects_from_table(&mut self, log: &crate::engine::EventLog, calls_observed: bool) {
         for (ix, f) in self.messages.iter_mut().enumerate() {
             let id = &log.messages[ix].id;
             f.effects = self.effects_by_key.get(&**id).copied().unwrap_or(0);
             f.own_key_effects = f.effects;
-            if f.effects > 0 && !f.in_main && !f.in_dlq {
+            if calls_observed {
+                f.deleted &= f.effects > 0;
+            } else if f.effects > 0 && !f.in_main && !f.in_dlq {
                 f.deleted = true;
             }
         }
@@ -335,8 +340,8 @@ impl Facts {
             .filter(|item| crate::backend::entity_of_item_key(&item.key).is_none())
             .map(|item| (item.key.to_string(), item.count))
             .collect();
-        if !outcome.consumer_calls_observed {
-            facts.effects_from_table(log);
+        if scenario.runs_commands() {
+            facts.effects_from_table(log, outcome.consumer_calls_observed);
         }
         for item in &state.status {
             let key = &*item.key;

@@ -117,6 +117,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             profile,
             seed,
             events,
+            tap: None,
         }),
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -48,6 +48,9 @@ pub(super) async fn run<B: Backend>(
     let mut env = environment(&reachable, name);
     let (argv, pipe_stdout) = match execution {
         Execution::Command { argv, env: extra } => {
+            if reachable.names_callers {
+                env.extend(signing_as(name));
+            }
             env.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
             (argv.clone(), false)
         }
@@ -258,6 +261,20 @@ fn environment(reachable: &Reachable, instance: &str) -> Vec<(String, String)> {
         }
     }
     env
+}
+
+/// Credentials that name `instance` to an endpoint that names its callers (see
+/// [`crate::backend::CALLER_KEY_PREFIX`]): its receives and deletes are then its own in the
+/// endpoint's history. Set after [`environment`]'s, which they replace; a `command`'s own `env`
+/// comes after both.
+fn signing_as(instance: &str) -> [(String, String); 2] {
+    [
+        (
+            "AWS_ACCESS_KEY_ID".to_owned(),
+            format!("{}{instance}", crate::backend::CALLER_KEY_PREFIX),
+        ),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "qsim".to_owned()),
+    ]
 }
 
 fn is_loopback(endpoint: &str) -> bool {

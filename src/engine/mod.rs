@@ -19,7 +19,7 @@ mod fleet;
 mod outbox;
 mod payload;
 mod producer;
-mod requirements;
+pub(crate) mod requirements;
 mod retry;
 mod standalone;
 mod timeline;
@@ -339,7 +339,7 @@ async fn run_provisioned<B: Backend + 'static>(
     }
     let ending = ending.expect("only a fatal error leaves the loop without an ending");
     let mut consumer_calls_observed = !scenario.runs_commands();
-    if let Some(lines) = backend.foreign_events() {
+    if let Some(lines) = backend.foreign_events(ctx.origin().into_std()) {
         for (number, line) in lines.iter().enumerate() {
             child_instance::merge_line(&ctx, line, "endpoint").map_err(|reason| {
                 BackendError::new(

@@ -2,7 +2,7 @@
 //! from its name), so a backend that lacks one reports the scenario as skipped, saying why.
 
 use crate::backend::faults::{ApiOperation, FaultKind, FaultTrigger};
-use crate::backend::{Backend, Capability};
+use crate::backend::{Backend, Capabilities, Capability};
 use std::time::Duration;
 
 use crate::scenario::{
@@ -11,11 +11,7 @@ use crate::scenario::{
 
 /// Capabilities `scenario` needs that `backend` lacks, in a stable order.
 pub fn missing_capabilities<B: Backend>(scenario: &Scenario, backend: &B) -> Vec<Capability> {
-    let available = backend.capabilities();
-    let mut missing: Vec<Capability> = required(scenario)
-        .into_iter()
-        .filter(|c| !available.has(*c))
-        .collect();
+    let mut missing = missing_in(scenario, &backend.capabilities());
     if backend
         .max_send_rate()
         .is_some_and(|max| send_rate(scenario) > f64::from(max))
@@ -23,6 +19,15 @@ pub fn missing_capabilities<B: Backend>(scenario: &Scenario, backend: &B) -> Vec
         missing.push(Capability::SendRate);
     }
     missing
+}
+
+/// Capabilities `scenario` needs that are not `available`, in a stable order (the send rate
+/// aside: it depends on the backend's declared rate).
+pub(crate) fn missing_in(scenario: &Scenario, available: &Capabilities) -> Vec<Capability> {
+    required(scenario)
+        .into_iter()
+        .filter(|c| !available.has(*c))
+        .collect()
 }
 
 /// Messages per second the scenario's producers send at most, all at once: the sum of their
@@ -55,6 +60,9 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
         || strikes_by_delivery_order(scenario)
     {
         needs.push(Capability::Deterministic);
+    }
+    if scenario.expects_command_calls() {
+        needs.push(Capability::CommandCallHistory);
     }
     if scenario.queue.attributes.fifo {
         // A retried send whose first attempt the queue took may arrive after that copy was

@@ -147,7 +147,10 @@ pub fn refresh(repo: &Path) -> Result<Refresh, GuideError> {
                     .map(|t| render::scenario_listing(&t))
                     .map_err(|e| e.to_string()),
                 BlockKind::Run if runs_child_processes(repo, &block.file) => {
-                    Ok(render::child_process_note(&block.file))
+                    Ok(render::child_process_note(
+                        &block.file,
+                        needs_served_history(repo, &block.file),
+                    ))
                 }
                 BlockKind::Run => {
                     let picture = picture_name(&block.file);
@@ -323,6 +326,12 @@ impl<'a> Runs<'a> {
 /// run reports why).
 fn runs_child_processes(repo: &Path, file: &str) -> bool {
     crate::scenario::load(&repo.join(file)).is_ok_and(|s| s.runs_child_processes())
+}
+
+/// Whether the scenario expects what only the simulator served to its `command` consumers
+/// records (their receives), so another endpoint skips it.
+fn needs_served_history(repo: &Path, file: &str) -> bool {
+    crate::scenario::load(&repo.join(file)).is_ok_and(|s| s.expects_command_calls())
 }
 
 /// `scenarios.d/conformance/long-poll.toml` → `conformance-long-poll.svg`.

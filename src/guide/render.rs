@@ -22,12 +22,18 @@ pub(super) fn scenario_listing(text: &str) -> String {
 
 /// The block of a scenario whose consumers are child processes: they run in real time, so its
 /// results depend on the machine's timing and no run of it is pinned in the guide.
-pub(super) fn child_process_note(file: &str) -> String {
+pub(super) fn child_process_note(file: &str, needs_served_history: bool) -> String {
+    let elsewhere = if needs_served_history {
+        "`--backend aws` skips it: it expects the consumer's receives, which only the simulator \
+         served to it records. Its timing is the machine's, so no result is pinned here; qsim's \
+         test suite runs it on the simulator"
+    } else {
+        "`--backend aws --endpoint-url URL` runs them against any endpoint. Their timing is the \
+         machine's, so no result is pinned here; qsim's test suite runs it both ways"
+    };
     format!(
         "**Runs child processes, in real time**: `qsim run {file}` serves the simulator to them \
-         over the AWS protocol (as `qsim serve` does), and `--backend aws --endpoint-url URL` runs \
-         them against any endpoint. Their timing is the machine's, so no result is pinned here; \
-         qsim's test suite runs it both ways.\n"
+         over the AWS protocol (as `qsim serve` does), and {elsewhere}.\n"
     )
 }
 

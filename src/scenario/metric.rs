@@ -545,6 +545,24 @@ impl Metric {
         )
     }
 
+    /// Whether the metric can be decided from a `command` consumer's receives and deletes as
+    /// well, which the simulator qsim serves to it records (the default backend): how often
+    /// each message was delivered, and when first.
+    pub fn observable_from_endpoint_history(self) -> bool {
+        use Metric::*;
+        self.observable_without_consumer_calls()
+            || matches!(
+                self,
+                Received
+                    | Redelivered
+                    | MinAttempts
+                    | MaxAttempts
+                    | DlqReceivesMin
+                    | DlqReceivesMax
+                    | OldestAgeSeconds
+            )
+    }
+
     pub fn kind(self) -> MetricKind {
         self.def().kind
     }

@@ -40,12 +40,22 @@ pub struct GroupIx(pub usize);
 pub struct ProducerIx(pub usize);
 
 impl Scenario {
-    /// Whether a group runs a team's own consumer (`command`): its receives and deletes are
-    /// not in the history, so a message's fate is told by its effects (see the checks' facts).
+    /// Whether a group runs a team's own consumer (`command`): it reports nothing of its work,
+    /// so a message's handling is told by its effects (see the checks' facts), and its receives
+    /// and deletes are in the history only when the endpoint recorded them.
     pub fn runs_commands(&self) -> bool {
         self.consumers
             .iter()
             .any(|g| matches!(g.execution, Execution::Command { .. }))
+    }
+
+    /// Whether it expects what only the endpoint's history tells of a `command` consumer (its
+    /// receives): only the simulator served to it records that.
+    pub fn expects_command_calls(&self) -> bool {
+        self.runs_commands()
+            && (self.expect.checks.iter())
+                .chain(&self.expect.sometimes)
+                .any(|e| !e.metric.observable_without_consumer_calls())
     }
 
     /// Whether some group's instances are child processes (`process` or `command`), which need

@@ -24,6 +24,11 @@ impl WallClock {
         }
     }
 
+    /// When the clock started: `t_ms` 0 of the history.
+    pub(crate) fn origin(&self) -> Instant {
+        self.start
+    }
+
     /// Milliseconds since the Unix epoch.
     pub(crate) fn unix_ms(&self) -> u64 {
         self.start_unix_ms + self.elapsed_of(Instant::now()).as_millis() as u64

@@ -11,6 +11,13 @@
 //!   and `new` (DynamoDB JSON, null where absent);
 //! - `server-stopped` (actor `server`): the last line.
 //!
+//! Callers: a client that signs with an access key id `qsim.NAME` (see
+//! [`crate::backend::CALLER_KEY_PREFIX`])
+//! is named by it: its `call` lines carry `caller: NAME`, and the messages it sent, received or
+//! deleted are its lines (actor `NAME`) instead of their queue's. This is how a run tells which
+//! of its `command` consumers made which receive. Any other key is never written: it may be a
+//! real credential's.
+//!
 //! Lines after the header are in time order once the server stopped (see `in_time_order`);
 //! a call's lines are stamped when it was answered, so a transition due at the very instant of
 //! a call (a 0 s visibility timeout expiring at its receive) sorts before that call's lines.
@@ -23,7 +30,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Map, Value, json};
 
@@ -75,18 +82,80 @@ impl Note {
     }
 }
 
-/// The history file being written; the first write error is kept and reported at the end.
+/// The history as it is written, shared with the process that started the server in-process
+/// (a run serving the simulator to its `command` consumers reads their calls from it).
+#[derive(Clone, Debug, Default)]
+pub struct HistoryTap {
+    shared: Arc<Mutex<TapLines>>,
+}
+
+#[derive(Debug, Default)]
+struct TapLines {
+    /// The server clock's start, which the lines' `t_ms` count from.
+    origin: Option<std::time::Instant>,
+    lines: Vec<Value>,
+}
+
+impl HistoryTap {
+    /// The lines so far after the header, in time order, their `t_ms` counted from `origin`
+    /// instead of the server's start (negative: before `origin`).
+    pub fn lines_since(&self, origin: std::time::Instant) -> Vec<Value> {
+        let tap = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let shift_ms = match tap.origin {
+            Some(start) if start >= origin => (start - origin).as_secs_f64() * 1000.0,
+            Some(start) => -(origin - start).as_secs_f64() * 1000.0,
+            None => 0.0,
+        };
+        let mut lines: Vec<Value> = tap.lines.iter().skip(1).cloned().collect();
+        drop(tap);
+        for line in &mut lines {
+            if let Some(t_ms) = line["t_ms"].as_f64() {
+                line["t_ms"] = json!(t_ms + shift_ms);
+            }
+        }
+        lines.sort_by(|a, b| t_ms_of(a).total_cmp(&t_ms_of(b)));
+        lines
+    }
+
+    fn push(&self, line: &Value) {
+        let mut tap = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        tap.lines.push(line.clone());
+    }
+
+    fn set_origin(&self, clock: &WallClock) {
+        let mut tap = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        tap.origin = Some(clock.origin().into_std());
+    }
+}
+
+fn t_ms_of(line: &Value) -> f64 {
+    line["t_ms"].as_f64().unwrap_or(f64::MAX)
+}
+
+/// Where the history goes: a file (`--events`), a tap, or both. The first write error to the
+/// file is kept and reported at the end.
 #[derive(Debug)]
 pub(crate) struct History {
-    out: BufWriter<File>,
+    out: Option<BufWriter<File>>,
+    tap: Option<HistoryTap>,
     clock: WallClock,
     failed: Option<io::Error>,
 }
 
 impl History {
-    pub(crate) fn start(file: File, clock: WallClock, profile: &str, seed: u64) -> History {
+    pub(crate) fn start(
+        file: Option<File>,
+        tap: Option<HistoryTap>,
+        clock: WallClock,
+        profile: &str,
+        seed: u64,
+    ) -> History {
+        if let Some(tap) = &tap {
+            tap.set_origin(&clock);
+        }
         let mut history = History {
-            out: BufWriter::new(file),
+            out: file.map(BufWriter::new),
+            tap,
             clock,
             failed: None,
         };
@@ -100,9 +169,20 @@ impl History {
         history
     }
 
-    pub(crate) fn call(&mut self, operation: &str, error: Option<&str>, notes: &[Note]) {
+    /// A call by `caller` (see [`crate::backend::CALLER_KEY_PREFIX`]) and the messages it
+    /// concerned.
+    pub(crate) fn call(
+        &mut self,
+        operation: &str,
+        caller: Option<&str>,
+        error: Option<&str>,
+        notes: &[Note],
+    ) {
         let mut fields = Map::new();
         fields.insert("operation".into(), json!(operation));
+        if let Some(caller) = caller {
+            fields.insert("caller".into(), json!(caller));
+        }
         fields.insert("error".into(), json!(error));
         self.event("api", "call", None, fields);
         for note in notes {
@@ -112,7 +192,10 @@ impl History {
             if let Some(count) = note.receive_count {
                 fields.insert("receive_count".into(), json!(count));
             }
-            let actor = format!("queue:{}", note.queue);
+            let actor = match caller {
+                Some(caller) => caller.to_owned(),
+                None => format!("queue:{}", note.queue),
+            };
             self.event(&actor, note.event, Some(&note.body), fields);
         }
     }
@@ -147,17 +230,18 @@ impl History {
 
     /// The last line; flushes the file, puts its lines in time order (see
     /// [`in_time_order`]) and returns the first error writing it met.
-    pub(crate) fn finish(mut self, path: &Path) -> io::Result<()> {
+    pub(crate) fn finish(mut self, path: Option<&Path>) -> io::Result<()> {
         self.event("server", "server-stopped", None, Map::new());
-        if let Err(error) = self.out.flush() {
+        let (Some(mut out), Some(path)) = (self.out.take(), path) else {
+            return Ok(());
+        };
+        if let Err(error) = out.flush() {
             self.failed.get_or_insert(error);
         }
+        drop(out);
         match self.failed {
             Some(error) => Err(error),
-            None => {
-                let text = std::fs::read_to_string(path)?;
-                std::fs::write(path, in_time_order(&text))
-            }
+            None => rewrite_in_time_order(path),
         }
     }
 
@@ -178,12 +262,15 @@ impl History {
     }
 
     fn line(&mut self, value: &Value) {
-        if self.failed.is_some() {
-            return;
+        if let Some(tap) = &self.tap {
+            tap.push(value);
         }
-        let written = serde_json::to_writer(&mut self.out, value)
+        let Some(out) = self.out.as_mut().filter(|_| self.failed.is_none()) else {
+            return;
+        };
+        let written = serde_json::to_writer(&mut *out, value)
             .map_err(io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"));
+            .and_then(|()| out.write_all(b"\n"));
         if let Err(error) = written {
             self.failed = Some(error);
         }
@@ -202,6 +289,17 @@ fn common(
     events::common(t_ms, actor, event, id.as_deref(), fields)
 }
 
+/// Puts the file's lines in time order through a temporary file renamed over it, so a crash
+/// midway leaves the history as written rather than cut short.
+fn rewrite_in_time_order(path: &Path) -> io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".sorting");
+    let temporary = std::path::PathBuf::from(temporary);
+    std::fs::write(&temporary, in_time_order(&text))?;
+    std::fs::rename(&temporary, path)
+}
+
 /// The history with its lines after the header sorted by `t_ms`, ties in written order. The
 /// simulator applies a queue's timers when that queue is next called, so a transition
 /// (`visibility-expired` at its due moment) is learnt, and written, after calls that came later;
@@ -218,6 +316,7 @@ fn in_time_order(text: &str) -> String {
             (t_ms, line)
         })
         .collect();
+    // Stable: lines of one instant keep their written order.
     timed.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut ordered = String::with_capacity(text.len());
     for line in std::iter::once(header).chain(timed.into_iter().map(|(_, line)| line)) {

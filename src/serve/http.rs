@@ -84,6 +84,7 @@ async fn respond(service: &Service, request: Request<Incoming>) -> Response<Full
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let caller = caller_of(request.headers());
     // A declared length is refused before reading; an undeclared one (chunked) as it grows.
     let declared = hyper::body::Body::size_hint(request.body()).lower();
     if declared > MAX_REQUEST_BYTES as u64 {
@@ -101,7 +102,9 @@ async fn respond(service: &Service, request: Request<Incoming>) -> Response<Full
             );
         }
     };
-    let answer = service.answer(target.as_deref(), &body).await;
+    let answer = service
+        .answer(target.as_deref(), caller.as_deref(), &body)
+        .await;
     let mut response = Response::builder()
         .status(answer.status)
         .header("content-type", CONTENT_TYPE)
@@ -112,6 +115,16 @@ async fn respond(service: &Service, request: Request<Incoming>) -> Response<Full
     response
         .body(Full::new(Bytes::from(answer.body)))
         .unwrap_or_else(|_| plain(500, "the answer could not be built\n"))
+}
+
+/// The caller's name, when it signs with an access key id `qsim.NAME`: SigV4 puts the key id
+/// first in the `Credential=` of the `Authorization` header. No other part of it is read.
+fn caller_of(headers: &hyper::HeaderMap) -> Option<String> {
+    let authorization = headers.get("authorization")?.to_str().ok()?;
+    let credential = authorization.split_once("Credential=")?.1;
+    let key_id = credential.split(['/', ',', ' ']).next()?;
+    let name = key_id.strip_prefix(crate::backend::CALLER_KEY_PREFIX)?;
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 fn plain(status: u16, text: &'static str) -> Response<Full<Bytes>> {

@@ -3,7 +3,7 @@
 //!
 //! - [`spawn`]: starts a server on its own thread and returns its [`ServerHandle`]: the library
 //!   API `qsim serve` and the tests use, and that runs a team's consumers against an in-process
-//!   server;
+//!   server ([`ServeOptions::tap`] hands it the server's history as it is written);
 //! - `http`: HTTP/1.1 on loopback, one local task per connection;
 //! - `service`: `X-Amz-Target` to the SQS or DynamoDB operation, errors in each protocol's shape;
 //! - `sqs`: the `AmazonSQS.*` operations on the simulator;
@@ -36,6 +36,7 @@ use tokio::sync::watch;
 use crate::sqs::envelope::{Envelope, Profile};
 use clock::WallClock;
 use history::History;
+pub use history::HistoryTap;
 use service::Service;
 
 /// What [`spawn`] starts.
@@ -52,6 +53,8 @@ pub struct ServeOptions {
     pub seed: u64,
     /// Where to write the server-side history (JSON lines).
     pub events: Option<PathBuf>,
+    /// Where else the history goes, for the process that started the server.
+    pub tap: Option<HistoryTap>,
 }
 
 /// Why a server could not start or did not stop cleanly.
@@ -167,8 +170,15 @@ fn run(
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|source| ServeError::Bind { port, source })?;
         let clock = WallClock::start();
-        let history = history_file
-            .map(|file| History::start(file, clock, options.profile.as_str(), options.seed));
+        let history = (history_file.is_some() || options.tap.is_some()).then(|| {
+            History::start(
+                history_file,
+                options.tap.clone(),
+                clock,
+                options.profile.as_str(),
+                options.seed,
+            )
+        });
         let sqs = sqs::Sqs::new(
             options.seed,
             options.envelope.unwrap_or(options.profile.envelope()),

@@ -47,7 +47,13 @@ impl Service {
         }
     }
 
-    pub(super) async fn answer(&self, target: Option<&str>, body: &[u8]) -> Answer {
+    /// The answer to one request; `caller` names the client (see [`crate::backend::CALLER_KEY_PREFIX`]).
+    pub(super) async fn answer(
+        &self,
+        target: Option<&str>,
+        caller: Option<&str>,
+        body: &[u8],
+    ) -> Answer {
         let Some(target) = target else {
             return error_answer(
                 "",
@@ -67,7 +73,7 @@ impl Service {
                         "SerializationException",
                         format!("The request body is not JSON: {error}"),
                     );
-                    return self.recorded(target, Err(error), &[]);
+                    return self.recorded(target, caller, Err(error), &[]);
                 }
             }
         };
@@ -85,18 +91,24 @@ impl Service {
                 format!("qsim serve does not know the target {target}."),
             ))
         };
-        self.recorded(target, result, &notes)
+        self.recorded(target, caller, result, &notes)
     }
 
     /// The answer to `target`, its call (and everything the queues and tables did meanwhile)
     /// written to the history.
-    fn recorded(&self, target: &str, result: Result<Value, ApiError>, notes: &[Note]) -> Answer {
+    fn recorded(
+        &self,
+        target: &str,
+        caller: Option<&str>,
+        result: Result<Value, ApiError>,
+        notes: &[Note],
+    ) -> Answer {
         // Taken whether recorded or not: the simulator and the store keep them until asked.
         let mut history = self.history.borrow_mut();
         self.record_transitions(history.as_mut());
         if let Some(history) = history.as_mut() {
             let error = result.as_ref().err().map(|e| e.code.as_str());
-            history.call(target, error, notes);
+            history.call(target, caller, error, notes);
         }
         self.dynamodb.borrow_mut().take_writes(&mut |write| {
             if let Some(history) = history.as_mut() {
@@ -126,12 +138,12 @@ impl Service {
 
     /// Ends the history: what the queues did since the last call, then its last line.
     pub(super) fn finish(&self, path: Option<&std::path::Path>) -> std::io::Result<()> {
-        match (self.history.borrow_mut().take(), path) {
-            (Some(mut history), Some(path)) => {
+        match self.history.borrow_mut().take() {
+            Some(mut history) => {
                 self.record_transitions(Some(&mut history));
                 history.finish(path)
             }
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 }

@@ -172,6 +172,7 @@ fn sdk_fidelity_table_matches_a_fresh_run() {
         profile: qsim::sqs::envelope::Profile::Ideal,
         seed: 1,
         events: None,
+        tap: None,
     })
     .expect("qsim serve starts");
     let columns = vec![

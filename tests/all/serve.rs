@@ -29,6 +29,7 @@ fn ideal_server(events: Option<std::path::PathBuf>) -> ServerHandle {
         profile: Profile::Ideal,
         seed: 7,
         events,
+        tap: None,
     })
     .expect("the server starts")
 }
@@ -725,13 +726,8 @@ async fn the_history_records_calls_messages_and_transitions() {
         .collect();
     assert_eq!(lines[0]["format"], "qsim-events");
     assert_eq!(lines.last().unwrap()["event"], "server-stopped");
-    let calls: Vec<(&str, Option<&str>)> = lines
-        .iter()
-        .filter(|l| l["event"] == "call")
-        .map(|l| (l["operation"].as_str().unwrap(), l["error"].as_str()))
-        .collect();
     assert_eq!(
-        calls,
+        calls_with(&lines, "error"),
         [
             ("AmazonSQS.CreateQueue", None),
             ("AmazonSQS.SendMessage", None),
@@ -767,6 +763,116 @@ async fn the_history_records_calls_messages_and_transitions() {
     let sent_line = lines.iter().find(|l| l["event"] == "sent").unwrap();
     assert_eq!(sent_line["sqs_message_id"].as_str(), sent.message_id());
     assert_eq!(sent_line["actor"], "queue:recorded");
+}
+
+/// Each `call` line's operation, with its field `field` (`error`, `caller`).
+fn calls_with<'a>(lines: &'a [serde_json::Value], field: &str) -> Vec<(&'a str, Option<&'a str>)> {
+    lines
+        .iter()
+        .filter(|l| l["event"] == "call")
+        .map(|l| (l["operation"].as_str().unwrap(), l[field].as_str()))
+        .collect()
+}
+
+/// A client signing as `qsim.NAME` is NAME in the history: its calls carry `caller`, the
+/// messages it received and deleted are its lines. A client with any other key is not named,
+/// and its key is written nowhere. The tap sees the same lines, while the server runs.
+#[tokio::test(flavor = "current_thread")]
+async fn callers_signing_as_qsim_names_are_named_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.jsonl");
+    let tap = qsim::serve::HistoryTap::default();
+    let server = spawn(ServeOptions {
+        port: None,
+        envelope: None,
+        profile: Profile::Ideal,
+        seed: 7,
+        events: Some(path.clone()),
+        tap: Some(tap.clone()),
+    })
+    .unwrap();
+    let signing_as = |key: &'static str| {
+        let server = &server;
+        async move {
+            let config = options(server)
+                .config_loader()
+                .credentials_provider(Credentials::new(key, "secret", None, None, "test"))
+                .load()
+                .await;
+            aws_sdk_sqs::Client::new(&config)
+        }
+    };
+    let anonymous = signing_as("AKIDEXAMPLEKEY").await;
+    let alice = signing_as("qsim.alice").await;
+    let url = create(&anonymous, "named", &[]).await;
+    anonymous
+        .send_message()
+        .queue_url(&url)
+        .message_body(r#"{"id":"orders-0001","seq":1}"#)
+        .send()
+        .await
+        .unwrap();
+    let received = alice
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    alice
+        .delete_message()
+        .queue_url(&url)
+        .receipt_handle(received.messages()[0].receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let origin = std::time::Instant::now();
+    let tapped = tap.lines_since(origin);
+    server.stop().unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("AKIDEXAMPLEKEY"), "{text}");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of_message: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|l| l["message"] == "orders-0001")
+        .map(|l| (l["event"].as_str().unwrap(), l["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        of_message,
+        [
+            ("sent", "queue:named"),
+            ("received", "alice"),
+            ("deleted", "alice")
+        ]
+    );
+    assert_eq!(
+        calls_with(&lines, "caller"),
+        [
+            ("AmazonSQS.CreateQueue", None),
+            ("AmazonSQS.SendMessage", None),
+            ("AmazonSQS.ReceiveMessage", Some("alice")),
+            ("AmazonSQS.DeleteMessage", Some("alice")),
+        ]
+    );
+    // The tap held the same lines (but the last, written at the stop), counted from `origin`:
+    // all of them came before it.
+    let tapped_events: Vec<&str> = tapped
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .collect();
+    let written_events: Vec<&str> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(tapped_events, written_events);
+    assert!(
+        tapped.iter().all(|l| l["t_ms"].as_f64().unwrap() <= 0.0),
+        "{tapped:#?}"
+    );
 }
 
 /// `qsim serve` prints its endpoint and how to use it, serves, and stops on SIGTERM with its

@@ -60,6 +60,7 @@ fn the_catalog_through_qsim_serve_gives_the_simulators_verdicts_and_snapshots() 
         profile: Profile::Ideal,
         seed: 1,
         events: None,
+        tap: None,
     })
     .unwrap();
     let endpoint = server.endpoint_url();

@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use super::ProvisionedQueues;
 use super::api_calls::ApiCalls;
 use super::cleanup::ResourceKind;
 use super::item_keys::ItemKeys;
 use super::naming::{RunNames, new_run_id};
 use super::options::{AwsOptions, has_custom_endpoint, require_region};
 use super::receipts::OutstandingReceipts;
+use super::{EndpointHistory, ProvisionedQueues};
 use crate::backend::{
     Backend, BackendError, BackendErrorKind, Capabilities, Capability, Item, MoveTask,
     OutgoingMessage, PutOutcome, QueueDepth, QueueId, QueueRole, QueueSpec, Reachable, Receipt,
@@ -51,6 +51,8 @@ pub struct AwsBackend {
     pub(super) queues: RefCell<Vec<QueueState>>,
     pub(super) tables: RefCell<Vec<CreatedTable>>,
     pub(super) calls: ApiCalls,
+    /// The history of the simulator served for this run (see [`Self::with_endpoint_history`]).
+    endpoint_history: Option<EndpointHistory>,
 }
 
 /// A queue this run created or, when pre-provisioned, uses.
@@ -146,7 +148,16 @@ impl AwsBackend {
             queues: RefCell::new(Vec::new()),
             tables: RefCell::new(Vec::new()),
             calls,
+            endpoint_history: None,
         })
+    }
+
+    /// The endpoint is the simulator served for this run, whose history `history` reads: the
+    /// calls of the run's `command` consumers are taken from it (see
+    /// [`Backend::foreign_events`]).
+    pub fn with_endpoint_history(mut self, history: EndpointHistory) -> Self {
+        self.endpoint_history = Some(history);
+        self
     }
 
     /// The 8-hex-digit id of this run, also the value of its `qsim:run` tag.
@@ -342,19 +353,19 @@ impl Backend for AwsBackend {
     /// A custom endpoint is assumed to be an emulator with moto's gaps (docs/sqs-semantics.md §3);
     /// AWS itself has every behaviour except the simulator's injected faults and determinism.
     fn capabilities(&self) -> Capabilities {
-        if self.custom_endpoint {
-            return Capabilities::default();
-        }
-        Capabilities(
-            [
+        let mut capabilities = Capabilities::default();
+        if !self.custom_endpoint {
+            capabilities.0.extend([
                 Capability::MessageMoveTask,
                 Capability::AsyncPurge,
                 Capability::FifoDedupWindow,
                 Capability::FifoRedeliveryOrder,
-            ]
-            .into_iter()
-            .collect(),
-        )
+            ]);
+        }
+        if self.endpoint_history.is_some() {
+            capabilities.0.insert(Capability::CommandCallHistory);
+        }
+        capabilities
     }
 
     fn max_send_rate(&self) -> Option<u32> {
@@ -481,7 +492,32 @@ impl Backend for AwsBackend {
             },
             status_table: self.table_name(Table::Status),
             side_effects_table: self.table_name(Table::SideEffects),
+            names_callers: self.endpoint_history.is_some(),
         })
+    }
+
+    fn foreign_events(&self, origin: std::time::Instant) -> Option<Vec<serde_json::Value>> {
+        let history = self.endpoint_history.as_ref()?;
+        let main = self
+            .queues
+            .borrow()
+            .iter()
+            .find(|state| state.role == QueueRole::Main)
+            .map(|state| state.queue.name.clone())?;
+        let by_a_named_caller = |line: &serde_json::Value| {
+            let actor = line["actor"].as_str().unwrap_or_default();
+            matches!(line["event"].as_str(), Some("received" | "deleted"))
+                && !actor.is_empty()
+                && !actor.starts_with("queue:")
+                && line["queue"].as_str() == Some(main.as_str())
+                && line["message"].is_string()
+        };
+        Some(
+            history(origin)
+                .into_iter()
+                .filter(by_a_named_caller)
+                .collect(),
+        )
     }
 
     /// Deletes this run's queues and tables (unless `keep`) and empties the pre-provisioned

@@ -39,6 +39,10 @@ mod sqs_attributes;
 mod tables;
 
 pub use backend::AwsBackend;
+
+/// Reads the history of the endpoint a run uses, when the run serves it itself: its lines so
+/// far, their `t_ms` counted from the instant given (see [`crate::backend::Backend::foreign_events`]).
+pub type EndpointHistory = Box<dyn Fn(std::time::Instant) -> Vec<serde_json::Value>>;
 pub(crate) use cleanup::CleanupFailure;
 pub use cleanup::{ResourceKind, SkipReason, cleanup, cleanup_with_config};
 pub use options::AwsOptions;

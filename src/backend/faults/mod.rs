@@ -583,8 +583,8 @@ impl<B: Backend> Backend for FaultLayer<B> {
         self.inner.reachable(main, dlq)
     }
 
-    fn foreign_events(&self) -> Option<Vec<serde_json::Value>> {
-        self.inner.foreign_events()
+    fn foreign_events(&self, origin: std::time::Instant) -> Option<Vec<serde_json::Value>> {
+        self.inner.foreign_events(origin)
     }
 
     fn take_transitions(&self, sink: &mut dyn FnMut(QueueTransition)) {

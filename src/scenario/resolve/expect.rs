@@ -97,19 +97,20 @@ fn scope(
                 let what = format!("the `{}` metric", metric.name());
                 needs_dlq(ctx, name.span(), loc.key(metric.name()), &what);
             }
-            if names.runs_commands && !metric.observable_without_consumer_calls() {
+            if names.runs_commands && !metric.observable_from_endpoint_history() {
                 let observable: Vec<&str> = Metric::ALL
                     .iter()
-                    .filter(|d| d.metric.observable_without_consumer_calls())
+                    .filter(|d| d.metric.observable_from_endpoint_history())
                     .map(|d| d.name)
                     .collect();
                 let message = format!(
-                    "`{}` is not observable with a `command` consumer: qsim does not see its \
-                     receives, deletes or visibility changes",
+                    "`{}` is not observable with a `command` consumer: qsim sees its receives and \
+                     deletes at most, not what it decided",
                     metric.name()
                 );
                 let help = format!(
-                    "a `command` consumer is judged by its effects on the queues and tables: {}",
+                    "a `command` consumer is judged by its effects on the queues and tables and, \
+                     on the simulator, its receives and deletes: {}",
                     observable.join(", ")
                 );
                 ctx.error(name.span(), loc.key(metric.name()), message, help);

@@ -157,8 +157,8 @@ fn child_process_rule(extra: &str, key: &str, message: &str, help: &str) {
     );
 }
 
-#[test_case("[expect]\nreceived = 1", "expect.received", "`received` is not observable with a `command` consumer", "side_effects"; "receives of a command")]
-#[test_case("[expect]\nmax_attempts = 2", "expect.max_attempts", "not observable", "duplicated_effects"; "attempts of a command")]
+#[test_case("[expect]\nstale = 1", "expect.stale", "`stale` is not observable with a `command` consumer", "side_effects"; "a decision of a command")]
+#[test_case("[expect]\napi_calls = 2", "expect.api_calls", "not observable", "max_attempts"; "calls of a command")]
 #[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"b\", processing = \"1s\" }", "at[0].deploy.group", "runs as child processes", "deploy to an in-process group"; "deploy to a command")]
 fn command_group_rule(extra: &str, key: &str, message: &str, help: &str) {
     let text = format!("{BASE}[[consumers]]\nname = \"b\"\ncommand = [\"w\"]\n{extra}\n");
@@ -192,6 +192,34 @@ fn a_command_takes_count_stagger_restart_after_and_observable_checks() {
     assert_eq!(argv, &["python3", "w.py"]);
     assert_eq!(env.get("WORK_SECONDS").map(String::as_str), Some("2"));
     assert!(scenario.runs_commands() && scenario.runs_child_processes());
+}
+
+/// A `command` consumer's receives are observable on the simulator served to it, and only
+/// there: the scenario needs the capability that backend alone has.
+#[test]
+fn a_command_scenario_may_expect_receives_and_needs_the_served_history_for_them() {
+    let command = format!("{BASE}[[consumers]]\nname = \"b\"\ncommand = [\"w\"]\n");
+    let needs_history = |expect: &str| {
+        let scenario = parse(
+            Path::new("t.toml"),
+            &format!("{command}[expect]\n{expect}\n"),
+        )
+        .unwrap_or_else(|e| panic!("{expect}: {e:?}"));
+        let everything_but_history = crate::backend::Capabilities(
+            crate::backend::Capabilities::all()
+                .0
+                .into_iter()
+                .filter(|c| *c != crate::backend::Capability::CommandCallHistory)
+                .collect(),
+        );
+        crate::engine::requirements::missing_in(&scenario, &everything_but_history)
+            .contains(&crate::backend::Capability::CommandCallHistory)
+    };
+    assert!(needs_history("received = 1"));
+    assert!(needs_history("redelivered = 1"));
+    assert!(needs_history("max_attempts = \">= 2\""));
+    assert!(!needs_history("side_effects = 1"));
+    assert!(!needs_history("lost = 0"));
 }
 
 #[test_case("operation = \"sned\"\nkind = \"throttle\"\nnth = 1", "faults[0].operation", "unknown value \"sned\", did you mean \"send\"?", "operation takes one of \"send\", \"receive\""; "fault operation typo")]
