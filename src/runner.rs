@@ -345,6 +345,7 @@ fn served(scenario: &Rc<Scenario>, seed: u64, options: &RunOptions) -> (Executio
         seed,
         events: None,
         tap: Some(history.clone()),
+        faults: scenario.faults.clone(),
     };
     let server = match serve::spawn(serving) {
         Ok(server) => server,

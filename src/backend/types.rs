@@ -125,9 +125,10 @@ pub enum Capability {
     /// Taking messages as fast as the scenario's producers send them (their rates summed):
     /// an endpoint declared slower (`--endpoint-max-rate`) would fail such a scenario on timing.
     SendRate,
-    /// The receives and deletes of a `command` consumer, by instance: the history the simulator
-    /// served for the run keeps (see [`CALLER_KEY_PREFIX`]).
-    CommandCallHistory,
+    /// A `command` consumer's calls seen and struck: its receives and deletes recorded by
+    /// instance, `[[faults]]` injected into them. The simulator served for the run does both
+    /// (see [`CALLER_KEY_PREFIX`]).
+    CommandCalls,
 }
 
 impl Capability {
@@ -148,8 +149,8 @@ impl Capability {
             Capability::SendRate => {
                 "the scenario's send rate (above what --endpoint-max-rate declares the endpoint takes)"
             }
-            Capability::CommandCallHistory => {
-                "the `command` consumer's receives and deletes, which only the simulator qsim serves to it records (the default backend)"
+            Capability::CommandCalls => {
+                "the `command` consumer's calls seen (its receives and deletes) and struck by `[[faults]]`, which only the simulator qsim serves to it does (the default backend)"
             }
         }
     }
@@ -170,7 +171,7 @@ impl Capabilities {
                 FifoDedupWindow,
                 FifoRedeliveryOrder,
                 Deterministic,
-                CommandCallHistory,
+                CommandCalls,
             ]
             .into_iter()
             .collect(),

@@ -118,6 +118,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<QsimExitCode, CliError> {
             seed,
             events,
             tap: None,
+            faults: Vec::new(),
         }),
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -328,10 +328,10 @@ fn runs_child_processes(repo: &Path, file: &str) -> bool {
     crate::scenario::load(&repo.join(file)).is_ok_and(|s| s.runs_child_processes())
 }
 
-/// Whether the scenario expects what only the simulator served to its `command` consumers
-/// records (their receives), so another endpoint skips it.
+/// Whether the scenario needs what only the simulator served to its `command` consumers does
+/// (record their receives, strike faults into their calls), so another endpoint skips it.
 fn needs_served_history(repo: &Path, file: &str) -> bool {
-    crate::scenario::load(&repo.join(file)).is_ok_and(|s| s.expects_command_calls())
+    crate::scenario::load(&repo.join(file)).is_ok_and(|s| s.needs_command_calls())
 }
 
 /// `scenarios.d/conformance/long-poll.toml` → `conformance-long-poll.svg`.

@@ -24,9 +24,9 @@ pub(super) fn scenario_listing(text: &str) -> String {
 /// results depend on the machine's timing and no run of it is pinned in the guide.
 pub(super) fn child_process_note(file: &str, needs_served_history: bool) -> String {
     let elsewhere = if needs_served_history {
-        "`--backend aws` skips it: it expects the consumer's receives, which only the simulator \
-         served to it records. Its timing is the machine's, so no result is pinned here; qsim's \
-         test suite runs it on the simulator"
+        "`--backend aws` skips it: it needs the consumer's calls seen (its receives) or struck by \
+         faults, which only the simulator served to it does. Its timing is the machine's, so no \
+         result is pinned here; qsim's test suite runs it on the simulator"
     } else {
         "`--backend aws --endpoint-url URL` runs them against any endpoint. Their timing is the \
          machine's, so no result is pinned here; qsim's test suite runs it both ways"

@@ -49,13 +49,22 @@ impl Scenario {
             .any(|g| matches!(g.execution, Execution::Command { .. }))
     }
 
-    /// Whether it expects what only the endpoint's history tells of a `command` consumer (its
-    /// receives): only the simulator served to it records that.
-    pub fn expects_command_calls(&self) -> bool {
-        self.runs_commands()
-            && (self.expect.checks.iter())
+    /// Whether its `command` consumers' calls must be seen or struck: it expects what only the
+    /// endpoint's history tells of them (their receives), or has `[[faults]]` that may strike
+    /// their calls (any but sends, which are its producers'). Only the simulator served to them
+    /// does either.
+    pub fn needs_command_calls(&self) -> bool {
+        let expects_receives = || {
+            (self.expect.checks.iter())
                 .chain(&self.expect.sometimes)
                 .any(|e| !e.metric.observable_without_consumer_calls())
+        };
+        let faults_strike_them = || {
+            self.faults
+                .iter()
+                .any(|f| f.operation != Some(crate::sqs::faults::ApiOperation::Send))
+        };
+        self.runs_commands() && (expects_receives() || faults_strike_them())
     }
 
     /// Whether some group's instances are child processes (`process` or `command`), which need

@@ -12,11 +12,12 @@
 //! - `server-stopped` (actor `server`): the last line.
 //!
 //! Callers: a client that signs with an access key id `qsim.NAME` (see
-//! [`crate::backend::CALLER_KEY_PREFIX`])
-//! is named by it: its `call` lines carry `caller: NAME`, and the messages it sent, received or
-//! deleted are its lines (actor `NAME`) instead of their queue's. This is how a run tells which
-//! of its `command` consumers made which receive. Any other key is never written: it may be a
-//! real credential's.
+//! [`crate::backend::CALLER_KEY_PREFIX`]) is named by it: its `call` lines carry `caller: NAME`,
+//! and the messages it sent, received or deleted are its lines (actor `NAME`, with `caller`)
+//! instead of their queue's. This is how a run tells which of its `command` consumers made
+//! which receive. Any other key is never written: it may be a real credential's. A `[[faults]]`
+//! rule (a run's, served to its `command` consumers) strikes only such callers' calls: a `fault`
+//! line (actor `NAME`, `operation`, `fault`, `message` when it took one), as the engine writes.
 //!
 //! Lines after the header are in time order once the server stopped (see `in_time_order`);
 //! a call's lines are stamped when it was answered, so a transition due at the very instant of
@@ -36,6 +37,7 @@ use serde_json::{Map, Value, json};
 
 use super::clock::WallClock;
 use super::dynamodb::ItemWrite;
+use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueTransition, ReceivedMessage, TransitionKind};
 use crate::engine::Body;
 use crate::report::events::{self, FORMAT, VERSION};
@@ -193,11 +195,34 @@ impl History {
                 fields.insert("receive_count".into(), json!(count));
             }
             let actor = match caller {
-                Some(caller) => caller.to_owned(),
+                Some(caller) => {
+                    fields.insert("caller".into(), json!(caller));
+                    caller.to_owned()
+                }
                 None => format!("queue:{}", note.queue),
             };
             self.event(&actor, note.event, Some(&note.body), fields);
         }
+    }
+
+    /// A `[[faults]]` rule struck a call by `caller`: a `fault` line, naming the message of
+    /// `note` when the fault took one (a hidden receive's or delete's).
+    pub(crate) fn fault(
+        &mut self,
+        caller: &str,
+        operation: ApiOperation,
+        fault: FaultKind,
+        note: Option<&Note>,
+    ) {
+        let mut fields = Map::new();
+        fields.insert("operation".into(), json!(operation.as_str()));
+        fields.insert("fault".into(), json!(fault.as_str()));
+        fields.insert("caller".into(), json!(caller));
+        if let Some(note) = note {
+            fields.insert("queue".into(), json!(note.queue));
+            fields.insert("sqs_message_id".into(), json!(&*note.message_id));
+        }
+        self.event(caller, "fault", note.map(|n| &*n.body), fields);
     }
 
     pub(crate) fn transition(&mut self, queue: &str, transition: &QueueTransition) {

@@ -5,7 +5,6 @@
 //! Stopping: the accept loop ends, each connection finishes the request it is answering and
 //! closes, and one still waiting after [`GRACE`] (a long poll) is dropped.
 
-use std::convert::Infallible;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -59,7 +58,7 @@ async fn connection(stream: TcpStream, service: Rc<Service>, mut stop: watch::Re
     let io = TokioIo::new(stream);
     let handler = service_fn(move |request| {
         let service = Rc::clone(&service);
-        async move { Ok::<_, Infallible>(respond(&service, request).await) }
+        async move { respond(&service, request).await }
     });
     let connection = http1::Builder::new().serve_connection(io, handler);
     tokio::pin!(connection);
@@ -72,12 +71,21 @@ async fn connection(stream: TcpStream, service: Rc<Service>, mut stop: watch::Re
     }
 }
 
-async fn respond(service: &Service, request: Request<Incoming>) -> Response<Full<Bytes>> {
+/// An injected timeout: hyper closes a connection whose service answers with an error, without
+/// writing a response.
+#[derive(Debug, thiserror::Error)]
+#[error("the answer was lost (an injected timeout)")]
+struct AnswerLost;
+
+async fn respond(
+    service: &Service,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, AnswerLost> {
     if request.method() == Method::GET {
-        return plain(
+        return Ok(plain(
             200,
             "qsim serve: the AWS JSON protocols of SQS and DynamoDB\n",
-        );
+        ));
     }
     let target = request
         .headers()
@@ -88,7 +96,10 @@ async fn respond(service: &Service, request: Request<Incoming>) -> Response<Full
     // A declared length is refused before reading; an undeclared one (chunked) as it grows.
     let declared = hyper::body::Body::size_hint(request.body()).lower();
     if declared > MAX_REQUEST_BYTES as u64 {
-        return plain(413, "the request body is larger than any API request\n");
+        return Ok(plain(
+            413,
+            "the request body is larger than any API request\n",
+        ));
     }
     let body = match Limited::new(request.into_body(), MAX_REQUEST_BYTES)
         .collect()
@@ -96,15 +107,18 @@ async fn respond(service: &Service, request: Request<Incoming>) -> Response<Full
     {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            return plain(
+            return Ok(plain(
                 413,
                 "the request body could not be read, or is larger than any API request\n",
-            );
+            ));
         }
     };
     let answer = service
         .answer(target.as_deref(), caller.as_deref(), &body)
         .await;
+    if answer.lost {
+        return Err(AnswerLost);
+    }
     let mut response = Response::builder()
         .status(answer.status)
         .header("content-type", CONTENT_TYPE)
@@ -112,9 +126,9 @@ async fn respond(service: &Service, request: Request<Incoming>) -> Response<Full
     if let Some(query_error) = answer.query_error {
         response = response.header("x-amzn-query-error", query_error);
     }
-    response
+    Ok(response
         .body(Full::new(Bytes::from(answer.body)))
-        .unwrap_or_else(|_| plain(500, "the answer could not be built\n"))
+        .unwrap_or_else(|_| plain(500, "the answer could not be built\n")))
 }
 
 /// The caller's name, when it signs with an access key id `qsim.NAME`: SigV4 puts the key id

@@ -33,6 +33,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::watch;
 
+use crate::backend::faults::{FaultRule, FaultRules};
 use crate::sqs::envelope::{Envelope, Profile};
 use clock::WallClock;
 use history::History;
@@ -55,6 +56,10 @@ pub struct ServeOptions {
     pub events: Option<PathBuf>,
     /// Where else the history goes, for the process that started the server.
     pub tap: Option<HistoryTap>,
+    /// A scenario's `[[faults]]`, struck into the calls of named callers only (see
+    /// [`crate::backend::CALLER_KEY_PREFIX`]): a run's `command` consumers. Windows count
+    /// from the server's start.
+    pub faults: Vec<FaultRule>,
 }
 
 /// Why a server could not start or did not stop cleanly.
@@ -185,7 +190,9 @@ fn run(
             endpoint,
             clock,
         );
-        let service = Rc::new(Service::new(sqs, clock, history));
+        // Streams of their own: qsim's own calls draw from the run's fault layer's.
+        let faults = FaultRules::new(&options.faults, options.seed, "served-fault");
+        let service = Rc::new(Service::new(sqs, clock, history, faults));
         http::serve(listener, Rc::clone(&service), stopped).await;
         service
             .finish(options.events.as_deref())

@@ -11,6 +11,9 @@ use super::dynamodb::DynamoDb;
 use super::error::ApiError;
 use super::history::{History, Note};
 use super::sqs::{Sqs, errors::legacy_code};
+use crate::backend::faults::{
+    ApiOperation, CallPlan, FaultKind, FaultRules, TIMEOUT_WAIT, wait_before_answer,
+};
 
 /// The `X-Amz-Target` prefix of SQS's JSON protocol.
 const SQS_TARGET: &str = "AmazonSQS.";
@@ -26,6 +29,20 @@ pub(super) struct Answer {
     pub(super) body: Vec<u8>,
     /// `x-amzn-query-error`: an SQS error's legacy code and fault (`Sender`/`Receiver`).
     pub(super) query_error: Option<String>,
+    /// An injected timeout: the connection is dropped without an answer, as when the request
+    /// or its answer is lost on the way (the client's SDK sees a connection error and retries).
+    pub(super) lost: bool,
+}
+
+impl Answer {
+    fn lost() -> Answer {
+        Answer {
+            status: 0,
+            body: Vec::new(),
+            query_error: None,
+            lost: true,
+        }
+    }
 }
 
 /// The services of one server.
@@ -35,15 +52,24 @@ pub(super) struct Service {
     dynamodb: RefCell<DynamoDb>,
     clock: WallClock,
     history: RefCell<Option<History>>,
+    /// A scenario's `[[faults]]`, struck into the calls of named callers only (a run's
+    /// `command` consumers; qsim's own calls meet them in the run's fault layer).
+    faults: RefCell<FaultRules>,
 }
 
 impl Service {
-    pub(super) fn new(sqs: Sqs, clock: WallClock, history: Option<History>) -> Service {
+    pub(super) fn new(
+        sqs: Sqs,
+        clock: WallClock,
+        history: Option<History>,
+        faults: FaultRules,
+    ) -> Service {
         Service {
             sqs,
             dynamodb: RefCell::default(),
             clock,
             history: RefCell::new(history),
+            faults: RefCell::new(faults),
         }
     }
 
@@ -77,6 +103,24 @@ impl Service {
                 }
             }
         };
+        let struck = match caller {
+            Some(caller) => self.strike(target, caller).await,
+            None => None,
+        };
+        if let Some((caller, operation, fault)) = struck {
+            match fault {
+                FaultKind::Throttle | FaultKind::Error => {
+                    self.record_fault(caller, operation, fault, None);
+                    let error = injected_error(target, fault);
+                    return self.recorded(target, Some(caller), Err(error), &[]);
+                }
+                FaultKind::TimeoutBefore => {
+                    self.record_fault(caller, operation, fault, None);
+                    return Answer::lost();
+                }
+                FaultKind::TimeoutAfter | FaultKind::Latency => {}
+            }
+        }
         let mut notes = Vec::new();
         let result = if let Some(operation) = target.strip_prefix(SQS_TARGET) {
             self.sqs.handle(operation, &request, &mut notes).await
@@ -91,7 +135,59 @@ impl Service {
                 format!("qsim serve does not know the target {target}."),
             ))
         };
+        if let Some((caller, operation, FaultKind::TimeoutAfter)) = struck {
+            // The call happened; its answer is lost. The messages it concerned are the fault's:
+            // a hidden receive's messages are in flight unseen, a hidden delete's are gone.
+            let _ = self.recorded(target, Some(caller), result, &[]);
+            if notes.is_empty() {
+                self.record_fault(caller, operation, FaultKind::TimeoutAfter, None);
+            }
+            for note in &notes {
+                self.record_fault(caller, operation, FaultKind::TimeoutAfter, Some(note));
+            }
+            tokio::time::sleep(TIMEOUT_WAIT).await;
+            return Answer::lost();
+        }
         self.recorded(target, caller, result, &notes)
+    }
+
+    /// The `[[faults]]` rule that strikes this call by `caller`, if one does, after waiting out
+    /// what the caller would wait (a latency rule's delay, a round trip, a timeout before the
+    /// call). Only the operations a rule may name are struck.
+    async fn strike<'c>(
+        &self,
+        target: &str,
+        caller: &'c str,
+    ) -> Option<(&'c str, ApiOperation, FaultKind)> {
+        let operation = fault_operation(target)?;
+        let elapsed = self.clock.elapsed_of(tokio::time::Instant::now());
+        let CallPlan { delay, fault } = {
+            let mut faults = self.faults.borrow_mut();
+            if faults.is_empty() {
+                return None;
+            }
+            faults.plan(operation, elapsed)
+        };
+        if !delay.is_zero() {
+            self.record_fault(caller, operation, FaultKind::Latency, None);
+        }
+        let wait = delay + wait_before_answer(fault);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        fault.map(|fault| (caller, operation, fault))
+    }
+
+    fn record_fault(
+        &self,
+        caller: &str,
+        operation: ApiOperation,
+        fault: FaultKind,
+        note: Option<&Note>,
+    ) {
+        if let Some(history) = self.history.borrow_mut().as_mut() {
+            history.fault(caller, operation, fault, note);
+        }
     }
 
     /// The answer to `target`, its call (and everything the queues and tables did meanwhile)
@@ -121,6 +217,7 @@ impl Service {
                 status: 200,
                 body: value.to_string().into_bytes(),
                 query_error: None,
+                lost: false,
             },
             Err(error) => error_answer(target, &error),
         }
@@ -148,6 +245,51 @@ impl Service {
     }
 }
 
+/// The operation a `[[faults]]` rule names for `target`: the SQS calls a consumer makes
+/// (single and batch alike) and the item reads and writes.
+fn fault_operation(target: &str) -> Option<ApiOperation> {
+    if let Some(operation) = target.strip_prefix(SQS_TARGET) {
+        return match operation {
+            "SendMessage" | "SendMessageBatch" => Some(ApiOperation::Send),
+            "ReceiveMessage" => Some(ApiOperation::Receive),
+            "DeleteMessage" | "DeleteMessageBatch" => Some(ApiOperation::Delete),
+            "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" => {
+                Some(ApiOperation::ChangeVisibility)
+            }
+            _ => None,
+        };
+    }
+    match target.strip_prefix(DYNAMODB_TARGET)? {
+        "GetItem" => Some(ApiOperation::GetItem),
+        "PutItem" => Some(ApiOperation::PutItem),
+        "UpdateItem" => Some(ApiOperation::UpdateItem),
+        _ => None,
+    }
+}
+
+/// The error an injected throttle or error answers in `target`'s protocol: what SQS and
+/// DynamoDB answer when they throttle (HTTP 400) or fail (HTTP 500).
+fn injected_error(target: &str, fault: FaultKind) -> ApiError {
+    let sqs = target.starts_with(SQS_TARGET);
+    match (fault, sqs) {
+        (FaultKind::Throttle, true) => {
+            ApiError::client("RequestThrottled", "Request is throttled.")
+        }
+        (FaultKind::Throttle, false) => ApiError::client(
+            "ProvisionedThroughputExceededException",
+            "The level of configured provisioned throughput for the table was exceeded.",
+        ),
+        (_, true) => ApiError {
+            status: 500,
+            ..ApiError::client("InternalError", "We encountered an internal error.")
+        },
+        (_, false) => ApiError {
+            status: 500,
+            ..ApiError::client("InternalServerError", "Internal server error")
+        },
+    }
+}
+
 /// An error as the protocol of `target` returns it: `__type` namespaced by service, `message`,
 /// the error's own fields; for SQS, the legacy code in `x-amzn-query-error`.
 fn error_answer(target: &str, error: &ApiError) -> Answer {
@@ -172,5 +314,6 @@ fn error_answer(target: &str, error: &ApiError) -> Answer {
         status: error.status,
         body: Value::Object(body).to_string().into_bytes(),
         query_error: sqs.then(|| format!("{};{fault}", legacy_code(&error.code))),
+        lost: false,
     }
 }

@@ -173,6 +173,7 @@ fn sdk_fidelity_table_matches_a_fresh_run() {
         seed: 1,
         events: None,
         tap: None,
+        faults: Vec::new(),
     })
     .expect("qsim serve starts");
     let columns = vec![

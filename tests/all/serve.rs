@@ -30,6 +30,7 @@ fn ideal_server(events: Option<std::path::PathBuf>) -> ServerHandle {
         seed: 7,
         events,
         tap: None,
+        faults: Vec::new(),
     })
     .expect("the server starts")
 }
@@ -765,6 +766,18 @@ async fn the_history_records_calls_messages_and_transitions() {
     assert_eq!(sent_line["actor"], "queue:recorded");
 }
 
+/// A client signing with the access key id `key`, without retries: each call's own answer
+/// (or its absence) is what the test sees.
+async fn sqs_signing_as(server: &ServerHandle, key: &'static str) -> aws_sdk_sqs::Client {
+    let config = options(server)
+        .config_loader()
+        .credentials_provider(Credentials::new(key, "secret", None, None, "test"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
 /// Each `call` line's operation, with its field `field` (`error`, `caller`).
 fn calls_with<'a>(lines: &'a [serde_json::Value], field: &str) -> Vec<(&'a str, Option<&'a str>)> {
     lines
@@ -789,21 +802,11 @@ async fn callers_signing_as_qsim_names_are_named_in_the_history() {
         seed: 7,
         events: Some(path.clone()),
         tap: Some(tap.clone()),
+        faults: Vec::new(),
     })
     .unwrap();
-    let signing_as = |key: &'static str| {
-        let server = &server;
-        async move {
-            let config = options(server)
-                .config_loader()
-                .credentials_provider(Credentials::new(key, "secret", None, None, "test"))
-                .load()
-                .await;
-            aws_sdk_sqs::Client::new(&config)
-        }
-    };
-    let anonymous = signing_as("AKIDEXAMPLEKEY").await;
-    let alice = signing_as("qsim.alice").await;
+    let anonymous = sqs_signing_as(&server, "AKIDEXAMPLEKEY").await;
+    let alice = sqs_signing_as(&server, "qsim.alice").await;
     let url = create(&anonymous, "named", &[]).await;
     anonymous
         .send_message()
@@ -872,6 +875,126 @@ async fn callers_signing_as_qsim_names_are_named_in_the_history() {
     assert!(
         tapped.iter().all(|l| l["t_ms"].as_f64().unwrap() <= 0.0),
         "{tapped:#?}"
+    );
+}
+
+/// A scenario's `[[faults]]` strike the calls of named callers only, as SQS would answer them:
+/// a throttle is RequestThrottled, an error a 500, a `timeout_after` receive takes the message
+/// and drops the connection, so the message is in flight unseen until its visibility runs out.
+/// Each is a `fault` line of the caller's.
+#[tokio::test(flavor = "current_thread")]
+async fn faults_strike_named_callers_only() {
+    use qsim::backend::faults::{ApiOperation, FaultKind, FaultRule, FaultScope, FaultTrigger};
+    let rule = |operation, kind, nth| FaultRule {
+        operation: Some(operation),
+        kind,
+        trigger: FaultTrigger::Nth(nth),
+        scope: FaultScope::Call,
+        delay: Duration::ZERO,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.jsonl");
+    let server = spawn(ServeOptions {
+        port: None,
+        envelope: None,
+        profile: Profile::Ideal,
+        seed: 7,
+        events: Some(path.clone()),
+        tap: None,
+        faults: vec![
+            rule(ApiOperation::Receive, FaultKind::Throttle, 1),
+            rule(ApiOperation::Receive, FaultKind::TimeoutAfter, 2),
+            rule(ApiOperation::Delete, FaultKind::Error, 1),
+        ],
+    })
+    .unwrap();
+    let anonymous = sqs_signing_as(&server, "AKIDEXAMPLEKEY").await;
+    let alice = sqs_signing_as(&server, "qsim.alice").await;
+    let url = create(&anonymous, "struck", &[]).await;
+    // Not named: never struck, whatever the rules count.
+    let empty = anonymous
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    assert!(empty.messages().is_empty());
+    anonymous
+        .send_message()
+        .queue_url(&url)
+        .message_body(r#"{"id":"orders-0001","seq":1}"#)
+        .send()
+        .await
+        .unwrap();
+    let receive = || {
+        alice
+            .receive_message()
+            .queue_url(&url)
+            .visibility_timeout(3)
+    };
+    let throttled = receive().send().await.unwrap_err();
+    assert_eq!(
+        throttled.as_service_error().and_then(|e| e.meta().code()),
+        Some("RequestThrottled"),
+        "{throttled:?}"
+    );
+    let lost = receive().send().await.unwrap_err();
+    assert!(
+        lost.as_service_error().is_none(),
+        "no answer at all: {lost:?}"
+    );
+    let held = attributes(&anonymous, &url).await;
+    assert_eq!(
+        held["ApproximateNumberOfMessagesNotVisible"], "1",
+        "{held:?}"
+    );
+    let again = receive().wait_time_seconds(5).send().await.unwrap();
+    let message = &again.messages()[0];
+    let delete = || {
+        alice
+            .delete_message()
+            .queue_url(&url)
+            .receipt_handle(message.receipt_handle().unwrap())
+    };
+    let failed = delete().send().await.unwrap_err();
+    assert_eq!(
+        failed.raw_response().map(|r| r.status().as_u16()),
+        Some(500),
+        "{failed:?}"
+    );
+    delete().send().await.unwrap();
+    server.stop().unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let faults: Vec<(String, String, String, Option<String>)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["event"] == "fault")
+        .map(|l| {
+            let field = |name: &str| l[name].as_str().unwrap().to_owned();
+            (
+                field("actor"),
+                field("operation"),
+                field("fault"),
+                l["message"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let alice_s = |operation: &str, fault: &str, message: Option<&str>| {
+        (
+            "alice".to_owned(),
+            operation.to_owned(),
+            fault.to_owned(),
+            message.map(str::to_owned),
+        )
+    };
+    assert_eq!(
+        faults,
+        [
+            alice_s("receive", "throttle", None),
+            alice_s("receive", "timeout_after", Some("orders-0001")),
+            alice_s("delete", "error", None),
+        ]
     );
 }
 

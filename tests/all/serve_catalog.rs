@@ -61,6 +61,7 @@ fn the_catalog_through_qsim_serve_gives_the_simulators_verdicts_and_snapshots() 
         seed: 1,
         events: None,
         tap: None,
+        faults: Vec::new(),
     })
     .unwrap();
     let endpoint = server.endpoint_url();

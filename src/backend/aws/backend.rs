@@ -363,7 +363,7 @@ impl Backend for AwsBackend {
             ]);
         }
         if self.endpoint_history.is_some() {
-            capabilities.0.insert(Capability::CommandCallHistory);
+            capabilities.0.insert(Capability::CommandCalls);
         }
         capabilities
     }
@@ -504,13 +504,16 @@ impl Backend for AwsBackend {
             .iter()
             .find(|state| state.role == QueueRole::Main)
             .map(|state| state.queue.name.clone())?;
+        // A named caller's receives and deletes of the main queue, and the faults that struck
+        // its calls (a table call's names no queue).
         let by_a_named_caller = |line: &serde_json::Value| {
-            let actor = line["actor"].as_str().unwrap_or_default();
-            matches!(line["event"].as_str(), Some("received" | "deleted"))
-                && !actor.is_empty()
-                && !actor.starts_with("queue:")
-                && line["queue"].as_str() == Some(main.as_str())
-                && line["message"].is_string()
+            let of_main = || line["queue"].as_str() == Some(main.as_str());
+            line["caller"].is_string()
+                && match line["event"].as_str() {
+                    Some("received" | "deleted") => of_main() && line["message"].is_string(),
+                    Some("fault") => line["queue"].is_null() || of_main(),
+                    _ => false,
+                }
         };
         Some(
             history(origin)

@@ -118,16 +118,100 @@ impl RuleState {
 }
 
 /// What the call-scoped rules decided for one call.
-#[derive(Default)]
-struct CallPlan {
-    delay: Duration,
-    fault: Option<FaultKind>,
+#[derive(Debug, Default)]
+pub struct CallPlan {
+    /// The seeded extra delay of the latency rules that struck (zero: none).
+    pub delay: Duration,
+    /// The fault of the first other rule that struck.
+    pub fault: Option<FaultKind>,
+}
+
+/// A scenario's `[[faults]]` rules with their seeded streams and counts: what decides whether
+/// a call (or a batch entry) is struck. One set serves qsim's own calls (the [`FaultLayer`]),
+/// another the calls of `command` consumers to the simulator served to them.
+#[derive(Debug)]
+pub struct FaultRules {
+    rules: Vec<RuleState>,
+}
+
+impl FaultRules {
+    /// Rule N draws from the stream `{stream}:N` of `seed`.
+    pub fn new(rules: &[FaultRule], seed: u64, stream_name: &str) -> Self {
+        FaultRules {
+            rules: rules
+                .iter()
+                .enumerate()
+                .map(|(index, rule)| RuleState {
+                    rule: rule.clone(),
+                    rng: stream(seed, &format!("{stream_name}:{index}")),
+                    seen: 0,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Decides the call-scoped rules for one call of `operation`, `elapsed` after the start.
+    pub fn plan(&mut self, operation: ApiOperation, elapsed: Duration) -> CallPlan {
+        let mut plan = CallPlan::default();
+        for state in &mut self.rules {
+            if state.rule.scope != FaultScope::Call || !state.rule.targets(operation) {
+                continue;
+            }
+            if !state.strikes(elapsed) {
+                continue;
+            }
+            match state.rule.kind {
+                FaultKind::Latency => plan.delay += state.latency(),
+                kind => {
+                    plan.fault.get_or_insert(kind);
+                }
+            }
+        }
+        plan
+    }
+
+    /// For each of `entries` entries of a batch call, the entry-scoped fault that strikes it.
+    fn entry_faults(
+        &mut self,
+        operation: ApiOperation,
+        entries: usize,
+        elapsed: Duration,
+    ) -> Vec<Option<FaultKind>> {
+        let mut faults = vec![None; entries];
+        for state in &mut self.rules {
+            if state.rule.scope != FaultScope::Entry || !state.rule.targets(operation) {
+                continue;
+            }
+            for fault in faults.iter_mut() {
+                if state.strikes(elapsed) {
+                    fault.get_or_insert(state.rule.kind);
+                }
+            }
+        }
+        faults
+    }
+}
+
+/// How long the caller of a call `fault` strikes waits for its answer before the answer (or
+/// the timeout) reaches it; a `timeout_after` call's wait comes after the call is made.
+pub fn wait_before_answer(fault: Option<FaultKind>) -> Duration {
+    match fault {
+        Some(FaultKind::Throttle | FaultKind::Error) => FAULT_ROUND_TRIP,
+        Some(FaultKind::TimeoutBefore) => TIMEOUT_WAIT,
+        // The request reaches the service at once; the caller waits after it (see
+        // `FaultLayer::answer_lost`).
+        Some(FaultKind::TimeoutAfter | FaultKind::Latency) | None => Duration::ZERO,
+    }
 }
 
 #[derive(Debug)]
 pub struct FaultLayer<B> {
     inner: Rc<B>,
-    rules: RefCell<Vec<RuleState>>,
+    rules: RefCell<FaultRules>,
     origin: Cell<Instant>,
     injections: RefCell<Vec<Injection>>,
     calls: ApiCalls,
@@ -144,17 +228,7 @@ impl<B: Backend> FaultLayer<B> {
             .any(|r| r.kind == FaultKind::TimeoutAfter && r.targets(ApiOperation::Delete));
         FaultLayer {
             inner,
-            rules: RefCell::new(
-                rules
-                    .iter()
-                    .enumerate()
-                    .map(|(index, rule)| RuleState {
-                        rule: rule.clone(),
-                        rng: stream(seed, &format!("fault:{index}")),
-                        seen: 0,
-                    })
-                    .collect(),
-            ),
+            rules: RefCell::new(FaultRules::new(rules, seed, "fault")),
             origin: Cell::new(Instant::now()),
             injections: RefCell::new(Vec::new()),
             calls: ApiCalls::default(),
@@ -183,36 +257,15 @@ impl<B: Backend> FaultLayer<B> {
 
     /// Decides the call-scoped rules for one call of `operation` and waits out any latency.
     async fn plan(&self, operation: ApiOperation) -> CallPlan {
-        let mut plan = CallPlan::default();
         if self.rules.borrow().is_empty() {
-            return plan;
+            return CallPlan::default();
         }
         let elapsed = self.origin.get().elapsed();
-        for state in self.rules.borrow_mut().iter_mut() {
-            if state.rule.scope != FaultScope::Call || !state.rule.targets(operation) {
-                continue;
-            }
-            if !state.strikes(elapsed) {
-                continue;
-            }
-            match state.rule.kind {
-                FaultKind::Latency => plan.delay += state.latency(),
-                kind => {
-                    plan.fault.get_or_insert(kind);
-                }
-            }
-        }
+        let plan = self.rules.borrow_mut().plan(operation, elapsed);
         if !plan.delay.is_zero() {
             self.inject(operation, FaultKind::Latency, None);
         }
-        let answer = match plan.fault {
-            Some(FaultKind::Throttle | FaultKind::Error) => FAULT_ROUND_TRIP,
-            Some(FaultKind::TimeoutBefore) => TIMEOUT_WAIT,
-            // The request reaches the service at once; the caller waits after it (see
-            // `FaultLayer::answer_lost`).
-            Some(FaultKind::TimeoutAfter | FaultKind::Latency) | None => Duration::ZERO,
-        };
-        let wait = plan.delay + answer;
+        let wait = plan.delay + wait_before_answer(plan.fault);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
@@ -224,19 +277,10 @@ impl<B: Backend> FaultLayer<B> {
         if self.rules.borrow().is_empty() {
             return Vec::new();
         }
-        let mut faults = vec![None; entries];
         let elapsed = self.origin.get().elapsed();
-        for state in self.rules.borrow_mut().iter_mut() {
-            if state.rule.scope != FaultScope::Entry || !state.rule.targets(operation) {
-                continue;
-            }
-            for fault in faults.iter_mut() {
-                if state.strikes(elapsed) {
-                    fault.get_or_insert(state.rule.kind);
-                }
-            }
-        }
-        faults
+        self.rules
+            .borrow_mut()
+            .entry_faults(operation, entries, elapsed)
     }
 
     fn inject(&self, operation: ApiOperation, fault: FaultKind, body: Option<Arc<str>>) {

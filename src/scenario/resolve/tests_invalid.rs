@@ -194,32 +194,36 @@ fn a_command_takes_count_stagger_restart_after_and_observable_checks() {
     assert!(scenario.runs_commands() && scenario.runs_child_processes());
 }
 
-/// A `command` consumer's receives are observable on the simulator served to it, and only
-/// there: the scenario needs the capability that backend alone has.
+/// A `command` consumer's receives are observable, and its calls struck by `[[faults]]`, on
+/// the simulator served to it, and only there: the scenario needs the capability that backend
+/// alone has (faults on sends strike qsim's producers, on every backend).
 #[test]
-fn a_command_scenario_may_expect_receives_and_needs_the_served_history_for_them() {
+fn a_command_scenario_may_expect_receives_and_needs_the_served_simulator_for_them() {
     let command = format!("{BASE}[[consumers]]\nname = \"b\"\ncommand = [\"w\"]\n");
-    let needs_history = |expect: &str| {
-        let scenario = parse(
-            Path::new("t.toml"),
-            &format!("{command}[expect]\n{expect}\n"),
-        )
-        .unwrap_or_else(|e| panic!("{expect}: {e:?}"));
-        let everything_but_history = crate::backend::Capabilities(
+    let needs_served = |extra: &str| {
+        let scenario = parse(Path::new("t.toml"), &format!("{command}{extra}\n"))
+            .unwrap_or_else(|e| panic!("{extra}: {e:?}"));
+        let everything_else = crate::backend::Capabilities(
             crate::backend::Capabilities::all()
                 .0
                 .into_iter()
-                .filter(|c| *c != crate::backend::Capability::CommandCallHistory)
+                .filter(|c| *c != crate::backend::Capability::CommandCalls)
                 .collect(),
         );
-        crate::engine::requirements::missing_in(&scenario, &everything_but_history)
-            .contains(&crate::backend::Capability::CommandCallHistory)
+        crate::engine::requirements::missing_in(&scenario, &everything_else)
+            .contains(&crate::backend::Capability::CommandCalls)
     };
-    assert!(needs_history("received = 1"));
-    assert!(needs_history("redelivered = 1"));
-    assert!(needs_history("max_attempts = \">= 2\""));
-    assert!(!needs_history("side_effects = 1"));
-    assert!(!needs_history("lost = 0"));
+    let fault = |operation: &str| {
+        format!("[[faults]]\noperation = \"{operation}\"\nkind = \"error\"\nnth = 1")
+    };
+    assert!(needs_served("[expect]\nreceived = 1"));
+    assert!(needs_served("[expect]\nredelivered = 1"));
+    assert!(needs_served("[expect]\nmax_attempts = \">= 2\""));
+    assert!(needs_served(&fault("receive")));
+    assert!(needs_served(&fault("update_item")));
+    assert!(!needs_served(&fault("send")));
+    assert!(!needs_served("[expect]\nside_effects = 1"));
+    assert!(!needs_served("[expect]\nlost = 0"));
 }
 
 #[test_case("operation = \"sned\"\nkind = \"throttle\"\nnth = 1", "faults[0].operation", "unknown value \"sned\", did you mean \"send\"?", "operation takes one of \"send\", \"receive\""; "fault operation typo")]
