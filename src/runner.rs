@@ -264,12 +264,12 @@ pub fn run_scenario(mut scenario: Scenario, options: &RunOptions) -> ScenarioRun
     let reproduce = reproduce(&scenario, seed, options);
     let (api_calls, api_attempts, leftovers) = match usage {
         Some(usage) => {
-            let leftovers =
-                (!usage.undeleted.is_empty() || teardown_error.is_some()).then(|| Leftovers {
-                    resources: usage.undeleted,
-                    error: teardown_error,
-                    cleanup_command: usage.cleanup_command,
-                });
+            let left = !usage.undeleted.is_empty() || teardown_error.is_some();
+            let leftovers = (left && usage.outlives_run).then(|| Leftovers {
+                resources: usage.undeleted,
+                error: teardown_error,
+                cleanup_command: usage.cleanup_command,
+            });
             (Some(usage.calls), Some(usage.attempts), leftovers)
         }
         None => (None, None, None),
@@ -328,6 +328,7 @@ async fn on_aws(
         attempts: backend.api_attempts(),
         undeleted: backend.undeleted(),
         cleanup_command: aws.cleanup_command(),
+        outlives_run: true,
     };
     (execution, Some(usage))
 }
@@ -371,13 +372,18 @@ fn served(scenario: &Rc<Scenario>, seed: u64, options: &RunOptions) -> (Executio
         let read: EndpointHistory = Box::new(move |origin| history.lines_since(origin));
         Ok(backend.with_endpoint_history(read))
     };
-    let result = realtime_block_on(on_aws(scenario, &aws, connect, seed, options));
-    // The run is over and its resources deleted: nothing of the server's state is needed, but
-    // a server that failed (its thread panicked) is why the run's calls failed: said, not lost.
+    let (execution, mut usage) = realtime_block_on(on_aws(scenario, &aws, connect, seed, options));
+    // The run is over: nothing of the server's state is needed, but a server that failed (its
+    // thread panicked) is why the run's calls failed: said, not lost.
     if let Err(error) = server.stop() {
         tracing::warn!(scenario = %scenario.name, %error, "the served simulator failed");
     }
-    result
+    // Whatever its teardown could not delete lived in the server, and went with it: nothing is
+    // left behind, and no cleanup command could reach it.
+    if let Some(usage) = &mut usage {
+        usage.outlives_run = false;
+    }
+    (execution, usage)
 }
 
 /// The region qsim serve's ARNs name.
@@ -389,6 +395,9 @@ struct Usage {
     attempts: BTreeMap<String, u64>,
     undeleted: Vec<(ResourceKind, String)>,
     cleanup_command: String,
+    /// Whether the endpoint outlives the run, and with it what the run could not delete (not
+    /// the simulator served for the run).
+    outlives_run: bool,
 }
 
 /// A scenario that was never run, for the report.

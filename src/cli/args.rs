@@ -303,8 +303,8 @@ pub(crate) struct ConsumeArgs {
     pub incarnation: u32,
     /// A `once` crash point (after-receive, after-side-effect) an earlier process of the group
     /// used up (repeat).
-    #[arg(long, value_name = "POINT", hide = true)]
-    pub spent_crash: Vec<String>,
+    #[arg(long, value_name = "POINT", hide = true, value_parser = parse_crash_point)]
+    pub spent_crash: Vec<crate::engine::CrashPoint>,
     /// When the parent run started, in microseconds since the Unix epoch: event times are then
     /// the parent's.
     #[arg(long, value_name = "MICROS", hide = true)]
@@ -394,6 +394,15 @@ pub(super) fn parse_profile(name: &str) -> Result<Profile, String> {
         format!(
             "unknown profile \"{name}\": one of {}",
             crate::sqs::envelope::PROFILE_NAMES.join(", ")
+        )
+    })
+}
+
+/// A crash point by its history name (`after-receive`), as `qsim run` passes it to a child.
+fn parse_crash_point(name: &str) -> Result<crate::engine::CrashPoint, String> {
+    serde_json::from_value(serde_json::Value::from(name)).map_err(|_| {
+        format!(
+            "unknown crash point \"{name}\": a `once` crash is after-receive or after-side-effect"
         )
     })
 }

@@ -41,13 +41,7 @@ pub(super) fn consume(args: &ConsumeArgs) -> Result<QsimExitCode, CliError> {
         origin: args
             .origin_unix_us
             .map(|us| UNIX_EPOCH + Duration::from_micros(us)),
-        spent_crashes: args
-            .spent_crash
-            .iter()
-            .filter_map(|point| {
-                serde_json::from_value(serde_json::Value::from(point.as_str())).ok()
-            })
-            .collect(),
+        spent_crashes: args.spent_crash.clone(),
     };
     let options = attached(&args.aws, &args.resources, fifo);
     let sink = event_sink(args.events.as_deref(), &scenario, instance.seed)?;
