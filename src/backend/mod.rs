@@ -177,9 +177,10 @@ pub trait Backend {
         None
     }
 
-    /// The receives and deletes of the run's main queue by processes outside qsim (`command`
-    /// consumers), and the `[[faults]]` that struck their calls, as the endpoint itself recorded
-    /// them (the history of the simulator served for the run) and named their callers: history lines (`--events` format) whose actor is
+    /// The calls of processes outside qsim (`command` consumers; `call` lines, with the
+    /// requests each bills), their receives and deletes of the run's main queue, and the
+    /// `[[faults]]` that struck their calls, as the endpoint itself recorded them (the history
+    /// of the simulator served for the run) and named their callers: history lines (`--events` format) whose actor is
     /// the instance and whose `t_ms` counts from `origin`, the run's start. Such a consumer's
     /// receives and deletes then count as if qsim had seen them. `None`: the endpoint records
     /// nothing (AWS, moto_server), and such a consumer is judged by its effects on the queues

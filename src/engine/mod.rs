@@ -165,6 +165,17 @@ impl FinalItem {
     }
 }
 
+/// Counts a `call` line of the endpoint's history (`AmazonSQS.ReceiveMessage`, with the
+/// requests it `billed`) under the name qsim counts that operation by; calls qsim does not
+/// count (set-up: creating, listing, tagging) are left out, as its own are.
+fn count_foreign_call<B: Backend>(api: &FaultLayer<B>, line: &serde_json::Value) {
+    let target = line["operation"].as_str().unwrap_or_default();
+    let operation = target.rsplit('.').next().unwrap_or_default();
+    if let Some(name) = crate::backend::faults::counted_api_name(operation) {
+        api.count_foreign(name, line["billed"].as_u64().unwrap_or(1));
+    }
+}
+
 /// A whole table's final items; each scanned item is dropped as soon as it is converted.
 async fn final_items<B: Backend>(
     backend: &B,
@@ -341,6 +352,11 @@ async fn run_provisioned<B: Backend + 'static>(
     let mut consumer_calls_observed = !scenario.runs_commands();
     if let Some(lines) = backend.foreign_events(ctx.origin().into_std()) {
         for (number, line) in lines.iter().enumerate() {
+            if line["event"] == "call" {
+                // Counted and priced as qsim's own calls are; not an event of the history.
+                count_foreign_call(&api, line);
+                continue;
+            }
             child_instance::merge_line(&ctx, line, "endpoint").map_err(|reason| {
                 BackendError::new(
                     "ForeignEvents",

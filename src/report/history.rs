@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::events::{FORMAT, conforms};
-use crate::backend::faults::{ApiOperation, ApiUsage};
+use crate::backend::faults::ApiUsage;
 use crate::backend::{MoveTask, MoveTaskState, QueueRole, Receipt, ReceivedMessage};
 use crate::engine::event_line::{event_kind, field, micros, queue_role, status};
 use crate::engine::{
@@ -423,11 +423,7 @@ fn api_counts(value: &Value, name: &str) -> Result<BTreeMap<&'static str, u64>, 
     field::<BTreeMap<String, u64>>(value, name)?
         .into_iter()
         .map(|(operation, n)| {
-            ApiOperation::ALL
-                .into_iter()
-                .map(ApiOperation::api_name)
-                .chain(crate::backend::faults::COUNTED_WITHOUT_FAULTS)
-                .find(|api| *api == operation)
+            crate::backend::faults::counted_api_name(&operation)
                 .map(|api| (api, n))
                 .ok_or_else(|| format!("`{name}`: unknown API operation `{operation}`"))
         })

@@ -545,9 +545,9 @@ impl Metric {
         )
     }
 
-    /// Whether the metric can be decided from a `command` consumer's receives and deletes as
-    /// well, which the simulator qsim serves to it records (the default backend): how often
-    /// each message was delivered, and when first.
+    /// Whether the metric can be decided from a `command` consumer's calls as well, which the
+    /// simulator qsim serves to it records (the default backend): how often each message was
+    /// delivered and when first, and what its calls cost.
     pub fn observable_from_endpoint_history(self) -> bool {
         use Metric::*;
         self.observable_without_consumer_calls()
@@ -560,6 +560,8 @@ impl Metric {
                     | DlqReceivesMin
                     | DlqReceivesMax
                     | OldestAgeSeconds
+                    | ApiCalls
+                    | EstimatedCostUsd
             )
     }
 

@@ -12,7 +12,8 @@
 //! - `server-stopped` (actor `server`): the last line.
 //!
 //! Callers: a client that signs with an access key id `qsim.NAME` (see
-//! [`crate::backend::CALLER_KEY_PREFIX`]) is named by it: its `call` lines carry `caller: NAME`,
+//! [`crate::backend::CALLER_KEY_PREFIX`]) is named by it: its `call` lines carry `caller: NAME`
+//! and `billed` (the requests AWS would bill for it, as qsim counts its own calls),
 //! and the messages it sent, received or deleted are its lines (actor `NAME`, with `caller`)
 //! instead of their queue's. This is how a run tells which of its `command` consumers made
 //! which receive. Any other key is never written: it may be a real credential's. A `[[faults]]`
@@ -71,6 +72,11 @@ impl Note {
             body: Arc::clone(&message.body),
             receive_count: Some(message.receive_count),
         }
+    }
+
+    /// The length of the message's body, which SQS bills by.
+    pub(crate) fn body_len(&self) -> usize {
+        self.body.len()
     }
 
     pub(crate) fn deleted(queue: &str, message_id: &Arc<str>, body: &Arc<str>) -> Note {
@@ -171,12 +177,12 @@ impl History {
         history
     }
 
-    /// A call by `caller` (see [`crate::backend::CALLER_KEY_PREFIX`]) and the messages it
-    /// concerned.
+    /// A call by `caller` (see [`crate::backend::CALLER_KEY_PREFIX`]), with the requests it
+    /// bills, and the messages it concerned.
     pub(crate) fn call(
         &mut self,
         operation: &str,
-        caller: Option<&str>,
+        (caller, billed): (Option<&str>, Option<u64>),
         error: Option<&str>,
         notes: &[Note],
     ) {
@@ -184,6 +190,9 @@ impl History {
         fields.insert("operation".into(), json!(operation));
         if let Some(caller) = caller {
             fields.insert("caller".into(), json!(caller));
+        }
+        if let Some(billed) = billed {
+            fields.insert("billed".into(), json!(billed));
         }
         fields.insert("error".into(), json!(error));
         self.event("api", "call", None, fields);

@@ -12,7 +12,8 @@ use super::error::ApiError;
 use super::history::{History, Note};
 use super::sqs::{Sqs, errors::legacy_code};
 use crate::backend::faults::{
-    ApiOperation, CallPlan, FaultKind, FaultRules, TIMEOUT_WAIT, wait_before_answer,
+    ApiOperation, CallPlan, FaultKind, FaultRules, TIMEOUT_WAIT, TRANSACT_WRITE_UNITS_PER_ITEM,
+    sqs_billed, wait_before_answer,
 };
 
 /// The `X-Amz-Target` prefix of SQS's JSON protocol.
@@ -99,7 +100,7 @@ impl Service {
                         "SerializationException",
                         format!("The request body is not JSON: {error}"),
                     );
-                    return self.recorded(target, caller, Err(error), &[]);
+                    return self.recorded(target, (caller, None), Err(error), &[]);
                 }
             }
         };
@@ -112,7 +113,7 @@ impl Service {
                 FaultKind::Throttle | FaultKind::Error => {
                     self.record_fault(caller, operation, fault, None);
                     let error = injected_error(target, fault);
-                    return self.recorded(target, Some(caller), Err(error), &[]);
+                    return self.recorded(target, (Some(caller), Some(1)), Err(error), &[]);
                 }
                 FaultKind::TimeoutBefore => {
                     self.record_fault(caller, operation, fault, None);
@@ -135,10 +136,11 @@ impl Service {
                 format!("qsim serve does not know the target {target}."),
             ))
         };
+        let billed = caller.map(|_| billed_requests(target, &request, &notes));
         if let Some((caller, operation, FaultKind::TimeoutAfter)) = struck {
             // The call happened; its answer is lost. The messages it concerned are the fault's:
             // a hidden receive's messages are in flight unseen, a hidden delete's are gone.
-            let _ = self.recorded(target, Some(caller), result, &[]);
+            let _ = self.recorded(target, (Some(caller), billed), result, &[]);
             if notes.is_empty() {
                 self.record_fault(caller, operation, FaultKind::TimeoutAfter, None);
             }
@@ -148,7 +150,7 @@ impl Service {
             tokio::time::sleep(TIMEOUT_WAIT).await;
             return Answer::lost();
         }
-        self.recorded(target, caller, result, &notes)
+        self.recorded(target, (caller, billed), result, &notes)
     }
 
     /// The `[[faults]]` rule that strikes this call by `caller`, if one does, after waiting out
@@ -190,12 +192,12 @@ impl Service {
         }
     }
 
-    /// The answer to `target`, its call (and everything the queues and tables did meanwhile)
-    /// written to the history.
+    /// The answer to `target`, its call by `caller` billing `billed` requests (and everything
+    /// the queues and tables did meanwhile) written to the history.
     fn recorded(
         &self,
         target: &str,
-        caller: Option<&str>,
+        (caller, billed): (Option<&str>, Option<u64>),
         result: Result<Value, ApiError>,
         notes: &[Note],
     ) -> Answer {
@@ -204,7 +206,7 @@ impl Service {
         self.record_transitions(history.as_mut());
         if let Some(history) = history.as_mut() {
             let error = result.as_ref().err().map(|e| e.code.as_str());
-            history.call(target, caller, error, notes);
+            history.call(target, (caller, billed), error, notes);
         }
         self.dynamodb.borrow_mut().take_writes(&mut |write| {
             if let Some(history) = history.as_mut() {
@@ -243,6 +245,41 @@ impl Service {
             None => Ok(()),
         }
     }
+}
+
+/// The requests a call to `target` bills, as qsim's fault layer counts its own: SQS bills each
+/// 64 KiB of the bodies a send carries or a receive returns as one request; a transactional
+/// write or read of an item costs two units ("Transactional write requests require 2 WRUs",
+/// "Transactional read requests require 2 RRUs", <https://aws.amazon.com/dynamodb/pricing/on-demand/>);
+/// a batch of item calls one unit per item; any other call one.
+fn billed_requests(target: &str, request: &Value, notes: &[Note]) -> u64 {
+    let bodies = |entries: &[Value]| -> usize {
+        entries
+            .iter()
+            .filter_map(|entry| entry["MessageBody"].as_str())
+            .map(str::len)
+            .sum()
+    };
+    let count = |items: &Value| items.as_array().map_or(0, Vec::len) as u64;
+    let per_table = |of_table: &dyn Fn(&Value) -> u64| -> u64 {
+        request["RequestItems"]
+            .as_object()
+            .map_or(0, |tables| tables.values().map(of_table).sum())
+    };
+    let billed = match target {
+        "AmazonSQS.SendMessage" => sqs_billed(bodies(std::slice::from_ref(request))),
+        "AmazonSQS.SendMessageBatch" => sqs_billed(bodies(
+            request["Entries"].as_array().map_or(&[], Vec::as_slice),
+        )),
+        "AmazonSQS.ReceiveMessage" => sqs_billed(notes.iter().map(Note::body_len).sum()),
+        "DynamoDB_20120810.TransactWriteItems" | "DynamoDB_20120810.TransactGetItems" => {
+            TRANSACT_WRITE_UNITS_PER_ITEM * count(&request["TransactItems"])
+        }
+        "DynamoDB_20120810.BatchWriteItem" => per_table(&count),
+        "DynamoDB_20120810.BatchGetItem" => per_table(&|table| count(&table["Keys"])),
+        _ => 1,
+    };
+    billed.max(1)
 }
 
 /// The operation a `[[faults]]` rule names for `target`: the SQS calls a consumer makes
@@ -315,5 +352,38 @@ fn error_answer(target: &str, error: &ApiError) -> Answer {
         body: Value::Object(body).to_string().into_bytes(),
         query_error: sqs.then(|| format!("{};{fault}", legacy_code(&error.code))),
         lost: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_bill_by_payload_chunk_and_by_item() {
+        let big = "x".repeat(40 * 1024);
+        let send = json!({ "Entries": [{ "MessageBody": big }, { "MessageBody": big }] });
+        assert_eq!(billed_requests("AmazonSQS.SendMessageBatch", &send, &[]), 2);
+        let one = json!({ "MessageBody": "small" });
+        assert_eq!(billed_requests("AmazonSQS.SendMessage", &one, &[]), 1);
+        let transact = json!({ "TransactItems": [{}, {}, {}] });
+        assert_eq!(
+            billed_requests("DynamoDB_20120810.TransactWriteItems", &transact, &[]),
+            3 * TRANSACT_WRITE_UNITS_PER_ITEM
+        );
+        let batch = json!({ "RequestItems": { "a": [{}, {}], "b": [{}, {}, {}] } });
+        assert_eq!(
+            billed_requests("DynamoDB_20120810.BatchWriteItem", &batch, &[]),
+            5
+        );
+        let gets = json!({ "RequestItems": { "a": { "Keys": [{}, {}, {}, {}] } } });
+        assert_eq!(
+            billed_requests("DynamoDB_20120810.BatchGetItem", &gets, &[]),
+            4
+        );
+        assert_eq!(
+            billed_requests("DynamoDB_20120810.GetItem", &json!({}), &[]),
+            1
+        );
     }
 }

@@ -861,6 +861,13 @@ async fn callers_signing_as_qsim_names_are_named_in_the_history() {
             ("AmazonSQS.DeleteMessage", Some("alice")),
         ]
     );
+    // What a named caller's calls bill (one message, far below 64 KiB: one request each).
+    let billed: Vec<Option<u64>> = lines
+        .iter()
+        .filter(|l| l["event"] == "call")
+        .map(|l| l["billed"].as_u64())
+        .collect();
+    assert_eq!(billed, [None, None, Some(1), Some(1)]);
     // The tap held the same lines (but the last, written at the stop), counted from `origin`:
     // all of them came before it.
     let tapped_events: Vec<&str> = tapped

@@ -61,7 +61,7 @@ fn child_process_scenarios_give_their_verdicts_on_the_served_simulator() {
 
 /// A `command` consumer tells qsim nothing, yet the run's history has its receives, each the
 /// line of the instance that made it (the served simulator's history names the callers), with
-/// the receive counts SQS gave.
+/// the receive counts SQS gave, and its calls are counted.
 fn command_receives_are_the_instances_own(
     history: &std::path::Path,
     scenario: &scenario::Scenario,
@@ -89,5 +89,15 @@ fn command_receives_are_the_instances_own(
             scenario.name
         );
         assert!(line["receive_count"].as_u64().unwrap() >= 1, "{line}");
+    }
+    // Its calls are counted and billed as qsim's own.
+    let ended = lines.last().unwrap();
+    assert_eq!(ended["event"], "run-ended");
+    for counts in ["api_calls", "billed_requests"] {
+        assert!(
+            ended[counts]["ReceiveMessage"].as_u64().unwrap_or(0) >= 1,
+            "{}: {counts} {ended}",
+            scenario.name
+        );
     }
 }

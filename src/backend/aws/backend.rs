@@ -504,14 +504,15 @@ impl Backend for AwsBackend {
             .iter()
             .find(|state| state.role == QueueRole::Main)
             .map(|state| state.queue.name.clone())?;
-        // A named caller's receives and deletes of the main queue, and the faults that struck
-        // its calls (a table call's names no queue).
+        // A named caller's calls, its receives and deletes of the main queue, and the faults
+        // that struck its calls (a table call's names no queue).
         let by_a_named_caller = |line: &serde_json::Value| {
             let of_main = || line["queue"].as_str() == Some(main.as_str());
             line["caller"].is_string()
                 && match line["event"].as_str() {
                     Some("received" | "deleted") => of_main() && line["message"].is_string(),
                     Some("fault") => line["queue"].is_null() || of_main(),
+                    Some("call") => true,
                     _ => false,
                 }
         };

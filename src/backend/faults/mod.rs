@@ -65,6 +65,31 @@ pub const COUNTED_WITHOUT_FAULTS: [&str; 5] = [
     "DeleteItem",
 ];
 
+/// The operations a `command` consumer's calls are counted under besides the layer's own: the
+/// other message and item calls the simulator served to it answers. (Creating, listing, tagging
+/// and deleting queues and tables is set-up, never counted.)
+pub const COUNTED_FOR_COMMANDS: [&str; 9] = [
+    "SendMessage",
+    "DeleteMessage",
+    "ChangeMessageVisibilityBatch",
+    "GetQueueUrl",
+    "Query",
+    "Scan",
+    "BatchWriteItem",
+    "BatchGetItem",
+    "TransactGetItems",
+];
+
+/// The name a call of the API operation `name` is counted under, if it is counted at all.
+pub fn counted_api_name(name: &str) -> Option<&'static str> {
+    ApiOperation::ALL
+        .into_iter()
+        .map(ApiOperation::api_name)
+        .chain(COUNTED_WITHOUT_FAULTS)
+        .chain(COUNTED_FOR_COMMANDS)
+        .find(|api| *api == name)
+}
+
 /// One fault the layer injected.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Injection {
@@ -255,6 +280,12 @@ impl<B: Backend> FaultLayer<B> {
         self.billed.add(name, billed.max(1));
     }
 
+    /// Counts a call a process outside qsim made (a `command` consumer's, from the endpoint's
+    /// history) with the requests it billed.
+    pub fn count_foreign(&self, name: &'static str, billed: u64) {
+        self.count(name, billed);
+    }
+
     /// Decides the call-scoped rules for one call of `operation` and waits out any latency.
     async fn plan(&self, operation: ApiOperation) -> CallPlan {
         if self.rules.borrow().is_empty() {
@@ -382,7 +413,7 @@ fn queue_name(queue: QueueId) -> String {
 }
 
 /// Requests SQS bills for a call carrying `bytes` of payload.
-fn sqs_billed(bytes: usize) -> u64 {
+pub fn sqs_billed(bytes: usize) -> u64 {
     (bytes as u64).div_ceil(SQS_BILLING_CHUNK).max(1)
 }
 

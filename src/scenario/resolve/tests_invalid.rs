@@ -158,7 +158,7 @@ fn child_process_rule(extra: &str, key: &str, message: &str, help: &str) {
 }
 
 #[test_case("[expect]\nstale = 1", "expect.stale", "`stale` is not observable with a `command` consumer", "side_effects"; "a decision of a command")]
-#[test_case("[expect]\napi_calls = 2", "expect.api_calls", "not observable", "max_attempts"; "calls of a command")]
+#[test_case("[expect]\nunexpected = 0", "expect.unexpected", "not observable", "max_attempts"; "what a command saw")]
 #[test_case("[[at]]\ntime = \"1s\"\ndeploy = { group = \"b\", processing = \"1s\" }", "at[0].deploy.group", "runs as child processes", "deploy to an in-process group"; "deploy to a command")]
 fn command_group_rule(extra: &str, key: &str, message: &str, help: &str) {
     let text = format!("{BASE}[[consumers]]\nname = \"b\"\ncommand = [\"w\"]\n{extra}\n");
@@ -219,6 +219,7 @@ fn a_command_scenario_may_expect_receives_and_needs_the_served_simulator_for_the
     assert!(needs_served("[expect]\nreceived = 1"));
     assert!(needs_served("[expect]\nredelivered = 1"));
     assert!(needs_served("[expect]\nmax_attempts = \">= 2\""));
+    assert!(needs_served("[expect]\napi_calls = \">= 2\""));
     assert!(needs_served(&fault("receive")));
     assert!(needs_served(&fault("update_item")));
     assert!(!needs_served(&fault("send")));
