@@ -350,6 +350,7 @@ impl Backend for AwsBackend {
                 Capability::MessageMoveTask,
                 Capability::AsyncPurge,
                 Capability::FifoDedupWindow,
+                Capability::FifoDedupScope,
                 Capability::FifoRedeliveryOrder,
             ]
             .into_iter()
