@@ -51,6 +51,7 @@ use crate::backend::{
     ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
 use crate::rng::stream;
+
 use crate::sqs::facts::{
     MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
     MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
