@@ -6,7 +6,10 @@
 //! SHA-256 digests stand for, without hashing twice.
 //!
 //! Under `DeduplicationScope=messageGroup` the key also holds the message group, so one id sent
-//! in two groups is two messages; under the default `queue` scope it holds none.
+//! in two groups is two messages; under the default `queue` scope it holds none. A
+//! SetQueueAttributes that changes the scope leaves the ids remembered under the old one
+//! unmatched until they expire: AWS documents nothing about ids across the switch, and this is
+//! the simplest behaviour that never drops a send the new scope would deliver.
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -142,6 +142,25 @@ async fn the_message_group_scope_keeps_the_5_minute_window_per_group() {
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn ids_remembered_under_the_old_scope_do_not_match_after_a_change() {
+    let sim = SimBackend::new(1);
+    let queue = sim.create_queue(&fifo()).await.unwrap();
+    send_all(&sim, queue, [unique("before", "a", "d")]).await;
+    let per_group = with_attributes(fifo(), |a| {
+        a.deduplication_scope = DeduplicationScope::MessageGroup;
+    });
+    sim.reconfigure_queue(queue, &per_group).unwrap();
+    send_all(
+        &sim,
+        queue,
+        [unique("after", "a", "d"), unique("again", "a", "d")],
+    )
+    .await;
+    let received = receive(&sim, queue, 10).await;
+    assert_eq!(bodies(&received), ["before", "after"]);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn the_fifo_modes_are_refused_on_a_standard_queue_and_in_the_wrong_combination() {
     let sim = SimBackend::new(1);
     let scoped = with_attributes(standard(), |a| {
