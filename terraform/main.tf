@@ -24,6 +24,8 @@ resource "aws_sqs_queue" "dlq" {
   name                        = "${var.name_prefix}-${each.key}-dlq${each.value.fifo ? ".fifo" : ""}"
   fifo_queue                  = each.value.fifo
   content_based_deduplication = each.value.fifo ? each.value.content_based_deduplication : null
+  deduplication_scope         = each.value.deduplication_scope
+  fifo_throughput_limit       = each.value.fifo_throughput_limit
   visibility_timeout_seconds  = each.value.visibility_timeout_seconds
   # The maximum: a redriven message keeps its original enqueue time, so a DLQ that retains no
   # longer than the main queue would expire messages soon after they land in it.
@@ -38,6 +40,8 @@ resource "aws_sqs_queue" "main" {
   name                        = local.queue_names[each.key]
   fifo_queue                  = each.value.fifo
   content_based_deduplication = each.value.fifo ? each.value.content_based_deduplication : null
+  deduplication_scope         = each.value.deduplication_scope
+  fifo_throughput_limit       = each.value.fifo_throughput_limit
   visibility_timeout_seconds  = each.value.visibility_timeout_seconds
   receive_wait_time_seconds   = each.value.receive_wait_time_seconds
   delay_seconds               = each.value.delay_seconds

@@ -32,6 +32,10 @@ variable "scenarios" {
     delay_seconds               = number
     message_retention_seconds   = number
     content_based_deduplication = bool
+    # SQS's values ("queue" / "messageGroup", "perQueue" / "perMessageGroupId"); null on a
+    # standard queue, which takes neither.
+    deduplication_scope   = optional(string)
+    fifo_throughput_limit = optional(string)
     # null = no DLQ and no redrive policy.
     max_receive_count = optional(number)
   }))
@@ -62,5 +66,17 @@ variable "scenarios" {
   validation {
     condition     = alltrue([for s in values(var.scenarios) : s.fifo || !s.content_based_deduplication])
     error_message = "content_based_deduplication is for FIFO queues only."
+  }
+
+  validation {
+    condition = alltrue([for s in values(var.scenarios) :
+      s.fifo ? (
+        contains(["queue", "messageGroup"], coalesce(s.deduplication_scope, "queue")) &&
+        contains(["perQueue", "perMessageGroupId"], coalesce(s.fifo_throughput_limit, "perQueue")) &&
+        # SQS allows a per-group quota only with deduplication per group.
+        (coalesce(s.fifo_throughput_limit, "perQueue") == "perQueue" || coalesce(s.deduplication_scope, "queue") == "messageGroup")
+      ) : s.deduplication_scope == null && s.fifo_throughput_limit == null
+    ])
+    error_message = "deduplication_scope (queue, messageGroup) and fifo_throughput_limit (perQueue, perMessageGroupId) are for FIFO queues only; perMessageGroupId needs messageGroup."
   }
 }

@@ -117,6 +117,8 @@ pub enum Capability {
     InjectedFaults,
     /// FIFO deduplication that remembers ids for 5 minutes after delete.
     FifoDedupWindow,
+    /// FIFO deduplication per message group (`DeduplicationScope=messageGroup`).
+    FifoDedupScope,
     /// FIFO group order kept when several receivers poll one group, or when several in-flight
     /// messages of a group go back to the queue together (a batch that times out or is released).
     FifoRedeliveryOrder,
@@ -141,6 +143,9 @@ impl Capability {
             Capability::InjectedFaults => "seeded duplicate delivery and reordering (sim knobs)",
             Capability::FifoDedupWindow => {
                 "FIFO deduplication remembered for 5 minutes after delete"
+            }
+            Capability::FifoDedupScope => {
+                "FIFO deduplication per message group (DeduplicationScope=messageGroup)"
             }
             Capability::FifoRedeliveryOrder => {
                 "FIFO group order with several receivers of one group, or a batch of one group returning to the queue"
@@ -169,6 +174,7 @@ impl Capabilities {
                 AsyncPurge,
                 InjectedFaults,
                 FifoDedupWindow,
+                FifoDedupScope,
                 FifoRedeliveryOrder,
                 Deterministic,
                 CommandCalls,

@@ -8,6 +8,7 @@ use crate::backend::faults::{ApiOperation, FaultKind};
 use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
 use crate::engine::{Body, CrashPoint, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
+use crate::sqs::DeduplicationScope;
 use crate::sqs::facts::{DEDUP_WINDOW, PURGE_WINDOW};
 
 /// Where a message ended up. Decided from what happened, in this order of precedence.
@@ -452,7 +453,7 @@ impl Facts {
 
     /// FIFO sends the queue must have dropped: never received, and an earlier accepted send
     /// (in the queue's order, which is the order of `sent` events) had the same deduplication
-    /// id less than 5 minutes before.
+    /// id less than 5 minutes before (in the same group, under the `message-group` scope).
     fn infer_deduplicated(&self, scenario: &Scenario, log: &crate::engine::EventLog) -> Vec<bool> {
         let mut dropped = vec![false; self.messages.len()];
         if !scenario.queue.attributes.fifo {
@@ -462,15 +463,18 @@ impl Facts {
             .filter(|&i| self.messages[i].sent)
             .collect();
         order.sort_by_key(|&i| self.messages[i].sent_position);
-        let mut accepted: BTreeMap<&str, u64> = BTreeMap::new();
+        let per_group =
+            scenario.queue.attributes.deduplication_scope == DeduplicationScope::MessageGroup;
+        let mut accepted: BTreeMap<(Option<&str>, &str), u64> = BTreeMap::new();
         for i in order {
             let meta = &log.messages[i];
-            let Some(dedup) = meta.dedup_id.as_deref() else {
+            let Some(id) = meta.dedup_id.as_deref() else {
                 continue;
             };
+            let dedup = (per_group.then_some(&*meta.group), id);
             let sent_at = self.messages[i].sent_us;
             let within = accepted
-                .get(dedup)
+                .get(&dedup)
                 .is_some_and(|&first| sent_at.saturating_sub(first) < DEDUP_WINDOW_US);
             if within && self.messages[i].deliveries == 0 {
                 dropped[i] = true;

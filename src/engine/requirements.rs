@@ -3,6 +3,7 @@
 
 use crate::backend::faults::{ApiOperation, FaultKind, FaultTrigger};
 use crate::backend::{Backend, Capabilities, Capability};
+use crate::sqs::DeduplicationScope;
 use std::time::Duration;
 
 use crate::scenario::{
@@ -78,6 +79,9 @@ fn required(scenario: &Scenario) -> Vec<Capability> {
                 .any(|p| p.dedup == DedupSource::Payload)
         {
             needs.push(Capability::FifoDedupWindow);
+        }
+        if scenario.queue.attributes.deduplication_scope == DeduplicationScope::MessageGroup {
+            needs.push(Capability::FifoDedupScope);
         }
         if several_receivers(scenario) || a_batch_may_return(scenario) {
             needs.push(Capability::FifoRedeliveryOrder);
@@ -268,6 +272,19 @@ mod tests {
         assert!(!off.contains(&Capability::InjectedFaults));
         let profile = needs("[queue.sim]\nprofile = \"adversarial\"\n[[consumers]]\nname = \"w\"");
         assert!(!profile.contains(&Capability::InjectedFaults));
+    }
+
+    #[test]
+    fn only_the_message_group_scope_needs_deduplication_per_group() {
+        let consumer = "[[consumers]]\nname = \"w\"";
+        let scoped = needs(&format!(
+            "{FIFO}deduplication_scope = \"message-group\"\n{consumer}"
+        ));
+        assert!(scoped.contains(&Capability::FifoDedupScope));
+        let queue_scope = needs(&format!(
+            "{FIFO}deduplication_scope = \"queue\"\n{consumer}"
+        ));
+        assert!(!queue_scope.contains(&Capability::FifoDedupScope));
     }
 
     #[test]

@@ -36,6 +36,10 @@ struct QueueVars {
     delay_seconds: u64,
     message_retention_seconds: u64,
     content_based_deduplication: bool,
+    /// SQS's spelling (`messageGroup`); `null` on a standard queue, which takes no scope.
+    deduplication_scope: Option<&'static str>,
+    /// SQS's spelling (`perMessageGroupId`); `null` on a standard queue.
+    fifo_throughput_limit: Option<&'static str>,
     /// `null` = no DLQ.
     max_receive_count: Option<u32>,
 }
@@ -57,6 +61,7 @@ fn collect(scenarios: &[Scenario]) -> Result<TfVars<'_>, DuplicateScenario> {
             });
         }
         let queue = &scenario.queue;
+        let fifo = queue.attributes.fifo;
         vars.insert(
             scenario.name.as_str(),
             QueueVars {
@@ -67,6 +72,9 @@ fn collect(scenarios: &[Scenario]) -> Result<TfVars<'_>, DuplicateScenario> {
                 message_retention_seconds: whole_seconds(queue.attributes.retention),
                 content_based_deduplication: queue.attributes.fifo
                     && queue.attributes.content_based_dedup,
+                deduplication_scope: fifo.then(|| queue.attributes.deduplication_scope.api_name()),
+                fifo_throughput_limit: fifo
+                    .then(|| queue.attributes.fifo_throughput_limit.api_name()),
                 max_receive_count: queue.max_receive_count,
             },
         );
@@ -100,8 +108,8 @@ mod tests {
     use super::*;
     use crate::infra::testing::{default_queue, queue, scenario};
     use crate::scenario::QueueConfig;
-    use crate::sqs::QueueAttributes;
     use crate::sqs::facts::DEFAULT_RETENTION;
+    use crate::sqs::{DeduplicationScope, FifoThroughputLimit, QueueAttributes};
 
     fn fifo_queue() -> QueueConfig {
         QueueConfig {
@@ -112,6 +120,8 @@ mod tests {
                 receive_wait: Duration::from_secs(20),
                 delay: Duration::from_secs(15 * 60),
                 retention: Duration::from_secs(60),
+                deduplication_scope: DeduplicationScope::MessageGroup,
+                fifo_throughput_limit: FifoThroughputLimit::PerMessageGroupId,
             },
             max_receive_count: Some(1000),
             ..default_queue()
@@ -130,6 +140,8 @@ mod tests {
                 "delay_seconds": 900,
                 "message_retention_seconds": 60,
                 "content_based_deduplication": true,
+                "deduplication_scope": "messageGroup",
+                "fifo_throughput_limit": "perMessageGroupId",
                 "max_receive_count": 1000,
             }}})
         );
@@ -157,6 +169,21 @@ mod tests {
             vars["scenarios"]["standard"]["content_based_deduplication"],
             json!(false)
         );
+    }
+
+    #[test]
+    fn a_standard_queue_has_no_scope_or_limit_and_a_fifo_one_the_defaults() {
+        let vars = tfvars(&[
+            scenario("standard", default_queue()),
+            scenario("fifo", queue(|q| q.attributes.fifo = true)),
+        ])
+        .unwrap();
+        let standard = &vars["scenarios"]["standard"];
+        assert_eq!(standard["deduplication_scope"], serde_json::Value::Null);
+        assert_eq!(standard["fifo_throughput_limit"], serde_json::Value::Null);
+        let fifo = &vars["scenarios"]["fifo"];
+        assert_eq!(fifo["deduplication_scope"], json!("queue"));
+        assert_eq!(fifo["fifo_throughput_limit"], json!("perQueue"));
     }
 
     #[test]

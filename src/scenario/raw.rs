@@ -87,6 +87,8 @@ pub(super) struct RawQueue {
     pub delay: Str,
     pub retention: Str,
     pub content_based_dedup: Bool,
+    pub deduplication_scope: Str,
+    pub fifo_throughput_limit: Str,
     pub max_receive_count: Int,
     pub sim: SubTable<RawSim>,
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::facts::{DEFAULT_RETENTION, DEFAULT_VISIBILITY_TIMEOUT};
+use super::fifo_mode::{DeduplicationScope, FifoThroughputLimit};
 
 /// The attributes of one SQS queue, as CreateQueue takes them. Durations are already validated
 /// against SQS's ranges ([`super::facts`]); SQS takes them in whole seconds
@@ -21,6 +22,10 @@ pub struct QueueAttributes {
     pub retention: Duration,
     /// `ContentBasedDeduplication` (FIFO queues only).
     pub content_based_dedup: bool,
+    /// `DeduplicationScope` (FIFO queues only).
+    pub deduplication_scope: DeduplicationScope,
+    /// `FifoThroughputLimit` (FIFO queues only).
+    pub fifo_throughput_limit: FifoThroughputLimit,
 }
 
 /// What SQS creates when CreateQueue names no attribute: a standard queue, 30 s of visibility,
@@ -34,6 +39,8 @@ impl Default for QueueAttributes {
             delay: Duration::ZERO,
             retention: DEFAULT_RETENTION,
             content_based_dedup: false,
+            deduplication_scope: DeduplicationScope::Queue,
+            fifo_throughput_limit: FifoThroughputLimit::PerQueue,
         }
     }
 }

@@ -12,6 +12,8 @@ use qsim::backend::{
     Table, Update, UpdateOutcome,
 };
 
+use qsim::sqs::{DeduplicationScope, FifoThroughputLimit};
+
 use crate::moto::{moto, queue_names_with_prefix, table_names};
 
 fn queue_spec(role: QueueRole, fifo: bool) -> QueueSpec {
@@ -177,6 +179,39 @@ async fn creates_tagged_queues_and_active_tables_under_the_run_prefix() {
     let calls = backend.api_calls();
     assert_eq!(calls.get("CreateQueue"), Some(&2));
     assert_eq!(calls.get("CreateTable"), Some(&2));
+    backend.teardown().await.unwrap();
+}
+
+/// moto stores both attributes and reports them back, though it still deduplicates per queue
+/// (docs/sqs-semantics.md, section 3): what is checked here is that the queue qsim creates
+/// carries them, so a real SQS queue would be a high-throughput one.
+#[tokio::test(flavor = "current_thread")]
+async fn a_fifo_queue_is_created_with_its_deduplication_scope_and_throughput_limit() {
+    let moto = moto().await;
+    let backend = moto.backend("fifo modes").await;
+    let mut spec = queue_spec(QueueRole::Main, true);
+    spec.attributes.deduplication_scope = DeduplicationScope::MessageGroup;
+    spec.attributes.fifo_throughput_limit = FifoThroughputLimit::PerMessageGroupId;
+    let queue = backend.create_queue(&spec).await.unwrap();
+    let described = moto
+        .sqs()
+        .await
+        .get_queue_attributes()
+        .queue_url(backend.queue_url(queue).unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attributes = described.attributes().unwrap();
+    let value = |name: aws_sdk_sqs::types::QueueAttributeName| attributes.get(&name).cloned();
+    assert_eq!(
+        value(aws_sdk_sqs::types::QueueAttributeName::DeduplicationScope).as_deref(),
+        Some("messageGroup")
+    );
+    assert_eq!(
+        value(aws_sdk_sqs::types::QueueAttributeName::FifoThroughputLimit).as_deref(),
+        Some("perMessageGroupId")
+    );
     backend.teardown().await.unwrap();
 }
 

@@ -455,6 +455,37 @@ fn fifo_sends_with_one_deduplication_id_in_one_batch_keep_the_first() {
     }
 }
 
+#[test]
+fn one_deduplication_id_in_two_groups_is_dropped_only_under_the_queue_scope() {
+    for (scope, second) in [
+        ("queue", Fate::Deduplicated),
+        ("message-group", Fate::Processed),
+    ] {
+        let text = scenario(&format!(
+            r#"
+            [queue]
+            kind = "fifo"
+            deduplication_scope = "{scope}"
+
+            [[producers]]
+            name = "orders"
+            dedup = "payload"
+            payload = {{ kind = "literal", messages = [
+                {{ group = "a", dedup_id = "same" }},
+                {{ group = "b", dedup_id = "same" }},
+            ] }}
+
+            [[consumers]]
+            name = "worker"
+            "#
+        ));
+        for run in [Run::new(&text), Run::new(&text).inferred()] {
+            assert_eq!(run.fate("orders-0001"), Fate::Processed, "{scope}");
+            assert_eq!(run.fate("orders-0002"), second, "{scope}");
+        }
+    }
+}
+
 /// What a backend without observed transitions infers agrees with what the simulator observed,
 /// for every catalog scenario on several seeds, wherever inference is possible (retention expiry
 /// is not inferred).

@@ -129,6 +129,7 @@ fn standard(name: &str, max_receive_count: Option<u32>) -> Scenario {
                 delay: Duration::from_secs(2),
                 retention: Duration::from_secs(3600),
                 content_based_dedup: false,
+                ..QueueAttributes::default()
             },
             max_receive_count,
             sim: SimSettings::default(),

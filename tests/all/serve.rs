@@ -1186,6 +1186,83 @@ async fn changed_attributes_take_effect() {
     server.stop().unwrap();
 }
 
+/// DeduplicationScope and FifoThroughputLimit through the SDK: refused on a standard queue and
+/// in SQS's forbidden combination, read back as set, and a change to the group scope makes one
+/// id in two groups two messages.
+#[tokio::test(flavor = "current_thread")]
+async fn the_deduplication_scope_is_validated_reported_and_takes_effect() {
+    let server = ideal_server(None);
+    let sqs = sqs(&server).await;
+    let code =
+        |error: &dyn aws_sdk_sqs::error::ProvideErrorMetadata| error.code().map(str::to_owned);
+    let standard = sqs
+        .create_queue()
+        .queue_name("plain")
+        .attributes(QueueAttributeName::DeduplicationScope, "messageGroup")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&standard).as_deref(), Some("InvalidAttributeName"));
+    let url = create(
+        &sqs,
+        "tenants.fifo",
+        &[(QueueAttributeName::FifoQueue, "true")],
+    )
+    .await;
+    let per_group_quota = sqs
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::FifoThroughputLimit, "perMessageGroupId")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&per_group_quota).as_deref(),
+        Some("InvalidAttributeValue")
+    );
+    let modes = |attributes: BTreeMap<String, String>| {
+        let mode = |name: &str| attributes.get(name).cloned().unwrap_or_default();
+        [mode("DeduplicationScope"), mode("FifoThroughputLimit")]
+    };
+    assert_eq!(modes(attributes(&sqs, &url).await), ["queue", "perQueue"]);
+
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::DeduplicationScope, "messageGroup")
+        .attributes(QueueAttributeName::FifoThroughputLimit, "perMessageGroupId")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        modes(attributes(&sqs, &url).await),
+        ["messageGroup", "perMessageGroupId"]
+    );
+    for group in ["a", "b"] {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(group)
+            .message_group_id(group)
+            .message_deduplication_id("invoice-1")
+            .send()
+            .await
+            .unwrap();
+    }
+    let received = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<_> = received
+        .messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .collect();
+    assert_eq!(bodies, ["a", "b"]);
+    server.stop().unwrap();
+}
+
 /// Stopping the server while a long poll waits: the stop returns, the poll ends (cut, or
 /// answered empty) and the history is complete.
 #[tokio::test(flavor = "current_thread")]

@@ -347,6 +347,18 @@ class Fifo(SqsCheck):
         got = sorted(self.drain(url, 2, wait=1, deadline=3.0))
         self.assertEqual(got, ["a", "b"], f"delivered {got}")
 
+    def test_dedup_scope_and_throughput_limit_read_back(self):
+        """GetQueueAttributes returns the DeduplicationScope and FifoThroughputLimit a FIFO queue
+        was created with.
+
+        Source: {api}/API_GetQueueAttributes.html
+        """
+        url = self.fifo_queue(DeduplicationScope="messageGroup", FifoThroughputLimit="perMessageGroupId")
+        names = ["DeduplicationScope", "FifoThroughputLimit"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        got = [attributes.get(name) for name in names]
+        self.assertEqual(got, ["messageGroup", "perMessageGroupId"], f"read back {got}")
+
     def test_per_message_delay_refused(self):
         """A FIFO queue takes no per-message DelaySeconds, only the queue's.
 

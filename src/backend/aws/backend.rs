@@ -359,11 +359,15 @@ impl Backend for AwsBackend {
                 Capability::MessageMoveTask,
                 Capability::AsyncPurge,
                 Capability::FifoDedupWindow,
+                Capability::FifoDedupScope,
                 Capability::FifoRedeliveryOrder,
             ]);
         }
         if self.endpoint_history.is_some() {
-            capabilities.0.insert(Capability::CommandCalls);
+            // The simulator served for the run, with the scenario's own envelope: everything
+            // the simulator does, on the wall clock instead of a virtual one.
+            capabilities = Capabilities::all();
+            capabilities.0.remove(&Capability::Deterministic);
         }
         capabilities
     }

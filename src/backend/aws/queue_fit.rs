@@ -2,7 +2,8 @@
 //! them, compared with what qsim would have created for the same [`QueueSpec`].
 //!
 //! Invariants: every attribute that changes what a scenario shows is compared (kind, visibility,
-//! long-poll wait, delay, retention, content-based deduplication, redrive policy); a DLQ is
+//! long-poll wait, delay, retention, content-based deduplication, deduplication scope, redrive
+//! policy; the FIFO throughput limit too, as what qsim would create); a DLQ is
 //! compared only on what `terraform/` derives from the scenario (its retention is the maximum by
 //! design, its wait and delay are SQS's defaults); every difference is reported, not the first.
 
@@ -13,6 +14,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use super::provisioned_mismatch::Misfit;
 use super::sqs_attributes::{redrive_policy, sqs_attributes};
 use crate::backend::{QueueRole, QueueSpec};
+use crate::sqs::{DeduplicationScope, FifoThroughputLimit};
 
 /// The redrive policy a main queue must have: its DLQ's ARN and the receive count.
 #[derive(Clone, Copy, Debug)]
@@ -61,7 +63,8 @@ const FIFO_ATTRIBUTES: [QueueAttributeName; 2] = [
 ];
 
 /// Attribute `name` as the queue has it, if that is not `expected`; an omitted FIFO attribute reads as
-/// `false`.
+/// `false`, an omitted deduplication scope or throughput limit as SQS's default (an endpoint may
+/// not describe what it does not model).
 fn attribute_misfit(
     attributes: &BTreeMap<String, String>,
     name: &QueueAttributeName,
@@ -69,6 +72,10 @@ fn attribute_misfit(
 ) -> Option<Misfit> {
     let absent = if FIFO_ATTRIBUTES.contains(name) {
         "false"
+    } else if *name == QueueAttributeName::DeduplicationScope {
+        DeduplicationScope::default().api_name()
+    } else if *name == QueueAttributeName::FifoThroughputLimit {
+        FifoThroughputLimit::default().api_name()
     } else {
         "(absent)"
     };
@@ -156,6 +163,7 @@ mod tests {
                 delay: Duration::ZERO,
                 retention: Duration::from_secs(172_800),
                 content_based_dedup: fifo,
+                ..QueueAttributes::default()
             },
             redrive: None,
             sim: Envelope::IDEAL,
@@ -219,6 +227,25 @@ mod tests {
             ),
             []
         );
+    }
+
+    #[test]
+    fn an_omitted_scope_reads_as_the_default_and_a_different_one_misfits() {
+        let mut high_throughput = spec(QueueRole::Main, true);
+        high_throughput.attributes.deduplication_scope = DeduplicationScope::MessageGroup;
+        high_throughput.attributes.fifo_throughput_limit = FifoThroughputLimit::PerMessageGroupId;
+        let found = misfits(&high_throughput, None, &provisioned(true, None));
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "DeduplicationScope expected messageGroup, actual queue",
+                "FifoThroughputLimit expected perMessageGroupId, actual perQueue"
+            ]
+        );
+        let mut described = provisioned(true, None);
+        described.insert("DeduplicationScope".into(), "messageGroup".into());
+        described.insert("FifoThroughputLimit".into(), "perMessageGroupId".into());
+        assert_eq!(misfits(&high_throughput, None, &described), []);
     }
 
     #[test]

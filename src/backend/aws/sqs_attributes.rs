@@ -10,15 +10,23 @@ use crate::backend::QueueAttributes;
 use crate::sqs::facts::whole_seconds;
 
 /// The attributes CreateQueue gets for `attributes`, in the order the fit check reports them.
-/// `FifoQueue` and `ContentBasedDeduplication` only on FIFO queues: SQS refuses them on standard
-/// ones, and omits them when describing one.
+/// `FifoQueue`, `ContentBasedDeduplication`, `DeduplicationScope` and `FifoThroughputLimit` only
+/// on FIFO queues: SQS refuses them on standard ones, and omits them when describing one.
 pub(crate) fn sqs_attributes(attributes: &QueueAttributes) -> Vec<(QueueAttributeName, String)> {
-    let mut named = Vec::with_capacity(6);
+    let mut named = Vec::with_capacity(8);
     if attributes.fifo {
         named.push((QueueAttributeName::FifoQueue, "true".to_owned()));
         named.push((
             QueueAttributeName::ContentBasedDeduplication,
             attributes.content_based_dedup.to_string(),
+        ));
+        named.push((
+            QueueAttributeName::DeduplicationScope,
+            attributes.deduplication_scope.api_name().to_owned(),
+        ));
+        named.push((
+            QueueAttributeName::FifoThroughputLimit,
+            attributes.fifo_throughput_limit.api_name().to_owned(),
         ));
     }
     let seconds = |duration| whole_seconds(duration).to_string();
@@ -82,8 +90,38 @@ mod tests {
             ..QueueAttributes::default()
         };
         assert_eq!(
-            names(&fifo)[..2],
-            ["FifoQueue", "ContentBasedDeduplication"]
+            names(&fifo)[..4],
+            [
+                "FifoQueue",
+                "ContentBasedDeduplication",
+                "DeduplicationScope",
+                "FifoThroughputLimit"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_fifo_modes_are_given_in_the_api_spelling() {
+        let high_throughput = QueueAttributes {
+            fifo: true,
+            deduplication_scope: crate::sqs::DeduplicationScope::MessageGroup,
+            fifo_throughput_limit: crate::sqs::FifoThroughputLimit::PerMessageGroupId,
+            ..QueueAttributes::default()
+        };
+        let named = sqs_attributes(&high_throughput);
+        let value = |name: QueueAttributeName| {
+            named
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            value(QueueAttributeName::DeduplicationScope),
+            Some("messageGroup")
+        );
+        assert_eq!(
+            value(QueueAttributeName::FifoThroughputLimit),
+            Some("perMessageGroupId")
         );
     }
 

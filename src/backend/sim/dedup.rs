@@ -4,18 +4,43 @@
 //!
 //! Content-based deduplication keys on the body itself: equal bodies are exactly what equal
 //! SHA-256 digests stand for, without hashing twice.
+//!
+//! Under `DeduplicationScope=messageGroup` the key also holds the message group, so one id sent
+//! in two groups is two messages; under the default `queue` scope it holds none. A
+//! SetQueueAttributes that changes the scope leaves the ids remembered under the old one
+//! unmatched until they expire: AWS documents nothing about ids across the switch, and this is
+//! the simplest behaviour that never drops a send the new scope would deliver.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::clock::Moment;
 use super::fast_hash::FastMap;
+use crate::sqs::DeduplicationScope;
 use crate::sqs::facts::DEDUP_WINDOW;
 
+/// What makes two sends the same message: the deduplication id, within the scope's group.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(super) enum DedupKey {
+pub(super) struct DedupKey {
+    /// The message group under the `messageGroup` scope; `None` under the `queue` scope.
+    group: Option<Arc<str>>,
+    id: DedupId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum DedupId {
     Explicit(Arc<str>),
     Content(Arc<str>),
+}
+
+impl DedupKey {
+    pub(super) fn new(scope: DeduplicationScope, group: Option<&Arc<str>>, id: DedupId) -> Self {
+        let group = match scope {
+            DeduplicationScope::Queue => None,
+            DeduplicationScope::MessageGroup => group.cloned(),
+        };
+        DedupKey { group, id }
+    }
 }
 
 #[derive(Debug)]

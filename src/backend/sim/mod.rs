@@ -56,6 +56,7 @@ use crate::sqs::facts::{
     MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
     MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
 };
+use crate::sqs::{DeduplicationScope, FifoThroughputLimit};
 use clock::{Clock, Moment};
 use faults::Faults;
 use limits::invalid;
@@ -252,6 +253,20 @@ impl SimBackend {
         if spec.attributes.content_based_dedup && !spec.attributes.fifo {
             return Err(invalid(
                 "ContentBasedDeduplication is only valid on FIFO queues",
+            ));
+        }
+        let scope = spec.attributes.deduplication_scope;
+        let limit = spec.attributes.fifo_throughput_limit;
+        if !spec.attributes.fifo
+            && (scope != DeduplicationScope::default() || limit != FifoThroughputLimit::default())
+        {
+            return Err(invalid(
+                "DeduplicationScope and FifoThroughputLimit are only valid on FIFO queues",
+            ));
+        }
+        if !limit.allowed_with(scope) {
+            return Err(invalid(
+                "FifoThroughputLimit perMessageGroupId is only valid with DeduplicationScope messageGroup",
             ));
         }
         let envelope = spec.sim;

@@ -26,7 +26,7 @@ use crate::backend::{
 
 use super::clock::Moment;
 use super::counters::CounterHistory;
-use super::dedup::{DedupKey, DedupWindow};
+use super::dedup::{DedupId, DedupKey, DedupWindow};
 use super::faults::Faults;
 use super::fifo::{Cursor, FifoOrder};
 use super::limits::{self, invalid};
@@ -246,15 +246,17 @@ impl Queue {
                     "InvalidParameterValue: FIFO queues take only the queue's DelaySeconds, not a per-message one",
                 ));
             }
-            let key = match (&message.dedup_id, self.spec.attributes.content_based_dedup) {
-                (Some(id), _) => DedupKey::Explicit(Arc::clone(id)),
-                (None, true) => DedupKey::Content(Arc::clone(&message.body)),
+            let id = match (&message.dedup_id, self.spec.attributes.content_based_dedup) {
+                (Some(id), _) => DedupId::Explicit(Arc::clone(id)),
+                (None, true) => DedupId::Content(Arc::clone(&message.body)),
                 (None, false) => {
                     return Err(invalid(
                         "InvalidParameterValue: the queue has no content-based deduplication, so a MessageDeduplicationId is required",
                     ));
                 }
             };
+            let scope = self.spec.attributes.deduplication_scope;
+            let key = DedupKey::new(scope, message.group_id.as_ref(), id);
             if let Some(original) = self.dedup.original(&key, now) {
                 self.note(now, TransitionKind::Deduplicated, Arc::clone(&message.body));
                 return Ok(original);

@@ -12,6 +12,7 @@ use crate::sqs::facts::{
     self, MAX_BATCH, MAX_DELAY, MAX_MOVE_TASK_RATE, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT,
     MAX_RETENTION, MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
 };
+use crate::sqs::{DeduplicationScope, FifoThroughputLimit};
 
 const OPTIONAL: Presence = Presence::Optional;
 const REQUIRED: Presence = Presence::Required;
@@ -84,6 +85,8 @@ table!(queue {
     DELAY delay: secs(Duration::ZERO, MAX_DELAY), default("0s"), "DelaySeconds of the queue.";
     RETENTION retention: secs(MIN_RETENTION, MAX_RETENTION), default("4d"), "MessageRetentionPeriod.";
     CONTENT_BASED_DEDUP content_based_dedup: Shape::Bool, default("false"), "FIFO only: deduplicate by a hash of the body.";
+    DEDUPLICATION_SCOPE deduplication_scope: Shape::Choice(DeduplicationScope::NAMES), default("queue"), "FIFO only: DeduplicationScope, where a deduplication id must be unique within the 5-minute window: the whole queue, or the message's group (message-group: one id in two groups is two messages).";
+    FIFO_THROUGHPUT_LIMIT fifo_throughput_limit: Shape::Choice(FifoThroughputLimit::NAMES), default("per-queue"), "FIFO only: FifoThroughputLimit, SQS's throughput quota per queue or per message group (per-message-group-id needs deduplication_scope = \"message-group\"). Given to the queue created on AWS; qsim models no quota, so it changes nothing in a run.";
     MAX_RECEIVE_COUNT max_receive_count: int(*MAX_RECEIVE_COUNT_RANGE.start() as i64, *MAX_RECEIVE_COUNT_RANGE.end() as i64), OPTIONAL, "When set, the queue gets a DLQ and moves a message there after this many receives.";
     SIM sim: Shape::Table(&[sim::KEYS]), OPTIONAL, "The simulator's envelope: its profile and overrides of its rates (ignored by other backends).";
 });

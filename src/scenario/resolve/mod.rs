@@ -31,8 +31,8 @@ use super::error::Diagnostic;
 use super::keys::{echo, queue as qkey, scenario as skey, sim as simkey};
 use super::raw::{RawHeader, RawQueue, RawScenario, RawSim};
 use super::{QueueConfig, Scenario};
-use crate::sqs::QueueAttributes;
 use crate::sqs::envelope::{Latitude, Overrides, Profile, SimSettings};
+use crate::sqs::{DeduplicationScope, FifoThroughputLimit, QueueAttributes};
 use ctx::{Ctx, Loc};
 use timeline::Names;
 
@@ -157,6 +157,7 @@ fn queue(ctx: &mut Ctx, raw: Option<&Spanned<RawQueue>>) -> QueueConfig {
         raw.content_based_dedup.as_ref(),
         fifo,
     );
+    let (deduplication_scope, fifo_throughput_limit) = fifo_modes(ctx, &loc, raw, fifo);
     let mut duration = |key, value: &Option<Spanned<String>>| {
         ctx.duration(&loc, key, value.as_ref()).unwrap_or_default()
     };
@@ -238,6 +239,8 @@ fn queue(ctx: &mut Ctx, raw: Option<&Spanned<RawQueue>>) -> QueueConfig {
             delay,
             retention,
             content_based_dedup,
+            deduplication_scope,
+            fifo_throughput_limit,
         },
         max_receive_count,
         sim: knobs,
@@ -272,6 +275,46 @@ fn fifo_only<T>(ctx: &mut Ctx, loc: &Loc, name: &str, raw: Option<&Spanned<T>>, 
         let help = format!("remove `{name}`, or set kind = \"fifo\" in [queue]");
         ctx.not_here(loc, name, raw, &message, &help);
     }
+}
+
+/// `deduplication_scope` and `fifo_throughput_limit`: FIFO only, and a per-group quota only with
+/// the group scope (SQS's rule, [`FifoThroughputLimit::allowed_with`]). SQS's defaults on a
+/// standard queue or after an error, so what follows validates as if they were not given.
+fn fifo_modes(
+    ctx: &mut Ctx,
+    loc: &Loc,
+    raw: &RawQueue,
+    fifo: bool,
+) -> (DeduplicationScope, FifoThroughputLimit) {
+    let scope_raw = raw.deduplication_scope.as_ref();
+    let limit_raw = raw.fifo_throughput_limit.as_ref();
+    fifo_only(ctx, loc, "deduplication_scope", scope_raw, fifo);
+    fifo_only(ctx, loc, "fifo_throughput_limit", limit_raw, fifo);
+    let scope = ctx
+        .choice(loc, &qkey::DEDUPLICATION_SCOPE, scope_raw)
+        .and_then(DeduplicationScope::from_name);
+    let limit = ctx
+        .choice(loc, &qkey::FIFO_THROUGHPUT_LIMIT, limit_raw)
+        .and_then(FifoThroughputLimit::from_name);
+    let (Some(scope), Some(limit), true) = (scope, limit, fifo) else {
+        return Default::default();
+    };
+    if let Some(given) = limit_raw.filter(|_| !limit.allowed_with(scope)) {
+        let message = format!(
+            "fifo_throughput_limit = \"{}\" needs deduplication_scope = \"message-group\", and the scope is \"{}\"",
+            given.get_ref(),
+            scope_raw.map_or("queue", |s| s.get_ref().as_str()),
+        );
+        let help = "SQS sets a quota per message group only where deduplication is per group: set deduplication_scope = \"message-group\" (high throughput FIFO), or fifo_throughput_limit = \"per-queue\"";
+        ctx.error(
+            given.span(),
+            loc.key("fifo_throughput_limit"),
+            message,
+            help.to_string(),
+        );
+        return Default::default();
+    }
+    (scope, limit)
 }
 
 /// Rejects a standard-only key given for a FIFO queue.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use indoc::indoc;
 
 use crate::scenario::*;
-use crate::sqs::{QueueAttributes, QueueRole};
+use crate::sqs::{DeduplicationScope, FifoThroughputLimit, QueueAttributes, QueueRole};
 
 pub(super) fn resolve_ok(text: &str) -> Scenario {
     parse(Path::new("t.toml"), text).unwrap_or_else(|error| panic!("{}", error.render(false)))
@@ -362,6 +362,34 @@ fn deploys_layer_over_the_group_in_file_order() {
     // The second deploy builds on the first.
     assert_eq!(second.idempotency, Idempotency::Lock { lease: secs(9) });
     assert_eq!(second.processing, secs(1));
+}
+
+#[test]
+fn the_fifo_modes_resolve_from_the_file_spelling() {
+    let text = |scope: &str, limit: &str| {
+        format!(
+            "[scenario]\nname = \"ht\"\ndescription = \"High throughput.\"\n[queue]\nkind = \"fifo\"\n{scope}{limit}[[producers]]\nname = \"p\"\ncount = 1\n[[consumers]]\nname = \"c\"\n"
+        )
+    };
+    let scoped = resolve_ok(&text("deduplication_scope = \"message-group\"\n", ""));
+    assert_eq!(
+        (
+            scoped.queue.attributes.deduplication_scope,
+            scoped.queue.attributes.fifo_throughput_limit
+        ),
+        (
+            DeduplicationScope::MessageGroup,
+            FifoThroughputLimit::PerQueue
+        )
+    );
+    let high_throughput = resolve_ok(&text(
+        "deduplication_scope = \"message-group\"\n",
+        "fifo_throughput_limit = \"per-message-group-id\"\n",
+    ));
+    assert_eq!(
+        high_throughput.queue.attributes.fifo_throughput_limit,
+        FifoThroughputLimit::PerMessageGroupId
+    );
 }
 
 #[test]

@@ -10,26 +10,23 @@ use serde_json::Value;
 
 use super::errors::{invalid_attribute_value, invalid_value, unknown_attribute};
 use crate::serve::error::ApiError;
-use crate::sqs::QueueAttributes;
 use crate::sqs::facts::{
     MAX_DELAY, MAX_PAYLOAD_BYTES, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_WAIT, MAX_RETENTION,
     MAX_VISIBILITY_TIMEOUT, MIN_RETENTION,
 };
+use crate::sqs::{DeduplicationScope, FifoThroughputLimit, QueueAttributes};
 
 /// The smallest MaximumMessageSize SQS takes.
 const MIN_MESSAGE_SIZE: u64 = 1024;
 
 /// Attributes SQS accepts and reports but whose behaviour the simulator does not model
-/// (encryption, policies, FIFO throughput modes): kept as given so clients read back what they
-/// set.
+/// (encryption, policies): kept as given so clients read back what they set.
 const OPAQUE: &[&str] = &[
     "Policy",
     "KmsMasterKeyId",
     "KmsDataKeyReusePeriodSeconds",
     "SqsManagedSseEnabled",
     "RedriveAllowPolicy",
-    "DeduplicationScope",
-    "FifoThroughputLimit",
 ];
 
 /// A redrive policy, its dead-letter queue named by ARN.
@@ -84,6 +81,15 @@ impl Settings {
                 "ContentBasedDeduplication" if self.attributes.fifo || given_fifo(given) => {
                     next.attributes.content_based_dedup = boolean(name, value)?;
                 }
+                "DeduplicationScope" if self.attributes.fifo || given_fifo(given) => {
+                    next.attributes.deduplication_scope = DeduplicationScope::from_api_name(value)
+                        .ok_or_else(|| invalid_attribute_value(name))?;
+                }
+                "FifoThroughputLimit" if self.attributes.fifo || given_fifo(given) => {
+                    next.attributes.fifo_throughput_limit =
+                        FifoThroughputLimit::from_api_name(value)
+                            .ok_or_else(|| invalid_attribute_value(name))?;
+                }
                 "VisibilityTimeout" => {
                     next.attributes.visibility_timeout = seconds(MAX_VISIBILITY_TIMEOUT)?;
                 }
@@ -111,6 +117,15 @@ impl Settings {
                 _ => return Err(unknown_attribute(name)),
             }
         }
+        // Checked on the result, not per attribute: one SetQueueAttributes may change both, and
+        // either change may be the one that breaks the rule.
+        let attributes = &next.attributes;
+        if !attributes
+            .fifo_throughput_limit
+            .allowed_with(attributes.deduplication_scope)
+        {
+            return Err(invalid_attribute_value("FifoThroughputLimit"));
+        }
         Ok(next)
     }
 
@@ -136,6 +151,14 @@ impl Settings {
             out.insert(
                 "ContentBasedDeduplication",
                 attributes.content_based_dedup.to_string(),
+            );
+            out.insert(
+                "DeduplicationScope",
+                attributes.deduplication_scope.api_name().to_owned(),
+            );
+            out.insert(
+                "FifoThroughputLimit",
+                attributes.fifo_throughput_limit.api_name().to_owned(),
             );
         }
         if let Some(redrive) = &self.redrive {
@@ -249,6 +272,68 @@ mod tests {
             changed.code, "InvalidAttributeName",
             "the type is fixed at creation"
         );
+    }
+
+    #[test]
+    fn the_fifo_modes_follow_sqs_rules_and_render_back() {
+        let base = Settings::default();
+        let create = |pairs: &[(&str, &str)]| base.apply(&given(pairs), Setting::Create);
+        for name in ["DeduplicationScope", "FifoThroughputLimit"] {
+            let refused = create(&[(name, "queue")]).unwrap_err();
+            assert_eq!(
+                refused.code, "InvalidAttributeName",
+                "{name} on a standard queue"
+            );
+            let refused = create(&[("FifoQueue", "true"), (name, "everywhere")]).unwrap_err();
+            assert_eq!(refused.code, "InvalidAttributeValue", "{name}=everywhere");
+        }
+        let per_group_quota = create(&[
+            ("FifoQueue", "true"),
+            ("FifoThroughputLimit", "perMessageGroupId"),
+        ])
+        .unwrap_err();
+        assert_eq!(per_group_quota.code, "InvalidAttributeValue");
+
+        let high_throughput = create(&[
+            ("FifoQueue", "true"),
+            ("DeduplicationScope", "messageGroup"),
+            ("FifoThroughputLimit", "perMessageGroupId"),
+        ])
+        .unwrap();
+        let mut rendered = BTreeMap::new();
+        high_throughput.render(&mut rendered);
+        assert_eq!(rendered["DeduplicationScope"], "messageGroup");
+        assert_eq!(rendered["FifoThroughputLimit"], "perMessageGroupId");
+        let back_to_queue_scope = high_throughput
+            .apply(&given(&[("DeduplicationScope", "queue")]), Setting::Change)
+            .unwrap_err();
+        assert_eq!(
+            back_to_queue_scope.code, "InvalidAttributeValue",
+            "the per-group quota would be left without its scope"
+        );
+        let normal_throughput = high_throughput
+            .apply(
+                &given(&[
+                    ("DeduplicationScope", "queue"),
+                    ("FifoThroughputLimit", "perQueue"),
+                ]),
+                Setting::Change,
+            )
+            .unwrap();
+        assert_eq!(
+            normal_throughput.attributes.deduplication_scope,
+            DeduplicationScope::Queue
+        );
+
+        let mut defaults = BTreeMap::new();
+        create(&[("FifoQueue", "true")])
+            .unwrap()
+            .render(&mut defaults);
+        assert_eq!(defaults["DeduplicationScope"], "queue");
+        assert_eq!(defaults["FifoThroughputLimit"], "perQueue");
+        let mut standard = BTreeMap::new();
+        base.render(&mut standard);
+        assert!(!standard.contains_key("DeduplicationScope"));
     }
 
     #[test]

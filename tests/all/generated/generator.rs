@@ -194,6 +194,18 @@ impl Gen {
             let content_dedup = self.content_dedup;
             self.line("content_based_dedup", content_dedup);
         }
+        if self.fifo && self.chance(0.3) {
+            let scope = self.pick(&["queue", "message-group"]);
+            self.line("deduplication_scope", format!("\"{scope}\""));
+            // SQS allows a per-group quota only with the group scope.
+            let limits: &[&str] = match scope {
+                "message-group" => &["per-queue", "per-message-group-id"],
+                _ => &["per-queue"],
+            };
+            self.maybe(0.5, "fifo_throughput_limit", |g| {
+                format!("\"{}\"", g.pick(limits))
+            });
+        }
         if self.chance(0.5) {
             self.dlq = true;
             let count = self.int(1, 5);

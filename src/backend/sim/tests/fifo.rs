@@ -1,6 +1,7 @@
 //! FIFO queues: group ids, deduplication window, strict order and group blocking.
 
 use super::*;
+use crate::sqs::{DeduplicationScope, FifoThroughputLimit};
 
 fn unique(body: &str, group: &str, dedup: &str) -> OutgoingMessage {
     OutgoingMessage {
@@ -81,6 +82,105 @@ async fn content_based_deduplication_keys_on_the_body_and_an_explicit_id_wins() 
         is_invalid_parameter(&outcome.unwrap_err().kind),
         "no dedup id, no content-based"
     );
+}
+
+/// One deduplication id sent in groups a, a and b, and what arrives.
+async fn one_id_in_two_groups(scope: DeduplicationScope) -> Vec<String> {
+    let sim = SimBackend::new(1);
+    let spec = with_attributes(fifo(), |a| a.deduplication_scope = scope);
+    let queue = sim.create_queue(&spec).await.unwrap();
+    let ids = send_all(
+        &sim,
+        queue,
+        [
+            unique("tenant-a", "a", "d"),
+            unique("tenant-a again", "a", "d"),
+            unique("tenant-b", "b", "d"),
+        ],
+    )
+    .await;
+    assert_eq!(ids[0], ids[1], "a repeat within its group is a duplicate");
+    let received = receive(&sim, queue, 10).await;
+    bodies(&received).into_iter().map(String::from).collect()
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn under_the_queue_scope_an_id_is_one_message_whatever_its_group() {
+    let delivered = one_id_in_two_groups(DeduplicationScope::Queue).await;
+    assert_eq!(delivered, ["tenant-a"]);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn under_the_message_group_scope_an_id_is_one_message_per_group() {
+    let delivered = one_id_in_two_groups(DeduplicationScope::MessageGroup).await;
+    assert_eq!(delivered, ["tenant-a", "tenant-b"]);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_message_group_scope_keeps_the_5_minute_window_per_group() {
+    let sim = SimBackend::new(1);
+    let spec = with_attributes(fifo(), |a| {
+        a.content_based_dedup = true;
+        a.deduplication_scope = DeduplicationScope::MessageGroup;
+    });
+    let queue = sim.create_queue(&spec).await.unwrap();
+    let by_content = |group: &str| OutgoingMessage {
+        dedup_id: None,
+        ..grouped("same body", group)
+    };
+    send_all(&sim, queue, [by_content("a"), by_content("b")]).await;
+    sleep(secs(299)).await;
+    send_all(&sim, queue, [by_content("a"), by_content("b")]).await;
+    assert_eq!(
+        sim.depth(queue).await.unwrap().visible,
+        2,
+        "both remembered"
+    );
+    sleep(secs(2)).await;
+    send_all(&sim, queue, [by_content("b")]).await;
+    assert_eq!(sim.depth(queue).await.unwrap().visible, 3, "b forgotten");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn ids_remembered_under_the_old_scope_do_not_match_after_a_change() {
+    let sim = SimBackend::new(1);
+    let queue = sim.create_queue(&fifo()).await.unwrap();
+    send_all(&sim, queue, [unique("before", "a", "d")]).await;
+    let per_group = with_attributes(fifo(), |a| {
+        a.deduplication_scope = DeduplicationScope::MessageGroup;
+    });
+    sim.reconfigure_queue(queue, &per_group).unwrap();
+    send_all(
+        &sim,
+        queue,
+        [unique("after", "a", "d"), unique("again", "a", "d")],
+    )
+    .await;
+    let received = receive(&sim, queue, 10).await;
+    assert_eq!(bodies(&received), ["before", "after"]);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_fifo_modes_are_refused_on_a_standard_queue_and_in_the_wrong_combination() {
+    let sim = SimBackend::new(1);
+    let scoped = with_attributes(standard(), |a| {
+        a.deduplication_scope = DeduplicationScope::MessageGroup;
+    });
+    let limited = with_attributes(standard(), |a| {
+        a.fifo_throughput_limit = FifoThroughputLimit::PerMessageGroupId;
+    });
+    let per_group_quota_per_queue_scope = with_attributes(fifo(), |a| {
+        a.fifo_throughput_limit = FifoThroughputLimit::PerMessageGroupId;
+    });
+    for spec in [scoped, limited, per_group_quota_per_queue_scope] {
+        let error = sim.create_queue(&spec).await.unwrap_err();
+        assert!(is_invalid_parameter(&error.kind), "{error}");
+    }
+    let high_throughput = with_attributes(fifo(), |a| {
+        a.deduplication_scope = DeduplicationScope::MessageGroup;
+        a.fifo_throughput_limit = FifoThroughputLimit::PerMessageGroupId;
+    });
+    sim.create_queue(&high_throughput).await.unwrap();
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
