@@ -110,41 +110,57 @@ fn the_catalog_through_qsim_serve_gives_the_simulators_verdicts_and_snapshots() 
         "most of the catalog runs through the server; left out: {left_out:?}"
     );
 
-    let mismatches: Vec<String> = std::thread::scope(|scope| {
+    let compare = |(scenario, simulated, same_snapshot): &(&Scenario, (Verdict, bool), bool)| {
+        match run_through(scenario, &endpoint) {
+            Err(error) => Mismatch::Verdict(format!("{}: {error}", scenario.name)),
+            Ok((verdict, _)) if verdict != simulated.0 => Mismatch::Verdict(format!(
+                "{}: simulator {:?}, through qsim serve {verdict:?}",
+                scenario.name, simulated.0
+            )),
+            Ok(served) if *same_snapshot && served != *simulated => Mismatch::Snapshot(format!(
+                "{}: simulator {simulated:?}, through qsim serve {served:?}",
+                scenario.name
+            )),
+            Ok(_) => Mismatch::None,
+        }
+    };
+    let first: Vec<Mismatch> = std::thread::scope(|scope| {
         let runs: Vec<_> = selected
             .iter()
-            .map(|(scenario, simulated, same_snapshot)| {
-                let endpoint = endpoint.clone();
-                scope.spawn(move || {
-                    let served = run_through(scenario, &endpoint);
-                    match served {
-                        Err(error) => Some(format!("{}: {error}", scenario.name)),
-                        Ok((verdict, _)) if !same_snapshot && verdict != simulated.0 => {
-                            Some(format!(
-                                "{}: simulator {:?}, through qsim serve {verdict:?}",
-                                scenario.name, simulated.0
-                            ))
-                        }
-                        Ok(_) if !same_snapshot => None,
-                        Ok(served) if served != *simulated => Some(format!(
-                            "{}: simulator {simulated:?}, through qsim serve {served:?}",
-                            scenario.name
-                        )),
-                        Ok(_) => None,
-                    }
-                })
-            })
+            .map(|selected| scope.spawn(|| compare(selected)))
             .collect();
-        runs.into_iter()
-            .filter_map(|run| run.join().unwrap())
-            .collect()
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
     });
+    // A snapshot that hangs on a race of a few hundred milliseconds (prefetch-expiry takes its
+    // third message 200 ms before its visibility runs out) can lose it on a loaded machine, with
+    // every selected run sharing two cores: such a scenario runs again alone, where the timing
+    // is its own. A different verdict is never run again.
+    let mismatches: Vec<String> = first
+        .into_iter()
+        .zip(&selected)
+        .filter_map(|(mismatch, selected)| match mismatch {
+            Mismatch::None => None,
+            Mismatch::Verdict(text) => Some(text),
+            Mismatch::Snapshot(_) => match compare(selected) {
+                Mismatch::None => None,
+                Mismatch::Verdict(text) | Mismatch::Snapshot(text) => Some(text),
+            },
+        })
+        .collect();
     server.stop().unwrap();
     assert!(
         mismatches.is_empty(),
         "{}\n(left out: {left_out:?})",
         mismatches.join("\n")
     );
+}
+
+/// How a run through the server differed from the simulator's.
+enum Mismatch {
+    None,
+    Verdict(String),
+    /// The same verdict, another snapshot.
+    Snapshot(String),
 }
 
 /// `scenario` with its own seed through qsim's AWS backend pointed at `endpoint`.
