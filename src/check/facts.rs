@@ -460,7 +460,7 @@ impl Facts {
         let mut accepted: BTreeMap<&str, u64> = BTreeMap::new();
         for i in order {
             let meta = &log.messages[i];
-            let Some(dedup) = meta.dedup_id.as_deref() else {
+            let Some(dedup) = meta.dedup_id().map(|id| &**id) else {
                 continue;
             };
             let sent_at = self.messages[i].sent_us;

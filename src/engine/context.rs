@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
-use super::event::{ActorId, Event, EventKind, EventLog, MessageIx, MessageMeta};
+use super::event::{ActorId, Event, EventKind, EventLog, MessageFields, MessageIx, MessageMeta};
 use super::payload::Body;
 use super::{Ending, Limits};
 use crate::backend::faults::Injection;
@@ -165,17 +165,21 @@ impl<B: Backend> RunContext<B> {
         if known.is_some() || !self.adopts_messages {
             return known;
         }
-        Some(self.log.borrow_mut().register(MessageMeta {
-            id: body.id.as_ref().into(),
-            producer: 0,
-            poison: body.poison,
-            group: group_id.unwrap_or("-").into(),
-            dedup_id: None,
-            entity: None,
-            version: None,
-            sent_at_us: None,
-            seq: body.seq,
-        }))
+        Some(
+            self.log
+                .borrow_mut()
+                .register(MessageMeta::new(MessageFields {
+                    id: body.id.as_ref().into(),
+                    producer: 0,
+                    poison: body.poison,
+                    group: group_id.unwrap_or("-").into(),
+                    dedup_id: None,
+                    entity: None,
+                    version: None,
+                    sent_at_us: None,
+                    seq: body.seq,
+                })),
+        )
     }
 
     /// An event a child process recorded (its `--events` line), merged into this run's log as
