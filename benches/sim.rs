@@ -20,8 +20,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 const MIN_RATE: f64 = 80_000.0;
-const MAX_PEAK_MIB: u64 = 900;
-const MAX_RATIO: f64 = 12.0;
+const MAX_PEAK_MIB: u64 = 800;
+const MAX_RATIO: f64 = 10.0;
 
 fn main() -> ExitCode {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/million.toml");

@@ -468,7 +468,7 @@ impl Facts {
         let mut accepted: BTreeMap<(Option<&str>, &str), u64> = BTreeMap::new();
         for i in order {
             let meta = &log.messages[i];
-            let Some(id) = meta.dedup_id.as_deref() else {
+            let Some(id) = meta.dedup_id().map(|id| &**id) else {
                 continue;
             };
             let dedup = (per_group.then_some(&*meta.group), id);

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
-use super::event::{ActorId, Event, EventKind, EventLog, MessageIx, MessageMeta};
+use super::event::{ActorId, Event, EventKind, EventLog, MessageFields, MessageIx, MessageMeta};
 use super::payload::Body;
 use super::{Ending, Limits};
 use crate::backend::faults::Injection;
@@ -65,8 +65,9 @@ pub(super) struct RunContext<B> {
     /// Messages a consumer found stale before their first delete: that delete processed nothing.
     stale_before_delete: RefCell<MessageBits>,
     /// Sees every event as it is recorded: `qsim consume --events` streams them, so a parent run
-    /// has each line even when this process is killed the next moment.
-    sink: RefCell<Option<EventSink>>,
+    /// has each line even when this process is killed the next moment. The `Option` outside the
+    /// cell: a run without a sink (nearly all) tests a pointer per event, not a borrow flag.
+    sink: Option<RefCell<EventSink>>,
     /// A consumer running alone (`qsim consume`): no producer of this process registered the
     /// messages, so each is registered from its body when first received.
     adopts_messages: bool,
@@ -138,7 +139,7 @@ impl<B: Backend> RunContext<B> {
             standstill: Cell::new((0, 0)),
             deleted_once: RefCell::default(),
             stale_before_delete: RefCell::default(),
-            sink: RefCell::new(None),
+            sink: None,
             adopts_messages: false,
         }
     }
@@ -147,7 +148,7 @@ impl<B: Backend> RunContext<B> {
     /// at `origin` (a parent run's, so their times line up) and `sink` sees each event.
     pub(super) fn standalone(mut self, origin: Instant, sink: EventSink) -> Self {
         self.origin = origin;
-        self.sink = RefCell::new(Some(sink));
+        self.sink = Some(RefCell::new(sink));
         self
     }
 
@@ -165,17 +166,21 @@ impl<B: Backend> RunContext<B> {
         if known.is_some() || !self.adopts_messages {
             return known;
         }
-        Some(self.log.borrow_mut().register(MessageMeta {
-            id: body.id.as_ref().into(),
-            producer: 0,
-            poison: body.poison,
-            group: group_id.unwrap_or("-").into(),
-            dedup_id: None,
-            entity: None,
-            version: None,
-            sent_at_us: None,
-            seq: body.seq,
-        }))
+        Some(
+            self.log
+                .borrow_mut()
+                .register(MessageMeta::new(MessageFields {
+                    id: body.id.as_ref().into(),
+                    producer: 0,
+                    poison: body.poison,
+                    group: group_id.unwrap_or("-").into(),
+                    dedup_id: None,
+                    entity: None,
+                    version: None,
+                    sent_at_us: None,
+                    seq: body.seq,
+                })),
+        )
     }
 
     /// An event a child process recorded (its `--events` line), merged into this run's log as
@@ -379,14 +384,14 @@ impl<B: Backend> RunContext<B> {
 
     fn push(&self, at: u64, actor: ActorId, message: Option<MessageIx>, kind: EventKind) {
         self.log.borrow_mut().push(at, actor, message, kind);
-        if let Some(sink) = self.sink.borrow_mut().as_mut() {
+        if let Some(sink) = &self.sink {
             let event = Event {
                 at_us: at,
                 actor,
                 message,
                 kind,
             };
-            sink(&self.log.borrow(), &event);
+            (sink.borrow_mut())(&self.log.borrow(), &event);
         }
         self.watch(at, message, kind);
     }

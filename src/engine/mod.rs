@@ -25,7 +25,7 @@ mod standalone;
 mod timeline;
 
 pub(crate) use context::EventSink;
-pub(crate) use event::{ActorId, Event, EventLog, KeyRef, MessageIx, MessageMeta};
+pub(crate) use event::{ActorId, Event, EventLog, KeyRef, MessageFields, MessageIx, MessageMeta};
 pub use event::{CrashPoint, EventKind, SkipReason};
 pub(crate) use fleet::InstanceState;
 pub(crate) use payload::Body;

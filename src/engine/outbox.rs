@@ -157,7 +157,7 @@ impl<B: Backend> RecordWriter<B> {
                 continue;
             };
             // Only this producer's rows: another producer's relay owns its own.
-            if self.ctx.log().borrow().meta(ix).producer != self.index {
+            if self.ctx.log().borrow().meta(ix).producer() != self.index {
                 continue;
             }
             let message = self.relayed(body);

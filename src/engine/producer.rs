@@ -12,7 +12,7 @@ use tokio::time::sleep_until;
 
 use super::claim_check;
 use super::context::RunContext;
-use super::event::{ActorId, EventKind, MessageIx, MessageMeta};
+use super::event::{ActorId, EventKind, MessageFields, MessageIx, MessageMeta};
 use super::outbox::RecordWriter;
 use super::payload::{self, Body, Draft, ENTITY_FIELD, VERSION_FIELD};
 use super::retry::retrying;
@@ -285,7 +285,7 @@ fn compose<B: Backend>(
         let pointer = serde_json::to_string(&body).expect("a body always serializes");
         std::mem::replace(&mut text, Arc::from(pointer))
     });
-    let meta = MessageMeta {
+    let meta = MessageMeta::new(MessageFields {
         id: id.clone(),
         producer: index,
         poison: draft.poison,
@@ -295,7 +295,7 @@ fn compose<B: Backend>(
         version: body.fields.get(VERSION_FIELD).and_then(|f| f.as_u64()),
         sent_at_us: Some(now.us),
         seq,
-    };
+    });
     let outgoing = OutgoingMessage {
         entry_id: format!("m{n}"),
         body: text,

@@ -842,9 +842,9 @@ pub(crate) fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
                 let meta = log.meta(ix);
                 put("producer", json!(&*log.actors[event.actor.0 as usize]));
                 put("group", json!(fifo.then(|| &*meta.group)));
-                put("dedup_id", json!(meta.dedup_id.as_deref()));
-                put("entity", json!(meta.entity.as_deref()));
-                put("version", json!(meta.version));
+                put("dedup_id", json!(meta.dedup_id().map(|id| &**id)));
+                put("entity", json!(meta.entity().map(|entity| &**entity)));
+                put("version", json!(meta.version()));
                 put("poison", json!(meta.poison));
                 put("seq", json!(meta.seq));
             }

@@ -20,8 +20,8 @@ use crate::backend::faults::ApiUsage;
 use crate::backend::{MoveTask, MoveTaskState, QueueRole, Receipt, ReceivedMessage};
 use crate::engine::event_line::{event_kind, field, micros, queue_role, status};
 use crate::engine::{
-    Ending, EventKind, EventLog, FinalItem, FinalState, InstanceState, MessageIx, MessageMeta,
-    Outcome,
+    Ending, EventKind, EventLog, FinalItem, FinalState, InstanceState, MessageFields, MessageIx,
+    MessageMeta, Outcome,
 };
 use crate::scenario::{GroupIx, Scenario};
 
@@ -306,7 +306,7 @@ impl<'a> Reader<'a> {
         let text = |name: &str| -> Result<Option<Arc<str>>, String> {
             Ok(field::<Option<String>>(value, name)?.map(Arc::from))
         };
-        self.log.register(MessageMeta {
+        self.log.register(MessageMeta::new(MessageFields {
             id: id.into(),
             producer,
             poison: field(value, "poison")?,
@@ -317,7 +317,7 @@ impl<'a> Reader<'a> {
             version: field(value, "version")?,
             sent_at_us: sent.then_some(at_us),
             seq: field(value, "seq")?,
-        });
+        }));
         Ok(())
     }
 

@@ -277,7 +277,7 @@ fn fate_notes(finished: &Finished) -> String {
     let facts = &finished.verdict.facts;
     let sent_at = |i: usize| {
         let at = log.messages[i]
-            .sent_at_us
+            .sent_at_us()
             .map_or(Duration::ZERO, Duration::from_micros);
         clock(at)
     };
@@ -309,7 +309,7 @@ fn fate_notes(finished: &Finished) -> String {
         );
     }
     let oldest = (0..facts.messages.len())
-        .filter_map(|i| Some(facts.messages[i].first_received_us? - log.messages[i].sent_at_us?))
+        .filter_map(|i| Some(facts.messages[i].first_received_us? - log.messages[i].sent_at_us()?))
         .max()
         .map(Duration::from_micros);
     if let Some(oldest) = oldest.filter(|o| *o >= OLDEST_WORTH_NOTING) {

@@ -60,7 +60,7 @@ pub(super) fn duplicates_from_retries(input: &Input) -> Evaluated {
         let Some(&first) = copies.iter().min() else {
             return 0;
         };
-        if fifo && input.meta(i).dedup_id.is_some() {
+        if fifo && input.meta(i).dedup_id().is_some() {
             copies.iter().filter(|&&at| at - first >= window).count()
         } else {
             copies.len() - 1

@@ -155,7 +155,7 @@ impl Input<'_> {
     /// The messages in scope, by position in the log.
     fn in_scope(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.facts.messages.len())
-            .filter(|&i| self.scope.is_none_or(|p| self.meta(i).producer == p.0))
+            .filter(|&i| self.scope.is_none_or(|p| self.meta(i).producer() == p.0))
     }
 
     /// The messages in scope that `pred` holds for: how many, and the first few ids.

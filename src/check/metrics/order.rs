@@ -22,7 +22,7 @@ fn violations(input: &Input) -> Vec<String> {
         let mut highest: BTreeMap<usize, u64> = BTreeMap::new();
         for (ix, _) in entries {
             let meta = log.meta(*ix);
-            let top = highest.entry(meta.producer).or_default();
+            let top = highest.entry(meta.producer()).or_default();
             if meta.seq < *top {
                 violations.push(meta.id.to_string());
             }

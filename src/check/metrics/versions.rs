@@ -21,7 +21,7 @@ pub(super) fn final_versions_newest(input: &Input) -> Evaluated {
     let mut newest: BTreeMap<&str, u64> = BTreeMap::new();
     for (i, meta) in log.messages.iter().enumerate() {
         if let (Some(entity), Some(version), true) =
-            (&meta.entity, meta.version, facts.messages[i].sent)
+            (meta.entity(), meta.version(), facts.messages[i].sent)
         {
             let slot = newest.entry(entity).or_default();
             *slot = (*slot).max(version);
