@@ -176,9 +176,19 @@ impl Drop for ActiveGuard {
 /// Waits for Ctrl-C or SIGTERM on the current runtime, for runs without shared
 /// [`Interrupts`]; never returns when the handlers cannot be installed.
 pub(crate) async fn next_signal() -> Signal {
-    match Listener::install() {
-        Ok(mut listener) => listener.next().await,
-        Err(_) => std::future::pending().await,
+    signal_from_now().await
+}
+
+/// The next Ctrl-C or SIGTERM, listened for from the call on (not from the first poll), so a
+/// signal sent meanwhile is not lost to the default action; needs a runtime entered. Never
+/// resolves when the handlers cannot be installed.
+pub(crate) fn signal_from_now() -> impl Future<Output = Signal> {
+    let listener = Listener::install();
+    async move {
+        match listener {
+            Ok(mut listener) => listener.next().await,
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 

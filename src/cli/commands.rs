@@ -575,6 +575,16 @@ fn serve(options: crate::serve::ServeOptions) -> Result<QsimExitCode, CliError> 
         ));
     }
     let profile = options.profile;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliErrorKind::Runtime)?;
+    // Listening before the endpoint is printed: a SIGTERM sent as soon as it is read stops the
+    // server cleanly instead of killing it with its history unwritten.
+    let stopped = {
+        let _entered = runtime.enter();
+        crate::interrupt::signal_from_now()
+    };
     let server = crate::serve::spawn(options).map_err(CliErrorKind::Serve)?;
     let url = server.endpoint_url();
     out(&format!(
@@ -584,11 +594,7 @@ fn serve(options: crate::serve::ServeOptions) -> Result<QsimExitCode, CliError> 
     out(&format!(
         "point an SDK at it: AWS_ENDPOINT_URL={url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x"
     ))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(CliErrorKind::Runtime)?;
-    runtime.block_on(crate::interrupt::next_signal());
+    runtime.block_on(stopped);
     server.stop().map_err(CliErrorKind::Serve)?;
     Ok(QsimExitCode::Passed)
 }

@@ -38,6 +38,8 @@ pub(crate) enum CliErrorKind {
     ReadDir { dir: PathBuf, source: io::Error },
     /// `run-all --tag` matched no scenario of the folder.
     NoMatch { dir: PathBuf, tags: Vec<String> },
+    /// `explore` was given only scenarios whose consumers are child processes.
+    NothingToExplore,
     /// `--resources` without `--backend aws`.
     ResourcesNeedAws,
     /// The resources file did not load, or has no usable resources for some scenarios.
@@ -90,6 +92,7 @@ impl CliError {
             | CliErrorKind::DuplicateName { .. }
             | CliErrorKind::ReadDir { .. }
             | CliErrorKind::NoMatch { .. }
+            | CliErrorKind::NothingToExplore
             | CliErrorKind::ResourcesNeedAws
             | CliErrorKind::Resources(_)
             | CliErrorKind::Tfvars(_)
@@ -138,6 +141,11 @@ impl CliError {
                 "no scenario in {} matches tags {tags:?}",
                 dir.display()
             )],
+            CliErrorKind::NothingToExplore => vec![
+                "nothing to explore: every scenario given runs child-process consumers, which \
+                 `qsim run` runs in real time"
+                    .to_owned(),
+            ],
             CliErrorKind::ResourcesNeedAws => vec!["--resources needs --backend aws".to_owned()],
             CliErrorKind::Resources(errors) => errors.iter().map(|e| error_chain(e)).collect(),
             CliErrorKind::Tfvars(e) => vec![e.to_string()],

@@ -23,6 +23,21 @@ pub(super) fn explore(
         std::fs::File::create(path)
             .map_err(|e| CliError::output(format!("cannot write {}", path.display()), e))?;
     }
+    // Consumers that are processes run on the wall clock, one real run at a time: a thousand
+    // seeds of them would take hours, and seeds do not decide their timing anyway.
+    let (processes, scenarios): (Vec<Scenario>, Vec<Scenario>) = scenarios
+        .into_iter()
+        .partition(Scenario::runs_child_processes);
+    for scenario in &processes {
+        super::output::err(&format!(
+            "qsim: skipping {}: its consumers are child processes, which run in real time; \
+             explore runs the simulator's virtual time (`qsim run` runs it once)",
+            scenario.name
+        ));
+    }
+    if scenarios.is_empty() && !processes.is_empty() {
+        return Err(CliErrorKind::NothingToExplore.into());
+    }
     let profile = plan.profile.map(|p| p.as_str());
     let mut printed = Ok(true);
     let kept = html.map(|_| scenarios.clone());

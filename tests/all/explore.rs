@@ -266,3 +266,35 @@ fn explore_html_shows_each_scenarios_seeds_failures_and_first_failing_run() {
     );
     assert!(page.contains("Why it failed"), "{page}");
 }
+
+/// A scenario whose consumers are child processes is left out of an exploration, saying why,
+/// and the rest is explored; given only such scenarios, there is nothing to explore (exit 2).
+#[test]
+fn child_process_scenarios_are_left_out_saying_why() {
+    let explore = |files: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_qsim"))
+            .arg("explore")
+            .args(files)
+            .args(["--seeds", "3"])
+            .output()
+            .unwrap()
+    };
+    let processes = "scenarios.d/dup-graceful-shutdown-process.toml";
+    let mixed = explore(&["scenarios.d/happy.toml", processes]);
+    let stdout = String::from_utf8_lossy(&mixed.stdout);
+    let stderr = String::from_utf8_lossy(&mixed.stderr);
+    assert_eq!(mixed.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("PASS happy"), "{stdout}");
+    assert!(
+        !stdout.contains("dup-graceful-shutdown-process"),
+        "{stdout}"
+    );
+    assert!(
+        stderr
+            .contains("skipping dup-graceful-shutdown-process: its consumers are child processes"),
+        "{stderr}"
+    );
+    let alone = explore(&[processes]);
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("nothing to explore"));
+}
