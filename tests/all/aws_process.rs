@@ -191,32 +191,8 @@ fn provision(moto: &Moto, runtime: &tokio::runtime::Runtime, bodies: &[&str]) ->
                 .await
                 .unwrap();
         }
-        let dynamodb = moto.dynamodb().await;
         for table in ["team-status", "team-effects"] {
-            use aws_sdk_dynamodb::types::{
-                AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-            };
-            dynamodb
-                .create_table()
-                .table_name(table)
-                .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name("pk")
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .unwrap(),
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name("pk")
-                        .key_type(KeyType::Hash)
-                        .build()
-                        .unwrap(),
-                )
-                .send()
-                .await
-                .unwrap();
+            moto.create_pk_table(table).await.send().await.unwrap();
         }
         [url, "team-status".into(), "team-effects".into()]
     })
