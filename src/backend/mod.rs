@@ -14,6 +14,7 @@ pub mod aws;
 mod error;
 pub mod faults;
 pub(crate) mod sim;
+mod sorted_keys;
 mod table;
 mod types;
 
@@ -23,7 +24,10 @@ pub use crate::sqs::{QueueAttributes, QueueRole};
 pub(crate) use api_calls::ApiCalls;
 pub(crate) use error::BackendError;
 pub use error::{BackendErrorKind, error_chain};
-pub use table::{Condition, Item, PutOutcome, Status, Table, Update, UpdateOutcome};
+pub use sorted_keys::SortedKeys;
+pub use table::{
+    Condition, FinalItem, FinalItems, Item, PutOutcome, Status, Table, Update, UpdateOutcome,
+};
 pub(crate) use table::{
     MAX_ITEM_BYTES, entity_item_key, entity_of_item_key, message_of_outbox_key,
     message_of_payload_key, message_of_record_key, outbox_item_key, payload_item_key,
@@ -151,6 +155,16 @@ pub trait Backend {
 
     /// Scan of the whole table, sorted by key so reports are stable.
     async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError>;
+
+    /// The whole table as the checks read it after the run: a [`Backend::scan`] kept compact.
+    async fn final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
+        let scanned = self.scan(table).await?;
+        let items = scanned
+            .iter()
+            .map(|(key, item)| (key.as_str(), FinalItem::of(item)))
+            .collect();
+        Ok(FinalItems::from_unsorted(items))
+    }
 
     /// Whether [`Backend::take_transitions`] reports every transition the queues make by
     /// themselves (visibility expiry, redrive, purge, deduplication, retention).

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use super::sorted_keys::SortedKeys;
+
 /// The two tables of the two-table pattern; both have the string hash key `pk`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
@@ -109,6 +111,30 @@ pub struct Item {
     /// The message body an outbox row holds until its relay has sent it.
     pub body: Option<Arc<str>>,
 }
+
+/// One item of a table after the run, as the checks read it and the history records it
+/// (`final-item`), so that a run read back from its history has the same state. Kept apart from
+/// [`Item`], whose lease, message and body attributes would more than double the size of a final
+/// state of millions of items.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FinalItem {
+    pub status: Option<Status>,
+    pub count: u32,
+    pub version: Option<u64>,
+}
+
+impl FinalItem {
+    pub fn of(item: &Item) -> FinalItem {
+        FinalItem {
+            status: item.status,
+            count: item.count,
+            version: item.version,
+        }
+    }
+}
+
+/// A whole table after the run, by key.
+pub type FinalItems = SortedKeys<FinalItem>;
 
 impl Item {
     /// The item's size as DynamoDB counts it: each attribute's name plus its value (strings by

@@ -159,16 +159,16 @@ fn table_mismatches(outcome: &Outcome, facts: &Facts) -> Vec<String> {
         let own = log
             .lookup(key)
             .map_or(0, |ix| facts.messages[ix.0 as usize].own_key_effects);
-        mismatch(key, table, own + business.get(&**key).copied().unwrap_or(0));
+        mismatch(key, table, own + business.get(key).copied().unwrap_or(0));
     }
     for (key, &events) in business {
-        if !facts.effects_by_key.contains_key(&**key) {
+        if !facts.effects_by_key.contains_key(key) {
             mismatch(key, 0, events);
         }
     }
     for (i, f) in facts.messages.iter().enumerate() {
         let id = &log.messages[i].id;
-        if f.own_key_effects > 0 && !facts.effects_by_key.contains_key(&**id) {
+        if f.own_key_effects > 0 && !facts.effects_by_key.contains_key(id) {
             mismatch(id, 0, f.own_key_effects);
         }
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::backend::faults::{ApiOperation, FaultKind};
-use crate::backend::{QueueRole, ReceivedMessage, Status, TransitionKind};
+use crate::backend::{QueueRole, ReceivedMessage, SortedKeys, Status, TransitionKind};
 use crate::engine::{Body, CrashPoint, EventKind, InstanceState, KeyRef, MessageIx, Outcome};
 use crate::scenario::{FieldValue, Scenario};
 use crate::sqs::DeduplicationScope;
@@ -132,7 +132,7 @@ pub struct Facts {
     /// Deliveries of bodies no producer of this run sent (and such bodies left in queues).
     pub unexpected: u64,
     /// Side-effect count per key, from the side-effects table (entities excluded).
-    pub effects_by_key: BTreeMap<String, u32>,
+    pub effects_by_key: SortedKeys<u32>,
     /// Versioned applies per business key, from the log (the table counts them per entity;
     /// applies keyed by a message's own id are in [`MessageFacts::own_key_applies`]).
     pub applies_by_business_key: BTreeMap<Arc<str>, u32>,
@@ -171,7 +171,7 @@ impl Facts {
     fn effects_from_table(&mut self, log: &crate::engine::EventLog, calls_observed: bool) {
         for (ix, f) in self.messages.iter_mut().enumerate() {
             let id = &log.messages[ix].id;
-            f.effects = self.effects_by_key.get(&**id).copied().unwrap_or(0);
+            f.effects = self.effects_by_key.get(id).copied().unwrap_or(0);
             f.own_key_effects = f.effects;
             if calls_observed {
                 f.deleted &= f.effects > 0;
@@ -330,22 +330,20 @@ impl Facts {
         facts.entity_versions = state
             .side_effects
             .iter()
-            .filter_map(|item| {
-                let entity = crate::backend::entity_of_item_key(&item.key)?;
+            .filter_map(|(key, item)| {
+                let entity = crate::backend::entity_of_item_key(key)?;
                 Some((entity.to_owned(), (item.count, item.version)))
             })
             .collect();
-        facts.effects_by_key = state
-            .side_effects
-            .iter()
-            .filter(|item| crate::backend::entity_of_item_key(&item.key).is_none())
-            .map(|item| (item.key.to_string(), item.count))
-            .collect();
+        for (key, item) in &state.side_effects {
+            if crate::backend::entity_of_item_key(key).is_none() {
+                facts.effects_by_key.push(key, item.count);
+            }
+        }
         if scenario.runs_commands() {
             facts.effects_from_table(log, outcome.consumer_calls_observed);
         }
-        for item in &state.status {
-            let key = &*item.key;
+        for (key, item) in &state.status {
             if let Some(status) = item.status {
                 *facts.statuses.entry(status).or_default() += 1;
             }

@@ -40,9 +40,10 @@ use tokio::time::{sleep, sleep_until};
 
 use crate::backend::faults::{ApiUsage, FaultLayer};
 use crate::backend::{
-    Backend, BackendError, Capability, Item, MoveTask, QueueId, QueueRole, QueueSpec,
-    ReceivedMessage, Redrive,
+    Backend, BackendError, Capability, MoveTask, QueueId, QueueRole, QueueSpec, ReceivedMessage,
+    Redrive, Table,
 };
+pub use crate::backend::{FinalItem, FinalItems};
 use crate::scenario::{GroupIx, QueueConfig, Scenario};
 use context::RunContext;
 use fleet::Fleet;
@@ -137,32 +138,9 @@ pub const DEFAULT_MAX_WALL: Duration = Duration::from_secs(600);
 pub struct FinalState {
     pub main: Vec<ReceivedMessage>,
     pub dlq: Vec<ReceivedMessage>,
-    pub status: Vec<FinalItem>,
-    pub side_effects: Vec<FinalItem>,
+    pub status: FinalItems,
+    pub side_effects: FinalItems,
     pub move_task: Option<MoveTask>,
-}
-
-/// One item of a table after the run, sorted by key: what the checks read of it, which is what
-/// the history records (`final-item`), so a run read back from its history has the same state.
-/// Kept apart from [`Item`], whose lease, message and body attributes would more than double
-/// the size of a final state of millions of items.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FinalItem {
-    pub key: Box<str>,
-    pub status: Option<crate::backend::Status>,
-    pub count: u32,
-    pub version: Option<u64>,
-}
-
-impl FinalItem {
-    fn of((key, item): (String, Item)) -> FinalItem {
-        FinalItem {
-            key: key.into_boxed_str(),
-            status: item.status,
-            count: item.count,
-            version: item.version,
-        }
-    }
 }
 
 /// Counts a `call` line of the endpoint's history (`AmazonSQS.ReceiveMessage`, with the
@@ -174,17 +152,6 @@ fn count_foreign_call<B: Backend>(api: &FaultLayer<B>, line: &serde_json::Value)
     if let Some(name) = crate::backend::faults::counted_api_name(operation) {
         api.count_foreign(name, line["billed"].as_u64().unwrap_or(1));
     }
-}
-
-/// A whole table's final items; each scanned item is dropped as soon as it is converted.
-async fn final_items<B: Backend>(
-    backend: &B,
-    table: crate::backend::Table,
-) -> Result<Vec<FinalItem>, BackendError> {
-    let scanned = backend.scan(table).await?;
-    let mut items = Vec::with_capacity(scanned.len());
-    items.extend(scanned.into_iter().map(FinalItem::of));
-    Ok(items)
 }
 
 /// How often the main loop re-checks whether the run is over on a real backend, besides being
@@ -393,8 +360,8 @@ async fn run_provisioned<B: Backend + 'static>(
     let final_state = FinalState {
         main: main_left,
         dlq: dlq_left,
-        status: final_items(&*backend, crate::backend::Table::Status).await?,
-        side_effects: final_items(&*backend, crate::backend::Table::SideEffects).await?,
+        status: backend.final_items(Table::Status).await?,
+        side_effects: backend.final_items(Table::SideEffects).await?,
         move_task,
     };
     Ok(Outcome {

@@ -755,10 +755,10 @@ pub fn write(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io
         ("side_effects", &outcome.final_state.side_effects),
     ];
     for (name, items) in tables {
-        for item in items {
+        for (key, item) in items {
             let mut fields = Map::new();
             fields.insert("table".into(), json!(name));
-            fields.insert("key".into(), json!(item.key));
+            fields.insert("key".into(), json!(key));
             fields.insert("count".into(), json!(item.count));
             fields.insert("version".into(), json!(item.version));
             fields.insert("status".into(), json!(item.status.map(|s| s.as_str())));

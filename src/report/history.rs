@@ -20,8 +20,8 @@ use crate::backend::faults::ApiUsage;
 use crate::backend::{MoveTask, MoveTaskState, QueueRole, Receipt, ReceivedMessage};
 use crate::engine::event_line::{event_kind, field, micros, queue_role, status};
 use crate::engine::{
-    Ending, EventKind, EventLog, FinalItem, FinalState, InstanceState, MessageFields, MessageIx,
-    MessageMeta, Outcome,
+    Ending, EventKind, EventLog, FinalItem, FinalItems, FinalState, InstanceState, MessageFields,
+    MessageIx, MessageMeta, Outcome,
 };
 use crate::scenario::{GroupIx, Scenario};
 
@@ -185,6 +185,9 @@ struct Reader<'a> {
     observed_queue: bool,
     log: EventLog,
     final_state: FinalState,
+    /// `final-item` lines by table (status, side effects), in the order read: a history
+    /// written by hand or cut and joined need not list them by key.
+    final_items: [Vec<(String, FinalItem)>; 2],
     instances: BTreeMap<String, (GroupIx, InstanceState)>,
     /// `run-ended`'s time, ending and peak consumers, once read.
     ended: Option<(u64, Ending, u64)>,
@@ -206,6 +209,7 @@ impl<'a> Reader<'a> {
             observed_queue: false,
             log,
             final_state: FinalState::default(),
+            final_items: Default::default(),
             instances: BTreeMap::new(),
             ended: None,
             api: ApiUsage::default(),
@@ -362,8 +366,8 @@ impl<'a> Reader<'a> {
     }
 
     fn final_item(&mut self, value: &Value) -> Result<(), String> {
+        let key = field::<String>(value, "key")?;
         let item = FinalItem {
-            key: field::<String>(value, "key")?.into_boxed_str(),
             status: field::<Option<String>>(value, "status")?
                 .map(|s| status(&s))
                 .transpose()?,
@@ -371,8 +375,8 @@ impl<'a> Reader<'a> {
             version: field(value, "version")?,
         };
         match field::<String>(value, "table")?.as_str() {
-            "status" => self.final_state.status.push(item),
-            "side_effects" => self.final_state.side_effects.push(item),
+            "status" => self.final_items[0].push((key, item)),
+            "side_effects" => self.final_items[1].push((key, item)),
             other => return Err(format!("unknown table `{other}`: status or side_effects")),
         }
         Ok(())
@@ -380,6 +384,7 @@ impl<'a> Reader<'a> {
 
     /// The outcome, once every line up to `last` is read.
     fn finish(mut self, last: usize) -> Result<Outcome, HistoryError> {
+        let [status, side_effects] = std::mem::take(&mut self.final_items);
         let Some((end_us, ending, peak_consumers)) = self.ended else {
             return Err(self.error(
                 last,
@@ -407,7 +412,11 @@ impl<'a> Reader<'a> {
                     .iter()
                     .any(|e| matches!(e.kind, EventKind::Received { .. })),
             log: self.log,
-            final_state: self.final_state,
+            final_state: FinalState {
+                status: FinalItems::from_unsorted(status),
+                side_effects: FinalItems::from_unsorted(side_effects),
+                ..self.final_state
+            },
             ending,
             elapsed: Duration::from_micros(end_us),
             instances: self.instances,

@@ -97,12 +97,7 @@ async fn payloads_go_through_moto_in_chunks_and_leave_with_their_messages() {
         .count();
     assert_eq!(deleted, 2);
     // The final status table, scanned before the teardown: the run's own records only.
-    let status: Vec<&str> = outcome
-        .final_state
-        .status
-        .iter()
-        .map(|item| &*item.key)
-        .collect();
+    let status: Vec<&str> = outcome.final_state.status.keys().collect();
     assert!(
         !status.iter().any(|key| key.starts_with("payload:")),
         "{status:?}"

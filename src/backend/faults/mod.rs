@@ -30,9 +30,9 @@ use tokio::time::Instant;
 
 use super::api_calls::ApiCalls;
 use super::{
-    Backend, BackendError, BackendErrorKind, Capabilities, Item, MoveTask, OutgoingMessage,
-    PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Reachable, Receipt,
-    ReceiveRequest, ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
+    Backend, BackendError, BackendErrorKind, Capabilities, FinalItems, Item, MoveTask,
+    OutgoingMessage, PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Reachable,
+    Receipt, ReceiveRequest, ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
 use crate::rng::stream;
 
@@ -648,6 +648,10 @@ impl<B: Backend> Backend for FaultLayer<B> {
 
     async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError> {
         self.inner.scan(table).await
+    }
+
+    async fn final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
+        self.inner.final_items(table).await
     }
 
     fn observes_transitions(&self) -> bool {

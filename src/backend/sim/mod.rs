@@ -46,9 +46,9 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::Notify;
 
 use crate::backend::{
-    Backend, BackendError, BackendErrorKind, Capabilities, Item, MoveTask, OutgoingMessage,
-    PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Receipt, ReceiveRequest,
-    ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
+    Backend, BackendError, BackendErrorKind, Capabilities, FinalItems, Item, MoveTask,
+    OutgoingMessage, PutOutcome, QueueDepth, QueueId, QueueSpec, QueueTransition, Receipt,
+    ReceiveRequest, ReceivedMessage, SendOutcome, Table, Update, UpdateOutcome,
 };
 use crate::rng::stream;
 
@@ -575,6 +575,14 @@ impl Backend for SimBackend {
         self.tables
             .borrow()
             .scan(table)
+            .map_err(table_error("Scan", table))
+    }
+
+    async fn final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
+        tokio::task::yield_now().await;
+        self.tables
+            .borrow()
+            .final_items(table)
             .map_err(table_error("Scan", table))
     }
 

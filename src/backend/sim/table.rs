@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::backend::{
-    BackendErrorKind, Condition, Item, MAX_ITEM_BYTES, PutOutcome, Status, Table, Update,
-    UpdateOutcome,
+    BackendErrorKind, Condition, FinalItem, FinalItems, Item, MAX_ITEM_BYTES, PutOutcome, Status,
+    Table, Update, UpdateOutcome,
 };
 
 use super::item_keys::KeyIndex;
@@ -178,6 +178,35 @@ impl Tables {
     }
 
     pub(super) fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendErrorKind> {
+        let ids = self.sorted_ids(table)?;
+        let mut all = Vec::with_capacity(ids.len());
+        all.extend(
+            ids.into_iter()
+                .filter_map(|id| Some((self.keys.key(id).to_owned(), self.item_at(table, id)?))),
+        );
+        Ok(all)
+    }
+
+    /// [`Tables::scan`] for the checks: the keys copied into one string, no `Item` built.
+    pub(super) fn final_items(&self, table: Table) -> Result<FinalItems, BackendErrorKind> {
+        let ids = self.sorted_ids(table)?;
+        let items = self.items(table).ok_or(BackendErrorKind::NotFound)?;
+        let mut all = FinalItems::with_capacity(ids.len());
+        for id in ids {
+            if let Some(stored) = &items[id as usize] {
+                let item = FinalItem {
+                    status: stored.status,
+                    count: stored.count,
+                    version: stored.has_version.then_some(stored.version),
+                };
+                all.push(self.keys.key(id), item);
+            }
+        }
+        Ok(all)
+    }
+
+    /// The ids of `table`'s items in key order.
+    fn sorted_ids(&self, table: Table) -> Result<Vec<u32>, BackendErrorKind> {
         let items = self.items(table).ok_or(BackendErrorKind::NotFound)?;
         let mut ids: Vec<(u128, u32)> = (0..)
             .zip(items)
@@ -191,13 +220,7 @@ impl Tables {
             pa.cmp(&pb)
                 .then_with(|| self.keys.key(a).cmp(self.keys.key(b)))
         });
-        let mut all = Vec::with_capacity(ids.len());
-        all.extend(
-            ids.into_iter().filter_map(|(_, id)| {
-                Some((self.keys.key(id).to_owned(), self.item_at(table, id)?))
-            }),
-        );
-        Ok(all)
+        Ok(ids.into_iter().map(|(_, id)| id).collect())
     }
 
     /// The items of `table`, or `None` before CreateTable.

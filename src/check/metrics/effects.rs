@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crate::backend::SortedKeys;
+
 use super::{Evaluated, INVOLVED_MAX, Input, Value, number};
 
 pub(super) fn side_effects(input: &Input) -> Evaluated {
@@ -35,7 +37,7 @@ pub(super) fn duplicated_effects(input: &Input) -> Evaluated {
     let matching: Vec<(&str, u32)> = per_key
         .iter()
         .filter(|(_, c)| **c > 1)
-        .map(|(k, c)| (k.as_str(), *c))
+        .map(|(k, c)| (k, *c))
         .collect();
     Evaluated {
         value: Value::Number(
@@ -73,20 +75,25 @@ pub(super) fn status(input: &Input) -> Evaluated {
 
 /// Side effects per idempotency key: plain side effects from the side-effects table (which
 /// also counts an effect whose response never came back), versioned applies from the log.
-fn effects_per_key<'a>(input: &Input<'a>) -> Cow<'a, BTreeMap<String, u32>> {
+fn effects_per_key<'a>(input: &Input<'a>) -> Cow<'a, SortedKeys<u32>> {
     let (facts, log) = (input.facts, &input.outcome.log);
     let own_applies = facts.messages.iter().any(|f| f.own_key_applies > 0);
     if !own_applies && facts.applies_by_business_key.is_empty() {
         return Cow::Borrowed(&facts.effects_by_key);
     }
-    let mut per_key = facts.effects_by_key.clone();
+    let mut per_key: BTreeMap<&str, u32> =
+        facts.effects_by_key.iter().map(|(k, c)| (k, *c)).collect();
     let own = facts.messages.iter().enumerate();
     let own = own.filter(|(_, f)| f.own_key_applies > 0);
     for (i, f) in own {
-        *per_key.entry(log.messages[i].id.to_string()).or_default() += f.own_key_applies;
+        *per_key.entry(&log.messages[i].id).or_default() += f.own_key_applies;
     }
     for (key, applies) in &facts.applies_by_business_key {
-        *per_key.entry(key.to_string()).or_default() += applies;
+        *per_key.entry(key).or_default() += applies;
     }
-    Cow::Owned(per_key)
+    let mut sorted = SortedKeys::with_capacity(per_key.len());
+    for (key, count) in per_key {
+        sorted.push(key, count);
+    }
+    Cow::Owned(sorted)
 }
