@@ -380,23 +380,7 @@ impl EventLog {
             return;
         }
         late.sort_by_key(|event| event.at_us);
-        let in_order = self.events.len();
-        // Grown by the late events' count, then filled from the back: each slot written is
-        // either free or already copied to its final place.
-        late.iter().for_each(|event| self.events.push(*event));
-        let (mut i, mut j) = (in_order, late.len());
-        for k in (0..self.events.len()).rev() {
-            if j == 0 {
-                break;
-            }
-            if i > 0 && self.events[i - 1].at_us > late[j - 1].at_us {
-                self.events[k] = self.events[i - 1];
-                i -= 1;
-            } else {
-                self.events[k] = late[j - 1];
-                j -= 1;
-            }
-        }
+        self.events = std::mem::take(&mut self.events).merged_with(&late);
     }
 
     /// The reference to idempotency key `key` used for message `ix`.

@@ -729,7 +729,7 @@ pub fn write(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io
     line(&header(scenario, outcome))?;
     let log = &outcome.log;
     for event in &log.events {
-        line(&event_line(log, event, scenario.queue.attributes.fifo))?;
+        line(&event_line(log, &event, scenario.queue.attributes.fifo))?;
     }
     // In the events' own unit, so the end is never a rounding error before the last event.
     let last_us = log.events.last().map_or(0, |e| e.at_us);
