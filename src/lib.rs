@@ -30,6 +30,7 @@
 //!   a second ends the process at once.
 //! - [`cli`]: the command line, the only code that prints or exits.
 //! - [`rng`]: one root seed, one independent stream per actor.
+//! - [`poll_clock`]: tokio's clock, read once per poll of a simulated run.
 //! - [`bench`]: the simulator benchmark behind `qsim bench` and `cargo bench`.
 //! - [`exit`]: the documented exit codes.
 
@@ -43,6 +44,7 @@ pub mod explore;
 pub mod guide;
 pub mod infra;
 pub mod interrupt;
+mod poll_clock;
 pub mod report;
 mod rng;
 pub mod runner;

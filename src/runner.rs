@@ -17,6 +17,7 @@ use crate::check::{self, Verdict};
 use crate::engine::{self, Outcome, Progress, ProgressHook, RunError};
 use crate::infra::ResourcesFile;
 use crate::interrupt::{ActiveRun, Interrupts, Signal};
+use crate::poll_clock::ReadOncePerPoll;
 use crate::scenario::Scenario;
 use crate::serve::{self, HistoryTap, ServeOptions};
 use crate::sqs::envelope::Profile;
@@ -627,9 +628,12 @@ fn realtime_block_on<T>(future: impl Future<Output = T>) -> T {
     tokio::task::LocalSet::new().block_on(&runtime, future)
 }
 
+/// Runs `future` on a paused runtime, its polls sharing one reading of the clock (the local
+/// tasks' included: `run_until` polls them within its own poll).
 fn simulated_block_on<T>(future: impl Future<Output = T>) -> T {
     let runtime = engine::simulated_runtime().expect("a current-thread runtime always builds");
-    tokio::task::LocalSet::new().block_on(&runtime, future)
+    let local_tasks = tokio::task::LocalSet::new();
+    runtime.block_on(ReadOncePerPoll::new(local_tasks.run_until(future)))
 }
 
 fn finish(

@@ -61,7 +61,7 @@ pub(super) async fn run<B: Backend>(
             let origin_us = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
-                .saturating_sub(ctx.origin().elapsed())
+                .saturating_sub(ctx.elapsed())
                 .as_micros();
             let mut argv = vec![
                 qsim.display().to_string(),

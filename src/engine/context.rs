@@ -363,12 +363,17 @@ impl<B: Backend> RunContext<B> {
         self.origin
     }
 
+    /// Time since the run started.
+    pub(super) fn elapsed(&self) -> Duration {
+        crate::poll_clock::now().saturating_duration_since(self.origin)
+    }
+
     pub(super) fn now_us(&self) -> u64 {
-        self.origin.elapsed().as_micros() as u64
+        self.elapsed().as_micros() as u64
     }
 
     pub(super) fn now_ms(&self) -> u64 {
-        self.origin.elapsed().as_millis() as u64
+        self.elapsed().as_millis() as u64
     }
 
     pub(super) fn actor(&self, name: &str) -> ActorId {

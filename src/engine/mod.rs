@@ -306,7 +306,7 @@ async fn run_provisioned<B: Backend + 'static>(
             _ = sleep(SETTLE_CHECK), if look_again => {}
         }
     };
-    let elapsed = ctx.origin().elapsed();
+    let elapsed = ctx.elapsed();
     tracing::debug!(scenario = %scenario.name, ?ending, ?elapsed, "run over");
     for task in &tasks {
         task.abort();
@@ -422,7 +422,7 @@ async fn report_progress<B: Backend>(ctx: Rc<RunContext<B>>, hook: ProgressHook)
 fn progress_now<B: Backend>(ctx: &RunContext<B>, in_flight: u64, dlq: u64) -> Progress {
     let live = ctx.live();
     Progress {
-        elapsed: ctx.origin().elapsed(),
+        elapsed: ctx.elapsed(),
         sent: live.sent,
         processed: live.messages_processed,
         in_flight,

@@ -75,7 +75,7 @@ pub(super) fn spawn<B: Backend + 'static>(
                         }
                     },
                 }
-                tracing::debug!(at = ?ctx.origin().elapsed(), action = ?entry.action, "timeline");
+                tracing::debug!(at = ?ctx.elapsed(), action = ?entry.action, "timeline");
                 execute(&ctx, &fleet, actor, &entry.action).await;
                 match entry.trigger {
                     Trigger::At(_) => pending.timed.set(pending.timed.get() - 1),

@@ -43,7 +43,7 @@ impl Clock {
     }
 
     pub(super) fn now(&self) -> Moment {
-        Moment::ZERO.after(Instant::now().saturating_duration_since(self.origin))
+        Moment::ZERO.after(crate::poll_clock::now().saturating_duration_since(self.origin))
     }
 
     pub(super) fn instant(&self, moment: Moment) -> Instant {
