@@ -17,7 +17,6 @@
 //! - lazy time: each operation first applies what became due since the previous one (move-task
 //!   steps, then the queue's timers), so no background task is needed and idle runs cost nothing.
 
-mod chunked;
 mod clock;
 mod counters;
 mod dedup;

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use crate::backend::{QueueDepth, QueueId};
 
-use super::chunked::Chunked;
 use super::clock::Moment;
 use super::message_id::MessageId;
 
@@ -189,9 +188,9 @@ const RELEASE_AT: usize = 4096;
 #[derive(Debug, Default)]
 pub(super) struct Store {
     /// Per slot, for the queue's life: old receipts stay classifiable.
-    generations: Chunked<Generations>,
+    generations: Vec<Generations>,
     /// The occupant of each slot; never longer than `generations`, shorter after a release.
-    messages: Chunked<Option<Stored>>,
+    messages: Vec<Option<Stored>>,
     free: Vec<u32>,
     next_seq: u64,
     depth: QueueDepth,
@@ -228,18 +227,17 @@ impl Store {
             }
         };
         let at = index as usize;
-        while self.messages.len() <= at {
-            self.messages.push(None);
+        if self.messages.len() <= at {
+            self.messages.resize_with(at + 1, || None);
         }
-        let generations = self.generations.get_mut(at).expect("a slot's generations");
+        let generations = &mut self.generations[at];
         generations.floor = generations.issued;
-        *self.messages.get_mut(at).expect("a place for every slot") = Some(message);
+        self.messages[at] = Some(message);
         index
     }
 
     pub(super) fn remove(&mut self, slot: u32) -> Stored {
-        let message = self
-            .occupant_place(slot)
+        let message = self.messages[slot as usize]
             .take()
             .expect("removing an occupied slot");
         count(&mut self.depth, message.state(), -1);
@@ -268,7 +266,7 @@ impl Store {
         if self.messages.capacity() < RELEASE_AT {
             return;
         }
-        self.messages = Chunked::default();
+        self.messages = Vec::new();
         self.free.clear();
         self.free.extend((0..self.generations.len() as u32).rev());
     }
@@ -278,13 +276,9 @@ impl Store {
     }
 
     fn occupant_mut(&mut self, slot: u32) -> &mut Stored {
-        self.occupant_place(slot).as_mut().expect("occupied slot")
-    }
-
-    fn occupant_place(&mut self, slot: u32) -> &mut Option<Stored> {
-        self.messages
-            .get_mut(slot as usize)
-            .expect("a place for every slot handed out")
+        self.messages[slot as usize]
+            .as_mut()
+            .expect("occupied slot")
     }
 
     /// The message named by `(slot, seq)`, if it is still stored.
@@ -319,7 +313,7 @@ impl Store {
     pub(super) fn deliver(&mut self, slot: u32, state: State) -> u32 {
         self.set_state(slot, state);
         self.occupant_mut(slot).receive_count += 1;
-        let generations = self.generations.get_mut(slot as usize).expect("a slot");
+        let generations = &mut self.generations[slot as usize];
         generations.issued += 1;
         generations.issued
     }
@@ -341,7 +335,7 @@ impl Store {
 
     /// The generation a receipt for this slot's occupant would carry now (0: never received).
     pub(super) fn generation(&self, slot: u32) -> u32 {
-        let entry = self.generations.get(slot as usize).expect("a slot");
+        let entry = &self.generations[slot as usize];
         if entry.issued > entry.floor {
             entry.issued
         } else {
