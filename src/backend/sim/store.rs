@@ -34,8 +34,9 @@ pub(super) enum State {
 /// One stored message (or an injected duplicate copy of one).
 ///
 /// Kept small because a backlog holds millions of them (issue 9): the id is its 16 bytes, the
-/// state is packed (its kind in the top bits of the sequence number, its moments unnamed), and
-/// what few messages carry sits behind one pointer in [`Rare`]. The size is held by a test.
+/// state is packed (its kind in the top bits of the sequence number, its moments in two fields
+/// that the kind gives a meaning), and what standard messages seldom carry sits behind one
+/// pointer in [`Rare`]. The size is held by a test.
 #[derive(Clone, Debug)]
 pub(super) struct Stored {
     /// The sequence number, with the kind of [`State`] in the top [`KIND_BITS`] bits.
@@ -55,8 +56,9 @@ pub(super) struct Stored {
     rare: Option<Box<Rare>>,
 }
 
-/// What only some messages carry: FIFO messages a group, redriven ones their origin, injected
-/// duplicates and their originals the link between them.
+/// What only some messages carry: FIFO messages their group id (so every FIFO message has this
+/// part, one allocation, as its id was before), redriven ones their origin, injected duplicates
+/// and their originals the link between them.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Rare {
     pub(super) group_id: Option<Arc<str>>,
