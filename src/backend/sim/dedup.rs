@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use super::clock::Moment;
 use super::fast_hash::FastMap;
+use super::message_id::MessageId;
 use crate::sqs::DeduplicationScope;
 use crate::sqs::facts::DEDUP_WINDOW;
 
@@ -45,7 +46,7 @@ impl DedupKey {
 
 #[derive(Debug)]
 struct Seen {
-    message_id: Arc<str>,
+    message_id: MessageId,
     until: Moment,
 }
 
@@ -58,12 +59,12 @@ pub(super) struct DedupWindow {
 
 impl DedupWindow {
     /// The message id of an earlier send with this key within the window, if any.
-    pub(super) fn original(&mut self, key: &DedupKey, now: Moment) -> Option<Arc<str>> {
+    pub(super) fn original(&mut self, key: &DedupKey, now: Moment) -> Option<MessageId> {
         self.expire(now);
-        self.seen.get(key).map(|seen| Arc::clone(&seen.message_id))
+        self.seen.get(key).map(|seen| seen.message_id)
     }
 
-    pub(super) fn remember(&mut self, key: DedupKey, message_id: Arc<str>, now: Moment) {
+    pub(super) fn remember(&mut self, key: DedupKey, message_id: MessageId, now: Moment) {
         let until = now.after(DEDUP_WINDOW);
         self.expiries.push_back((until, key.clone()));
         self.seen.insert(key, Seen { message_id, until });

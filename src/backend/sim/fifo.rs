@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::fast_hash::FastMap;
-use super::store::{State, Store};
+use super::store::{State, Store, Stored};
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -99,7 +99,7 @@ impl FifoOrder {
             }
             return false;
         };
-        let visible = store.get(front.slot).state == State::Visible;
+        let visible = store.get(front.slot).state() == State::Visible;
         if visible && !entry.in_ready {
             entry.in_ready = true;
             self.ready.push_back(group);
@@ -117,7 +117,7 @@ impl FifoOrder {
                 let entries = &self.groups[group as usize].entries;
                 while let Some(&entry) = entries.get(cursor.position) {
                     cursor.position += 1;
-                    match store.live(entry.slot, entry.seq).map(|m| m.state) {
+                    match store.live(entry.slot, entry.seq).map(Stored::state) {
                         None => continue,
                         Some(State::Visible) => return Some(entry.slot),
                         Some(_) => break,

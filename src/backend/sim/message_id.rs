@@ -1,6 +1,10 @@
-//! Message ids: UUID v4 strings drawn from a queue's seeded stream, so they look like SQS's and
-//! are the same for the same seed and sequence of sends. Formatted by hand into a stack buffer:
-//! the `Arc<str>` is the only allocation of a send.
+//! Message ids: UUID v4s drawn from a queue's seeded stream, so they look like SQS's and are the
+//! same for the same seed and sequence of sends.
+//!
+//! A stored message keeps its id as the 16 bytes of the UUID ([`MessageId`]); the text is made
+//! only where an id leaves the simulator (a send's outcome, a received message, the final
+//! listing), formatted by hand into a stack buffer. Stored messages thus hold no allocation for
+//! their id; see `store.rs` for why that matters.
 
 use std::sync::Arc;
 
@@ -9,22 +13,36 @@ use rand_chacha::ChaCha8Rng;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-pub(super) fn next_message_id(rng: &mut ChaCha8Rng) -> Arc<str> {
-    let mut bits: u128 = rng.random();
-    // Version 4, variant 10xx, as a real UUID v4.
-    bits = (bits & !(0xf << 76)) | (0x4 << 76);
-    bits = (bits & !(0x3 << 62)) | (0x2 << 62);
-    let mut text = [0u8; 36];
-    let mut nibble = 32;
-    for (position, byte) in text.iter_mut().enumerate() {
-        if matches!(position, 8 | 13 | 18 | 23) {
-            *byte = b'-';
-        } else {
-            nibble -= 1;
-            *byte = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
-        }
+/// The bits of a message id. Bytes rather than a `u128`, whose 16-byte alignment would pad every
+/// stored message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct MessageId([u8; 16]);
+
+impl MessageId {
+    /// The next id of a queue's id stream.
+    pub(super) fn next(rng: &mut ChaCha8Rng) -> MessageId {
+        let mut bits: u128 = rng.random();
+        // Version 4, variant 10xx, as a real UUID v4.
+        bits = (bits & !(0xf << 76)) | (0x4 << 76);
+        bits = (bits & !(0x3 << 62)) | (0x2 << 62);
+        MessageId(bits.to_be_bytes())
     }
-    Arc::from(std::str::from_utf8(&text).expect("ASCII hex"))
+
+    /// The id as SQS shows it: 36 characters, lowercase hex in groups of 8-4-4-4-12.
+    pub(super) fn text(self) -> Arc<str> {
+        let bits = u128::from_be_bytes(self.0);
+        let mut text = [0u8; 36];
+        let mut nibble = 32;
+        for (position, byte) in text.iter_mut().enumerate() {
+            if matches!(position, 8 | 13 | 18 | 23) {
+                *byte = b'-';
+            } else {
+                nibble -= 1;
+                *byte = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
+            }
+        }
+        Arc::from(std::str::from_utf8(&text).expect("ASCII hex"))
+    }
 }
 
 #[cfg(test)]
@@ -36,14 +54,21 @@ mod tests {
     fn ids_are_uuid_v4_shaped_distinct_and_seeded() {
         let mut a = stream(1, "sim-main");
         let mut b = stream(1, "sim-main");
-        let first = next_message_id(&mut a);
-        let second = next_message_id(&mut a);
-        assert_eq!(first, next_message_id(&mut b));
+        let first = MessageId::next(&mut a);
+        let second = MessageId::next(&mut a);
+        assert_eq!(first, MessageId::next(&mut b));
         assert_ne!(first, second);
+        let first = first.text();
         assert_eq!(first.len(), 36);
         assert_eq!(&first[14..15], "4");
         assert!(matches!(&first[19..20], "8" | "9" | "a" | "b"));
         let dashes: Vec<usize> = first.match_indices('-').map(|(i, _)| i).collect();
         assert_eq!(dashes, [8, 13, 18, 23]);
+    }
+
+    #[test]
+    fn the_text_spells_the_bits_in_order() {
+        let id = MessageId(0x0123_4567_89ab_4def_8123_4567_89ab_cdef_u128.to_be_bytes());
+        assert_eq!(&*id.text(), "01234567-89ab-4def-8123-456789abcdef");
     }
 }

@@ -371,7 +371,9 @@ impl Backend for SimBackend {
             Ok(batch
                 .iter()
                 .map(|message| match queue.send(now, message) {
-                    Ok(message_id) => Ok(SendOutcome { message_id }),
+                    Ok(message_id) => Ok(SendOutcome {
+                        message_id: message_id.text(),
+                    }),
                     Err(kind) => Err(BackendError::new(SEND, queue.name.clone(), kind)),
                 })
                 .collect())

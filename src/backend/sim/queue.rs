@@ -9,8 +9,9 @@
 //! - a stored message is in exactly one [`State`]; the depth counters follow from the store;
 //! - a visible message is reachable from the delivery order; an in-flight or delayed one has a
 //!   live timer for its `until`;
-//! - nothing here allocates per message except the message id made at send and the output
-//!   vectors a call returns.
+//! - nothing here allocates per stored message except the rare part of one that has any (see
+//!   [`Stored`]); the text of a message id is made per message that leaves (a send's outcome, a
+//!   receive), with the output vectors a call returns.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -30,15 +31,12 @@ use super::dedup::{DedupId, DedupKey, DedupWindow};
 use super::faults::Faults;
 use super::fifo::{Cursor, FifoOrder};
 use super::limits::{self, invalid};
-use super::message_id::next_message_id;
+use super::message_id::MessageId;
 use super::purge::PurgeWindow;
 use super::standard::StandardOrder;
-use super::store::{ReceiptStatus, State, Store, Stored};
+use super::store::{NO_GROUP, Rare, ReceiptStatus, State, Store, Stored};
 use super::timers::{ExpiryQueue, Timer, TimerHeap};
 use crate::sqs::facts::{MAX_DELAY, MAX_VISIBILITY_TIMEOUT};
-
-/// Group index of messages on a standard queue.
-const NO_GROUP: u32 = u32::MAX;
 
 #[derive(Debug)]
 enum Order {
@@ -50,7 +48,7 @@ enum Order {
 /// receive count) or moved back by a move task (becomes a new message there).
 #[derive(Debug)]
 pub(super) struct Transfer {
-    pub(super) message_id: Arc<str>,
+    pub(super) message_id: MessageId,
     pub(super) body: Arc<str>,
     pub(super) group_id: Option<Arc<str>>,
     pub(super) enqueued_at: Moment,
@@ -59,14 +57,15 @@ pub(super) struct Transfer {
 }
 
 impl Transfer {
-    fn from_stored(message: Stored) -> Transfer {
+    fn from_stored(mut message: Stored) -> Transfer {
+        let rare = message.take_rare();
         Transfer {
             message_id: message.message_id,
             body: message.body,
-            group_id: message.group_id,
+            group_id: rare.group_id,
             enqueued_at: message.enqueued_at,
             receive_count: message.receive_count,
-            origin: message.origin,
+            origin: rare.origin,
         }
     }
 }
@@ -192,7 +191,7 @@ impl Queue {
             let Some(message) = self.store.live(timer.slot, timer.seq) else {
                 continue;
             };
-            let first_time = match message.state {
+            let first_time = match message.state() {
                 State::InFlight { until, .. } if until == timer.at => false,
                 State::Delayed { until } if until == timer.at => true,
                 _ => continue,
@@ -233,7 +232,7 @@ impl Queue {
         &mut self,
         now: Moment,
         message: &OutgoingMessage,
-    ) -> Result<Arc<str>, BackendErrorKind> {
+    ) -> Result<MessageId, BackendErrorKind> {
         limits::body(&message.body)?;
         let dedup_key = if self.spec.attributes.fifo {
             if message.group_id.is_none() {
@@ -273,9 +272,9 @@ impl Queue {
         let delay = message.delay.unwrap_or(self.spec.attributes.delay);
         limits::at_most(delay, MAX_DELAY, "DelaySeconds")?;
 
-        let message_id = next_message_id(&mut self.ids);
+        let message_id = MessageId::next(&mut self.ids);
         let transfer = Transfer {
-            message_id: Arc::clone(&message_id),
+            message_id,
             body: Arc::clone(&message.body),
             group_id: message.group_id.clone(),
             enqueued_at: now,
@@ -292,7 +291,7 @@ impl Queue {
         let (slot, seq) = self.admit(transfer, state, None);
         self.purge.record_send(now, slot, seq);
         if let Some(key) = dedup_key {
-            self.dedup.remember(key, Arc::clone(&message_id), now);
+            self.dedup.remember(key, message_id, now);
         }
         // A delayed send adds a timer that may be earlier than a long poll's planned wake-up.
         self.woken = true;
@@ -324,16 +323,18 @@ impl Queue {
                 && message.receive_count >= redrive.max_receive_count
             {
                 // Not `remove`: a FIFO group being drained is re-examined at `finish`.
-                let mut message = self.store.remove(slot);
-                message.origin = Some(self.id);
+                let message = self.store.remove(slot);
                 let kind = TransitionKind::DeadLettered {
                     receive_count: message.receive_count,
                 };
                 self.note(now, kind, Arc::clone(&message.body));
-                redriven.push(Transfer::from_stored(message));
+                redriven.push(Transfer {
+                    origin: Some(self.id),
+                    ..Transfer::from_stored(message)
+                });
                 continue;
             }
-            let seq = message.seq;
+            let seq = message.seq();
             let generation = self.store.deliver(
                 slot,
                 State::InFlight {
@@ -348,19 +349,20 @@ impl Queue {
             });
             let message = self.store.get(slot);
             out.push(ReceivedMessage {
-                message_id: Arc::clone(&message.message_id),
+                message_id: message.message_id.text(),
                 body: Arc::clone(&message.body),
                 receipt: Receipt::Token {
                     slot: self.token_slot(slot),
                     generation,
                 },
                 receive_count: message.receive_count,
-                group_id: message.group_id.clone(),
+                group_id: message.group_id().cloned(),
             });
             // Drawn for every delivery, so the fault stream does not depend on earlier copies.
-            let duplicate =
-                !self.spec.attributes.fifo && message.copy_of.is_none() && self.faults.duplicate();
-            if duplicate && !message.duplicated {
+            let duplicate = !self.spec.attributes.fifo
+                && message.copy_of().is_none()
+                && self.faults.duplicate();
+            if duplicate && !message.duplicated() {
                 duplicated.push(slot);
             }
         }
@@ -371,17 +373,17 @@ impl Queue {
         for slot in duplicated {
             self.store.mark_duplicated(slot);
             let original = self.store.get(slot);
-            let copy_of = Some((slot, original.seq));
+            let copy_of = Some((slot, original.seq()));
             let transfer = Transfer {
-                message_id: Arc::clone(&original.message_id),
+                message_id: original.message_id,
                 body: Arc::clone(&original.body),
-                group_id: original.group_id.clone(),
+                group_id: original.group_id().cloned(),
                 enqueued_at: original.enqueued_at,
                 // The copy shares the history before this delivery, not this delivery itself:
                 // both copies report the same receive count, and a copy does not bring the
                 // message closer to its redrive.
                 receive_count: original.receive_count - 1,
-                origin: original.origin,
+                origin: original.origin(),
             };
             self.note(now, TransitionKind::Duplicated, Arc::clone(&transfer.body));
             self.admit(transfer, State::Visible, copy_of);
@@ -405,7 +407,7 @@ impl Queue {
                 Ok(())
             }
             ReceiptStatus::Current(slot) => {
-                let in_flight = matches!(self.store.get(slot).state, State::InFlight { .. });
+                let in_flight = matches!(self.store.get(slot).state(), State::InFlight { .. });
                 if self.spec.attributes.fifo && !in_flight {
                     return Err(BackendErrorKind::ReceiptHandleInvalid);
                 }
@@ -418,7 +420,7 @@ impl Queue {
     /// Deletes a message and, for an injected copy, the original it was copied from.
     fn delete_stored(&mut self, slot: u32) {
         let message = self.remove(slot);
-        if let Some((original, seq)) = message.copy_of
+        if let Some((original, seq)) = message.copy_of()
             && self.store.live(original, seq).is_some()
         {
             self.remove(original);
@@ -444,7 +446,7 @@ impl Queue {
             ReceiptStatus::Current(slot) => slot,
         };
         let message = self.store.get(slot);
-        let State::InFlight { received_at, .. } = message.state else {
+        let State::InFlight { received_at, .. } = message.state() else {
             return Ok(());
         };
         let until = now.after(timeout);
@@ -457,7 +459,7 @@ impl Queue {
             self.store.set_state(slot, State::Visible);
             self.make_available(slot, false);
         } else {
-            let seq = message.seq;
+            let seq = message.seq();
             self.store
                 .set_state(slot, State::InFlight { until, received_at });
             self.timers.push(Timer {
@@ -481,7 +483,7 @@ impl Queue {
         let mut gone = Vec::new();
         for (slot, message) in self.store.all() {
             match self.faults.purge_reach(length) {
-                Some(after) => lingering.push((now.after(after), slot, message.seq)),
+                Some(after) => lingering.push((now.after(after), slot, message.seq())),
                 None => gone.push(slot),
             }
         }
@@ -540,7 +542,7 @@ impl Queue {
     pub(super) fn arrive_moved(&mut self, now: Moment, transfer: Transfer) {
         self.note(now, TransitionKind::Redriven, Arc::clone(&transfer.body));
         let moved = Transfer {
-            message_id: next_message_id(&mut self.ids),
+            message_id: MessageId::next(&mut self.ids),
             enqueued_at: now,
             receive_count: 0,
             origin: None,
@@ -583,14 +585,14 @@ impl Queue {
             .all()
             .into_iter()
             .map(|(slot, message)| ReceivedMessage {
-                message_id: Arc::clone(&message.message_id),
+                message_id: message.message_id.text(),
                 body: Arc::clone(&message.body),
                 receipt: Receipt::Token {
                     slot: self.token_slot(slot),
                     generation: self.store.generation(slot),
                 },
                 receive_count: message.receive_count,
-                group_id: message.group_id.clone(),
+                group_id: message.group_id().cloned(),
             })
             .collect()
     }
@@ -604,19 +606,20 @@ impl Queue {
     ) -> (u32, u64) {
         let seq = self.store.next_seq();
         let expires = transfer.enqueued_at.after(self.spec.attributes.retention);
-        let slot = self.store.insert(Stored {
+        let slot = self.store.insert(Stored::new(
             seq,
-            message_id: transfer.message_id,
-            body: transfer.body,
-            group_id: transfer.group_id,
-            group: NO_GROUP,
-            enqueued_at: transfer.enqueued_at,
-            receive_count: transfer.receive_count,
+            transfer.message_id,
+            transfer.body,
+            transfer.enqueued_at,
+            transfer.receive_count,
             state,
-            origin: transfer.origin,
-            copy_of,
-            duplicated: false,
-        });
+            Rare {
+                group_id: transfer.group_id,
+                origin: transfer.origin,
+                copy_of,
+                duplicated: false,
+            },
+        ));
         self.retention.push(Timer {
             at: expires,
             seq,
@@ -641,14 +644,14 @@ impl Queue {
     /// message holds no group, so it neither blocks one nor keeps an emptied one alive.
     fn make_available(&mut self, slot: u32, first_time: bool) {
         let message = self.store.get(slot);
-        let (seq, group) = (message.seq, message.group);
+        let (seq, group) = (message.seq(), message.group);
         let deliverable = match &mut self.order {
             Order::Standard(order) => {
                 order.push(slot, seq);
                 true
             }
             Order::Fifo(order) if first_time => {
-                let group = match &message.group_id {
+                let group = match message.group_id() {
                     Some(id) => order.group(id),
                     None => order.group(&Arc::from("")),
                 };
@@ -697,7 +700,7 @@ impl Queue {
 fn timer_live(store: &Store, timer: &Timer) -> bool {
     store
         .live(timer.slot, timer.seq)
-        .is_some_and(|m| match m.state {
+        .is_some_and(|m| match m.state() {
             State::InFlight { until, .. } | State::Delayed { until } => until == timer.at,
             State::Visible => false,
         })

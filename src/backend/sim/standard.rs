@@ -54,5 +54,5 @@ impl StandardOrder {
 fn is_visible(store: &Store, entry: Entry) -> bool {
     store
         .live(entry.slot, entry.seq)
-        .is_some_and(|m| m.state == State::Visible)
+        .is_some_and(|m| m.state() == State::Visible)
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::backend::{QueueDepth, QueueId};
 
 use super::clock::Moment;
+use super::message_id::MessageId;
 
 /// Where a stored message is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,19 +32,36 @@ pub(super) enum State {
 }
 
 /// One stored message (or an injected duplicate copy of one).
+///
+/// Kept small because a backlog holds millions of them (issue 9): the id is its 16 bytes, the
+/// state is packed (its kind in the top bits of the sequence number, its moments in two fields
+/// that the kind gives a meaning), and what standard messages seldom carry sits behind one
+/// pointer in [`Rare`]. The size is held by a test.
 #[derive(Clone, Debug)]
 pub(super) struct Stored {
-    pub(super) seq: u64,
-    pub(super) message_id: Arc<str>,
+    /// The sequence number, with the kind of [`State`] in the top [`KIND_BITS`] bits.
+    seq_and_kind: u64,
+    pub(super) message_id: MessageId,
     pub(super) body: Arc<str>,
-    pub(super) group_id: Option<Arc<str>>,
+    /// Retention counts from here; kept when a message is redriven to a DLQ.
+    pub(super) enqueued_at: Moment,
+    /// `until` of an in-flight or delayed message.
+    until: Moment,
+    /// `received_at` of an in-flight message.
+    received_at: Moment,
+    pub(super) receive_count: u32,
     /// Index of the FIFO group, set when the message first becomes available (unused on
     /// standard queues).
     pub(super) group: u32,
-    /// Retention counts from here; kept when a message is redriven to a DLQ.
-    pub(super) enqueued_at: Moment,
-    pub(super) receive_count: u32,
-    pub(super) state: State,
+    rare: Option<Box<Rare>>,
+}
+
+/// What only some messages carry: FIFO messages their group id (so every FIFO message has this
+/// part, one allocation, as its id was before), redriven ones their origin, injected duplicates
+/// and their originals the link between them.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Rare {
+    pub(super) group_id: Option<Arc<str>>,
     /// The queue a redriven message came from (where a move task returns it).
     pub(super) origin: Option<QueueId>,
     /// For an injected duplicate: the original, deleted together with the copy if still stored.
@@ -51,6 +69,98 @@ pub(super) struct Stored {
     /// An original that already left a copy: one is the most it leaves, or a message that comes
     /// back at once (a 0 s visibility timeout) would multiply without end at one instant.
     pub(super) duplicated: bool,
+}
+
+/// Group index of messages on a standard queue, and of FIFO messages not yet available.
+pub(super) const NO_GROUP: u32 = u32::MAX;
+
+const KIND_BITS: u32 = 2;
+const SEQ_BITS: u32 = u64::BITS - KIND_BITS;
+const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+const VISIBLE: u64 = 0;
+const IN_FLIGHT: u64 = 1;
+const DELAYED: u64 = 2;
+
+impl Stored {
+    pub(super) fn new(
+        seq: u64,
+        message_id: MessageId,
+        body: Arc<str>,
+        enqueued_at: Moment,
+        receive_count: u32,
+        state: State,
+        rare: Rare,
+    ) -> Stored {
+        let has_rare = rare.group_id.is_some()
+            || rare.origin.is_some()
+            || rare.copy_of.is_some()
+            || rare.duplicated;
+        let mut stored = Stored {
+            seq_and_kind: seq,
+            message_id,
+            body,
+            enqueued_at,
+            until: Moment::ZERO,
+            received_at: Moment::ZERO,
+            receive_count,
+            group: NO_GROUP,
+            rare: has_rare.then(|| Box::new(rare)),
+        };
+        stored.put_state(state);
+        stored
+    }
+
+    pub(super) fn seq(&self) -> u64 {
+        self.seq_and_kind & SEQ_MASK
+    }
+
+    pub(super) fn state(&self) -> State {
+        match self.seq_and_kind >> SEQ_BITS {
+            VISIBLE => State::Visible,
+            IN_FLIGHT => State::InFlight {
+                until: self.until,
+                received_at: self.received_at,
+            },
+            _ => State::Delayed { until: self.until },
+        }
+    }
+
+    fn put_state(&mut self, state: State) {
+        let kind = match state {
+            State::Visible => VISIBLE,
+            State::InFlight { until, received_at } => {
+                self.until = until;
+                self.received_at = received_at;
+                IN_FLIGHT
+            }
+            State::Delayed { until } => {
+                self.until = until;
+                DELAYED
+            }
+        };
+        self.seq_and_kind = self.seq() | (kind << SEQ_BITS);
+    }
+
+    pub(super) fn group_id(&self) -> Option<&Arc<str>> {
+        self.rare.as_ref()?.group_id.as_ref()
+    }
+
+    pub(super) fn origin(&self) -> Option<QueueId> {
+        self.rare.as_ref()?.origin
+    }
+
+    pub(super) fn copy_of(&self) -> Option<(u32, u64)> {
+        self.rare.as_ref()?.copy_of
+    }
+
+    pub(super) fn duplicated(&self) -> bool {
+        self.rare.as_ref().is_some_and(|rare| rare.duplicated)
+    }
+
+    /// Takes the rare part, leaving none (for a message leaving the store).
+    pub(super) fn take_rare(&mut self) -> Rare {
+        self.rare.take().map(|rare| *rare).unwrap_or_default()
+    }
 }
 
 /// What a receipt token refers to.
@@ -100,11 +210,15 @@ impl Store {
     /// The next sequence number; pass it to [`Store::insert`].
     pub(super) fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
+        assert!(
+            self.next_seq <= SEQ_MASK,
+            "fewer than 2^62 sends to one queue"
+        );
         self.next_seq
     }
 
     pub(super) fn insert(&mut self, message: Stored) -> u32 {
-        count(&mut self.depth, message.state, 1);
+        count(&mut self.depth, message.state(), 1);
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
@@ -128,7 +242,7 @@ impl Store {
         let message = self.messages[slot as usize]
             .take()
             .expect("removing an occupied slot");
-        count(&mut self.depth, message.state, -1);
+        count(&mut self.depth, message.state(), -1);
         self.free.push(slot);
         if self.depth.total() == 0 {
             self.release();
@@ -171,13 +285,14 @@ impl Store {
 
     /// The message named by `(slot, seq)`, if it is still stored.
     pub(super) fn live(&self, slot: u32, seq: u64) -> Option<&Stored> {
-        self.occupant(slot).filter(|m| m.seq == seq)
+        self.occupant(slot).filter(|m| m.seq() == seq)
     }
 
     /// The occupant of a slot known to be occupied.
     /// Records that the message in `slot` left its one injected copy.
     pub(super) fn mark_duplicated(&mut self, slot: u32) {
-        self.occupant_mut(slot).duplicated = true;
+        let message = self.occupant_mut(slot);
+        message.rare.get_or_insert_default().duplicated = true;
     }
 
     pub(super) fn get(&self, slot: u32) -> &Stored {
@@ -186,7 +301,8 @@ impl Store {
 
     pub(super) fn set_state(&mut self, slot: u32, state: State) {
         let message = self.occupant_mut(slot);
-        let old = std::mem::replace(&mut message.state, state);
+        let old = message.state();
+        message.put_state(state);
         count(&mut self.depth, old, -1);
         count(&mut self.depth, state, 1);
     }
@@ -237,7 +353,7 @@ impl Store {
             .enumerate()
             .filter_map(|(index, slot)| slot.as_ref().map(|m| (index as u32, m)))
             .collect();
-        all.sort_by_key(|(_, m)| m.seq);
+        all.sort_by_key(|(_, m)| m.seq());
         all
     }
 }
@@ -264,19 +380,52 @@ mod tests {
     use super::*;
 
     fn message(store: &mut Store) -> Stored {
-        Stored {
-            seq: store.next_seq(),
-            message_id: Arc::from("id"),
-            body: Arc::from("body"),
-            group_id: None,
-            group: 0,
-            enqueued_at: Moment::ZERO,
-            receive_count: 0,
-            state: State::Visible,
-            origin: None,
-            copy_of: None,
-            duplicated: false,
+        Stored::new(
+            store.next_seq(),
+            MessageId::next(&mut crate::rng::stream(1, "store")),
+            Arc::from("body"),
+            Moment::ZERO,
+            0,
+            State::Visible,
+            Rare::default(),
+        )
+    }
+
+    #[test]
+    fn a_stored_message_stays_small() {
+        // An occupied slot: the store holds `Option<Stored>` per slot, with no room for a tag.
+        assert!(
+            size_of::<Option<Stored>>() <= 80,
+            "{}",
+            size_of::<Option<Stored>>()
+        );
+    }
+
+    #[test]
+    fn the_packed_state_reads_back_as_written() {
+        let mut store = Store::default();
+        let stored = message(&mut store);
+        let seq = stored.seq();
+        let slot = store.insert(stored);
+        let states = [
+            State::InFlight {
+                until: Moment::from_nanos(7),
+                received_at: Moment::from_nanos(3),
+            },
+            State::Delayed {
+                until: Moment::from_nanos(9),
+            },
+            State::Visible,
+        ];
+        for state in states {
+            store.set_state(slot, state);
+            assert_eq!(store.get(slot).state(), state);
+            assert_eq!(store.get(slot).seq(), seq);
         }
+        assert!(!store.get(slot).duplicated());
+        store.mark_duplicated(slot);
+        assert!(store.get(slot).duplicated());
+        assert_eq!(store.get(slot).state(), State::Visible);
     }
 
     #[test]
