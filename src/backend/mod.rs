@@ -157,7 +157,11 @@ pub trait Backend {
     async fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, BackendError>;
 
     /// The whole table as the checks read it after the run: a [`Backend::scan`] kept compact.
-    async fn final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
+    ///
+    /// A run calls it last, right before its teardown deletes the tables, so a backend may let
+    /// go of the table as it reads it (the simulator does: it would otherwise hold a million
+    /// items twice at the end of a run).
+    async fn take_final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
         let scanned = self.scan(table).await?;
         let items = scanned
             .iter()

@@ -27,9 +27,10 @@ impl<V> Default for SortedKeys<V> {
 }
 
 impl<V> SortedKeys<V> {
-    pub fn with_capacity(keys: usize) -> Self {
+    /// Room for `keys` keys of `text_bytes` bytes together.
+    pub fn with_capacity(keys: usize, text_bytes: usize) -> Self {
         SortedKeys {
-            text: String::new(),
+            text: String::with_capacity(text_bytes),
             ends: Vec::with_capacity(keys),
             values: Vec::with_capacity(keys),
         }
@@ -63,7 +64,8 @@ impl<V> SortedKeys<V> {
         let mut entries = entries;
         // Stable: equal keys keep their order, so the last one given is the one pushed last.
         entries.sort_by(|(a, _), (b, _)| a.as_ref().cmp(b.as_ref()));
-        let mut map = SortedKeys::with_capacity(entries.len());
+        let text_bytes = entries.iter().map(|(key, _)| key.as_ref().len()).sum();
+        let mut map = SortedKeys::with_capacity(entries.len(), text_bytes);
         for (key, value) in entries {
             map.push(key.as_ref(), value);
         }

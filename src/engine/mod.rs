@@ -360,8 +360,8 @@ async fn run_provisioned<B: Backend + 'static>(
     let final_state = FinalState {
         main: main_left,
         dlq: dlq_left,
-        status: backend.final_items(Table::Status).await?,
-        side_effects: backend.final_items(Table::SideEffects).await?,
+        status: backend.take_final_items(Table::Status).await?,
+        side_effects: backend.take_final_items(Table::SideEffects).await?,
         move_task,
     };
     Ok(Outcome {

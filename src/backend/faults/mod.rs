@@ -650,8 +650,8 @@ impl<B: Backend> Backend for FaultLayer<B> {
         self.inner.scan(table).await
     }
 
-    async fn final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
-        self.inner.final_items(table).await
+    async fn take_final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
+        self.inner.take_final_items(table).await
     }
 
     fn observes_transitions(&self) -> bool {

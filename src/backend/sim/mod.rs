@@ -580,11 +580,11 @@ impl Backend for SimBackend {
             .map_err(table_error("Scan", table))
     }
 
-    async fn final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
+    async fn take_final_items(&self, table: Table) -> Result<FinalItems, BackendError> {
         tokio::task::yield_now().await;
         self.tables
-            .borrow()
-            .final_items(table)
+            .borrow_mut()
+            .take_final_items(table)
             .map_err(table_error("Scan", table))
     }
 

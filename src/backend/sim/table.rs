@@ -158,13 +158,14 @@ impl Tables {
         update: &Update,
     ) -> Result<UpdateOutcome, BackendErrorKind> {
         check_write(self.created, key)?;
-        let existing = self.keys.find(key).and_then(|id| self.item_at(table, id));
+        let known = self.keys.find(key);
+        let existing = known.and_then(|id| self.item_at(table, id));
         if !holds(update.condition, existing.as_ref()) {
             return Ok(UpdateOutcome::ConditionFailed(existing));
         }
         let mut item = existing.unwrap_or_default();
         apply(&mut item, update);
-        let id = self.keys.intern(key);
+        let id = known.unwrap_or_else(|| self.keys.intern(key));
         self.store(table, id, &item);
         Ok(UpdateOutcome::Updated(item))
     }
@@ -187,11 +188,17 @@ impl Tables {
         Ok(all)
     }
 
-    /// [`Tables::scan`] for the checks: the keys copied into one string, no `Item` built.
-    pub(super) fn final_items(&self, table: Table) -> Result<FinalItems, BackendErrorKind> {
+    /// [`Tables::scan`] for the checks, the table given up as it is read: its items, and the
+    /// key index once neither table has any left. The keys are copied into one string and no
+    /// `Item` is built.
+    pub(super) fn take_final_items(
+        &mut self,
+        table: Table,
+    ) -> Result<FinalItems, BackendErrorKind> {
         let ids = self.sorted_ids(table)?;
-        let items = self.items(table).ok_or(BackendErrorKind::NotFound)?;
-        let mut all = FinalItems::with_capacity(ids.len());
+        let items = std::mem::take(self.items_mut(table));
+        let text_bytes = ids.iter().map(|&id| self.keys.key(id).len()).sum();
+        let mut all = FinalItems::with_capacity(ids.len(), text_bytes);
         for id in ids {
             if let Some(stored) = &items[id as usize] {
                 let item = FinalItem {
@@ -201,6 +208,11 @@ impl Tables {
                 };
                 all.push(self.keys.key(id), item);
             }
+        }
+        drop(items);
+        self.bodies.retain(|(of, _), _| *of != table);
+        if self.status.is_empty() && self.side_effects.is_empty() {
+            self.keys = KeyIndex::default();
         }
         Ok(all)
     }
@@ -420,6 +432,56 @@ mod tests {
             .map(|(k, _)| k)
             .collect();
         assert_eq!(keys, ["record:m"]);
+    }
+
+    #[test]
+    fn final_items_are_the_scan_and_give_the_tables_up() {
+        let mut tables = Tables::default();
+        tables.create();
+        let versioned = Update {
+            set_version: Some(7),
+            add_count: 1,
+            ..Update::default()
+        };
+        for key in ["b", "a", "entity:c"] {
+            tables.update(Table::SideEffects, key, &versioned).unwrap();
+        }
+        let started = Item {
+            status: Some(Status::Started),
+            body: Some(Arc::from("{}")),
+            ..Item::default()
+        };
+        tables.put_if_absent(Table::Status, "a", &started).unwrap();
+        let expected = |table| -> Vec<(String, FinalItem)> {
+            let scanned = tables.scan(table).unwrap();
+            scanned
+                .iter()
+                .map(|(k, i)| (k.clone(), FinalItem::of(i)))
+                .collect()
+        };
+        let (status, effects) = (expected(Table::Status), expected(Table::SideEffects));
+
+        let taken = tables.take_final_items(Table::SideEffects).unwrap();
+        let taken: Vec<(String, FinalItem)> =
+            taken.iter().map(|(k, i)| (k.to_owned(), *i)).collect();
+        assert_eq!(taken, effects);
+        assert_eq!(tables.scan(Table::SideEffects).unwrap(), []);
+        // The other table, and the keys it shares, are untouched.
+        assert_eq!(tables.get(Table::Status, "a").unwrap(), Some(started));
+        let taken = tables.take_final_items(Table::Status).unwrap();
+        assert_eq!(
+            taken
+                .iter()
+                .map(|(k, i)| (k.to_owned(), *i))
+                .collect::<Vec<_>>(),
+            status
+        );
+        assert!(tables.bodies.is_empty());
+        assert_eq!(
+            tables.keys.find("a"),
+            None,
+            "the key index went with the last table"
+        );
     }
 
     #[test]

@@ -91,7 +91,8 @@ fn effects_per_key<'a>(input: &Input<'a>) -> Cow<'a, SortedKeys<u32>> {
     for (key, applies) in &facts.applies_by_business_key {
         *per_key.entry(key).or_default() += applies;
     }
-    let mut sorted = SortedKeys::with_capacity(per_key.len());
+    let text_bytes = per_key.keys().map(|key| key.len()).sum();
+    let mut sorted = SortedKeys::with_capacity(per_key.len(), text_bytes);
     for (key, count) in per_key {
         sorted.push(key, count);
     }
