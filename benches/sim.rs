@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 const MIN_RATE: f64 = 80_000.0;
-const MAX_PEAK_MIB: u64 = 800;
+const MAX_PEAK_MIB: u64 = 600;
 const MAX_RATIO: f64 = 10.0;
 
 fn main() -> ExitCode {
