@@ -47,18 +47,25 @@ fn options(server: &ServerHandle) -> AwsOptions {
     }
 }
 
-async fn sdk_config(server: &ServerHandle) -> aws_config::SdkConfig {
-    options(server)
+/// The SDK's configuration for `server`, signing with the access key id `key` (the served
+/// simulator names a caller signing as `qsim.NAME`), with the SDK's retries or without.
+async fn config_signing_as(
+    server: &ServerHandle,
+    key: &'static str,
+    retries: bool,
+) -> aws_config::SdkConfig {
+    let credentials = Credentials::new(key, "secret", None, None, "qsim-serve-tests");
+    let mut loader = options(server)
         .config_loader()
-        .credentials_provider(Credentials::new(
-            "any",
-            "thing",
-            None,
-            None,
-            "qsim-serve-tests",
-        ))
-        .load()
-        .await
+        .credentials_provider(credentials);
+    if !retries {
+        loader = loader.retry_config(aws_config::retry::RetryConfig::disabled());
+    }
+    loader.load().await
+}
+
+async fn sdk_config(server: &ServerHandle) -> aws_config::SdkConfig {
+    config_signing_as(server, "any", true).await
 }
 
 async fn sqs(server: &ServerHandle) -> aws_sdk_sqs::Client {
@@ -769,13 +776,7 @@ async fn the_history_records_calls_messages_and_transitions() {
 /// A client signing with the access key id `key`, without retries: each call's own answer
 /// (or its absence) is what the test sees.
 async fn sqs_signing_as(server: &ServerHandle, key: &'static str) -> aws_sdk_sqs::Client {
-    let config = options(server)
-        .config_loader()
-        .credentials_provider(Credentials::new(key, "secret", None, None, "test"))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
-    aws_sdk_sqs::Client::new(&config)
+    aws_sdk_sqs::Client::new(&config_signing_as(server, key, false).await)
 }
 
 /// Each `call` line's operation, with its field `field` (`error`, `caller`).
