@@ -35,7 +35,7 @@ pub(crate) use table::{
 };
 pub use types::{
     CALLER_KEY_PREFIX, Capabilities, Capability, OutgoingMessage, QueueId, QueueSpec, Reachable,
-    Receipt, ReceiveRequest, ReceivedMessage, Redrive,
+    Receipt, ReceiveRequest, ReceivedMessage, Redrive, SqsMessageId,
 };
 pub(crate) use types::{
     MoveTask, MoveTaskState, QueueDepth, QueueTransition, SendOutcome, TransitionKind,

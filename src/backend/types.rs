@@ -42,7 +42,82 @@ pub struct OutgoingMessage {
 /// What SQS answered for one accepted entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SendOutcome {
-    pub message_id: Arc<str>,
+    pub message_id: SqsMessageId,
+}
+
+/// The id SQS gives a message: the text a queue answered, or the simulator's UUID kept as its 16
+/// bytes and spelled out only when asked ([`SqsMessageId::text`]). qsim's own producers and
+/// consumers never read it, and a million-message run would otherwise spell two million of
+/// them (each send's and each receive's); `qsim serve` and the AWS backend's bookkeeping do.
+#[derive(Clone, Debug)]
+pub struct SqsMessageId(IdRepr);
+
+#[derive(Clone, Debug)]
+enum IdRepr {
+    /// A UUID's bits, most significant byte first.
+    Uuid([u8; 16]),
+    Text(Arc<str>),
+}
+
+impl SqsMessageId {
+    pub(crate) fn from_uuid(bits: [u8; 16]) -> SqsMessageId {
+        SqsMessageId(IdRepr::Uuid(bits))
+    }
+
+    /// The id as SQS shows it; a UUID as 36 characters, lowercase hex grouped 8-4-4-4-12.
+    pub fn text(&self) -> Arc<str> {
+        match &self.0 {
+            IdRepr::Text(text) => Arc::clone(text),
+            IdRepr::Uuid(bits) => uuid_text(*bits),
+        }
+    }
+}
+
+fn uuid_text(bits: [u8; 16]) -> Arc<str> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bits = u128::from_be_bytes(bits);
+    let mut text = [0u8; 36];
+    let mut nibble = 32;
+    for (position, byte) in text.iter_mut().enumerate() {
+        if matches!(position, 8 | 13 | 18 | 23) {
+            *byte = b'-';
+        } else {
+            nibble -= 1;
+            *byte = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
+        }
+    }
+    Arc::from(std::str::from_utf8(&text).expect("ASCII hex"))
+}
+
+impl From<Arc<str>> for SqsMessageId {
+    fn from(text: Arc<str>) -> SqsMessageId {
+        SqsMessageId(IdRepr::Text(text))
+    }
+}
+
+impl From<&str> for SqsMessageId {
+    fn from(text: &str) -> SqsMessageId {
+        SqsMessageId(IdRepr::Text(Arc::from(text)))
+    }
+}
+
+/// Equal when they spell the same id, however each is kept.
+impl PartialEq for SqsMessageId {
+    fn eq(&self, other: &SqsMessageId) -> bool {
+        match (&self.0, &other.0) {
+            (IdRepr::Uuid(a), IdRepr::Uuid(b)) => a == b,
+            (IdRepr::Text(a), IdRepr::Text(b)) => a == b,
+            _ => self.text() == other.text(),
+        }
+    }
+}
+
+impl Eq for SqsMessageId {}
+
+impl std::fmt::Display for SqsMessageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
 }
 
 /// ReceiveMessage parameters.
@@ -59,7 +134,7 @@ pub struct ReceiveRequest {
 /// One delivered message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReceivedMessage {
-    pub message_id: Arc<str>,
+    pub message_id: SqsMessageId,
     pub body: Arc<str>,
     pub receipt: Receipt,
     /// ApproximateReceiveCount, including this delivery.

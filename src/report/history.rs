@@ -352,7 +352,7 @@ impl<'a> Reader<'a> {
             None => "{}".to_owned(),
         };
         let remaining = ReceivedMessage {
-            message_id: id.clone().unwrap_or_else(|| "unexpected".into()),
+            message_id: id.clone().unwrap_or_else(|| "unexpected".into()).into(),
             body: body.into(),
             receipt: Receipt::Handle("history".into()),
             receive_count: field(value, "receive_count")?,

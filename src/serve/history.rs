@@ -68,7 +68,7 @@ impl Note {
         Note {
             event: "received",
             queue: queue.to_owned(),
-            message_id: Arc::clone(&message.message_id),
+            message_id: message.message_id.text(),
             body: Arc::clone(&message.body),
             receive_count: Some(message.receive_count),
         }

@@ -137,7 +137,7 @@ impl AwsBackend {
                 (quiet, stuck) = (0, 0);
                 for mut message in batch {
                     // Standard queues may deliver a copy twice; a message is stored once.
-                    if !seen.insert(message.message_id.clone()) {
+                    if !seen.insert(message.message_id.text()) {
                         continue;
                     }
                     if let Receipt::Handle(handle) = &message.receipt {

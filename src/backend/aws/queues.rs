@@ -21,7 +21,7 @@ use super::purge_windows::PURGE_WINDOWS;
 use super::sqs_attributes::{redrive_policy, sqs_attributes};
 use crate::backend::{
     BackendError, BackendErrorKind, MoveTask, MoveTaskState, OutgoingMessage, QueueDepth, QueueId,
-    QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, SendOutcome,
+    QueueSpec, Receipt, ReceiveRequest, ReceivedMessage, SendOutcome, SqsMessageId,
 };
 use crate::sqs::facts::whole_seconds;
 use aws_sdk_sqs::config::retry::RetryConfig;
@@ -135,7 +135,7 @@ impl AwsBackend {
             .into_iter()
             .map(|sent| {
                 sent.map(|entry| SendOutcome {
-                    message_id: Arc::from(entry.message_id()),
+                    message_id: SqsMessageId::from(entry.message_id()),
                 })
             })
             .collect())
@@ -152,7 +152,7 @@ impl AwsBackend {
         self.with_receipts(queue_id, |receipts| {
             for message in &messages {
                 if let Receipt::Handle(handle) = &message.receipt {
-                    receipts.received(message.message_id.clone(), handle.clone());
+                    receipts.received(message.message_id.text(), handle.clone());
                 }
             }
         });
@@ -459,7 +459,7 @@ fn received_message(message: &Message) -> Result<ReceivedMessage, String> {
         None => return Err("a message without ApproximateReceiveCount".into()),
     };
     Ok(ReceivedMessage {
-        message_id: Arc::from(message_id),
+        message_id: SqsMessageId::from(message_id),
         body: Arc::from(message.body().unwrap_or_default()),
         receipt: Receipt::Handle(Arc::from(receipt)),
         receive_count,

@@ -1,17 +1,14 @@
 //! Message ids: UUID v4s drawn from a queue's seeded stream, so they look like SQS's and are the
 //! same for the same seed and sequence of sends.
 //!
-//! A stored message keeps its id as the 16 bytes of the UUID ([`MessageId`]); the text is made
-//! only where an id leaves the simulator (a send's outcome, a received message, the final
-//! listing), formatted by hand into a stack buffer. Stored messages thus hold no allocation for
-//! their id; see `store.rs` for why that matters.
-
-use std::sync::Arc;
+//! A stored message keeps its id as the 16 bytes of the UUID ([`MessageId`]), and so does the id
+//! that leaves the simulator ([`SqsMessageId`]): its text is spelled only for whoever asks. Stored
+//! messages thus hold no allocation for their id; see `store.rs` for why that matters.
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+use crate::backend::SqsMessageId;
 
 /// The bits of a message id. Bytes rather than a `u128`, whose 16-byte alignment would pad every
 /// stored message.
@@ -28,20 +25,9 @@ impl MessageId {
         MessageId(bits.to_be_bytes())
     }
 
-    /// The id as SQS shows it: 36 characters, lowercase hex in groups of 8-4-4-4-12.
-    pub(super) fn text(self) -> Arc<str> {
-        let bits = u128::from_be_bytes(self.0);
-        let mut text = [0u8; 36];
-        let mut nibble = 32;
-        for (position, byte) in text.iter_mut().enumerate() {
-            if matches!(position, 8 | 13 | 18 | 23) {
-                *byte = b'-';
-            } else {
-                nibble -= 1;
-                *byte = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
-            }
-        }
-        Arc::from(std::str::from_utf8(&text).expect("ASCII hex"))
+    /// The id as it leaves the simulator.
+    pub(super) fn sqs(self) -> SqsMessageId {
+        SqsMessageId::from_uuid(self.0)
     }
 }
 
@@ -58,7 +44,7 @@ mod tests {
         let second = MessageId::next(&mut a);
         assert_eq!(first, MessageId::next(&mut b));
         assert_ne!(first, second);
-        let first = first.text();
+        let first = first.sqs().text();
         assert_eq!(first.len(), 36);
         assert_eq!(&first[14..15], "4");
         assert!(matches!(&first[19..20], "8" | "9" | "a" | "b"));
@@ -69,6 +55,16 @@ mod tests {
     #[test]
     fn the_text_spells_the_bits_in_order() {
         let id = MessageId(0x0123_4567_89ab_4def_8123_4567_89ab_cdef_u128.to_be_bytes());
-        assert_eq!(&*id.text(), "01234567-89ab-4def-8123-456789abcdef");
+        let text = id.sqs().text();
+        assert_eq!(&*text, "01234567-89ab-4def-8123-456789abcdef");
+        assert_eq!(
+            id.sqs(),
+            SqsMessageId::from(&*text),
+            "kept either way, the same id"
+        );
+        assert_ne!(
+            id.sqs(),
+            SqsMessageId::from("01234567-89ab-4def-8123-456789abcdee")
+        );
     }
 }

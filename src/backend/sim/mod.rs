@@ -372,7 +372,7 @@ impl Backend for SimBackend {
                 .iter()
                 .map(|message| match queue.send(now, message) {
                     Ok(message_id) => Ok(SendOutcome {
-                        message_id: message_id.text(),
+                        message_id: message_id.sqs(),
                     }),
                     Err(kind) => Err(BackendError::new(SEND, queue.name.clone(), kind)),
                 })

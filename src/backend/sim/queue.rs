@@ -349,7 +349,7 @@ impl Queue {
             });
             let message = self.store.get(slot);
             out.push(ReceivedMessage {
-                message_id: message.message_id.text(),
+                message_id: message.message_id.sqs(),
                 body: Arc::clone(&message.body),
                 receipt: Receipt::Token {
                     slot: self.token_slot(slot),
@@ -585,7 +585,7 @@ impl Queue {
             .all()
             .into_iter()
             .map(|(slot, message)| ReceivedMessage {
-                message_id: message.message_id.text(),
+                message_id: message.message_id.sqs(),
                 body: Arc::clone(&message.body),
                 receipt: Receipt::Token {
                     slot: self.token_slot(slot),

@@ -59,7 +59,7 @@ impl Sqs {
             .next()
             .expect("one result per entry")
             .map_err(|error| from_backend(&error, None, false))?;
-        let answer = self.accepted(&name, &outgoing, &result.message_id, notes);
+        let answer = self.accepted(&name, &outgoing, &result.message_id.text(), notes);
         self.forget_departed_if_many().await;
         Ok(Value::Object(answer))
     }
@@ -106,7 +106,7 @@ impl Sqs {
         for ((entry, entry_id), result) in fitting.into_iter().zip(results) {
             match result {
                 Ok(sent) => {
-                    let mut answer = self.accepted(&name, entry, &sent.message_id, notes);
+                    let mut answer = self.accepted(&name, entry, &sent.message_id.text(), notes);
                     answer.insert("Id".into(), json!(entry_id));
                     successful.push(Value::Object(answer));
                 }
@@ -275,16 +275,17 @@ impl Sqs {
         attribute_names: &[&str],
     ) -> Value {
         let handle = encode_receipt(&message.receipt);
+        let message_id = message.message_id.text();
         self.receipts.borrow_mut().insert(
             handle.clone(),
-            (Arc::clone(&message.message_id), Arc::clone(&message.body)),
+            (Arc::clone(&message_id), Arc::clone(&message.body)),
         );
         let now_ms = self.clock.unix_ms();
         let facts = {
             let mut all = self.facts.borrow_mut();
             // A message a move task returned is a new message the server never saw sent.
             let facts = all
-                .entry(Arc::clone(&message.message_id))
+                .entry(Arc::clone(&message_id))
                 .or_insert_with(|| MessageFacts {
                     sent_ms: now_ms,
                     first_receive_ms: None,
@@ -324,7 +325,7 @@ impl Sqs {
             put("SequenceNumber", sequence_number);
         }
         let mut answer = Map::new();
-        answer.insert("MessageId".into(), json!(&*message.message_id));
+        answer.insert("MessageId".into(), json!(&*message_id));
         answer.insert("ReceiptHandle".into(), json!(handle));
         answer.insert("MD5OfBody".into(), json!(md5_hex(message.body.as_bytes())));
         answer.insert("Body".into(), json!(&*message.body));
@@ -456,7 +457,7 @@ impl Sqs {
         let mut held = std::collections::HashSet::new();
         for id in live {
             if let Ok(remaining) = self.sim.remaining(id).await {
-                held.extend(remaining.into_iter().map(|m| m.message_id));
+                held.extend(remaining.into_iter().map(|m| m.message_id.text()));
             }
         }
         self.facts.borrow_mut().retain(|id, _| held.contains(id));

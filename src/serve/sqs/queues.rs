@@ -218,7 +218,7 @@ impl Sqs {
         if let Ok(remaining) = self.sim.remaining(id).await {
             let mut facts = self.facts.borrow_mut();
             for message in remaining {
-                facts.remove(&message.message_id);
+                facts.remove(&message.message_id.text());
             }
         }
         Ok(json!({}))

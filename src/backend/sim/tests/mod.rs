@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crate::backend::{
     Backend, BackendErrorKind, OutgoingMessage, QueueAttributes, QueueId, QueueRole, QueueSpec,
-    Receipt, ReceiveRequest, ReceivedMessage, Redrive,
+    Receipt, ReceiveRequest, ReceivedMessage, Redrive, SqsMessageId,
 };
 
 use super::SimBackend;
@@ -115,7 +115,7 @@ pub(super) async fn send_all(
     sim: &SimBackend,
     queue: QueueId,
     messages: impl IntoIterator<Item = OutgoingMessage>,
-) -> Vec<Arc<str>> {
+) -> Vec<SqsMessageId> {
     let mut ids = Vec::new();
     for entry in messages {
         let outcome = sim.send(queue, &[entry]).await.unwrap().remove(0);
@@ -128,7 +128,7 @@ pub(super) async fn send_bodies(
     sim: &SimBackend,
     queue: QueueId,
     bodies: &[&str],
-) -> Vec<Arc<str>> {
+) -> Vec<SqsMessageId> {
     send_all(sim, queue, bodies.iter().map(|b| message(b))).await
 }
 

@@ -5,7 +5,7 @@ use crate::backend::MoveTaskState;
 use tokio::time::Instant;
 
 /// A main queue and its DLQ holding `count` redriven messages (max receive count 1).
-async fn dlq_holding(sim: &SimBackend, count: usize) -> (QueueId, QueueId, Vec<Arc<str>>) {
+async fn dlq_holding(sim: &SimBackend, count: usize) -> (QueueId, QueueId, Vec<SqsMessageId>) {
     let (main, dlq) = with_dlq(sim, standard(), 1).await;
     let messages: Vec<_> = (0..count).map(|i| message(&format!("m{i:02}"))).collect();
     let ids = send_all(sim, main, messages).await;
