@@ -9,9 +9,8 @@
 //! - a stored message is in exactly one [`State`]; the depth counters follow from the store;
 //! - a visible message is reachable from the delivery order; an in-flight or delayed one has a
 //!   live timer for its `until`;
-//! - nothing here allocates per stored message except the rare part of one that has any (see
-//!   [`Stored`]); the text of a message id is made per message that leaves (a send's outcome, a
-//!   receive), with the output vectors a call returns.
+//! - nothing here allocates per message except the rare part of a stored one that has any (see
+//!   [`Stored`]) and the output vectors a call returns: message ids leave as their 16 bytes.
 
 use std::rc::Rc;
 use std::sync::Arc;
