@@ -31,6 +31,15 @@ pub struct KeyRef(u32);
 
 impl KeyRef {
     pub const MESSAGE_ID: KeyRef = KeyRef(u32::MAX);
+
+    /// Its 32 bits, for a compact store of events (and back with [`KeyRef::from_bits`]).
+    pub(super) fn to_bits(self) -> u32 {
+        self.0
+    }
+
+    pub(super) fn from_bits(bits: u32) -> KeyRef {
+        KeyRef(bits)
+    }
 }
 
 /// What the engine knows about a message it generated (the producer's side of the history), as
