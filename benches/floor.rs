@@ -1,7 +1,7 @@
 //! The floor: a bare-bones model of benches/million.toml's bookkeeping, with plain collections, no
 //! async, no parsing, no faults: a `VecDeque` queue, a map of in-flight receipts, two maps for the
 //! two tables (keyed by the message's index: an id string is formatted once per message, never
-//! hashed), and a vector of fixed-size (32-byte) events, the
+//! hashed), and a vector of fixed-size events as small as qsim stores its own (16 bytes), the
 //! same six events per message qsim records (sent, received, STARTED written, side effect,
 //! COMPLETED written, deleted). What the simulator costs is judged against it.
 
@@ -9,32 +9,31 @@ use std::collections::{HashMap, VecDeque};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// One event, the size of qsim's.
+/// One event, the size qsim stores one in (its time as an offset, its actor in 16 bits).
 #[derive(Clone, Copy)]
 #[allow(
     dead_code,
     reason = "written, never read: the model only keeps the history"
 )]
 struct Event {
-    at_us: u64,
-    actor: u32,
+    at_us: u32,
     message: u32,
-    kind: u32,
-    a: u32,
-    b: u64,
+    value: u32,
+    actor: u16,
+    kind: u16,
 }
 
-const _: () = assert!(size_of::<Event>() == 32);
+const _: () = assert!(size_of::<Event>() == 16);
 
-const SENT: u32 = 0;
-const RECEIVED: u32 = 1;
-const STARTED: u32 = 2;
-const SIDE_EFFECT: u32 = 3;
-const COMPLETED: u32 = 4;
-const DELETED: u32 = 5;
+const SENT: u16 = 0;
+const RECEIVED: u16 = 1;
+const STARTED: u16 = 2;
+const SIDE_EFFECT: u16 = 3;
+const COMPLETED: u16 = 4;
+const DELETED: u16 = 5;
 
 struct Status {
-    status: u32,
+    status: u16,
     lease_until_ms: u64,
     attempts: u32,
 }
@@ -45,11 +44,48 @@ pub(crate) struct FloorResult {
     pub processed: u64,
     pub events: usize,
     pub wall: Duration,
+    /// The peak resident memory of the process that ran it, where the OS tells.
+    pub peak_rss_kib: Option<u64>,
 }
 
 impl FloorResult {
     pub(crate) fn rate(&self) -> f64 {
         self.processed as f64 / self.wall.as_secs_f64()
+    }
+
+    pub(crate) fn peak_rss_mib(&self) -> Option<u64> {
+        self.peak_rss_kib.map(|kib| kib / 1024)
+    }
+
+    /// The result as one line from the floor's process to the benchmark's: processed, events,
+    /// wall nanoseconds, peak KiB (`-` when unknown).
+    pub(crate) fn to_line(&self) -> String {
+        let peak = self
+            .peak_rss_kib
+            .map_or_else(|| "-".to_owned(), |kib| kib.to_string());
+        format!(
+            "{} {} {} {peak}",
+            self.processed,
+            self.events,
+            self.wall.as_nanos()
+        )
+    }
+
+    pub(crate) fn from_line(line: &str) -> Option<FloorResult> {
+        let mut fields = line.split_whitespace();
+        let processed = fields.next()?.parse().ok()?;
+        let events = fields.next()?.parse().ok()?;
+        let wall = Duration::from_nanos(fields.next()?.parse().ok()?);
+        let peak_rss_kib = match fields.next()? {
+            "-" => None,
+            kib => Some(kib.parse().ok()?),
+        };
+        fields.next().is_none().then_some(FloorResult {
+            processed,
+            events,
+            wall,
+            peak_rss_kib,
+        })
     }
 }
 
@@ -70,14 +106,15 @@ pub(crate) fn run(messages: u64, consumers: u32, batch: usize) -> FloorResult {
     let mut processed = 0u64;
     let mut consumer = 0u32;
     let mut received: Vec<(u64, u32)> = Vec::with_capacity(batch);
-    let event = |events: &mut Vec<Event>, clock: u64, actor, message, kind, a| {
+    // The model's clock moves one microsecond a message, so it stays far below 2^32; actors are
+    // the producer (0) and the consumers.
+    let event = |events: &mut Vec<Event>, clock: u64, actor: u32, message, kind, value| {
         events.push(Event {
-            at_us: clock,
-            actor,
+            at_us: clock as u32,
             message,
+            value,
+            actor: actor as u16,
             kind,
-            a,
-            b: 0,
         });
     };
     while processed < messages {
@@ -150,5 +187,6 @@ pub(crate) fn run(messages: u64, consumers: u32, batch: usize) -> FloorResult {
         processed,
         events: events.len(),
         wall: started.elapsed(),
+        peak_rss_kib: qsim::bench::peak_rss_kib(),
     }
 }

@@ -1,7 +1,9 @@
 //! `cargo bench --bench sim`: the simulator benchmark, the same measurement as `qsim bench`
 //! (benches/million.toml through `qsim::bench::measure`), then the floor (benches/floor.rs: the
-//! same bookkeeping with plain collections) in the same process, and the ratio of the two rates.
-//! The ratio is the figure to watch: on a shared, noisy machine both rates move together.
+//! same bookkeeping with plain collections), and the ratio of the two rates. The ratio is the
+//! figure to watch: on a shared, noisy machine both rates move together. The floor runs right
+//! after qsim in a child process (this executable again, told so by [`FLOOR_CHILD`]), so that the
+//! peak memory printed for each is its own.
 //!
 //! It fails (exit 1) when qsim is slower than [`MIN_RATE`], more than [`MAX_RATIO`] times slower
 //! than the floor, or peaks above [`MAX_PEAK_MIB`], on a release build. These are the figures
@@ -17,13 +19,21 @@
 mod floor;
 
 use std::path::Path;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
+
+use floor::FloorResult;
 
 const MIN_RATE: f64 = 80_000.0;
 const MAX_PEAK_MIB: u64 = 600;
 const MAX_RATIO: f64 = 10.0;
 
+/// Set (to "MESSAGES CONSUMERS") in the floor's process: run the floor, print its result line.
+const FLOOR_CHILD: &str = "QSIM_BENCH_FLOOR_CHILD";
+
 fn main() -> ExitCode {
+    if let Ok(spec) = std::env::var(FLOOR_CHILD) {
+        return floor_child(&spec);
+    }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/million.toml");
     let scenario = match qsim::scenario::load(&path) {
         Ok(scenario) => scenario,
@@ -41,7 +51,6 @@ fn main() -> ExitCode {
         })
         .sum::<u64>();
     let consumers = scenario.consumers.first().map_or(1, |c| c.count.max(1));
-    // qsim first: its peak memory is read before the floor allocates anything.
     let result = match qsim::bench::measure(scenario) {
         Ok(result) => result,
         Err(error) => {
@@ -50,13 +59,22 @@ fn main() -> ExitCode {
         }
     };
     println!("{result}");
-    let floor = floor::run(messages, consumers, 10);
+    let floor = match run_floor_child(messages, consumers) {
+        Ok(floor) => floor,
+        Err(error) => {
+            eprintln!("error: the floor's process: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!(
-        "floor: {} messages processed in {:.3} s wall ({:.0} messages/s), {} events",
+        "floor: {} messages processed in {:.3} s wall ({:.0} messages/s), {} events, peak memory {}",
         floor.processed,
         floor.wall.as_secs_f64(),
         floor.rate(),
         floor.events,
+        floor
+            .peak_rss_mib()
+            .map_or("unknown".to_owned(), |mib| format!("{mib} MiB")),
     );
     let ratio = floor.rate() / result.rate();
     println!("ratio: qsim is {ratio:.2}x slower than the floor (target at most {MAX_RATIO}x)");
@@ -70,5 +88,37 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
+}
+
+/// Runs the floor in a child process and reads its result.
+fn run_floor_child(messages: u64, consumers: u32) -> Result<FloorResult, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let output = Command::new(exe)
+        .env(FLOOR_CHILD, format!("{messages} {consumers}"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match FloorResult::from_line(stdout.trim()) {
+        Some(floor) if output.status.success() => Ok(floor),
+        _ => Err(format!(
+            "{}; it printed {:?} and {:?}",
+            output.status,
+            stdout.trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+    }
+}
+
+/// In the floor's process: runs it as `spec` says and prints its result line.
+fn floor_child(spec: &str) -> ExitCode {
+    let parsed = spec
+        .split_once(' ')
+        .and_then(|(m, c)| Some((m.parse().ok()?, c.parse().ok()?)));
+    let Some((messages, consumers)) = parsed else {
+        eprintln!("{FLOOR_CHILD} is \"MESSAGES CONSUMERS\", not {spec:?}");
+        return ExitCode::FAILURE;
+    };
+    println!("{}", floor::run(messages, consumers, 10).to_line());
     ExitCode::SUCCESS
 }

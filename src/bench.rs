@@ -97,7 +97,8 @@ pub fn measure(scenario: Scenario) -> Result<BenchResult, BackendError> {
     })
 }
 
-fn peak_rss_kib() -> Option<u64> {
+/// This process's peak resident memory (VmHWM from /proc/self/status), where the OS has it.
+pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
