@@ -53,13 +53,18 @@ fn valid_entry_id(id: &str) -> bool {
 }
 
 /// InvalidMessageContents: only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF. A `str`
-/// cannot hold surrogates, so what is left to reject is control characters and U+FFFE / U+FFFF.
+/// cannot hold surrogates, so what is left to reject is control characters and U+FFFE / U+FFFF
+/// (UTF-8 `EF BF BE` / `EF BF BF`; `EF` only ever leads a character, so one pass over the bytes
+/// finds both, where a search by `char` decodes every character: every message is checked).
 pub(super) fn body(body: &str) -> Result<(), BackendErrorKind> {
-    let control = body
-        .bytes()
-        .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
-    let non_character = body.contains(['\u{FFFE}', '\u{FFFF}']);
-    if control || non_character {
+    let bytes = body.as_bytes();
+    let disallowed = bytes.iter().enumerate().any(|(at, &byte)| match byte {
+        b'\t' | b'\n' | b'\r' => false,
+        0..0x20 => true,
+        0xEF => matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])),
+        _ => false,
+    });
+    if disallowed {
         return Err(invalid(
             "InvalidMessageContents: the body holds characters SQS does not allow",
         ));
@@ -135,5 +140,8 @@ mod tests {
         assert_eq!(error_name(body("bell\u{7}")), "InvalidMessageContents");
         assert_eq!(error_name(body("nul\0")), "InvalidMessageContents");
         assert_eq!(error_name(body("\u{FFFF}")), "InvalidMessageContents");
+        assert_eq!(error_name(body("a\u{FFFE}b")), "InvalidMessageContents");
+        // Their neighbours, which share the first two bytes, are allowed.
+        assert!(body("\u{FFFD}\u{FFFC}\u{EFFF}\u{F0000}").is_ok());
     }
 }
