@@ -1,12 +1,12 @@
 //! `cargo bench --bench sim`: the simulator benchmark, the same measurement as `qsim bench`
 //! (benches/million.toml through `qsim::bench::measure`), then the floor (benches/floor.rs: the
-//! same bookkeeping with plain collections), and the ratio of the two rates. The ratio is the
-//! figure to watch: on a shared, noisy machine both rates move together. The floor runs right
-//! after qsim in a child process (this executable again, told so by [`FLOOR_CHILD`]), so that the
-//! peak memory printed for each is its own.
+//! same bookkeeping with plain collections), [`RUNS`] times each, alternating, and the ratio of
+//! the best rates. The ratio is the figure to watch: on a shared, noisy machine both rates move
+//! together. The floor runs in a child process (this executable again, told so by
+//! [`FLOOR_CHILD`]), so that the peak memory printed for each is its own.
 //!
-//! It fails (exit 1) when qsim is slower than [`MIN_RATE`], more than [`MAX_RATIO`] times slower
-//! than the floor, or peaks above [`MAX_PEAK_MIB`], on a release build. These are the figures
+//! It fails (exit 1) when qsim's best rate is below [`MIN_RATE`] or more than [`MAX_RATIO`] times
+//! slower than the floor's, or its first run peaks above [`MAX_PEAK_MIB`], on a release build. These are the figures
 //! reached on a 2-core machine with margin for noise, not issue 9's targets (1,000,000
 //! messages/s, 250 MiB, 2.5x), which are not met yet: see the README's performance section.
 
@@ -22,10 +22,14 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use floor::FloorResult;
+use qsim::bench::BenchResult;
 
 const MIN_RATE: f64 = 80_000.0;
-const MAX_PEAK_MIB: u64 = 600;
+const MAX_PEAK_MIB: u64 = 550;
 const MAX_RATIO: f64 = 10.0;
+
+/// Alternating runs of qsim and the floor; the best of each is judged.
+const RUNS: usize = 3;
 
 /// Set (to "MESSAGES CONSUMERS") in the floor's process: run the floor, print its result line.
 const FLOOR_CHILD: &str = "QSIM_BENCH_FLOOR_CHILD";
@@ -51,37 +55,69 @@ fn main() -> ExitCode {
         })
         .sum::<u64>();
     let consumers = scenario.consumers.first().map_or(1, |c| c.count.max(1));
-    let result = match qsim::bench::measure(scenario) {
-        Ok(result) => result,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("{result}");
-    let floor = match run_floor_child(messages, consumers) {
-        Ok(floor) => floor,
-        Err(error) => {
-            eprintln!("error: the floor's process: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!(
-        "floor: {} messages processed in {:.3} s wall ({:.0} messages/s), {} events, peak memory {}",
-        floor.processed,
-        floor.wall.as_secs_f64(),
-        floor.rate(),
-        floor.events,
-        floor
-            .peak_rss_mib()
-            .map_or("unknown".to_owned(), |mib| format!("{mib} MiB")),
-    );
+    // Best of a few alternating runs: a shared machine only ever makes a run slower, so the
+    // fastest of each is the closest to what the code costs, and alternating exposes both to
+    // the same spells of load.
+    let mut best: Option<(BenchResult, FloorResult)> = None;
+    // The first run's peak: later runs in this process start from what the allocator kept.
+    let mut peak_rss_mib = None;
+    for _ in 0..RUNS {
+        let result = match qsim::bench::measure(scenario.clone()) {
+            Ok(result) => result,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{result}");
+        peak_rss_mib = peak_rss_mib.or(Some(result.peak_rss_mib()));
+        let floor = match run_floor_child(messages, consumers) {
+            Ok(floor) => floor,
+            Err(error) => {
+                eprintln!("error: the floor's process: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!(
+            "floor: {} messages processed in {:.3} s wall ({:.0} messages/s), {} events, peak memory {}",
+            floor.processed,
+            floor.wall.as_secs_f64(),
+            floor.rate(),
+            floor.events,
+            floor
+                .peak_rss_mib()
+                .map_or("unknown".to_owned(), |mib| format!("{mib} MiB")),
+        );
+        best = Some(match best {
+            None => (result, floor),
+            Some((best_qsim, best_floor)) => (
+                if result.rate() > best_qsim.rate() {
+                    result
+                } else {
+                    best_qsim
+                },
+                if floor.rate() > best_floor.rate() {
+                    floor
+                } else {
+                    best_floor
+                },
+            ),
+        });
+    }
+    let (result, floor) = best.expect("at least one run");
     let ratio = floor.rate() / result.rate();
+    let peak_rss_mib = peak_rss_mib.flatten();
+    println!(
+        "best of {RUNS}: qsim {:.0} messages/s, floor {:.0} messages/s; qsim's peak memory (first run) {}",
+        result.rate(),
+        floor.rate(),
+        peak_rss_mib.map_or("unknown".to_owned(), |mib| format!("{mib} MiB")),
+    );
     println!("ratio: qsim is {ratio:.2}x slower than the floor (target at most {MAX_RATIO}x)");
     let slow = result.rate() < MIN_RATE;
     let far = ratio > MAX_RATIO;
     // Without /proc (not Linux) the memory target cannot be checked; the rates still are.
-    let big = result.peak_rss_mib().is_some_and(|mib| mib > MAX_PEAK_MIB);
+    let big = peak_rss_mib.is_some_and(|mib| mib > MAX_PEAK_MIB);
     if slow || far || big {
         eprintln!(
             "bench: below target (min {MIN_RATE} messages/s, at most {MAX_RATIO}x the floor, peak at most {MAX_PEAK_MIB} MiB)"
