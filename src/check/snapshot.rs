@@ -2,7 +2,7 @@
 //! what `qsim run` leaves pending, and `cargo test` (insta's own assertions) reads the same files.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// What comparing a projection with its snapshot found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,10 +78,16 @@ pub fn path_for(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.snap"))
 }
 
-/// The default snapshot folder for a scenario file: `snapshots/` beside its folder.
+/// The default snapshot folder for a scenario file: `snapshots/` beside its folder, however the
+/// file is named (`scenarios.d/x.toml` from the repository, `x.toml` from inside `scenarios.d`).
 pub fn default_dir(scenario_path: &Path) -> PathBuf {
-    let folder = scenario_path.parent().unwrap_or(Path::new("."));
-    folder.parent().unwrap_or(Path::new(".")).join("snapshots")
+    let folder = scenario_path.parent().unwrap_or(Path::new(""));
+    match folder.components().next_back() {
+        Some(Component::Normal(_)) => folder.parent().unwrap_or(Path::new("")).join("snapshots"),
+        // The current folder (`x.toml`, `./x.toml`), `..` or the root: its parent has no
+        // shorter name than `..` after it.
+        _ => folder.join("..").join("snapshots"),
+    }
 }
 
 /// The content of a `.snap` file without its header.
@@ -158,6 +164,23 @@ pub fn diff(old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_snapshot_folder_is_beside_the_scenario_folder_however_the_file_is_named() {
+        let cases = [
+            ("scenarios.d/x.toml", "snapshots"),
+            ("scenarios.d/conformance/x.toml", "scenarios.d/snapshots"),
+            ("/repo/scenarios.d/x.toml", "/repo/snapshots"),
+            // From inside the scenario folder: its parent, not the folder itself.
+            ("x.toml", "../snapshots"),
+            ("./x.toml", "./../snapshots"),
+            ("../scenarios.d/x.toml", "../snapshots"),
+            ("../x.toml", "../../snapshots"),
+        ];
+        for (file, dir) in cases {
+            assert_eq!(default_dir(Path::new(file)), Path::new(dir), "{file}");
+        }
+    }
 
     #[test]
     fn new_then_match_then_mismatch() {

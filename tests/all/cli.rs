@@ -116,6 +116,20 @@ fn new_scenario_writes_a_pending_snapshot_and_fails_in_ci() {
 }
 
 #[test]
+fn a_file_named_from_inside_its_folder_finds_its_snapshot() {
+    // With CI set, a snapshot looked for in the wrong folder fails the run as missing.
+    let output = qsim(&["run", "happy.toml"], |c| {
+        c.current_dir("scenarios.d");
+    });
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert!(
+        !text(&output.stdout).contains("snapshot"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
 fn other_seed_checks_invariants_and_skips_the_snapshot() {
     let output = qsim(&["run", "scenarios.d/poison.toml", "--seed", "99"], |_| {});
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
