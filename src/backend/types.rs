@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sqs::envelope::Envelope;
+use crate::sqs::faults::ApiOperation;
 use crate::sqs::{QueueAttributes, QueueRole};
 
 /// A queue the backend created for this run, by position in creation order.
@@ -296,6 +297,13 @@ pub enum TransitionKind {
     Redriven,
     /// Simulator fault injection: a receive left a second copy in the queue.
     Duplicated,
+    /// A delete or visibility change (`operation`) came with a receipt handle of an earlier
+    /// receive (the message was received again since). SQS answers OK and may or may not act on
+    /// it; `acted` is what the queue did.
+    StaleReceipt {
+        operation: ApiOperation,
+        acted: bool,
+    },
 }
 
 impl TransitionKind {
@@ -308,6 +316,7 @@ impl TransitionKind {
             TransitionKind::Expired => "expired",
             TransitionKind::Redriven => "redriven",
             TransitionKind::Duplicated => "duplicated",
+            TransitionKind::StaleReceipt { .. } => "stale-receipt",
         }
     }
 }

@@ -329,6 +329,17 @@ fn transition_text(transition: TransitionKind, at: &str) -> String {
         TransitionKind::Expired => format!("expired (retention) at {at}"),
         TransitionKind::Redriven => format!("redriven from the DLQ at {at}"),
         TransitionKind::Duplicated => format!("duplicated by the queue at {at}"),
+        TransitionKind::StaleReceipt { operation, acted } => {
+            let (call, outcome) = match (operation, acted) {
+                (ApiOperation::Delete, true) => ("delete", "SQS deleted the message"),
+                (ApiOperation::Delete, false) => ("delete", "SQS answered OK but kept the message"),
+                (_, true) => ("visibility change", "SQS applied it"),
+                (_, false) => ("visibility change", "SQS answered OK but ignored it"),
+            };
+            format!(
+                "stale receipt at {at}: the {call} used the receipt of an earlier receive, and {outcome}"
+            )
+        }
     }
 }
 
@@ -430,6 +441,35 @@ mod tests {
             .filter(|s| s.starts_with("side effect"))
             .count();
         assert_eq!(effects, 2, "{steps:?}");
+    }
+
+    /// A slow handler's delete after its message came back: SQS answers OK, the story says the
+    /// queue ignored it (the message went on to a second side effect).
+    #[test]
+    fn an_ignored_stale_delete_is_part_of_the_duplicates_story() {
+        let text = include_str!("../../tests/fixtures/html/stale-delete.toml");
+        let path = std::path::Path::new("tests/fixtures/html/stale-delete.toml");
+        let scenario = crate::scenario::parse(path, text).unwrap();
+        let outcome =
+            crate::runner::simulate(std::rc::Rc::new(scenario.clone()), scenario.seed).unwrap();
+        let verdict = super::super::check(&scenario, &outcome);
+        let explanations = explain(&scenario, &outcome, &verdict);
+        let steps: Vec<&str> = explanations[0].stories[0]
+            .steps
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect();
+        let ignored = steps
+            .iter()
+            .position(|s| {
+                *s == "stale receipt at 8.1 s: the delete used the receipt of an earlier receive, and SQS answered OK but kept the message"
+            })
+            .unwrap_or_else(|| panic!("{steps:?}"));
+        let effects_after = steps[ignored..]
+            .iter()
+            .filter(|s| s.starts_with("side effect"))
+            .count();
+        assert_eq!(effects_after, 1, "{steps:?}");
     }
 
     #[test]

@@ -223,7 +223,9 @@ impl Facts {
                             TransitionKind::Expired => seen.expired = true,
                             TransitionKind::DeadLettered { .. } => seen.dead_lettered = true,
                             TransitionKind::Duplicated => seen.duplicated = true,
-                            TransitionKind::VisibilityExpired | TransitionKind::Redriven => {}
+                            TransitionKind::VisibilityExpired
+                            | TransitionKind::Redriven
+                            | TransitionKind::StaleReceipt { .. } => {}
                         }
                     }
                 }

@@ -153,6 +153,10 @@ pub(crate) fn event_kind(
         "expired" => EventKind::Queue(TransitionKind::Expired),
         "redriven" => EventKind::Queue(TransitionKind::Redriven),
         "duplicated" => EventKind::Queue(TransitionKind::Duplicated),
+        "stale-receipt" => EventKind::Queue(TransitionKind::StaleReceipt {
+            operation: api_operation(&field::<String>(value, "operation")?)?,
+            acted: field(value, "acted")?,
+        }),
         // `conforms` accepted it, so the format documents a kind this reader lacks.
         other => return Err(format!("qsim cannot read `{other}` lines back yet")),
     })

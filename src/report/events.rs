@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
 
+use crate::backend::TransitionKind;
 use crate::engine::{Event, EventKind, EventLog, Outcome};
 use crate::scenario::{FieldValue, Scenario};
 
@@ -362,7 +363,7 @@ pub const EVENTS: &[EventDoc] = &[
         actor: "consumer",
         message: Names::Always,
         fields: &[],
-        meaning: "DeleteMessage succeeded",
+        meaning: "DeleteMessage succeeded (with a stale receipt, SQS may not have deleted the message: on the simulator a `stale-receipt` line of the same instant says)",
         example: r#"{"t_ms":20.0,"actor":"worker-1","event":"deleted","message":"orders-0001"}"#,
     },
     EventDoc {
@@ -524,6 +525,21 @@ pub const EVENTS: &[EventDoc] = &[
         fields: &[],
         meaning: "`[queue.sim] duplicate_rate`: a receive left a second copy in the queue",
         example: r#"{"t_ms":12.5,"actor":"queue:main","event":"duplicated","message":"orders-0001"}"#,
+    },
+    EventDoc {
+        event: "stale-receipt",
+        actor: QUEUE_ACTOR,
+        message: Names::WhenKnown,
+        fields: &[
+            field!("operation", String, "delete or change_visibility"),
+            field!(
+                "acted",
+                Boolean,
+                "whether the queue acted on it (deleted the message, changed its visibility)"
+            ),
+        ],
+        meaning: "a consumer deleted the message or changed its visibility with the receipt of an earlier receive (it was received again since); SQS answers OK either way and may or may not act (`inert-stale-receipts`)",
+        example: r#"{"t_ms":8100.0,"actor":"queue:main","event":"stale-receipt","message":"orders-0001","operation":"delete","acted":false}"#,
     },
     EventDoc {
         event: "fault",
@@ -959,9 +975,7 @@ pub(crate) fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
             "retried"
         }
         EventKind::Queue(transition) => {
-            if let crate::backend::TransitionKind::DeadLettered { receive_count } = transition {
-                put("receive_count", json!(receive_count));
-            }
+            transition_fields(transition, put);
             transition.as_str()
         }
     };
@@ -972,6 +986,26 @@ pub(crate) fn event_line(log: &EventLog, event: &Event, fifo: bool) -> Value {
         event.message.map(|m| &*log.meta(m).id),
         fields,
     )
+}
+
+/// The fields of a queue's transition line beside `message` (in qsim's history and in `qsim
+/// serve`'s).
+pub(crate) fn transition_fields(transition: TransitionKind, mut put: impl FnMut(&str, Value)) {
+    match transition {
+        TransitionKind::DeadLettered { receive_count } => {
+            put("receive_count", json!(receive_count))
+        }
+        TransitionKind::StaleReceipt { operation, acted } => {
+            put("operation", json!(operation.as_str()));
+            put("acted", json!(acted));
+        }
+        TransitionKind::VisibilityExpired
+        | TransitionKind::Purged
+        | TransitionKind::Deduplicated
+        | TransitionKind::Expired
+        | TransitionKind::Redriven
+        | TransitionKind::Duplicated => {}
+    }
 }
 
 /// The JSON Schema of one line of the history (`qsim schema --events`): the header or one of

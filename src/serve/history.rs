@@ -39,7 +39,7 @@ use serde_json::{Map, Value, json};
 use super::clock::WallClock;
 use super::dynamodb::ItemWrite;
 use crate::backend::faults::{ApiOperation, FaultKind};
-use crate::backend::{QueueTransition, ReceivedMessage, TransitionKind};
+use crate::backend::{QueueTransition, ReceivedMessage};
 use crate::engine::Body;
 use crate::report::events::{self, FORMAT, VERSION};
 
@@ -237,9 +237,9 @@ impl History {
     pub(crate) fn transition(&mut self, queue: &str, transition: &QueueTransition) {
         let mut fields = Map::new();
         fields.insert("queue".into(), json!(queue));
-        if let TransitionKind::DeadLettered { receive_count } = transition.kind {
-            fields.insert("receive_count".into(), json!(receive_count));
-        }
+        events::transition_fields(transition.kind, |name, value| {
+            fields.insert(name.into(), value);
+        });
         let t_ms = self.clock.elapsed_of(transition.at).as_secs_f64() * 1000.0;
         let actor = format!("queue:{queue}");
         let line = common(

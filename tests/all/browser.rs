@@ -179,6 +179,29 @@ fn a_failing_report_renders_in_chromium_with_its_explanation_and_chart() {
 }
 
 #[test]
+fn a_delete_the_queue_ignored_is_told_in_the_explanation_and_the_lifeline() {
+    let html = artifacts().join("stale-delete.html");
+    let output = qsim_html(
+        &["run", "tests/fixtures/html/stale-delete.toml"],
+        &html,
+        false,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let dom = rendered_dom(&html);
+    for text in [
+        "duplicated_effects: expected 0, got 1",
+        "stale receipt at 8.1 s: the delete used the receipt of an earlier receive, and SQS answered OK but kept the message",
+        "deleted by w-1 at 8.1 s with a stale receipt: ignored",
+        "deleted by w-2 at 13.1 s",
+    ] {
+        assert!(
+            dom.contains(text),
+            "the rendered page lacks {text:?}:\n{dom}"
+        );
+    }
+}
+
+#[test]
 fn every_catalog_scenario_renders_in_chromium() {
     let started = Instant::now();
     let html = artifacts().join("catalog.html");

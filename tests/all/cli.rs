@@ -591,7 +591,7 @@ fn explain_finds_the_messages_behind_a_duplicated_side_effect_by_its_key() {
     insta::assert_snapshot!(explain_failing("tests/fixtures/html/dup-naive-wrong.toml"), @r"
     FAIL dup-naive-wrong (seed 7)
     ✗ duplicated_effects: expected 0, got 1
-      orders-0001 processed: sent by orders at 0.0 s, received by worker-1 at 0.0 s (receive 1), visibility expired at 2.0 s, received by worker-2 at 2.0 s (receive 2), side effect by worker-1 at 3.0 s, deleted by worker-1 at 3.0 s, side effect by worker-2 at 5.0 s, deleted by worker-2 at 5.0 s
+      orders-0001 processed: sent by orders at 0.0 s, received by worker-1 at 0.0 s (receive 1), visibility expired at 2.0 s, received by worker-2 at 2.0 s (receive 2), side effect by worker-1 at 3.0 s, stale receipt at 3.0 s: the delete used the receipt of an earlier receive, and SQS deleted the message, deleted by worker-1 at 3.0 s, side effect by worker-2 at 5.0 s, deleted by worker-2 at 5.0 s
     ");
 }
 

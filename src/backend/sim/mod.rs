@@ -428,13 +428,13 @@ impl Backend for SimBackend {
     ) -> Result<Vec<Result<(), BackendError>>, BackendError> {
         const DELETE: &str = "DeleteMessageBatch";
         tokio::task::yield_now().await;
-        self.with_queue(DELETE, queue, |queue, _| {
+        self.with_queue(DELETE, queue, |queue, now| {
             limits::batch_size(receipts.len())?;
             Ok(receipts
                 .iter()
                 .map(|receipt| {
                     queue
-                        .delete(receipt)
+                        .delete(now, receipt)
                         .map_err(|kind| BackendError::new(DELETE, queue.name.clone(), kind))
                 })
                 .collect())

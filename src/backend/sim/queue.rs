@@ -36,6 +36,7 @@ use super::standard::StandardOrder;
 use super::store::{NO_GROUP, Rare, ReceiptStatus, State, Store, Stored};
 use super::timers::{ExpiryQueue, Timer, TimerHeap};
 use crate::sqs::facts::{MAX_DELAY, MAX_VISIBILITY_TIMEOUT};
+use crate::sqs::faults::ApiOperation;
 
 #[derive(Debug)]
 enum Order {
@@ -389,8 +390,12 @@ impl Queue {
         }
     }
 
-    /// One entry of DeleteMessageBatch.
-    pub(super) fn delete(&mut self, receipt: &Receipt) -> Result<(), BackendErrorKind> {
+    /// One entry of DeleteMessageBatch, on a queue already advanced to `now`.
+    pub(super) fn delete(
+        &mut self,
+        now: Moment,
+        receipt: &Receipt,
+    ) -> Result<(), BackendErrorKind> {
         match self.classify(receipt) {
             ReceiptStatus::Invalid => Err(BackendErrorKind::ReceiptHandleInvalid),
             ReceiptStatus::Gone => Ok(()),
@@ -400,7 +405,7 @@ impl Queue {
                 Err(BackendErrorKind::ReceiptHandleInvalid)
             }
             ReceiptStatus::Superseded(slot) => {
-                if self.faults.stale_receipt_acts() {
+                if self.stale_receipt_acts(now, slot, ApiOperation::Delete) {
                     self.delete_stored(slot);
                 }
                 Ok(())
@@ -414,6 +419,15 @@ impl Queue {
                 Ok(())
             }
         }
+    }
+
+    /// Whether a superseded receipt used for `operation` on the message in `slot` acts (the
+    /// envelope's choice), noted either way: the consumer only ever sees SQS's OK.
+    fn stale_receipt_acts(&mut self, now: Moment, slot: u32, operation: ApiOperation) -> bool {
+        let acted = self.faults.stale_receipt_acts();
+        let body = Arc::clone(&self.store.get(slot).body);
+        self.note(now, TransitionKind::StaleReceipt { operation, acted }, body);
+        acted
     }
 
     /// Deletes a message and, for an injected copy, the original it was copied from.
@@ -440,8 +454,12 @@ impl Queue {
             // visibility timeout change" (docs/sqs-semantics.md, Visibility timeout).
             ReceiptStatus::Gone => return Err(BackendErrorKind::NotInFlight),
             // AWS answers OK for a superseded receipt and may or may not apply the change.
-            ReceiptStatus::Superseded(slot) if self.faults.stale_receipt_acts() => slot,
-            ReceiptStatus::Superseded(_) => return Ok(()),
+            ReceiptStatus::Superseded(slot) => {
+                if !self.stale_receipt_acts(now, slot, ApiOperation::ChangeVisibility) {
+                    return Ok(());
+                }
+                slot
+            }
             ReceiptStatus::Current(slot) => slot,
         };
         let message = self.store.get(slot);

@@ -139,7 +139,7 @@ impl PackedKind {
             K::ScaledIn => bare(Tag::ScaledIn),
             K::TimedOut => bare(Tag::TimedOut),
             K::Queue(transition) => {
-                let (detail, value) = pack_transition(transition);
+                let (detail, value) = pack_transition(transition)?;
                 Some(PackedKind::with(Tag::Queue, detail, value))
             }
             K::Fault { operation, fault } => Some(PackedKind::with(
@@ -227,9 +227,9 @@ impl PackedKind {
     }
 }
 
-fn pack_transition(transition: TransitionKind) -> (u8, u32) {
+fn pack_transition(transition: TransitionKind) -> Option<(u8, u32)> {
     use TransitionKind as T;
-    match transition {
+    Some(match transition {
         T::VisibilityExpired => (0, 0),
         T::DeadLettered { receive_count } => (1, receive_count),
         T::Purged => (2, 0),
@@ -237,7 +237,10 @@ fn pack_transition(transition: TransitionKind) -> (u8, u32) {
         T::Expired => (4, 0),
         T::Redriven => (5, 0),
         T::Duplicated => (6, 0),
-    }
+        T::StaleReceipt { operation, acted } => {
+            (7, u32::from(operation.code()?) << 1 | u32::from(acted))
+        }
+    })
 }
 
 fn unpack_transition(detail: u8, value: u32) -> TransitionKind {
@@ -252,6 +255,10 @@ fn unpack_transition(detail: u8, value: u32) -> TransitionKind {
         4 => T::Expired,
         5 => T::Redriven,
         6 => T::Duplicated,
+        7 => T::StaleReceipt {
+            operation: ApiOperation::from_code((value >> 1) as u8),
+            acted: value & 1 == 1,
+        },
         _ => unreachable!("transition {detail} was never packed"),
     }
 }
@@ -401,6 +408,10 @@ mod tests {
         }
         for operation in ApiOperation::ALL {
             kinds.extend(FaultKind::ALL.map(|fault| K::Fault { operation, fault }));
+            kinds.extend(
+                [false, true]
+                    .map(|acted| K::Queue(TransitionKind::StaleReceipt { operation, acted })),
+            );
         }
         kinds.extend(
             [

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use crate::backend::TransitionKind;
+use crate::backend::faults::ApiOperation;
 use crate::check::Facts;
 use crate::check::explain::seconds;
 use crate::engine::{EventKind, MessageIx, Outcome};
@@ -32,6 +33,9 @@ struct Line {
     holds: Vec<Hold>,
     /// (time, kind, text) of point events.
     marks: Vec<(u64, &'static str, String)>,
+    /// When the queue last ignored a delete (a stale receipt): the consumer's `deleted` line of
+    /// that instant does not end the lifeline.
+    ignored_delete_at: Option<u64>,
 }
 
 /// Fate colours, shared with the legend.
@@ -91,6 +95,32 @@ pub(super) fn svg(outcome: &Outcome, facts: &Facts, messages: &[MessageIx]) -> S
                 });
             }
             EventKind::Released => close(line),
+            EventKind::Deleted if line.ignored_delete_at.take() == Some(at) => {
+                line.marks.push((
+                    at,
+                    "queue",
+                    format!(
+                        "deleted by {actor} at {} with a stale receipt: ignored",
+                        seconds(at)
+                    ),
+                ));
+            }
+            EventKind::Queue(TransitionKind::StaleReceipt { operation, acted }) => {
+                // The delete's own line follows; an acting one ends the lifeline there.
+                line.ignored_delete_at =
+                    (operation == ApiOperation::Delete && !acted).then_some(at);
+                if operation != ApiOperation::Delete {
+                    let outcome = if acted { "acted on" } else { "ignored" };
+                    line.marks.push((
+                        at,
+                        "queue",
+                        format!(
+                            "visibility changed by a stale receipt at {}: {outcome}",
+                            seconds(at)
+                        ),
+                    ));
+                }
+            }
             EventKind::Deleted => {
                 close(line);
                 line.end_us = Some(at);

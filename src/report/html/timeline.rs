@@ -121,7 +121,7 @@ impl Series {
                         TransitionKind::Purged
                         | TransitionKind::Deduplicated
                         | TransitionKind::Expired => Place::Nowhere,
-                        TransitionKind::Duplicated => before,
+                        TransitionKind::Duplicated | TransitionKind::StaleReceipt { .. } => before,
                     },
                     _ => before,
                 };

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::backend::TransitionKind;
+use crate::backend::faults::ApiOperation;
 
 fn with(envelope: Envelope) -> QueueSpec {
     QueueSpec {
@@ -137,25 +138,58 @@ async fn a_short_poll_may_return_nothing_while_messages_wait_and_a_long_poll_ret
     }
 }
 
+/// A standard queue that acts on stale receipts at `rate`, holding one message received twice:
+/// the receipt of the first receive, superseded by the second, and no transition noted yet.
+async fn superseded_receipt(rate: f64) -> (SimBackend, QueueId, Receipt) {
+    let sim = SimBackend::new(1);
+    let spec = QueueSpec {
+        sim: Envelope {
+            stale_receipt_rate: rate,
+            ..Envelope::IDEAL
+        },
+        ..with_attributes(standard(), |a| a.visibility_timeout = secs(1))
+    };
+    let queue = sim.create_queue(&spec).await.unwrap();
+    send_bodies(&sim, queue, &["m"]).await;
+    let first = receive(&sim, queue, 1).await.remove(0);
+    sleep(secs(2)).await;
+    receive(&sim, queue, 1).await.remove(0);
+    transitions(&sim);
+    (sim, queue, first.receipt)
+}
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_stale_receipt_acts_at_rate_one_and_never_at_rate_zero() {
     for (rate, deleted) in [(1.0, true), (0.0, false)] {
-        let sim = SimBackend::new(1);
-        let spec = QueueSpec {
-            sim: Envelope {
-                stale_receipt_rate: rate,
-                ..Envelope::IDEAL
-            },
-            ..with_attributes(standard(), |a| a.visibility_timeout = secs(1))
-        };
-        let queue = sim.create_queue(&spec).await.unwrap();
-        send_bodies(&sim, queue, &["m"]).await;
-        let first = receive(&sim, queue, 1).await.remove(0);
-        sleep(secs(2)).await;
-        let _second = receive(&sim, queue, 1).await.remove(0);
-        delete_one(&sim, queue, &first.receipt).await.unwrap();
+        let (sim, queue, stale) = superseded_receipt(rate).await;
+        delete_one(&sim, queue, &stale).await.unwrap();
         let left = sim.remaining(queue).await.unwrap().len();
         assert_eq!(left == 0, deleted, "rate {rate}");
+        // The history says which way the queue went; the consumer saw OK either way.
+        assert_eq!(
+            transitions(&sim),
+            [TransitionKind::StaleReceipt {
+                operation: ApiOperation::Delete,
+                acted: deleted
+            }]
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_visibility_change_with_a_stale_receipt_is_noted_with_what_it_did() {
+    for (rate, acted) in [(1.0, true), (0.0, false)] {
+        let (sim, queue, stale) = superseded_receipt(rate).await;
+        sim.change_visibility(queue, &stale, secs(0)).await.unwrap();
+        // Acting, the stale receipt made the message visible at once.
+        assert_eq!(receive(&sim, queue, 1).await.len(), usize::from(acted));
+        assert_eq!(
+            transitions(&sim),
+            [TransitionKind::StaleReceipt {
+                operation: ApiOperation::ChangeVisibility,
+                acted
+            }]
+        );
     }
 }
 
