@@ -705,7 +705,8 @@ async fn the_history_records_calls_messages_and_transitions() {
     // Visible again a second after the first receive: the second one's long poll waits for it.
     // (A 0 s timeout would expire at the receive's own instant, which the history cannot
     // order after the receive's line.)
-    sqs.receive_message()
+    let first = sqs
+        .receive_message()
         .queue_url(&url)
         .visibility_timeout(1)
         .send()
@@ -718,12 +719,15 @@ async fn the_history_records_calls_messages_and_transitions() {
         .send()
         .await
         .unwrap();
-    sqs.delete_message()
-        .queue_url(&url)
-        .receipt_handle(again.messages()[0].receipt_handle().unwrap())
-        .send()
-        .await
-        .unwrap();
+    // The first receive's receipt, superseded: OK, and (profile ideal) nothing deleted.
+    for receipt in [&first, &again].map(|r| r.messages()[0].receipt_handle().unwrap()) {
+        sqs.delete_message()
+            .queue_url(&url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .unwrap();
+    }
     let _ = sqs.get_queue_url().queue_name("missing").send().await;
     server.stop().unwrap();
 
@@ -742,8 +746,21 @@ async fn the_history_records_calls_messages_and_transitions() {
             ("AmazonSQS.ReceiveMessage", None),
             ("AmazonSQS.ReceiveMessage", None),
             ("AmazonSQS.DeleteMessage", None),
+            ("AmazonSQS.DeleteMessage", None),
             ("AmazonSQS.GetQueueUrl", Some("QueueDoesNotExist")),
         ]
+    );
+    let stale = lines
+        .iter()
+        .find(|l| l["event"] == "stale-receipt")
+        .unwrap();
+    assert_eq!(
+        (&stale["operation"], &stale["acted"], &stale["actor"]),
+        (
+            &serde_json::json!("delete"),
+            &serde_json::json!(false),
+            &serde_json::json!("queue:recorded")
+        )
     );
     let of_message: Vec<&str> = lines
         .iter()
@@ -757,6 +774,8 @@ async fn the_history_records_calls_messages_and_transitions() {
             "received",
             "visibility-expired",
             "received",
+            "stale-receipt",
+            "deleted",
             "deleted"
         ]
     );
