@@ -58,9 +58,7 @@ fn main() -> ExitCode {
     // Best of a few alternating runs: a shared machine only ever makes a run slower, so the
     // fastest of each is the closest to what the code costs, and alternating exposes both to
     // the same spells of load.
-    let mut best: Option<(BenchResult, FloorResult)> = None;
-    // The first run's peak: later runs in this process start from what the allocator kept.
-    let mut peak_rss_mib = None;
+    let mut runs: Vec<(BenchResult, FloorResult)> = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let result = match qsim::bench::measure(scenario.clone()) {
             Ok(result) => result,
@@ -70,7 +68,6 @@ fn main() -> ExitCode {
             }
         };
         println!("{result}");
-        peak_rss_mib = peak_rss_mib.or(Some(result.peak_rss_mib()));
         let floor = match run_floor_child(messages, consumers) {
             Ok(floor) => floor,
             Err(error) => {
@@ -88,33 +85,21 @@ fn main() -> ExitCode {
                 .peak_rss_mib()
                 .map_or("unknown".to_owned(), |mib| format!("{mib} MiB")),
         );
-        best = Some(match best {
-            None => (result, floor),
-            Some((best_qsim, best_floor)) => (
-                if result.rate() > best_qsim.rate() {
-                    result
-                } else {
-                    best_qsim
-                },
-                if floor.rate() > best_floor.rate() {
-                    floor
-                } else {
-                    best_floor
-                },
-            ),
-        });
+        runs.push((result, floor));
     }
-    let (result, floor) = best.expect("at least one run");
-    let ratio = floor.rate() / result.rate();
-    let peak_rss_mib = peak_rss_mib.flatten();
+    let best =
+        |rate: fn(&(BenchResult, FloorResult)) -> f64| runs.iter().map(rate).fold(0.0, f64::max);
+    let qsim_rate = best(|(qsim, _)| qsim.rate());
+    let floor_rate = best(|(_, floor)| floor.rate());
+    let ratio = floor_rate / qsim_rate;
+    // The first run's peak: later runs in this process start from what the allocator kept.
+    let peak_rss_mib = runs[0].0.peak_rss_mib();
     println!(
-        "best of {RUNS}: qsim {:.0} messages/s, floor {:.0} messages/s; qsim's peak memory (first run) {}",
-        result.rate(),
-        floor.rate(),
+        "best of {RUNS}: qsim {qsim_rate:.0} messages/s, floor {floor_rate:.0} messages/s; qsim's peak memory (first run) {}",
         peak_rss_mib.map_or("unknown".to_owned(), |mib| format!("{mib} MiB")),
     );
     println!("ratio: qsim is {ratio:.2}x slower than the floor (target at most {MAX_RATIO}x)");
-    let slow = result.rate() < MIN_RATE;
+    let slow = qsim_rate < MIN_RATE;
     let far = ratio > MAX_RATIO;
     // Without /proc (not Linux) the memory target cannot be checked; the rates still are.
     let big = peak_rss_mib.is_some_and(|mib| mib > MAX_PEAK_MIB);
