@@ -33,9 +33,6 @@ struct Line {
     holds: Vec<Hold>,
     /// (time, kind, text) of point events.
     marks: Vec<(u64, &'static str, String)>,
-    /// When the queue last ignored a delete (a stale receipt): the consumer's `deleted` line of
-    /// that instant does not end the lifeline.
-    ignored_delete_at: Option<u64>,
 }
 
 /// Fate colours, shared with the legend.
@@ -69,6 +66,7 @@ pub(super) fn svg(outcome: &Outcome, facts: &Facts, messages: &[MessageIx]) -> S
         row_of[ix.0 as usize] = row;
     }
     let mut lines: Vec<Line> = messages.iter().map(|_| Line::default()).collect();
+    let ignored = super::ignored_deletes(log);
     for event in &log.events {
         let Some(ix) = event.message else { continue };
         let row = row_of[ix.0 as usize];
@@ -95,7 +93,7 @@ pub(super) fn svg(outcome: &Outcome, facts: &Facts, messages: &[MessageIx]) -> S
                 });
             }
             EventKind::Released => close(line),
-            EventKind::Deleted if line.ignored_delete_at.take() == Some(at) => {
+            EventKind::Deleted if ignored.contains(&(ix, at)) => {
                 line.marks.push((
                     at,
                     "queue",
@@ -105,21 +103,21 @@ pub(super) fn svg(outcome: &Outcome, facts: &Facts, messages: &[MessageIx]) -> S
                     ),
                 ));
             }
-            EventKind::Queue(TransitionKind::StaleReceipt { operation, acted }) => {
-                // The delete's own line follows; an acting one ends the lifeline there.
-                line.ignored_delete_at =
-                    (operation == ApiOperation::Delete && !acted).then_some(at);
-                if operation != ApiOperation::Delete {
-                    let outcome = if acted { "acted on" } else { "ignored" };
-                    line.marks.push((
-                        at,
-                        "queue",
-                        format!(
-                            "visibility changed by a stale receipt at {}: {outcome}",
-                            seconds(at)
-                        ),
-                    ));
-                }
+            // A stale delete is told by the delete's own line, above or below.
+            EventKind::Queue(TransitionKind::StaleReceipt {
+                operation: ApiOperation::Delete,
+                ..
+            }) => {}
+            EventKind::Queue(TransitionKind::StaleReceipt { acted, .. }) => {
+                let outcome = if acted { "applied" } else { "ignored" };
+                line.marks.push((
+                    at,
+                    "queue",
+                    format!(
+                        "visibility changed with a stale receipt at {}: {outcome}",
+                        seconds(at)
+                    ),
+                ));
             }
             EventKind::Deleted => {
                 close(line);

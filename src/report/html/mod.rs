@@ -14,14 +14,35 @@ mod timeline;
 use minijinja::{Environment, context};
 use serde::Serialize;
 
+use std::collections::HashSet;
+
+use crate::backend::TransitionKind;
+use crate::backend::faults::ApiOperation;
 use crate::check::explain::{self, Explanation, ending_name};
-use crate::engine::MessageIx;
+use crate::engine::{EventKind, EventLog, MessageIx};
 use crate::explore::Exploration;
 use crate::runner::{RunResult, ScenarioRun};
 
 use super::summary;
 
 const TEMPLATE: &str = include_str!("report.html");
+
+/// The consumers' deletes the queue ignored, by message and instant: a delete with a stale
+/// receipt that did not act, whose `deleted` line (SQS's OK) follows its `stale-receipt` line at
+/// the same instant. The message stays where it was.
+fn ignored_deletes(log: &EventLog) -> HashSet<(MessageIx, u64)> {
+    log.events
+        .iter()
+        .filter(|e| {
+            e.kind
+                == EventKind::Queue(TransitionKind::StaleReceipt {
+                    operation: ApiOperation::Delete,
+                    acted: false,
+                })
+        })
+        .filter_map(|e| Some((e.message?, e.at_us)))
+        .collect()
+}
 
 #[derive(Serialize)]
 struct Page {
@@ -395,6 +416,27 @@ mod tests {
         assert_eq!(series.consumers.iter().max(), Some(&1));
         assert_eq!(series.visible.last(), Some(&0));
         assert_eq!(series.in_flight.last(), Some(&0));
+    }
+
+    /// tests/fixtures/html/stale-delete.toml: w-1's delete at 8.1 s carries a stale receipt the
+    /// queue ignores, so the message stays in flight with w-2, visible again when w-2's visibility
+    /// timeout runs out, until w-2 deletes it at 13.1 s.
+    #[test]
+    fn a_delete_the_queue_ignored_leaves_the_message_where_it_was() {
+        let scenario = crate::scenario::load(std::path::Path::new(
+            "tests/fixtures/html/stale-delete.toml",
+        ))
+        .unwrap();
+        let outcome = crate::runner::simulate(Rc::new(scenario.clone()), scenario.seed).unwrap();
+        let series = timeline::Series::from_outcome(&outcome);
+        assert_eq!(series.deletes.iter().sum::<u64>(), 1);
+        let at = |us: u64| (us / series.bucket_us) as usize;
+        // Between the ignored delete and the end of w-2's visibility timeout: still in flight.
+        assert_eq!(series.in_flight[at(9_000_000)], 1);
+        assert_eq!(series.visible[at(9_000_000)], 0);
+        // Visible again from 10.1 s until w-2's delete, which does act.
+        assert_eq!(series.in_flight[at(11_000_000)], 0);
+        assert_eq!(series.visible[at(11_000_000)], 1);
     }
 
     #[test]

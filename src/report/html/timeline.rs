@@ -58,6 +58,7 @@ impl Series {
             actions: Vec::new(),
         };
         let mut place = vec![Place::Nowhere; log.messages.len()];
+        let ignored = super::ignored_deletes(log);
         let (mut visible, mut in_flight, mut dlq) = (0u64, 0u64, 0u64);
         let mut live: BTreeSet<ActorId> = BTreeSet::new();
         let mut seen_actions: BTreeSet<(u64, String)> = BTreeSet::new();
@@ -109,6 +110,8 @@ impl Series {
                     }
                     EventKind::Received { .. } => Place::InFlight,
                     EventKind::Released => Place::Visible,
+                    // SQS answered OK, but the message stayed (a stale receipt).
+                    EventKind::Deleted if ignored.contains(&(ix, event.at_us)) => before,
                     EventKind::Deleted => {
                         s.deletes[b] += 1;
                         Place::Nowhere
