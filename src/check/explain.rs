@@ -318,7 +318,8 @@ pub fn story(outcome: &Outcome, verdict: &Verdict, ix: MessageIx) -> Story {
     }
 }
 
-fn transition_text(transition: TransitionKind, at: &str) -> String {
+/// What a queue's transition did, as a message's story (and the report's lifelines) tell it.
+pub(crate) fn transition_text(transition: TransitionKind, at: &str) -> String {
     match transition {
         TransitionKind::VisibilityExpired => format!("visibility expired at {at}"),
         TransitionKind::DeadLettered { receive_count } => {

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::backend::TransitionKind;
 use crate::backend::faults::ApiOperation;
 use crate::check::Facts;
-use crate::check::explain::seconds;
+use crate::check::explain::{seconds, transition_text};
 use crate::engine::{EventKind, MessageIx, Outcome};
 
 use super::svg::{Frame, escape};
@@ -108,16 +108,9 @@ pub(super) fn svg(outcome: &Outcome, facts: &Facts, messages: &[MessageIx]) -> S
                 operation: ApiOperation::Delete,
                 ..
             }) => {}
-            EventKind::Queue(TransitionKind::StaleReceipt { acted, .. }) => {
-                let outcome = if acted { "applied" } else { "ignored" };
-                line.marks.push((
-                    at,
-                    "queue",
-                    format!(
-                        "visibility changed with a stale receipt at {}: {outcome}",
-                        seconds(at)
-                    ),
-                ));
+            EventKind::Queue(t @ TransitionKind::StaleReceipt { .. }) => {
+                line.marks
+                    .push((at, "queue", transition_text(t, &seconds(at))));
             }
             EventKind::Deleted => {
                 close(line);
